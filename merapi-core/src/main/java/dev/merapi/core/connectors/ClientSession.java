@@ -1,0 +1,80 @@
+package dev.merapi.core.connectors;
+
+import dev.merapi.core.upstreams.HttpPeer;
+import dev.merapi.error.ProxyError;
+import dev.merapi.http.RequestHeader;
+import dev.merapi.http.ResponseHeader;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.EventLoop;
+
+/**
+ * One upstream connection while it carries one request: write the request, read the response on demand,
+ * then {@link #release()} it to the pool (or close it when it cannot be reused).
+ *
+ * <p>Threading: every method must be called on {@link #eventLoop()}, the loop of the downstream session
+ * that asked for it; every {@link Handler} callback runs there.
+ *
+ * <p>Buffers: {@link #writeBody} takes ownership; {@link Handler#onBody} hands ownership to the handler.
+ */
+public interface ClientSession {
+
+    /** The peer this connection goes to. */
+    HttpPeer peer();
+
+    /** Whether this connection came from the pool (it served earlier requests). */
+    boolean isReused();
+
+    /** The event loop of this connection. */
+    EventLoop eventLoop();
+
+    /** Sets the handler of response, writability and error events; before writing the request. */
+    void setHandler(Handler handler);
+
+    /**
+     * Writes the request head; framing headers follow {@link RequestHeader#bodyLength()} (Content-Length,
+     * chunked, or none). Not flushed unless {@code endOfStream}.
+     */
+    void writeRequestHeader(RequestHeader request, boolean endOfStream);
+
+    /** Writes a piece of the request body, taking ownership of {@code data}. Not flushed unless {@code endOfStream}. */
+    void writeBody(ByteBuf data, boolean endOfStream);
+
+    /** Flushes what was written. */
+    void flush();
+
+    /** Whether the upstream can take more data now; if not, {@link Handler#onWritable()} follows. */
+    boolean isWritable();
+
+    /** Asks for the next piece of the response body: exactly one {@link Handler#onBody} or {@link Handler#onError} follows. */
+    void readBody();
+
+    /** Whether any byte of a response has arrived. */
+    boolean isResponseStarted();
+
+    /**
+     * Ends the use of this connection: back to the pool if the exchange completed cleanly and the
+     * connection can be reused, closed otherwise. Call it exactly once.
+     */
+    void release();
+
+    /** Closes the connection now; it is never reused. */
+    void abort();
+
+    /** Events of one upstream exchange, on the connection's event loop. */
+    interface Handler {
+        /** A 1xx interim response (never 101). */
+        void onInformational(ResponseHeader header);
+
+        /** The final response head. */
+        void onResponseHeader(ResponseHeader header);
+
+        /** A piece of the response body, owned by the handler from now on. */
+        void onBody(ByteBuf data, boolean endOfStream);
+
+        /** The upstream can take more data again. */
+        void onWritable();
+
+        /** The exchange failed; the connection is already closed. */
+        void onError(ProxyError error);
+    }
+}

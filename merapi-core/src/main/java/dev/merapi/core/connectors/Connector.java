@@ -1,0 +1,202 @@
+package dev.merapi.core.connectors;
+
+import dev.merapi.core.listeners.Transport;
+import dev.merapi.core.upstreams.HttpPeer;
+import dev.merapi.error.ErrorSource;
+import dev.merapi.error.ErrorType;
+import dev.merapi.error.ProxyError;
+import dev.merapi.error.Retry;
+import dev.merapi.http.Http1Limits;
+import dev.merapi.pool.ConnectionPool;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.ConnectTimeoutException;
+import io.netty.channel.EventLoop;
+import io.netty.util.concurrent.FastThreadLocal;
+import io.netty.util.concurrent.Future;
+import io.netty.util.concurrent.Promise;
+import java.net.ConnectException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnknownHostException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
+
+/**
+ * Makes and pools upstream connections. A connection is always made on the event loop of the downstream
+ * session that needs it and pooled on that loop, so neither side needs locks (DESIGN.md §3).
+ *
+ * <p>{@link #connect} first takes the most recently used idle connection for the peer's reuse key; only
+ * when there is none does it open a new one. Host names are resolved on a virtual thread, never on a loop.
+ */
+public final class Connector {
+    private final Transport transport;
+    private final int maxIdlePerLoop;
+    private final Http1Limits limits;
+    private final Executor resolver = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("merapi-resolve-", 0).factory());
+    private final FastThreadLocal<ConnectionPool<HttpPeer.ReuseKey, Http1ClientConnection>> pools = new FastThreadLocal<>();
+    private final AtomicInteger open = new AtomicInteger();
+    private final LongAdder reused = new LongAdder();
+    private final LongAdder fresh = new LongAdder();
+    private final LongAdder failed = new LongAdder();
+
+    /**
+     * @param transport the transport of the event loops this connector will be called on
+     * @param maxIdlePerLoop the most idle connections each event loop keeps
+     */
+    public Connector(Transport transport, int maxIdlePerLoop) {
+        this(transport, maxIdlePerLoop, Http1Limits.DEFAULT);
+    }
+
+    /**
+     * @param transport the transport of the event loops this connector will be called on
+     * @param maxIdlePerLoop the most idle connections each event loop keeps
+     * @param limits limits for parsing responses
+     */
+    public Connector(Transport transport, int maxIdlePerLoop, Http1Limits limits) {
+        this.transport = transport;
+        this.maxIdlePerLoop = maxIdlePerLoop;
+        this.limits = limits;
+    }
+
+    /**
+     * Gets a connection to {@code peer} on {@code loop}: a pooled one if there is one, else a new one.
+     * Must be called on {@code loop}; the future completes there.
+     *
+     * @return a future of the session; it fails with a {@link ProxyError} (CONNECT_REFUSED, CONNECT_TIMEOUT,
+     *     CONNECT_ERROR), marked retryable since nothing was sent
+     */
+    public Future<ClientSession> connect(HttpPeer peer, EventLoop loop) {
+        ConnectionPool<HttpPeer.ReuseKey, Http1ClientConnection> pool = pool(loop);
+        Http1ClientConnection pooled;
+        while ((pooled = pool.acquire(peer.reuseKey())) != null) {
+            if (pooled.isOpen()) {
+                reused.increment();
+                pooled.begin(true);
+                return loop.newSucceededFuture(pooled);
+            }
+            pooled.close();
+        }
+        Promise<ClientSession> promise = loop.newPromise();
+        SocketAddress address = peer.address();
+        if (address instanceof InetSocketAddress inet && inet.isUnresolved()) {
+            resolver.execute(() -> {
+                try {
+                    InetAddress ip = InetAddress.getByName(inet.getHostString());
+                    InetSocketAddress resolved = new InetSocketAddress(ip, inet.getPort());
+                    loop.execute(() -> open(peer, resolved, loop, pool, promise));
+                } catch (UnknownHostException e) {
+                    failed.increment();
+                    promise.tryFailure(ProxyError.because(ErrorType.Kind.CONNECT_ERROR, ErrorSource.UPSTREAM,
+                            "cannot resolve " + inet.getHostString(), e).withRetry(Retry.YES));
+                }
+            });
+        } else {
+            open(peer, address, loop, pool, promise);
+        }
+        return promise;
+    }
+
+    private void open(HttpPeer peer, SocketAddress address, EventLoop loop,
+            ConnectionPool<HttpPeer.ReuseKey, Http1ClientConnection> pool, Promise<ClientSession> promise) {
+        boolean domain = Transport.isDomain(address);
+        Http1ClientConnection conn = new Http1ClientConnection(peer, this, pool, limits);
+        Bootstrap b = new Bootstrap()
+                .group(loop)
+                .channel(transport.channel(domain))
+                .option(ChannelOption.AUTO_READ, false)
+                .option(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                .option(ChannelOption.CONNECT_TIMEOUT_MILLIS, (int) Math.min(Integer.MAX_VALUE, peer.options().connectTimeout().toMillis()))
+                .handler(new ChannelInitializer<Channel>() {
+                    @Override
+                    protected void initChannel(Channel ch) {
+                        ch.pipeline().addLast("http1-client", conn);
+                    }
+                });
+        if (!domain) {
+            b.option(ChannelOption.TCP_NODELAY, true).option(ChannelOption.SO_KEEPALIVE, true);
+        }
+        ChannelFuture f = b.connect(transport.nativeAddress(address));
+        f.addListener((ChannelFutureListener) cf -> {
+            if (cf.isSuccess()) {
+                fresh.increment();
+                conn.begin(false);
+                if (!promise.trySuccess(conn)) {
+                    conn.abort();
+                }
+            } else {
+                failed.increment();
+                promise.tryFailure(connectError(peer, cf.cause()));
+            }
+        });
+    }
+
+    private static ProxyError connectError(HttpPeer peer, Throwable cause) {
+        ErrorType.Kind kind;
+        if (cause instanceof ConnectTimeoutException) {
+            kind = ErrorType.Kind.CONNECT_TIMEOUT;
+        } else if (cause instanceof ConnectException || String.valueOf(cause.getMessage()).contains("refused")) {
+            kind = ErrorType.Kind.CONNECT_REFUSED;
+        } else {
+            kind = ErrorType.Kind.CONNECT_ERROR;
+        }
+        return ProxyError.because(kind, ErrorSource.UPSTREAM, "cannot connect to " + peer, cause).withRetry(Retry.YES);
+    }
+
+    private ConnectionPool<HttpPeer.ReuseKey, Http1ClientConnection> pool(EventLoop loop) {
+        if (!loop.inEventLoop()) {
+            throw new IllegalStateException("connect must be called on the event loop it connects on");
+        }
+        ConnectionPool<HttpPeer.ReuseKey, Http1ClientConnection> pool = pools.getIfExists();
+        if (pool == null) {
+            pool = new ConnectionPool<>(maxIdlePerLoop, Http1ClientConnection::close);
+            loop.scheduleAtFixedRate(pool::evictExpired, 1, 1, TimeUnit.SECONDS);
+            pools.set(pool);
+        }
+        return pool;
+    }
+
+    void opened() {
+        open.incrementAndGet();
+    }
+
+    void closed() {
+        open.decrementAndGet();
+    }
+
+    /** How many upstream connections are open now, idle or busy. */
+    public int openConnections() {
+        return open.get();
+    }
+
+    /** How many requests were sent on a pooled connection. */
+    public long reusedConnections() {
+        return reused.sum();
+    }
+
+    /** How many new connections were opened. */
+    public long newConnections() {
+        return fresh.sum();
+    }
+
+    /** How many connection attempts failed. */
+    public long failedConnections() {
+        return failed.sum();
+    }
+
+    /** The share of requests that reused a pooled connection, 0 to 1 (1 when there were none). */
+    public double reuseRatio() {
+        long r = reused.sum();
+        long total = r + fresh.sum();
+        return total == 0 ? 1.0 : (double) r / total;
+    }
+}

@@ -1,0 +1,122 @@
+package dev.merapi.core.listeners;
+
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Path;
+import java.util.Objects;
+
+/**
+ * One listening socket: a TCP address (IPv4 or IPv6) or a Unix domain socket path, and its socket options.
+ * Built with {@link #tcp(String)} or {@link #unix(Path)} and then {@link #toBuilder()} for the options.
+ *
+ * @param address where to listen; port 0 picks a free port
+ * @param backlog the accept queue length (default 4096)
+ * @param reusePort SO_REUSEPORT, native transports only (default off)
+ * @param tcpNoDelay TCP_NODELAY on accepted connections (default on)
+ * @param keepAlive SO_KEEPALIVE on accepted connections (default on)
+ * @param fastOpenQueue TCP Fast Open queue length, 0 for off (default off; native transports only)
+ */
+public record ListenerConfig(SocketAddress address, int backlog, boolean reusePort, boolean tcpNoDelay, boolean keepAlive,
+        int fastOpenQueue) {
+
+    public ListenerConfig {
+        Objects.requireNonNull(address, "address");
+        if (backlog <= 0) {
+            throw new IllegalArgumentException("backlog must be positive: " + backlog);
+        }
+        if (fastOpenQueue < 0) {
+            throw new IllegalArgumentException("fastOpenQueue must not be negative: " + fastOpenQueue);
+        }
+    }
+
+    /** A TCP listener on {@code host:port} (IPv6 in brackets, such as {@code [::1]:8080}) with the default options. */
+    public static ListenerConfig tcp(String hostPort) {
+        int colon = hostPort.lastIndexOf(':');
+        if (colon < 0 || hostPort.lastIndexOf(']') > colon) {
+            throw new IllegalArgumentException("expected host:port, got '" + hostPort + "'");
+        }
+        String host = hostPort.substring(0, colon);
+        if (host.startsWith("[") && host.endsWith("]")) {
+            host = host.substring(1, host.length() - 1);
+        }
+        int port;
+        try {
+            port = Integer.parseInt(hostPort.substring(colon + 1));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("invalid port in '" + hostPort + "'", e);
+        }
+        if (port < 0 || port > 65535) {
+            throw new IllegalArgumentException("port out of range in '" + hostPort + "'");
+        }
+        return tcp(host.isEmpty() ? new InetSocketAddress(port) : new InetSocketAddress(host, port));
+    }
+
+    /** A TCP listener on a socket address with the default options. */
+    public static ListenerConfig tcp(InetSocketAddress address) {
+        return new ListenerConfig(address, 4096, false, true, true, 0);
+    }
+
+    /** A Unix domain socket listener with the default options. */
+    public static ListenerConfig unix(Path path) {
+        return new ListenerConfig(UnixDomainSocketAddress.of(path), 4096, false, false, false, 0);
+    }
+
+    /** Whether this listens on a Unix domain socket. */
+    public boolean isUnix() {
+        return address instanceof UnixDomainSocketAddress;
+    }
+
+    /** A builder starting from this configuration. */
+    public Builder toBuilder() {
+        return new Builder(this);
+    }
+
+    /** Builds a {@link ListenerConfig}. */
+    public static final class Builder {
+        private final SocketAddress address;
+        private int backlog;
+        private boolean reusePort;
+        private boolean tcpNoDelay;
+        private boolean keepAlive;
+        private int fastOpenQueue;
+
+        private Builder(ListenerConfig c) {
+            address = c.address;
+            backlog = c.backlog;
+            reusePort = c.reusePort;
+            tcpNoDelay = c.tcpNoDelay;
+            keepAlive = c.keepAlive;
+            fastOpenQueue = c.fastOpenQueue;
+        }
+
+        public Builder backlog(int v) {
+            backlog = v;
+            return this;
+        }
+
+        public Builder reusePort(boolean v) {
+            reusePort = v;
+            return this;
+        }
+
+        public Builder tcpNoDelay(boolean v) {
+            tcpNoDelay = v;
+            return this;
+        }
+
+        public Builder keepAlive(boolean v) {
+            keepAlive = v;
+            return this;
+        }
+
+        public Builder fastOpenQueue(int v) {
+            fastOpenQueue = v;
+            return this;
+        }
+
+        public ListenerConfig build() {
+            return new ListenerConfig(address, backlog, reusePort, tcpNoDelay, keepAlive, fastOpenQueue);
+        }
+    }
+}

@@ -1,0 +1,106 @@
+package dev.merapi.core.protocols;
+
+import dev.merapi.error.ProxyError;
+import dev.merapi.http.RequestHeader;
+import dev.merapi.http.ResponseHeader;
+import io.netty.buffer.ByteBuf;
+import io.netty.channel.EventLoop;
+import java.net.SocketAddress;
+
+/**
+ * One downstream request and its response, whatever the protocol: an HTTP/1.1 exchange today, an HTTP/2
+ * stream later. The application reads the request body on demand and writes the response.
+ *
+ * <p>Threading: every method must be called on {@link #eventLoop()}, and every callback of the
+ * {@link Handler} runs there. Nothing here blocks.
+ *
+ * <p>Buffers: {@link #writeBody} takes ownership of the buffer it is given; {@link Handler#onBody} hands
+ * ownership of its buffer to the handler.
+ */
+public interface ServerSession {
+
+    /** The request head; the application may edit it in place. */
+    RequestHeader request();
+
+    /** The event loop that runs this session. */
+    EventLoop eventLoop();
+
+    /** The client's address. */
+    SocketAddress clientAddress();
+
+    /** The local address the request arrived on. */
+    SocketAddress serverAddress();
+
+    /** Whether an earlier request was served on the same downstream connection. */
+    boolean isConnectionReused();
+
+    /** Sets the handler of body, writability and error events; call it before {@link #readBody()}. */
+    void setHandler(Handler handler);
+
+    /** Whether the request has a body at all. */
+    boolean hasRequestBody();
+
+    /** Whether the whole request body has been delivered. */
+    boolean isRequestBodyDone();
+
+    /**
+     * Asks for the next piece of the request body: exactly one {@link Handler#onBody} (or
+     * {@link Handler#onError}) follows, now or when bytes arrive. Sends {@code 100 Continue} first when
+     * the client asked for it.
+     */
+    void readBody();
+
+    /** Writes an interim (1xx) response, if the client speaks a version that allows one; ignored otherwise. */
+    void writeInterim(ResponseHeader header);
+
+    /**
+     * Writes the response head. The session sets the framing and connection headers for its protocol.
+     *
+     * @param endOfStream whether the response has no body
+     * @throws IllegalStateException if a response head was already written
+     */
+    void writeResponseHeader(ResponseHeader header, boolean endOfStream);
+
+    /**
+     * Writes a piece of the response body, taking ownership of {@code data}. Not flushed until
+     * {@link #flush()} or the end of the stream.
+     */
+    void writeBody(ByteBuf data, boolean endOfStream);
+
+    /** Flushes what was written. */
+    void flush();
+
+    /** Whether a response head has been written. */
+    boolean isResponseStarted();
+
+    /** Whether the whole response has been written. */
+    boolean isResponseDone();
+
+    /** Whether the client can take more data now; if not, {@link Handler#onWritable()} follows when it can. */
+    boolean isWritable();
+
+    /** Whether the connection to the client is still open. */
+    boolean isOpen();
+
+    /** Closes the connection at once without finishing the response, so the client sees it was cut short. */
+    void abort();
+
+    /** Events of one session. All run on the session's event loop. */
+    interface Handler {
+        /**
+         * A piece of the request body; the handler owns {@code data}.
+         *
+         * @param endOfStream whether this is the last piece
+         */
+        void onBody(ByteBuf data, boolean endOfStream);
+
+        /** The client can take more data again. */
+        void onWritable();
+
+        /**
+         * The downstream side failed: the client went away, a timeout passed, or the request body broke a rule.
+         * The response may still be written if {@link #isOpen()} and it has not started.
+         */
+        void onError(ProxyError error);
+    }
+}

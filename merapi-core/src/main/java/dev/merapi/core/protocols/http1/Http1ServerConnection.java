@@ -1,0 +1,770 @@
+package dev.merapi.core.protocols.http1;
+
+import dev.merapi.core.internal.ConnectionTracker;
+import dev.merapi.core.internal.Deadline;
+import dev.merapi.core.internal.TrackedConnection;
+import dev.merapi.core.listeners.ConnectionFilter;
+import dev.merapi.core.protocols.ServerSession;
+import dev.merapi.core.services.HttpServerApp;
+import dev.merapi.error.ErrorSource;
+import dev.merapi.error.ErrorType;
+import dev.merapi.error.ProxyError;
+import dev.merapi.http.BodyLength;
+import dev.merapi.http.ChunkedDecoder;
+import dev.merapi.http.HeaderNames;
+import dev.merapi.http.Headers;
+import dev.merapi.http.Http1Encoder;
+import dev.merapi.http.Http1Parser;
+import dev.merapi.http.HttpVersion;
+import dev.merapi.http.RequestHeader;
+import dev.merapi.http.ResponseHeader;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelFutureListener;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.EventLoop;
+import io.netty.channel.socket.DuplexChannel;
+import io.netty.handler.codec.ByteToMessageDecoder;
+import io.netty.util.ReferenceCountUtil;
+import java.io.IOException;
+import java.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * One downstream HTTP/1.1 connection: a strict parser, keep-alive, pipelining (one exchange at a time,
+ * responses in order), 100-continue, request-body reading on demand, response framing, timeouts and
+ * graceful shutdown. It hands each well-formed request to the {@link HttpServerApp} as a {@link ServerSession}.
+ *
+ * <p>AUTO_READ is off: the connection reads only while it needs bytes (a head, or body the application
+ * asked for), which is the backpressure of the request side.
+ *
+ * <p>Runs on the channel's event loop only.
+ */
+public final class Http1ServerConnection extends ChannelInboundHandlerAdapter implements TrackedConnection {
+    private static final Logger log = LoggerFactory.getLogger(Http1ServerConnection.class);
+    private static final ByteBuf CONTINUE = Unpooled.unreleasableBuffer(
+            Unpooled.directBuffer(25).writeBytes("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII))).asReadOnly();
+    private static final ByteBuf CRLF = Unpooled.unreleasableBuffer(
+            Unpooled.directBuffer(2).writeByte('\r').writeByte('\n')).asReadOnly();
+    private static final long LINGER_NANOS = TimeUnit.SECONDS.toNanos(2);
+    private static final int LINGER_MAX_BYTES = 256 * 1024;
+
+    private enum State { IDLE, HEAD, ACTIVE, CLOSING, CLOSED }
+
+    private enum ReadWait { FIRST_BYTE, KEEP_ALIVE, HEADER, BODY, LINGER }
+
+    private final HttpServerApp app;
+    private final Http1Options options;
+    private final ConnectionFilter filter;
+    private final ConnectionTracker tracker;
+    private final Http1Parser.HeadScan scan = new Http1Parser.HeadScan();
+
+    private ChannelHandlerContext ctx;
+    private Channel channel;
+    private Deadline readTimer;
+    private Deadline writeTimer;
+    private ReadWait readWait;
+    private State state = State.IDLE;
+    private ByteBuf cumulation;
+    private boolean readPending;
+    private boolean inputClosed;
+    private boolean shuttingDown;
+    private int requests;
+    private long lingered;
+    private Exchange current;
+
+    /**
+     * @param app the application that gets each request
+     * @param options limits and timeouts
+     * @param filter decides on the peer address before any byte is read
+     * @param tracker the service's open connections, for graceful shutdown
+     */
+    public Http1ServerConnection(HttpServerApp app, Http1Options options, ConnectionFilter filter, ConnectionTracker tracker) {
+        this.app = app;
+        this.options = options;
+        this.filter = filter;
+        this.tracker = tracker;
+    }
+
+    @Override
+    public Channel channel() {
+        return channel;
+    }
+
+    @Override
+    public void handlerAdded(ChannelHandlerContext ctx) {
+        this.ctx = ctx;
+        this.channel = ctx.channel();
+        this.readTimer = new Deadline(ctx.executor(), this::onReadTimeout);
+        this.writeTimer = new Deadline(ctx.executor(), this::onWriteTimeout);
+    }
+
+    @Override
+    public void channelActive(ChannelHandlerContext ctx) {
+        if (!filter.accept(channel.remoteAddress(), channel.localAddress())) {
+            log.debug("connection from {} refused by the connection filter", channel.remoteAddress());
+            state = State.CLOSED;
+            ctx.close();
+            return;
+        }
+        if (!tracker.add(this)) {
+            state = State.CLOSED;
+            ctx.close();
+            return;
+        }
+        armRead(ReadWait.FIRST_BYTE, options.firstByteTimeout().toNanos());
+        requestRead();
+        ctx.fireChannelActive();
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (!(msg instanceof ByteBuf in)) {
+            ReferenceCountUtil.release(msg);
+            return;
+        }
+        readPending = false;
+        switch (state) {
+            case CLOSING, CLOSED -> {
+                lingered += in.readableBytes();
+                in.release();
+                if (state == State.CLOSING && lingered < LINGER_MAX_BYTES) {
+                    ctx.read();
+                } else {
+                    ctx.close();
+                }
+            }
+            case IDLE, HEAD -> {
+                cumulate(in);
+                processHead();
+            }
+            case ACTIVE -> {
+                cumulate(in);
+                Exchange ex = current;
+                if (ex != null && ex.demand) {
+                    ex.deliver();
+                }
+            }
+        }
+    }
+
+    @Override
+    public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (channel.isWritable()) {
+            writeTimer.disarm();
+            Exchange ex = current;
+            if (ex != null && ex.handler != null && !ex.responseDone) {
+                ex.handler.onWritable();
+            }
+        } else {
+            writeTimer.arm(options.writeTimeout().toNanos());
+        }
+        ctx.fireChannelWritabilityChanged();
+    }
+
+    @Override
+    public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+        if (evt instanceof io.netty.channel.socket.ChannelInputShutdownEvent) {
+            inputClosed = true;
+        }
+        ctx.fireUserEventTriggered(evt);
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) {
+        State was = state;
+        state = State.CLOSED;
+        readTimer.cancel();
+        writeTimer.cancel();
+        releaseCumulation();
+        tracker.remove(this);
+        Exchange ex = current;
+        current = null;
+        if (ex != null && was != State.CLOSED && !ex.responseDone && ex.handler != null) {
+            ex.handler.onError(ProxyError.explain(ErrorType.Kind.CONNECTION_CLOSED, ErrorSource.DOWNSTREAM,
+                    "client closed the connection"));
+        }
+        ctx.fireChannelInactive();
+    }
+
+    @Override
+    public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+        if (cause instanceof IOException) {
+            log.debug("downstream I/O error from {}: {}", channel.remoteAddress(), cause.toString());
+        } else {
+            log.warn("unexpected error on downstream connection from {}", channel.remoteAddress(), cause);
+        }
+        ctx.close();
+    }
+
+    @Override
+    public void startShutdown() {
+        shuttingDown = true;
+        if (state == State.IDLE && (cumulation == null || !cumulation.isReadable())) {
+            ctx.close();
+        }
+    }
+
+    // ---- reading heads
+
+    private void processHead() {
+        while (state == State.IDLE || state == State.HEAD) {
+            if (cumulation == null || !cumulation.isReadable()) {
+                requestRead();
+                return;
+            }
+            if (state == State.IDLE) {
+                state = State.HEAD;
+                armRead(ReadWait.HEADER, options.headerReadTimeout().toNanos());
+            }
+            RequestHeader request;
+            try {
+                int end = Http1Parser.findHeadEnd(cumulation, scan, options.limits(), true);
+                if (end < 0) {
+                    requestRead();
+                    return;
+                }
+                request = Http1Parser.parseRequest(cumulation, end, options.limits());
+            } catch (ProxyError e) {
+                reject(e);
+                return;
+            }
+            scan.reset();
+            readTimer.disarm();
+            requests++;
+            startExchange(request);
+        }
+    }
+
+    private void startExchange(RequestHeader request) {
+        state = State.ACTIVE;
+        if ("CONNECT".equals(request.method()) && !options.allowConnect()) {
+            reject(ProxyError.explain(new ErrorType.HttpStatus(405), ErrorSource.DOWNSTREAM, "connect-disabled: CONNECT is not enabled on this listener"));
+            return;
+        }
+        boolean expectContinue = false;
+        String expect = request.headers().get(HeaderNames.EXPECT);
+        if (expect != null) {
+            if (!expect.equalsIgnoreCase("100-continue") || request.headers().count(HeaderNames.EXPECT) > 1) {
+                reject(ProxyError.explain(new ErrorType.HttpStatus(417), ErrorSource.DOWNSTREAM, "bad-expect: unsupported expectation"));
+                return;
+            }
+            request.headers().remove(HeaderNames.EXPECT);
+            expectContinue = request.version() == HttpVersion.HTTP_1_1 && request.bodyLength() != BodyLength.NONE;
+        }
+        Exchange ex = new Exchange(request, expectContinue, requests > 1);
+        current = ex;
+        try {
+            app.onRequest(ex);
+        } catch (RuntimeException e) {
+            log.error("application failed on {} {}", request.method(), request.path(), e);
+            if (current == ex && !ex.responseStarted && isOpen()) {
+                writeErrorAndClose(500);
+            } else {
+                ctx.close();
+            }
+        }
+    }
+
+    /** Answers a request that broke a rule with its status, then closes: the framing is in doubt. */
+    private void reject(ProxyError e) {
+        log.debug("rejected request from {}: {}", channel.remoteAddress(), e.getMessage());
+        releaseCumulation();
+        writeErrorAndClose(e.responseStatus());
+    }
+
+    private void writeErrorAndClose(int status) {
+        ResponseHeader h = ErrorResponses.header(status);
+        h.headers().add(HeaderNames.CONNECTION, "close");
+        if (status == 405) {
+            h.headers().add("Allow", "GET, HEAD, POST, PUT, DELETE, PATCH, OPTIONS");
+        }
+        ctx.write(Http1Encoder.encodeResponse(ctx.alloc(), h, HttpVersion.HTTP_1_1), ctx.voidPromise());
+        ctx.write(ErrorResponses.content(ctx.alloc(), status), ctx.voidPromise());
+        current = null;
+        closeGracefully();
+    }
+
+    /**
+     * Closes after what was written is flushed: the write side is shut first, then what the client still
+     * sends is read and dropped for a short while, so that it sees the response rather than a reset.
+     */
+    private void closeGracefully() {
+        if (state == State.CLOSING || state == State.CLOSED) {
+            return;
+        }
+        state = State.CLOSING;
+        writeTimer.arm(options.writeTimeout().toNanos());
+        ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
+            if (!f.isSuccess() || !channel.isActive() || !(channel instanceof DuplexChannel duplex)) {
+                channel.close();
+                return;
+            }
+            duplex.shutdownOutput().addListener((ChannelFutureListener) s -> {
+                if (!s.isSuccess()) {
+                    channel.close();
+                    return;
+                }
+                armRead(ReadWait.LINGER, LINGER_NANOS);
+                ctx.read();
+            });
+        });
+    }
+
+    // ---- timers
+
+    private void armRead(ReadWait wait, long nanos) {
+        readWait = wait;
+        readTimer.arm(nanos);
+    }
+
+    private void onReadTimeout() {
+        switch (readWait) {
+            case FIRST_BYTE, KEEP_ALIVE, LINGER -> ctx.close();
+            case HEADER -> {
+                log.debug("header read timeout from {}", channel.remoteAddress());
+                releaseCumulation();
+                writeErrorAndClose(408);
+            }
+            case BODY -> {
+                Exchange ex = current;
+                if (ex != null && ex.handler != null) {
+                    ex.demand = false;
+                    ex.handler.onError(ProxyError.explain(ErrorType.Kind.READ_TIMEOUT, ErrorSource.DOWNSTREAM,
+                            "request body read timeout"));
+                } else {
+                    ctx.close();
+                }
+            }
+        }
+    }
+
+    private void onWriteTimeout() {
+        log.debug("write timeout to {}", channel.remoteAddress());
+        Exchange ex = current;
+        current = null;
+        state = State.CLOSED;
+        ctx.close();
+        if (ex != null && ex.handler != null && !ex.responseDone) {
+            ex.handler.onError(ProxyError.explain(ErrorType.Kind.WRITE_TIMEOUT, ErrorSource.DOWNSTREAM, "response write timeout"));
+        }
+    }
+
+    // ---- buffers
+
+    private void requestRead() {
+        if (!readPending && !inputClosed && channel.isActive()) {
+            readPending = true;
+            ctx.read();
+        }
+    }
+
+    private void cumulate(ByteBuf in) {
+        if (cumulation == null) {
+            cumulation = in;
+        } else {
+            cumulation = ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), cumulation, in);
+        }
+    }
+
+    private void releaseCumulationIfEmpty() {
+        if (cumulation != null && !cumulation.isReadable()) {
+            cumulation.release();
+            cumulation = null;
+        }
+    }
+
+    private void releaseCumulation() {
+        if (cumulation != null) {
+            cumulation.release();
+            cumulation = null;
+        }
+    }
+
+    private boolean isOpen() {
+        return state != State.CLOSED && state != State.CLOSING && channel.isActive();
+    }
+
+    /** One request and its response on this connection. */
+    private final class Exchange implements ServerSession {
+        private final RequestHeader request;
+        private final boolean reused;
+        private final ChunkedDecoder decoder;
+        private boolean expectContinue;
+        private long bodyRemaining;
+        private boolean bodyDone;
+        private boolean bodyEndDelivered;
+        private boolean demand;
+        private boolean delivering;
+        private Handler handler;
+
+        private boolean responseStarted;
+        private boolean responseDone;
+        private boolean noBody;
+        private boolean chunked;
+        private long responseRemaining = -1;
+        private boolean closeAfter;
+
+        Exchange(RequestHeader request, boolean expectContinue, boolean reused) {
+            this.request = request;
+            this.expectContinue = expectContinue;
+            this.reused = reused;
+            long len = request.bodyLength();
+            if (len == BodyLength.CHUNKED) {
+                decoder = new ChunkedDecoder(options.limits(), true);
+            } else {
+                decoder = null;
+                bodyRemaining = Math.max(len, 0);
+                bodyDone = len <= 0;
+            }
+            closeAfter = !wantsKeepAlive(request);
+        }
+
+        @Override
+        public RequestHeader request() {
+            return request;
+        }
+
+        @Override
+        public EventLoop eventLoop() {
+            return channel.eventLoop();
+        }
+
+        @Override
+        public SocketAddress clientAddress() {
+            return channel.remoteAddress();
+        }
+
+        @Override
+        public SocketAddress serverAddress() {
+            return channel.localAddress();
+        }
+
+        @Override
+        public boolean isConnectionReused() {
+            return reused;
+        }
+
+        @Override
+        public void setHandler(Handler handler) {
+            this.handler = handler;
+        }
+
+        @Override
+        public boolean hasRequestBody() {
+            return request.bodyLength() != BodyLength.NONE && request.bodyLength() != 0;
+        }
+
+        @Override
+        public boolean isRequestBodyDone() {
+            return bodyDone;
+        }
+
+        @Override
+        public void readBody() {
+            if (current != this || handler == null) {
+                return;
+            }
+            if (expectContinue && !responseStarted) {
+                expectContinue = false;
+                ctx.writeAndFlush(CONTINUE.duplicate(), ctx.voidPromise());
+            }
+            demand = true;
+            if (!delivering) {
+                deliver();
+            }
+        }
+
+        /** Delivers body pieces while the handler wants them; one call of {@link Handler#onBody} per demand. */
+        void deliver() {
+            delivering = true;
+            try {
+                while (demand && current == this) {
+                    ByteBuf piece;
+                    boolean end;
+                    if (bodyDone) {
+                        if (bodyEndDelivered) {
+                            demand = false;
+                            return;
+                        }
+                        piece = Unpooled.EMPTY_BUFFER;
+                        end = true;
+                    } else if (decoder != null) {
+                        try {
+                            piece = decoder.decode(cumulation != null ? cumulation : Unpooled.EMPTY_BUFFER);
+                        } catch (ProxyError e) {
+                            failBody(e);
+                            return;
+                        }
+                        end = decoder.isDone();
+                    } else {
+                        int n = cumulation == null ? 0 : (int) Math.min(cumulation.readableBytes(), bodyRemaining);
+                        if (n == 0) {
+                            piece = null;
+                            end = false;
+                        } else {
+                            piece = cumulation.readRetainedSlice(n);
+                            bodyRemaining -= n;
+                            end = bodyRemaining == 0;
+                        }
+                    }
+                    if (piece == null) {
+                        if (inputClosed) {
+                            failBody(ProxyError.explain(ErrorType.Kind.CONNECTION_CLOSED, ErrorSource.DOWNSTREAM,
+                                    "client closed the connection during the request body"));
+                            return;
+                        }
+                        armRead(ReadWait.BODY, options.bodyReadTimeout().toNanos());
+                        requestRead();
+                        return;
+                    }
+                    if (end) {
+                        bodyDone = true;
+                        bodyEndDelivered = true;
+                    }
+                    if (readWait == ReadWait.BODY) {
+                        readTimer.disarm(); // armed again only while waiting for bytes
+                    }
+                    demand = false;
+                    releaseCumulationIfEmpty();
+                    handler.onBody(piece, end);
+                }
+            } finally {
+                delivering = false;
+            }
+        }
+
+        private void failBody(ProxyError e) {
+            demand = false;
+            closeAfter = true;
+            releaseCumulation();
+            handler.onError(e);
+        }
+
+        @Override
+        public void writeInterim(ResponseHeader header) {
+            if (current != this || responseStarted || request.version() != HttpVersion.HTTP_1_1 || !isOpen()) {
+                return;
+            }
+            if (header.status() == 100) {
+                if (!expectContinue) {
+                    return;
+                }
+                expectContinue = false;
+            }
+            if (header.status() == 101 || header.status() >= 200) {
+                throw new IllegalArgumentException("not an interim response: " + header.status());
+            }
+            ctx.writeAndFlush(Http1Encoder.encodeResponse(ctx.alloc(), header, HttpVersion.HTTP_1_1), ctx.voidPromise());
+        }
+
+        @Override
+        public void writeResponseHeader(ResponseHeader header, boolean endOfStream) {
+            if (responseStarted) {
+                throw new IllegalStateException("response head already written");
+            }
+            if (header.status() < 200) {
+                throw new IllegalArgumentException("use writeInterim for " + header.status());
+            }
+            responseStarted = true;
+            if (current != this || !isOpen()) {
+                responseDone = endOfStream;
+                return;
+            }
+            Headers h = header.headers();
+            h.remove(HeaderNames.TRANSFER_ENCODING);
+            h.remove(HeaderNames.CONNECTION);
+            h.remove(HeaderNames.KEEP_ALIVE);
+            int status = header.status();
+            noBody = "HEAD".equals(request.method()) || status == 204 || status == 304;
+            if (status == 204) {
+                h.remove(HeaderNames.CONTENT_LENGTH);
+            }
+            String cl = h.get(HeaderNames.CONTENT_LENGTH);
+            if (noBody) {
+                responseRemaining = 0;
+            } else if (cl != null) {
+                responseRemaining = parseLength(cl);
+                if (responseRemaining < 0 || h.count(HeaderNames.CONTENT_LENGTH) > 1) {
+                    throw new IllegalArgumentException("invalid Content-Length in response: " + cl);
+                }
+            } else if (endOfStream) {
+                h.add(HeaderNames.CONTENT_LENGTH, "0");
+                responseRemaining = 0;
+            } else if (request.version() == HttpVersion.HTTP_1_1) {
+                h.add(HeaderNames.TRANSFER_ENCODING, "chunked");
+                chunked = true;
+            } else {
+                closeAfter = true; // the body ends when the connection closes
+            }
+            if (!bodyDone && !endOfStream) {
+                // the response started before the request body was read: keep reading it, but not the connection
+                closeAfter = true;
+            }
+            if (shuttingDown || tracker.isShuttingDown() || requests >= options.maxRequestsPerConnection()) {
+                closeAfter = true;
+            }
+            if (closeAfter) {
+                h.add(HeaderNames.CONNECTION, "close");
+            } else if (request.version() == HttpVersion.HTTP_1_0) {
+                h.add(HeaderNames.CONNECTION, "keep-alive");
+            }
+            ctx.write(Http1Encoder.encodeResponse(ctx.alloc(), header, request.version()), ctx.voidPromise());
+            if (endOfStream) {
+                finishResponse();
+            }
+        }
+
+        @Override
+        public void writeBody(ByteBuf data, boolean endOfStream) {
+            if (!responseStarted) {
+                data.release();
+                throw new IllegalStateException("response head not written");
+            }
+            if (responseDone || current != this || !isOpen() || noBody) {
+                data.release();
+                if (endOfStream && !responseDone) {
+                    if (current == this && isOpen()) {
+                        finishResponse();
+                    } else {
+                        responseDone = true;
+                    }
+                }
+                return;
+            }
+            int n = data.readableBytes();
+            if (chunked) {
+                if (n > 0) {
+                    ctx.write(Http1Encoder.chunkHeader(ctx.alloc(), n), ctx.voidPromise());
+                    ctx.write(data, ctx.voidPromise());
+                    ctx.write(CRLF.duplicate(), ctx.voidPromise());
+                } else {
+                    data.release();
+                }
+            } else if (responseRemaining >= 0) {
+                if (n > responseRemaining) {
+                    // more than the declared length: send what fits and close, never let it bleed into the next response
+                    log.warn("response body longer than its Content-Length to {}; truncating and closing", channel.remoteAddress());
+                    data.writerIndex(data.readerIndex() + (int) responseRemaining);
+                    n = (int) responseRemaining;
+                    closeAfter = true;
+                    endOfStream = true;
+                }
+                responseRemaining -= n;
+                ctx.write(data, ctx.voidPromise());
+            } else {
+                ctx.write(data, ctx.voidPromise());
+            }
+            if (endOfStream) {
+                finishResponse();
+            }
+        }
+
+        private void finishResponse() {
+            responseDone = true;
+            if (chunked) {
+                ctx.write(Http1Encoder.lastChunk(ctx.alloc()), ctx.voidPromise());
+            }
+            if (responseRemaining > 0) {
+                // shorter than its Content-Length: the client must see the connection close
+                log.debug("response body shorter than its Content-Length to {}; closing", channel.remoteAddress());
+                current = null;
+                ctx.flush();
+                ctx.close();
+                return;
+            }
+            if (!bodyDone || shuttingDown) {
+                closeAfter = true;
+            }
+            current = null;
+            if (closeAfter) {
+                closeGracefully();
+                return;
+            }
+            ctx.flush();
+            state = State.IDLE;
+            demand = false;
+            if (cumulation != null && cumulation.isReadable()) {
+                // a pipelined request is waiting; handle it on a fresh stack
+                ctx.executor().execute(() -> {
+                    if (state == State.IDLE) {
+                        processHead();
+                    }
+                });
+            } else {
+                armRead(ReadWait.KEEP_ALIVE, options.keepAliveTimeout().toNanos());
+                requestRead();
+            }
+        }
+
+        @Override
+        public void flush() {
+            if (current == this && isOpen()) {
+                ctx.flush();
+            }
+        }
+
+        @Override
+        public boolean isResponseStarted() {
+            return responseStarted;
+        }
+
+        @Override
+        public boolean isResponseDone() {
+            return responseDone;
+        }
+
+        @Override
+        public boolean isWritable() {
+            return channel.isWritable();
+        }
+
+        @Override
+        public boolean isOpen() {
+            return Http1ServerConnection.this.isOpen() || (state == State.CLOSING && channel.isActive());
+        }
+
+        @Override
+        public void abort() {
+            if (current == this) {
+                current = null;
+            }
+            responseDone = true;
+            state = State.CLOSED;
+            ctx.close();
+        }
+
+        @Override
+        public String toString() {
+            return request + " from " + channel.remoteAddress();
+        }
+    }
+
+    private static boolean wantsKeepAlive(RequestHeader request) {
+        Headers h = request.headers();
+        if (request.version() == HttpVersion.HTTP_1_1) {
+            return !h.containsToken(HeaderNames.CONNECTION, "close");
+        }
+        return h.containsToken(HeaderNames.CONNECTION, "keep-alive");
+    }
+
+    private static long parseLength(String v) {
+        if (v.isEmpty() || v.length() > 17) {
+            return -1;
+        }
+        long n = 0;
+        for (int i = 0; i < v.length(); i++) {
+            char c = v.charAt(i);
+            if (c < '0' || c > '9') {
+                return -1;
+            }
+            n = n * 10 + (c - '0');
+        }
+        return n;
+    }
+}

@@ -1,0 +1,299 @@
+package dev.merapi.core.server;
+
+import dev.merapi.core.listeners.ListenerConfig;
+import dev.merapi.core.listeners.Transport;
+import dev.merapi.core.protocols.http1.Http1ServerConnection;
+import dev.merapi.core.services.BackgroundService;
+import dev.merapi.core.services.ListeningService;
+import dev.merapi.core.services.Service;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.unix.UnixChannelOption;
+import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs {@link Service}s: binds the listeners of each {@link ListeningService} on shared event loops,
+ * schedules each {@link BackgroundService}, and shuts everything down gracefully or fast.
+ *
+ * <pre>{@code
+ * Server server = new Server(ServerConfig.builder().threads(4).build());
+ * server.addService(ListeningService.http("proxy", app).addTcp("0.0.0.0:8080"));
+ * server.run(); // blocks; SIGTERM shuts down gracefully, SIGINT fast
+ * }</pre>
+ *
+ * <p>Graceful shutdown stops accepting, closes idle keep-alive connections at once, lets active ones
+ * finish their current response within the grace period, then closes what is left.
+ */
+public final class Server {
+    private static final Logger log = LoggerFactory.getLogger(Server.class);
+
+    private final ServerConfig config;
+    private final List<Service> services = new ArrayList<>();
+    private final List<Channel> listenChannels = new ArrayList<>();
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private EventLoopGroup group;
+    private ExecutorService background;
+    private volatile boolean started;
+    private volatile boolean stopping;
+
+    /** A server with these settings. */
+    public Server(ServerConfig config) {
+        this.config = Objects.requireNonNull(config, "config");
+    }
+
+    /** A server with the default settings. */
+    public Server() {
+        this(ServerConfig.defaults());
+    }
+
+    /** The settings. */
+    public ServerConfig config() {
+        return config;
+    }
+
+    /** Adds a service; only before {@link #start()}. */
+    public Server addService(Service service) {
+        if (started) {
+            throw new IllegalStateException("the server has already started");
+        }
+        services.add(Objects.requireNonNull(service, "service"));
+        return this;
+    }
+
+    /** The event loops, once started; connectors should use these so that both legs share a loop. */
+    public EventLoopGroup eventLoops() {
+        return group;
+    }
+
+    /**
+     * Binds every listener and starts every background service, then returns.
+     *
+     * @throws IllegalStateException if a listener cannot be bound (everything started is stopped again)
+     */
+    public synchronized void start() {
+        if (started) {
+            throw new IllegalStateException("already started");
+        }
+        started = true;
+        Transport transport = config.transport();
+        group = new MultiThreadIoEventLoopGroup(config.threads(), new DefaultThreadFactory(config.name() + "-loop", false),
+                transport.ioHandlerFactory());
+        background = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name(config.name() + "-bg-", 0).factory());
+        try {
+            for (Service s : services) {
+                switch (s) {
+                    case ListeningService ls -> bind(ls, transport);
+                    case BackgroundService bs -> background.execute(() -> runBackground(bs));
+                }
+            }
+        } catch (RuntimeException e) {
+            stopNow();
+            throw e;
+        }
+        log.info("{} started: {} event loop(s), transport {}", config.name(), config.threads(), transport);
+    }
+
+    private void bind(ListeningService service, Transport transport) {
+        for (ListenerConfig l : service.listeners()) {
+            boolean domain = l.isUnix();
+            if (domain && l.address() instanceof UnixDomainSocketAddress uds) {
+                try {
+                    Files.deleteIfExists(uds.getPath());
+                } catch (java.io.IOException e) {
+                    throw new IllegalStateException("cannot remove stale socket " + uds.getPath(), e);
+                }
+            }
+            ServerBootstrap b = new ServerBootstrap()
+                    .group(group)
+                    .channel(transport.serverChannel(domain))
+                    .option(ChannelOption.SO_BACKLOG, l.backlog())
+                    .childOption(ChannelOption.AUTO_READ, false)
+                    .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
+                    .childHandler(new ChannelInitializer<>() {
+                        @Override
+                        protected void initChannel(Channel ch) {
+                            ch.pipeline().addLast("http1", new Http1ServerConnection(service.app(), service.http1Options(),
+                                    service.connectionFilter(), service.connectionTracker()));
+                        }
+                    });
+            if (!domain) {
+                b.option(ChannelOption.SO_REUSEADDR, true)
+                        .childOption(ChannelOption.TCP_NODELAY, l.tcpNoDelay())
+                        .childOption(ChannelOption.SO_KEEPALIVE, l.keepAlive());
+                if (l.reusePort() && transport.isNative()) {
+                    b.option(UnixChannelOption.SO_REUSEPORT, true);
+                }
+                if (l.fastOpenQueue() > 0 && transport.isNative()) {
+                    b.option(ChannelOption.TCP_FASTOPEN, l.fastOpenQueue());
+                }
+            }
+            SocketAddress address = transport.nativeAddress(l.address());
+            Channel ch;
+            try {
+                ch = b.bind(address).syncUninterruptibly().channel();
+            } catch (Exception e) {
+                throw new IllegalStateException("cannot listen on " + l.address() + ": " + e.getMessage(), e);
+            }
+            listenChannels.add(ch);
+            SocketAddress local = domain ? l.address() : ch.localAddress();
+            service.bound(local);
+            log.info("{}: listening on {}", service.name(), describe(local));
+        }
+    }
+
+    private static String describe(SocketAddress a) {
+        if (a instanceof java.net.InetSocketAddress inet) {
+            String host = inet.getAddress() != null ? inet.getAddress().getHostAddress() : inet.getHostString();
+            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + inet.getPort();
+        }
+        if (a instanceof UnixDomainSocketAddress uds) {
+            return "unix:" + uds.getPath();
+        }
+        return String.valueOf(a);
+    }
+
+    private void runBackground(BackgroundService bs) {
+        try {
+            while (!stopping) {
+                try {
+                    bs.runOnce();
+                } catch (InterruptedException e) {
+                    break;
+                } catch (Exception e) {
+                    log.warn("background service {} failed; it runs again in {}", bs.name(), bs.period(), e);
+                }
+                Thread.sleep(bs.period());
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } finally {
+            try {
+                bs.stop();
+            } catch (RuntimeException e) {
+                log.warn("background service {} failed to stop", bs.name(), e);
+            }
+        }
+    }
+
+    /**
+     * Starts the server (unless {@link #start()} was called already), shuts it down on SIGTERM (graceful) or SIGINT (fast), and blocks until it has stopped.
+     */
+    public void run() {
+        if (!started) {
+            start();
+        }
+        Signals.install(this::shutdownGracefully, this::shutdownFast);
+        awaitTermination();
+    }
+
+    /** Blocks until the server has stopped. */
+    public void awaitTermination() {
+        try {
+            stopped.await();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /**
+     * Graceful shutdown: stops accepting, lets in-flight requests finish within the grace period, closes
+     * idle connections at once, then stops the event loops. Blocks until done; safe to call more than once.
+     */
+    public void shutdownGracefully() {
+        shutdown(config.gracePeriod());
+    }
+
+    /** Fast shutdown: stops accepting and closes every connection now. Blocks until done. */
+    public void shutdownFast() {
+        shutdown(Duration.ZERO);
+    }
+
+    private synchronized void shutdown(Duration grace) {
+        if (stopping || !started) {
+            if (!started) {
+                stopped.countDown();
+            }
+            return;
+        }
+        stopping = true;
+        log.info("{} shutting down ({})", config.name(), grace.isZero() ? "fast" : "graceful, up to " + grace.toSeconds() + " s");
+        for (Channel ch : listenChannels) {
+            ch.close().syncUninterruptibly();
+        }
+        List<ListeningService> listening = new ArrayList<>();
+        for (Service s : services) {
+            if (s instanceof ListeningService ls) {
+                listening.add(ls);
+                if (!grace.isZero()) {
+                    ls.connectionTracker().startShutdown();
+                }
+            }
+        }
+        long deadline = System.nanoTime() + grace.toNanos();
+        while (!grace.isZero() && System.nanoTime() - deadline < 0 && listening.stream().anyMatch(l -> l.openConnections() > 0)) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        int left = listening.stream().mapToInt(ListeningService::openConnections).sum();
+        if (left > 0) {
+            log.info("closing {} connection(s) still open", left);
+        }
+        listening.forEach(l -> l.connectionTracker().closeAll());
+        stopNow();
+        log.info("{} stopped", config.name());
+    }
+
+    private void stopNow() {
+        stopping = true;
+        for (Channel ch : listenChannels) {
+            ch.close();
+        }
+        if (background != null) {
+            background.shutdownNow();
+            try {
+                background.awaitTermination(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+        if (group != null) {
+            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+        }
+        for (Service s : services) {
+            if (s instanceof ListeningService ls) {
+                for (ListenerConfig l : ls.listeners()) {
+                    if (l.address() instanceof UnixDomainSocketAddress uds) {
+                        try {
+                            Files.deleteIfExists(uds.getPath());
+                        } catch (java.io.IOException ignored) {
+                            // best effort: the path is reused at the next start anyway
+                        }
+                    }
+                }
+            }
+        }
+        stopped.countDown();
+    }
+}

@@ -1,0 +1,119 @@
+package dev.merapi.core.services;
+
+import dev.merapi.core.internal.ConnectionTracker;
+import dev.merapi.core.listeners.ConnectionFilter;
+import dev.merapi.core.listeners.ListenerConfig;
+import dev.merapi.core.protocols.http1.Http1Options;
+import java.net.SocketAddress;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.concurrent.CopyOnWriteArrayList;
+
+/**
+ * A service that listens on one or more sockets and hands every HTTP request to an {@link HttpServerApp}.
+ * Configure it before adding it to a server; the listeners are bound when the server starts.
+ *
+ * <pre>{@code
+ * ListeningService service = ListeningService.http("proxy", app).addTcp("0.0.0.0:8080");
+ * server.addService(service);
+ * }</pre>
+ */
+public final class ListeningService implements Service {
+    private final String name;
+    private final HttpServerApp app;
+    private final List<ListenerConfig> listeners = new ArrayList<>();
+    private final List<SocketAddress> bound = new CopyOnWriteArrayList<>();
+    private final ConnectionTracker connections = new ConnectionTracker();
+    private Http1Options http1Options = Http1Options.DEFAULT;
+    private ConnectionFilter connectionFilter = ConnectionFilter.ACCEPT_ALL;
+
+    private ListeningService(String name, HttpServerApp app) {
+        this.name = Objects.requireNonNull(name, "name");
+        this.app = Objects.requireNonNull(app, "app");
+    }
+
+    /** A service that serves HTTP with {@code app}. */
+    public static ListeningService http(String name, HttpServerApp app) {
+        return new ListeningService(name, app);
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    /** Adds a TCP listener on {@code host:port} (port 0 for any free port). */
+    public ListeningService addTcp(String hostPort) {
+        return addListener(ListenerConfig.tcp(hostPort));
+    }
+
+    /** Adds a Unix domain socket listener. */
+    public ListeningService addUnix(Path path) {
+        return addListener(ListenerConfig.unix(path));
+    }
+
+    /** Adds a listener with explicit socket options. */
+    public ListeningService addListener(ListenerConfig listener) {
+        listeners.add(Objects.requireNonNull(listener, "listener"));
+        return this;
+    }
+
+    /** Sets the HTTP/1 limits and timeouts. */
+    public ListeningService http1Options(Http1Options options) {
+        this.http1Options = Objects.requireNonNull(options, "options");
+        return this;
+    }
+
+    /** Sets the filter that decides on each connection before any byte is read. */
+    public ListeningService connectionFilter(ConnectionFilter filter) {
+        this.connectionFilter = Objects.requireNonNull(filter, "filter");
+        return this;
+    }
+
+    /** The configured listeners. */
+    public List<ListenerConfig> listeners() {
+        return List.copyOf(listeners);
+    }
+
+    /** The application. */
+    public HttpServerApp app() {
+        return app;
+    }
+
+    /** The HTTP/1 options. */
+    public Http1Options http1Options() {
+        return http1Options;
+    }
+
+    /** The connection filter. */
+    public ConnectionFilter connectionFilter() {
+        return connectionFilter;
+    }
+
+    /** The addresses actually bound, in listener order, once the server has started (real ports for port 0). */
+    public List<SocketAddress> boundAddresses() {
+        return List.copyOf(bound);
+    }
+
+    /** How many downstream connections are open now. */
+    public int openConnections() {
+        return connections.count();
+    }
+
+    /** The open-connection registry; used by the server for graceful shutdown. */
+    public ConnectionTracker connectionTracker() {
+        return connections;
+    }
+
+    /** Records a bound address; called by the server. */
+    public void bound(SocketAddress address) {
+        bound.add(address);
+    }
+
+    @Override
+    public String toString() {
+        return "ListeningService[" + name + ", " + listeners.size() + " listeners]";
+    }
+}

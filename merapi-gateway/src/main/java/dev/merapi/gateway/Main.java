@@ -1,0 +1,190 @@
+package dev.merapi.gateway;
+
+import dev.merapi.core.listeners.ListenerConfig;
+import dev.merapi.core.listeners.Transport;
+import dev.merapi.core.server.Server;
+import dev.merapi.core.server.ServerConfig;
+import dev.merapi.core.services.ListeningService;
+import dev.merapi.core.upstreams.HttpPeer;
+import dev.merapi.proxy.HttpProxy;
+import dev.merapi.proxy.ProxyOptions;
+import java.io.PrintWriter;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.time.Duration;
+import java.util.concurrent.Callable;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/** The {@code merapi} command line. */
+@Command(name = "merapi", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
+        description = {
+            "Merapi: a fast, secure, programmable HTTP proxy.",
+            "",
+            "With no command, runs the embedded default: a proxy on 127.0.0.1:8080 in front of a built-in demo origin.",
+        },
+        subcommands = {Main.ProxyCommand.class, CommandLine.HelpCommand.class})
+public final class Main implements Callable<Integer> {
+    static final String VERSION = versionOf();
+
+    @Option(names = "--listen", defaultValue = "127.0.0.1:8080", description = "Where the demo proxy listens (default: ${DEFAULT-VALUE}).")
+    String listen;
+
+    @Option(names = "--threads", description = "Event loops (default: the number of cores).")
+    Integer threads;
+
+    @Option(names = "--transport", description = "epoll (default), io_uring or nio.")
+    String transport;
+
+    @Option(names = "--grace-period", defaultValue = "30s", description = "How long SIGTERM lets requests finish (default: ${DEFAULT-VALUE}).")
+    String gracePeriod;
+
+    /** Runs the command line; exits with its status. */
+    public static void main(String[] args) {
+        int code = new CommandLine(new Main()).execute(args);
+        System.exit(code);
+    }
+
+    @Override
+    public Integer call() {
+        Server server;
+        ListeningService origin;
+        ListeningService proxy;
+        try {
+            server = new Server(serverConfig(threads, transport, gracePeriod));
+            origin = ListeningService.http("demo-origin", new DemoOrigin(VERSION)).addTcp("127.0.0.1:0");
+            // the origin is bound first, so its port is known by the time a request arrives
+            ForwardProxy forward = new ForwardProxy(() -> HttpPeer.of((InetSocketAddress) origin.boundAddresses().getFirst(), false, ""),
+                    "1.1 merapi");
+            proxy = ListeningService.http("proxy", HttpProxy.of(forward, proxyOptions(transport)))
+                    .addListener(ListenerConfig.tcp(listen));
+        } catch (IllegalArgumentException e) {
+            System.err.println("merapi: " + e.getMessage());
+            return 2;
+        }
+        server.addService(origin).addService(proxy);
+        try {
+            server.start();
+        } catch (IllegalStateException e) {
+            System.err.println("merapi: " + e.getMessage());
+            return 1;
+        }
+        String proxyAt = hostPort(proxy.boundAddresses().getFirst());
+        PrintWriter out = new PrintWriter(System.out, true);
+        out.println("Merapi " + VERSION + " is running its embedded default:");
+        out.println("  listening on http://" + proxyAt + " (proxy)  ->  http://" + hostPort(origin.boundAddresses().getFirst())
+                + " (built-in demo origin)");
+        out.println("Try it:  curl -i http://" + proxyAt + "/");
+        out.println("Stop with Ctrl-C, or SIGTERM for a graceful stop.");
+        server.run();
+        return 0;
+    }
+
+    static ServerConfig serverConfig(Integer threads, String transport, String grace) {
+        ServerConfig.Builder b = ServerConfig.builder().gracePeriod(parseDuration(grace));
+        if (threads != null) {
+            b.threads(threads);
+        }
+        if (transport != null) {
+            b.transport(Transport.parse(transport));
+        }
+        return b.build();
+    }
+
+    static ProxyOptions proxyOptions(String transport) {
+        ProxyOptions o = ProxyOptions.defaults();
+        return transport == null ? o : o.withTransport(Transport.parse(transport));
+    }
+
+    static Duration parseDuration(String s) {
+        String v = s.trim().toLowerCase(java.util.Locale.ROOT);
+        try {
+            if (v.endsWith("ms")) {
+                return Duration.ofMillis(Long.parseLong(v.substring(0, v.length() - 2)));
+            }
+            if (v.endsWith("s")) {
+                return Duration.ofSeconds(Long.parseLong(v.substring(0, v.length() - 1)));
+            }
+            if (v.endsWith("m")) {
+                return Duration.ofMinutes(Long.parseLong(v.substring(0, v.length() - 1)));
+            }
+            return Duration.ofSeconds(Long.parseLong(v));
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException("invalid duration '" + s + "': use for example 30s, 500ms or 2m", e);
+        }
+    }
+
+    static String hostPort(SocketAddress a) {
+        if (a instanceof InetSocketAddress inet) {
+            String host = inet.getAddress() != null ? inet.getAddress().getHostAddress() : inet.getHostString();
+            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + inet.getPort();
+        }
+        return String.valueOf(a);
+    }
+
+    private static String versionOf() {
+        String v = Main.class.getPackage().getImplementationVersion();
+        return v != null ? v : "dev";
+    }
+
+    /** {@code merapi proxy}: a plain reverse proxy with no config file. */
+    @Command(name = "proxy", mixinStandardHelpOptions = true,
+            description = "Runs a plain reverse proxy: every request on --listen goes to --upstream.")
+    static final class ProxyCommand implements Callable<Integer> {
+        @Option(names = "--listen", required = true, description = "Address to listen on, such as 127.0.0.1:8080 or [::]:8080.")
+        String listen;
+
+        @Option(names = "--upstream", required = true, description = "The upstream, host:port.")
+        String upstream;
+
+        @Option(names = "--threads", description = "Event loops (default: the number of cores).")
+        Integer threads;
+
+        @Option(names = "--transport", description = "epoll (default), io_uring or nio.")
+        String transport;
+
+        @Option(names = "--grace-period", defaultValue = "30s", description = "How long SIGTERM lets requests finish (default: ${DEFAULT-VALUE}).")
+        String gracePeriod;
+
+        @Override
+        public Integer call() {
+            HttpPeer peer;
+            try {
+                peer = HttpPeer.of(upstream);
+            } catch (IllegalArgumentException e) {
+                System.err.println("merapi proxy: --upstream: " + e.getMessage());
+                return 2;
+            }
+            Server server;
+            ListeningService service;
+            try {
+                server = new Server(serverConfig(threads, transport, gracePeriod));
+                service = ListeningService.http("proxy", HttpProxy.of(new ForwardProxy(peer, null), proxyOptions(transport)))
+                        .addListener(ListenerConfig.tcp(listen));
+            } catch (IllegalArgumentException e) {
+                System.err.println("merapi proxy: " + e.getMessage());
+                return 2;
+            }
+            server.addService(service);
+            try {
+                server.start();
+            } catch (IllegalStateException e) {
+                System.err.println("merapi proxy: " + e.getMessage());
+                return 1;
+            }
+            System.out.println("Merapi " + VERSION + " proxy: http://" + hostPort(service.boundAddresses().getFirst())
+                    + " -> http://" + upstream + " (" + server.config().threads() + " event loop(s), " + server.config().transport() + ")");
+            server.run();
+            return 0;
+        }
+    }
+
+    /** The version from the jar manifest. */
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            return new String[] {"merapi " + VERSION};
+        }
+    }
+}

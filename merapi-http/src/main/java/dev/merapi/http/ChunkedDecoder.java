@@ -1,0 +1,222 @@
+package dev.merapi.http;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+
+/**
+ * Decodes a chunked body (RFC 9112 §7.1) strictly: hex sizes without overflow, extensions that follow
+ * the grammar, CRLF after every chunk, and trailer fields that follow the header rules. Trailers are
+ * validated and then dropped.
+ *
+ * <p>One instance per message; it belongs to one event loop.
+ */
+public final class ChunkedDecoder {
+    private enum State { SIZE, DATA, DATA_CRLF, TRAILERS, DONE }
+
+    private static final int MAX_SIZE_DIGITS = 15; // 2^60: far beyond any body, and no overflow
+
+    private final boolean request;
+    private final Http1Limits limits;
+    private State state = State.SIZE;
+    private long remaining;
+    private int trailerBytes;
+    private long total;
+
+    /**
+     * @param limits the chunk-line and trailer limits
+     * @param request whether this decodes a request body (errors are 400s) or a response body (502s)
+     */
+    public ChunkedDecoder(Http1Limits limits, boolean request) {
+        this.limits = limits;
+        this.request = request;
+    }
+
+    /** Whether the last chunk and the trailers have been read. */
+    public boolean isDone() {
+        return state == State.DONE;
+    }
+
+    /** How many body bytes (chunk data only) have been decoded so far. */
+    public long decodedBytes() {
+        return total;
+    }
+
+    /**
+     * Decodes as far as {@code in} allows and returns the next piece of body data, which the caller owns.
+     *
+     * @return a retained slice of chunk data; an empty buffer once the body is done (check {@link #isDone()});
+     *     or {@code null} when more input is needed
+     * @throws dev.merapi.error.ProxyError if the encoding breaks a rule
+     */
+    public ByteBuf decode(ByteBuf in) {
+        while (true) {
+            switch (state) {
+                case SIZE -> {
+                    int lf = lineEnd(in, limits.maxChunkLine(), "chunk-size line");
+                    if (lf < 0) {
+                        return null;
+                    }
+                    long size = parseSize(in, in.readerIndex(), lf - 1);
+                    in.readerIndex(lf + 1);
+                    if (size == 0) {
+                        state = State.TRAILERS;
+                    } else {
+                        remaining = size;
+                        state = State.DATA;
+                    }
+                }
+                case DATA -> {
+                    int n = (int) Math.min(in.readableBytes(), remaining);
+                    if (n == 0) {
+                        return null;
+                    }
+                    remaining -= n;
+                    total += n;
+                    if (remaining == 0) {
+                        state = State.DATA_CRLF;
+                    }
+                    return in.readRetainedSlice(n);
+                }
+                case DATA_CRLF -> {
+                    if (in.readableBytes() < 2) {
+                        if (in.readableBytes() == 1 && in.getByte(in.readerIndex()) != '\r') {
+                            throw Http1Parser.fail(request, 400, "bad-chunk", "chunk data is not followed by CRLF");
+                        }
+                        return null;
+                    }
+                    if (in.getByte(in.readerIndex()) != '\r' || in.getByte(in.readerIndex() + 1) != '\n') {
+                        throw Http1Parser.fail(request, 400, "bad-chunk", "chunk data is not followed by CRLF");
+                    }
+                    in.skipBytes(2);
+                    state = State.SIZE;
+                }
+                case TRAILERS -> {
+                    int lf = lineEnd(in, limits.maxTrailerBytes() - trailerBytes, "trailer section");
+                    if (lf < 0) {
+                        return null;
+                    }
+                    int start = in.readerIndex();
+                    trailerBytes += lf + 1 - start;
+                    if (lf - 1 == start) {
+                        in.readerIndex(lf + 1);
+                        state = State.DONE;
+                        return Unpooled.EMPTY_BUFFER;
+                    }
+                    Http1Parser.headerLine(in, start, lf - 1, request);
+                    in.readerIndex(lf + 1);
+                }
+                case DONE -> {
+                    return Unpooled.EMPTY_BUFFER;
+                }
+            }
+        }
+    }
+
+    /** Finds the LF that ends the current line, checking CR before it and the length limit; -1 if incomplete. */
+    private int lineEnd(ByteBuf in, int max, String what) {
+        int start = in.readerIndex();
+        int lf = in.indexOf(start, start + Math.min(in.readableBytes(), Math.max(max, 0) + 1), (byte) '\n');
+        if (lf < 0) {
+            if (in.readableBytes() > max) {
+                throw Http1Parser.fail(request, 400, "chunk-line-too-long", what + " is too long");
+            }
+            return -1;
+        }
+        if (lf == start || in.getByte(lf - 1) != '\r') {
+            throw Http1Parser.fail(request, 400, "bare-lf", "a line of the chunked body ends in LF without CR");
+        }
+        return lf;
+    }
+
+    private long parseSize(ByteBuf in, int from, int cr) {
+        long size = 0;
+        int i = from;
+        int digits = 0;
+        for (; i < cr; i++) {
+            int d = Character.digit(in.getByte(i), 16);
+            if (d < 0) {
+                break;
+            }
+            if (size == 0 && d == 0 && digits == 0) {
+                // a leading zero is allowed and does not count toward the overflow bound
+                size = 0;
+            } else {
+                digits++;
+            }
+            size = (size << 4) | d;
+            if (digits > MAX_SIZE_DIGITS) {
+                throw Http1Parser.fail(request, 400, "bad-chunk-size", "chunk size overflows");
+            }
+        }
+        if (i == from) {
+            throw Http1Parser.fail(request, 400, "bad-chunk-size", "chunk size is not hexadecimal");
+        }
+        checkExtensions(in, i, cr);
+        return size;
+    }
+
+    /** chunk-ext = *( BWS ";" BWS name [ BWS "=" BWS ( token / quoted-string ) ] ) */
+    private void checkExtensions(ByteBuf in, int i, int end) {
+        while (i < end) {
+            i = skipBws(in, i, end);
+            if (i >= end || in.getByte(i) != ';') {
+                throw Http1Parser.fail(request, 400, "bad-chunk-extension", "chunk size followed by something other than an extension");
+            }
+            i = skipBws(in, i + 1, end);
+            int nameStart = i;
+            while (i < end && Tokens.isTchar(in.getByte(i))) {
+                i++;
+            }
+            if (i == nameStart) {
+                throw Http1Parser.fail(request, 400, "bad-chunk-extension", "chunk extension without a name");
+            }
+            int afterName = skipBws(in, i, end);
+            if (afterName < end && in.getByte(afterName) == '=') {
+                i = skipBws(in, afterName + 1, end);
+                if (i < end && in.getByte(i) == '"') {
+                    i++;
+                    boolean closed = false;
+                    while (i < end) {
+                        byte b = in.getByte(i);
+                        if (b == '"') {
+                            closed = true;
+                            i++;
+                            break;
+                        }
+                        if (b == '\\') {
+                            i++;
+                            if (i >= end) {
+                                break;
+                            }
+                            b = in.getByte(i);
+                        }
+                        if (!Tokens.isFieldValueChar(b)) {
+                            throw Http1Parser.fail(request, 400, "bad-chunk-extension", "control character in a chunk extension");
+                        }
+                        i++;
+                    }
+                    if (!closed) {
+                        throw Http1Parser.fail(request, 400, "bad-chunk-extension", "unterminated quoted chunk extension");
+                    }
+                } else {
+                    int valueStart = i;
+                    while (i < end && Tokens.isTchar(in.getByte(i))) {
+                        i++;
+                    }
+                    if (i == valueStart) {
+                        throw Http1Parser.fail(request, 400, "bad-chunk-extension", "chunk extension with an empty value");
+                    }
+                }
+            } else {
+                i = afterName;
+            }
+        }
+    }
+
+    private static int skipBws(ByteBuf in, int i, int end) {
+        while (i < end && (in.getByte(i) == ' ' || in.getByte(i) == '\t')) {
+            i++;
+        }
+        return i;
+    }
+}

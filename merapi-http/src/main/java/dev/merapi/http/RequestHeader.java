@@ -1,0 +1,143 @@
+package dev.merapi.http;
+
+import java.util.Objects;
+
+/**
+ * The head of an HTTP request: method, target, version and headers, with header case and order kept.
+ * Filters edit it in place; the proxy gives the upstream its own copy (see {@link #copy()}).
+ *
+ * <p>Not thread-safe: it belongs to the event loop of its session.
+ */
+public final class RequestHeader {
+    private String method;
+    private String target;
+    private HttpVersion version;
+    private final Headers headers;
+    private long bodyLength = BodyLength.NONE;
+
+    private RequestHeader(String method, String target, HttpVersion version, Headers headers) {
+        this.method = Objects.requireNonNull(method, "method");
+        this.target = Objects.requireNonNull(target, "target");
+        this.version = Objects.requireNonNull(version, "version");
+        this.headers = Objects.requireNonNull(headers, "headers");
+    }
+
+    /** Creates an HTTP/1.1 request head with no headers. */
+    public static RequestHeader of(String method, String target) {
+        return new RequestHeader(method, target, HttpVersion.HTTP_1_1, new Headers());
+    }
+
+    /** Creates a request head around an existing header list (which it then owns). */
+    public static RequestHeader of(String method, String target, HttpVersion version, Headers headers) {
+        return new RequestHeader(method, target, version, headers);
+    }
+
+    /** Returns an independent copy, for example the request a retry sends upstream. */
+    public RequestHeader copy() {
+        RequestHeader c = new RequestHeader(method, target, version, headers.copy());
+        c.bodyLength = bodyLength;
+        return c;
+    }
+
+    /** The method, such as {@code GET}. */
+    public String method() {
+        return method;
+    }
+
+    /** Replaces the method; it must be a token. */
+    public RequestHeader setMethod(String method) {
+        if (!Tokens.isToken(method)) {
+            throw new IllegalArgumentException("not a valid method: " + method);
+        }
+        this.method = method;
+        return this;
+    }
+
+    /** The request-target exactly as received, such as {@code /a/b?c=d}. */
+    public String target() {
+        return target;
+    }
+
+    /** Replaces the request-target; it must be origin-form ({@code /...}), absolute-form, or {@code *}. */
+    public RequestHeader setTarget(String target) {
+        for (int i = 0; i < target.length(); i++) {
+            char c = target.charAt(i);
+            if (c > 0xff || !Tokens.isTargetChar(c)) {
+                throw new IllegalArgumentException("invalid character in request target at " + i);
+            }
+        }
+        if (target.isEmpty()) {
+            throw new IllegalArgumentException("empty request target");
+        }
+        this.target = target;
+        return this;
+    }
+
+    /** The path of the target, without the query: {@code /a/b} for {@code /a/b?c=d}. */
+    public String path() {
+        int start = 0;
+        if (!target.startsWith("/")) {
+            int scheme = target.indexOf("://");
+            if (scheme > 0) {
+                int slash = target.indexOf('/', scheme + 3);
+                if (slash < 0) {
+                    return "/";
+                }
+                start = slash;
+            }
+        }
+        int q = target.indexOf('?', start);
+        return q < 0 ? target.substring(start) : target.substring(start, q);
+    }
+
+    /** The query of the target without the {@code ?}, or {@code null} if it has none. */
+    public String query() {
+        int q = target.indexOf('?');
+        return q < 0 ? null : target.substring(q + 1);
+    }
+
+    /** The version the client spoke. */
+    public HttpVersion version() {
+        return version;
+    }
+
+    /** Changes the version. */
+    public RequestHeader setVersion(HttpVersion version) {
+        this.version = Objects.requireNonNull(version, "version");
+        return this;
+    }
+
+    /** The headers, in order and case as received; edit them in place. */
+    public Headers headers() {
+        return headers;
+    }
+
+    /** The first value of a header, or {@code null}. */
+    public String header(String name) {
+        return headers.get(name);
+    }
+
+    /** The request's {@code Host} header, or {@code null}. */
+    public String host() {
+        return headers.get(HeaderNames.HOST);
+    }
+
+    /**
+     * The body length the HTTP/1 parser found: a length of zero or more, {@link BodyLength#CHUNKED},
+     * or {@link BodyLength#NONE} for no body.
+     */
+    public long bodyLength() {
+        return bodyLength;
+    }
+
+    /** Sets the body framing; called by the HTTP/1 parser and by code that builds requests. */
+    public RequestHeader setBodyLength(long bodyLength) {
+        this.bodyLength = bodyLength;
+        return this;
+    }
+
+    @Override
+    public String toString() {
+        return method + ' ' + target + ' ' + version.text();
+    }
+}

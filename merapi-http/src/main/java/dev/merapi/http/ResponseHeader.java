@@ -1,0 +1,109 @@
+package dev.merapi.http;
+
+import java.util.Objects;
+
+/**
+ * The head of an HTTP response: status, reason, version and headers, with header case and order kept.
+ *
+ * <p>Not thread-safe: it belongs to the event loop of its session.
+ */
+public final class ResponseHeader {
+    private int status;
+    private String reason;
+    private HttpVersion version;
+    private final Headers headers;
+    private long bodyLength = BodyLength.NONE;
+
+    private ResponseHeader(int status, String reason, HttpVersion version, Headers headers) {
+        checkStatus(status);
+        this.status = status;
+        this.reason = reason;
+        this.version = Objects.requireNonNull(version, "version");
+        this.headers = Objects.requireNonNull(headers, "headers");
+    }
+
+    /** Creates an HTTP/1.1 response head with the standard reason phrase and no headers. */
+    public static ResponseHeader of(int status) {
+        return new ResponseHeader(status, null, HttpVersion.HTTP_1_1, new Headers(8));
+    }
+
+    /** Creates a response head around an existing header list (which it then owns). */
+    public static ResponseHeader of(int status, String reason, HttpVersion version, Headers headers) {
+        return new ResponseHeader(status, reason, version, headers);
+    }
+
+    /** The status code. */
+    public int status() {
+        return status;
+    }
+
+    /** Changes the status code; the reason phrase becomes the standard one. */
+    public ResponseHeader setStatus(int status) {
+        checkStatus(status);
+        this.status = status;
+        this.reason = null;
+        return this;
+    }
+
+    /** The reason phrase: as received, or the standard phrase for the status. */
+    public String reason() {
+        return reason != null ? reason : StatusText.of(status);
+    }
+
+    /** The version the origin spoke. */
+    public HttpVersion version() {
+        return version;
+    }
+
+    /** Changes the version. */
+    public ResponseHeader setVersion(HttpVersion version) {
+        this.version = Objects.requireNonNull(version, "version");
+        return this;
+    }
+
+    /** The headers, in order and case as received; edit them in place. */
+    public Headers headers() {
+        return headers;
+    }
+
+    /** The first value of a header, or {@code null}. */
+    public String header(String name) {
+        return headers.get(name);
+    }
+
+    /** Sets a header (see {@link Headers#set}) and returns this head. */
+    public ResponseHeader setHeader(String name, String value) {
+        headers.set(name, value);
+        return this;
+    }
+
+    /**
+     * The body framing the HTTP/1 parser found: a length, {@link BodyLength#CHUNKED},
+     * {@link BodyLength#UNTIL_CLOSE} or {@link BodyLength#NONE}.
+     */
+    public long bodyLength() {
+        return bodyLength;
+    }
+
+    /** Sets the body framing; called by the HTTP/1 parser. */
+    public ResponseHeader setBodyLength(long bodyLength) {
+        this.bodyLength = bodyLength;
+        return this;
+    }
+
+    /** Whether this is an interim (1xx) response. */
+    public boolean isInformational() {
+        return status < 200;
+    }
+
+    private static void checkStatus(int status) {
+        if (status < 100 || status > 999) {
+            throw new IllegalArgumentException("invalid status: " + status);
+        }
+    }
+
+    @Override
+    public String toString() {
+        return version.text() + ' ' + status + ' ' + reason();
+    }
+}

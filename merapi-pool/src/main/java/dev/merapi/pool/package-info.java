@@ -1,0 +1,6 @@
+/**
+ * Upstream connection pooling: one {@link dev.merapi.pool.ConnectionPool} per event loop, a hot LIFO per key in front of an LRU cap.
+ *
+ * <p>Starting point: {@link dev.merapi.pool.ConnectionPool}.
+ */
+package dev.merapi.pool;

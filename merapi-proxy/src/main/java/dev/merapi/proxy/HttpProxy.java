@@ -1,0 +1,78 @@
+package dev.merapi.proxy;
+
+import dev.merapi.core.connectors.Connector;
+import dev.merapi.core.protocols.ServerSession;
+import dev.merapi.core.services.HttpServerApp;
+import dev.merapi.core.services.ListeningService;
+import java.time.Duration;
+import java.util.Objects;
+
+/**
+ * The proxy engine: runs the phases of a {@link ProxyHttp} for every request, connects upstream through a
+ * per-loop pooled {@link Connector}, streams bodies both ways with backpressure, retries what is safe to
+ * retry, and turns failures into responses.
+ *
+ * <pre>{@code
+ * HttpProxy<MyCtx> proxy = HttpProxy.of(new MyProxy());
+ * server.addService(ListeningService.http("proxy", proxy).addTcp("0.0.0.0:8080"));
+ * }</pre>
+ *
+ * @param <C> the per-request context type of the {@link ProxyHttp}
+ */
+public final class HttpProxy<C> implements HttpServerApp {
+    final ProxyHttp<C> proxy;
+    final ProxyOptions options;
+    final Connector connector;
+    final boolean requestBodyFiltered;
+    final boolean responseBodyFiltered;
+
+    private HttpProxy(ProxyHttp<C> proxy, ProxyOptions options) {
+        this.proxy = Objects.requireNonNull(proxy, "proxy");
+        this.options = Objects.requireNonNull(options, "options");
+        this.connector = new Connector(options.transport(), options.maxIdleUpstreamPerLoop());
+        // phases left at their defaults are skipped: no chunk holder, and the upstream framing is kept
+        this.requestBodyFiltered = overrides(proxy, "requestBodyFilter", Session.class, BodyChunk.class, boolean.class, Object.class);
+        this.responseBodyFiltered = overrides(proxy, "upstreamResponseBodyFilter", Session.class, BodyChunk.class, boolean.class, Object.class)
+                || overrides(proxy, "responseBodyFilter", Session.class, BodyChunk.class, boolean.class, Object.class);
+    }
+
+    /** An engine for {@code proxy} with the default options. */
+    public static <C> HttpProxy<C> of(ProxyHttp<C> proxy) {
+        return new HttpProxy<>(proxy, ProxyOptions.defaults());
+    }
+
+    /** An engine for {@code proxy}. */
+    public static <C> HttpProxy<C> of(ProxyHttp<C> proxy, ProxyOptions options) {
+        return new HttpProxy<>(proxy, options);
+    }
+
+    /** A listening service that runs {@code proxy}; add listeners to it, then add it to a server. */
+    public static <C> ListeningService service(String name, ProxyHttp<C> proxy) {
+        return ListeningService.http(name, of(proxy));
+    }
+
+    /** The upstream connector, with its pool and reuse counters. */
+    public Connector connector() {
+        return connector;
+    }
+
+    /** The options. */
+    public ProxyOptions options() {
+        return options;
+    }
+
+    @Override
+    public void onRequest(ServerSession session) {
+        new ProxyCall<>(this, session).start();
+    }
+
+    private static boolean overrides(Object impl, String name, Class<?>... params) {
+        try {
+            return impl.getClass().getMethod(name, params).getDeclaringClass() != ProxyHttp.class;
+        } catch (NoSuchMethodException e) {
+            throw new IllegalStateException("ProxyHttp has no method " + name, e);
+        }
+    }
+
+    static final Duration NO_DELAY = Duration.ZERO;
+}

@@ -1,0 +1,199 @@
+package dev.merapi.proxy;
+
+import dev.merapi.core.protocols.ServerSession;
+import dev.merapi.core.protocols.http1.ErrorResponses;
+import dev.merapi.core.upstreams.HttpPeer;
+import dev.merapi.http.HeaderNames;
+import dev.merapi.http.RequestHeader;
+import dev.merapi.http.ResponseHeader;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.EventLoop;
+import java.net.SocketAddress;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
+import java.util.concurrent.Executors;
+
+/**
+ * One proxied request as the phases see it: the downstream request, ways to answer it, and what happened
+ * so far (the peer, the status written, byte counts).
+ *
+ * <p>Threading: use it only on its {@link #eventLoop()}, which is where every phase runs.
+ */
+public final class Session {
+    private static final Executor OFFLOAD = Executors.newThreadPerTaskExecutor(
+            Thread.ofVirtual().name("merapi-offload-", 0).factory());
+
+    private final ServerSession downstream;
+    private final long startNanos = System.nanoTime();
+    private ResponseHeader responseHeader;
+    private HttpPeer peer;
+    private int retries;
+    private long requestBodyBytes;
+    private long responseBodyBytes;
+    private boolean upstreamReused;
+
+    Session(ServerSession downstream) {
+        this.downstream = downstream;
+    }
+
+    /** The downstream request; phases may change it in place. */
+    public RequestHeader requestHeader() {
+        return downstream.request();
+    }
+
+    /** The protocol session underneath (HTTP/1.1 today, HTTP/2 later). */
+    public ServerSession downstream() {
+        return downstream;
+    }
+
+    /** The client's address. */
+    public SocketAddress clientAddress() {
+        return downstream.clientAddress();
+    }
+
+    /** The local address the request arrived on. */
+    public SocketAddress serverAddress() {
+        return downstream.serverAddress();
+    }
+
+    /** The event loop every phase of this request runs on. */
+    public EventLoop eventLoop() {
+        return downstream.eventLoop();
+    }
+
+    /** Whether the client is still connected. */
+    public boolean isDownstreamOpen() {
+        return downstream.isOpen();
+    }
+
+    /** Whether a response head has been written to the client. */
+    public boolean isResponseStarted() {
+        return downstream.isResponseStarted();
+    }
+
+    /** The response head written to the client, if any. */
+    public Optional<ResponseHeader> responseHeader() {
+        return Optional.ofNullable(responseHeader);
+    }
+
+    /** The status written to the client, or 0 if none was. */
+    public int responseStatus() {
+        return responseHeader == null ? 0 : responseHeader.status();
+    }
+
+    /** The upstream peer of the latest attempt, if one was chosen. */
+    public Optional<HttpPeer> upstreamPeer() {
+        return Optional.ofNullable(peer);
+    }
+
+    /** Whether the latest upstream connection came from the pool. */
+    public boolean isUpstreamReused() {
+        return upstreamReused;
+    }
+
+    /** How many times the request was retried. */
+    public int retries() {
+        return retries;
+    }
+
+    /** Request body bytes read from the client so far. */
+    public long requestBodyBytes() {
+        return requestBodyBytes;
+    }
+
+    /** Response body bytes written to the client so far. */
+    public long responseBodyBytes() {
+        return responseBodyBytes;
+    }
+
+    /** Nanoseconds since the request head was parsed. */
+    public long elapsedNanos() {
+        return System.nanoTime() - startNanos;
+    }
+
+    /**
+     * Writes a response head. The framing headers (Content-Length or chunked, Connection) are set for the
+     * client's protocol.
+     *
+     * @param endOfStream whether there is no body
+     */
+    public void writeResponseHeader(ResponseHeader header, boolean endOfStream) {
+        responseHeader = header;
+        downstream.writeResponseHeader(header, endOfStream);
+    }
+
+    /** Writes a piece of the response body; the session takes ownership of {@code data}. */
+    public void writeResponseBody(ByteBuf data, boolean endOfStream) {
+        responseBodyBytes += data.readableBytes();
+        downstream.writeBody(data, endOfStream);
+    }
+
+    /** Writes a whole response: {@code header} with a Content-Length for {@code body}, then the body. */
+    public void respond(ResponseHeader header, byte[] body) {
+        header.headers().set(HeaderNames.CONTENT_LENGTH, Integer.toString(body.length));
+        writeResponseHeader(header, body.length == 0);
+        if (body.length > 0) {
+            writeResponseBody(Unpooled.wrappedBuffer(body), true);
+        }
+    }
+
+    /** Writes a whole text response with the given status. */
+    public void respond(int status, String contentType, String body) {
+        ResponseHeader h = ResponseHeader.of(status);
+        h.headers().add(HeaderNames.CONTENT_TYPE, contentType);
+        respond(h, body.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Writes Merapi's short error page for {@code status}. */
+    public void respondError(int status) {
+        ResponseHeader h = ErrorResponses.header(status);
+        writeResponseHeader(h, false);
+        ByteBuf body = Unpooled.buffer(8 + ErrorResponses.body(status).length());
+        ByteBufUtil.writeAscii(body, ErrorResponses.body(status));
+        writeResponseBody(body, true);
+    }
+
+    /**
+     * Runs blocking code on a virtual thread. The returned stage completes on this session's event loop, so
+     * what follows it may touch the session.
+     */
+    public <T> CompletionStage<T> offload(Callable<T> task) {
+        EventLoop loop = eventLoop();
+        CompletableFuture<T> result = new CompletableFuture<>();
+        OFFLOAD.execute(() -> {
+            T value;
+            try {
+                value = task.call();
+            } catch (Throwable t) {
+                loop.execute(() -> result.completeExceptionally(t));
+                return;
+            }
+            loop.execute(() -> result.complete(value));
+        });
+        return result;
+    }
+
+    void peer(HttpPeer peer, boolean reused) {
+        this.peer = peer;
+        this.upstreamReused = reused;
+    }
+
+    void retried() {
+        retries++;
+    }
+
+    void countRequestBody(long n) {
+        requestBodyBytes += n;
+    }
+
+    @Override
+    public String toString() {
+        return downstream.toString();
+    }
+}
