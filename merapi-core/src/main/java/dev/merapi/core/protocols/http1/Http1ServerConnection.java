@@ -683,7 +683,13 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             }
             current = null;
             if (closeAfter) {
-                closeGracefully();
+                if (bodyDone && (cumulation == null || !cumulation.isReadable())) {
+                    // nothing unread: close right after the last byte, as a client that asked for close expects
+                    state = State.CLOSING;
+                    ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+                } else {
+                    closeGracefully();
+                }
                 return;
             }
             ctx.flush();
