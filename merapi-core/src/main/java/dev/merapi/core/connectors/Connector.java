@@ -28,12 +28,15 @@ import java.net.UnknownHostException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Makes and pools upstream connections. A connection is always made on the event loop of the downstream
  * session that needs it and pooled on that loop, so neither side needs locks (DESIGN.md §3).
+ *
+ * <p>Peers that ask for TLS are refused until upstream TLS is implemented: Merapi never downgrades them to plain text.
  *
  * <p>{@link #connect} first takes the most recently used idle connection for the peer's reuse key; only
  * when there is none does it open a new one. Host names are resolved on a virtual thread, never on a loop.
@@ -44,7 +47,7 @@ public final class Connector {
     private final Http1Limits limits;
     private final Executor resolver = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("merapi-resolve-", 0).factory());
     private final FastThreadLocal<ConnectionPool<HttpPeer.ReuseKey, Http1ClientConnection>> pools = new FastThreadLocal<>();
-    private final AtomicInteger open = new AtomicInteger();
+    private final Set<Channel> open = ConcurrentHashMap.newKeySet();
     private final LongAdder reused = new LongAdder();
     private final LongAdder fresh = new LongAdder();
     private final LongAdder failed = new LongAdder();
@@ -76,6 +79,12 @@ public final class Connector {
      *     CONNECT_ERROR), marked retryable since nothing was sent
      */
     public Future<ClientSession> connect(HttpPeer peer, EventLoop loop) {
+        if (peer.tls()) {
+            // never fall back to plain text for a peer that asked for TLS
+            failed.increment();
+            return loop.newFailedFuture(ProxyError.explain(ErrorType.Kind.TLS_HANDSHAKE_FAILURE, ErrorSource.UPSTREAM,
+                    "TLS to upstream peers is not supported by this version; refusing to connect to " + peer + " in plain text"));
+        }
         ConnectionPool<HttpPeer.ReuseKey, Http1ClientConnection> pool = pool(loop);
         Http1ClientConnection pooled;
         while ((pooled = pool.acquire(peer.reuseKey())) != null) {
@@ -165,17 +174,21 @@ public final class Connector {
         return pool;
     }
 
-    void opened() {
-        open.incrementAndGet();
-    }
-
-    void closed() {
-        open.decrementAndGet();
+    void opened(Channel ch) {
+        if (open.add(ch)) {
+            ch.closeFuture().addListener(f -> open.remove(ch));
+        }
     }
 
     /** How many upstream connections are open now, idle or busy. */
     public int openConnections() {
-        return open.get();
+        int n = 0;
+        for (Channel ch : open) {
+            if (ch.isOpen()) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** How many requests were sent on a pooled connection. */

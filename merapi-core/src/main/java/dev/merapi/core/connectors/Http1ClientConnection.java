@@ -95,7 +95,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        connector.opened();
+        connector.opened(channel);
         ctx.fireChannelActive();
     }
 
@@ -446,7 +446,6 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
 
     @Override
     public void channelInactive(ChannelHandlerContext ctx) {
-        connector.closed();
         State was = state;
         if (was == State.IDLE) {
             pool.remove(this);

@@ -19,9 +19,15 @@ public final class ConnectionTracker {
         open.remove(c);
     }
 
-    /** How many connections are open. */
+    /** How many connections are open (a closed one counts no more, even before its close event has run). */
     public int count() {
-        return open.size();
+        int n = 0;
+        for (TrackedConnection c : open) {
+            if (c.channel().isOpen()) {
+                n++;
+            }
+        }
+        return n;
     }
 
     /** Whether graceful shutdown has begun. */
