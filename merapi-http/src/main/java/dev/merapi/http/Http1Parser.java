@@ -31,17 +31,24 @@ public final class Http1Parser {
     private Http1Parser() {
     }
 
-    /** Where the scan for the end of a head got to; reuse one per connection and {@link #reset()} after each head. */
+    /**
+     * Where the scan for the end of a head got to; reuse one per connection and {@link #reset()} after each head.
+     * Positions are relative to the reader index, so the buffer may be replaced (cumulated) between calls.
+     */
     public static final class HeadScan {
         int scanned;
+        int lineStart;
         int firstLineEnd = -1;
         int lines;
+        int skippedEmptyLines;
 
         /** Forgets the progress, before the next head. */
         public void reset() {
             scanned = 0;
+            lineStart = 0;
             firstLineEnd = -1;
             lines = 0;
+            skippedEmptyLines = 0;
         }
     }
 
@@ -53,17 +60,18 @@ public final class Http1Parser {
      * @throws ProxyError if a limit is exceeded or a bare LF is found
      */
     public static int findHeadEnd(ByteBuf buf, HeadScan scan, Http1Limits limits, boolean request) {
-        if (scan.scanned == 0 && request) {
-            // RFC 9112 §2.2: ignore empty lines received before the request-line (bounded, by the limit below)
-            int skipped = 0;
-            while (buf.readableBytes() >= 2 && buf.getByte(buf.readerIndex()) == CR
-                    && buf.getByte(buf.readerIndex() + 1) == LF && skipped < 8) {
+        if (request && scan.firstLineEnd < 0) {
+            // RFC 9112 §2.2: ignore empty lines received before the request-line (at most 8 per head, however split)
+            while (scan.skippedEmptyLines < 8 && buf.readableBytes() >= 2 && buf.getByte(buf.readerIndex()) == CR
+                    && buf.getByte(buf.readerIndex() + 1) == LF) {
                 buf.skipBytes(2);
-                skipped++;
+                scan.skippedEmptyLines++;
+                scan.scanned = 0; // at most the lone CR was scanned before
             }
         }
         int start = buf.readerIndex();
         int from = start + scan.scanned;
+        int lineStart = start + scan.lineStart;
         int end = buf.writerIndex();
         while (from < end) {
             int lf = buf.indexOf(from, end, LF);
@@ -75,29 +83,33 @@ public final class Http1Parser {
                 throw fail(request, 400, "bare-lf", "a line ends in LF without CR");
             }
             if (scan.firstLineEnd < 0) {
-                scan.firstLineEnd = lf;
+                scan.firstLineEnd = lf - start;
                 if (lf + 1 - start > limits.maxRequestLine()) {
                     throw fail(request, 414, "request-line-too-long", "request line exceeds " + limits.maxRequestLine() + " bytes");
                 }
-            } else if (lf - 1 == from) {
+            } else if (lf - 1 == lineStart) {
+                // the empty line: a CRLF that starts a line, not one that merely follows the previous scan
                 scan.scanned = lf + 1 - start;
+                scan.lineStart = scan.scanned;
                 return lf + 1;
             } else {
                 if (++scan.lines > limits.maxHeaderCount()) {
                     throw fail(request, 431, "too-many-headers", "more than " + limits.maxHeaderCount() + " header fields");
                 }
-                if (lf - scan.firstLineEnd > limits.maxHeaderBytes()) {
+                if (lf - start - scan.firstLineEnd > limits.maxHeaderBytes()) {
                     throw fail(request, 431, "header-section-too-large", "header section exceeds " + limits.maxHeaderBytes() + " bytes");
                 }
             }
             from = lf + 1;
+            lineStart = from;
         }
         scan.scanned = from - start;
+        scan.lineStart = lineStart - start;
         if (scan.firstLineEnd < 0) {
             if (scan.scanned > limits.maxRequestLine()) {
                 throw fail(request, 414, "request-line-too-long", "request line exceeds " + limits.maxRequestLine() + " bytes");
             }
-        } else if (end - scan.firstLineEnd > limits.maxHeaderBytes()) {
+        } else if (end - start - scan.firstLineEnd > limits.maxHeaderBytes()) {
             throw fail(request, 431, "header-section-too-large", "header section exceeds " + limits.maxHeaderBytes() + " bytes");
         }
         return -1;
@@ -205,8 +217,8 @@ public final class Http1Parser {
             bodyLength = BodyLength.CHUNKED;
         } else if (contentLengths > 1) {
             throw fail(true, 400, "duplicate-content-length", "more than one Content-Length");
-        } else if (contentLengths == 1 && contentLength > 0) {
-            bodyLength = contentLength;
+        } else if (contentLengths == 1) {
+            bodyLength = contentLength; // zero too: the upstream must see the Content-Length the client sent
         }
         return RequestHeader.of(method, target, version, headers).setBodyLength(bodyLength);
     }
