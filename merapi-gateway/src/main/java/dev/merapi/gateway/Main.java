@@ -15,7 +15,9 @@ import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
 
 /** The {@code merapi} command line. */
 @Command(name = "merapi", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
@@ -27,6 +29,9 @@ import picocli.CommandLine.Option;
         subcommands = {Main.ProxyCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
     static final String VERSION = versionOf();
+
+    @Spec
+    CommandSpec spec; // its out and err writers: System.out/err unless the caller set others
 
     @Option(names = "--listen", defaultValue = "127.0.0.1:8080", description = "Where the demo proxy listens (default: ${DEFAULT-VALUE}).")
     String listen;
@@ -60,18 +65,19 @@ public final class Main implements Callable<Integer> {
             proxy = ListeningService.http("proxy", HttpProxy.of(forward, proxyOptions(transport)))
                     .addListener(ListenerConfig.tcp(listen));
         } catch (IllegalArgumentException e) {
-            System.err.println("merapi: " + e.getMessage());
+            spec.commandLine().getErr().println("merapi: " + e.getMessage());
             return 2;
         }
         server.addService(origin).addService(proxy);
         try {
             server.start();
         } catch (IllegalStateException e) {
-            System.err.println("merapi: " + e.getMessage());
+            spec.commandLine().getErr().println("merapi: " + e.getMessage());
             return 1;
         }
+        server.installSignalHandlers(); // before announcing: a SIGTERM right after the announcement is graceful
         String proxyAt = hostPort(proxy.boundAddresses().getFirst());
-        PrintWriter out = new PrintWriter(System.out, true);
+        PrintWriter out = spec.commandLine().getOut();
         out.println("Merapi " + VERSION + " is running its embedded default:");
         out.println("  listening on http://" + proxyAt + " (proxy)  ->  http://" + hostPort(origin.boundAddresses().getFirst())
                 + " (built-in demo origin)");
@@ -147,13 +153,17 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--grace-period", defaultValue = "30s", description = "How long SIGTERM lets requests finish (default: ${DEFAULT-VALUE}).")
         String gracePeriod;
 
+        @Spec
+        CommandSpec spec;
+
         @Override
         public Integer call() {
+            PrintWriter err = spec.commandLine().getErr();
             HttpPeer peer;
             try {
                 peer = HttpPeer.of(upstream);
             } catch (IllegalArgumentException e) {
-                System.err.println("merapi proxy: --upstream: " + e.getMessage());
+                err.println("merapi proxy: --upstream: " + e.getMessage());
                 return 2;
             }
             Server server;
@@ -163,17 +173,18 @@ public final class Main implements Callable<Integer> {
                 service = ListeningService.http("proxy", HttpProxy.of(new ForwardProxy(peer, null), proxyOptions(transport)))
                         .addListener(ListenerConfig.tcp(listen));
             } catch (IllegalArgumentException e) {
-                System.err.println("merapi proxy: " + e.getMessage());
+                err.println("merapi proxy: " + e.getMessage());
                 return 2;
             }
             server.addService(service);
             try {
                 server.start();
             } catch (IllegalStateException e) {
-                System.err.println("merapi proxy: " + e.getMessage());
+                err.println("merapi proxy: " + e.getMessage());
                 return 1;
             }
-            System.out.println("Merapi " + VERSION + " proxy: http://" + hostPort(service.boundAddresses().getFirst())
+            server.installSignalHandlers(); // before announcing: a SIGTERM right after the announcement is graceful
+            spec.commandLine().getOut().println("Merapi " + VERSION + " proxy: http://" + hostPort(service.boundAddresses().getFirst())
                     + " -> http://" + upstream + " (" + server.config().threads() + " event loop(s), " + server.config().transport() + ")");
             server.run();
             return 0;

@@ -200,8 +200,17 @@ public final class Server {
         if (!started) {
             start();
         }
-        Signals.install(this::shutdownGracefully, this::shutdownFast);
+        installSignalHandlers();
         awaitTermination();
+    }
+
+    /**
+     * Maps SIGTERM to {@link #shutdownGracefully()} and SIGINT to {@link #shutdownFast()}, as {@link #run()} does.
+     * A program that calls {@link #start()} itself and then announces that it is ready calls this first, so that a
+     * SIGTERM sent right after the announcement still shuts down gracefully instead of killing the JVM.
+     */
+    public void installSignalHandlers() {
+        Signals.install(this::shutdownGracefully, this::shutdownFast);
     }
 
     /** Blocks until the server has stopped. */
@@ -279,7 +288,10 @@ public final class Server {
             }
         }
         if (group != null) {
-            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+            // a quiet period, however short: with 0, a loop that is running tasks when the shutdown starts can
+            // stop without closing its channels (Netty 4.2 closes them only in a later loop turn), which
+            // leaves idle pooled upstream connections open
+            group.shutdownGracefully(50, 2000, TimeUnit.MILLISECONDS).syncUninterruptibly();
         }
         for (Service s : services) {
             if (s instanceof ListeningService ls) {

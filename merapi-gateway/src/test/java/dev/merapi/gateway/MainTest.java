@@ -1,0 +1,164 @@
+package dev.merapi.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.InetAddress;
+import java.net.ServerSocket;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import picocli.CommandLine;
+
+/**
+ * The {@code merapi} command line, run in-process through picocli with captured output. Only invocations that
+ * end on their own are run here; the ones that start a server are in {@link GracefulShutdownIT}.
+ */
+@Timeout(value = 30, unit = TimeUnit.SECONDS)
+class MainTest {
+
+    /** One in-process run: the exit code and what was written to out and err. */
+    private record Run(int exitCode, String out, String err) {
+    }
+
+    private static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code = new CommandLine(new Main()).setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true))
+                .execute(args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void helpListsEveryCommand() {
+        Run r = run("--help");
+
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).contains("Usage: merapi", "Commands:", "proxy", "help", "--listen", "--grace-period", "--version");
+        assertThat(r.out()).containsPattern("(?m)^\\s+proxy\\s+Runs a plain reverse proxy");
+        assertThat(r.out()).containsPattern("(?m)^\\s+help\\s+");
+        assertThat(r.err()).isEmpty();
+    }
+
+    @Test
+    void proxyHelpDocumentsItsOptions() {
+        Run r = run("proxy", "--help");
+
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).contains("Usage: merapi proxy", "--listen", "--upstream", "--threads", "--transport", "--grace-period");
+    }
+
+    @Test
+    void helpCommandShowsTheUsageOfAnotherCommand() {
+        Run r = run("help", "proxy");
+
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).contains("Usage: merapi proxy", "--upstream");
+    }
+
+    @Test
+    void versionNamesTheProgram() {
+        Run r = run("--version");
+
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).startsWith("merapi ");
+    }
+
+    @Test
+    void badUpstreamIsAClearErrorWithExitCode2() {
+        Run r = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "not-a-host-port");
+
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).isEqualTo("merapi proxy: --upstream: expected host:port, got 'not-a-host-port'" + System.lineSeparator());
+        assertThat(r.out()).isEmpty();
+    }
+
+    @Test
+    void upstreamPortOutOfRangeIsRejected() {
+        Run r = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:70000");
+
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).startsWith("merapi proxy: --upstream: ").contains("port out of range");
+    }
+
+    @Test
+    void missingUpstreamIsAUsageError() {
+        Run r = run("proxy", "--listen", "127.0.0.1:0");
+
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("Missing required option", "--upstream").contains("Usage: merapi proxy");
+    }
+
+    @Test
+    void unknownOptionIsAUsageError() {
+        Run r = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--bogus");
+
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("Unknown option: '--bogus'");
+    }
+
+    @Test
+    void badListenAddressIsRejected() {
+        Run r = run("proxy", "--listen", "127.0.0.1", "--upstream", "127.0.0.1:9");
+
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).startsWith("merapi proxy: ").contains("expected host:port", "'127.0.0.1'");
+    }
+
+    @Test
+    void badGracePeriodIsRejected() {
+        Run r = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--grace-period", "soon");
+
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("invalid duration 'soon'", "30s");
+    }
+
+    @Test
+    void zeroThreadsIsRejected() {
+        Run r = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--threads", "0");
+
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("threads must be positive");
+    }
+
+    @Test
+    void unknownTransportIsRejected() {
+        Run r = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--transport", "carrier-pigeon");
+
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("unknown transport 'carrier-pigeon'");
+    }
+
+    @Test
+    void demoWithBadListenAddressIsRejected() {
+        Run r = run("--listen", "localhost");
+
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).startsWith("merapi: ").contains("expected host:port");
+    }
+
+    @Test
+    void listenAddressInUseFailsWithExitCode1() throws IOException {
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Run r = run("proxy", "--listen", "127.0.0.1:" + taken.getLocalPort(), "--upstream", "127.0.0.1:9", "--threads", "1");
+
+            assertThat(r.exitCode()).isEqualTo(1);
+            assertThat(r.err()).startsWith("merapi proxy: cannot listen on ");
+            assertThat(r.out()).isEmpty();
+        }
+    }
+
+    @Test
+    void durationsAcceptMillisecondsSecondsAndMinutes() {
+        assertThat(Main.parseDuration("500ms")).isEqualTo(Duration.ofMillis(500));
+        assertThat(Main.parseDuration("30s")).isEqualTo(Duration.ofSeconds(30));
+        assertThat(Main.parseDuration("2m")).isEqualTo(Duration.ofMinutes(2));
+        assertThat(Main.parseDuration("7")).isEqualTo(Duration.ofSeconds(7));
+        assertThatThrownBy(() -> Main.parseDuration("1h")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("invalid duration '1h'");
+    }
+}
