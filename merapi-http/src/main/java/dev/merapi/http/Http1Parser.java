@@ -166,7 +166,7 @@ public final class Http1Parser {
                 break; // the empty line
             }
             int nameEnd = headerLine(buf, pos, cr, true);
-            String name = buf.toString(pos, nameEnd - pos, StandardCharsets.US_ASCII);
+            String name = KnownNames.name(buf, pos, nameEnd - pos);
             String value = value(buf, nameEnd + 1, cr);
             headers.add(name, value);
             switch (nameEnd - pos) {
@@ -273,7 +273,7 @@ public final class Http1Parser {
                 break;
             }
             int nameEnd = headerLine(buf, pos, cr, false);
-            String name = buf.toString(pos, nameEnd - pos, StandardCharsets.US_ASCII);
+            String name = KnownNames.name(buf, pos, nameEnd - pos);
             String value = value(buf, nameEnd + 1, cr);
             headers.add(name, value);
             if (nameEnd - pos == 14 && name.equalsIgnoreCase(HeaderNames.CONTENT_LENGTH)) {
