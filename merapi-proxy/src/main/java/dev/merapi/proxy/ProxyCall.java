@@ -14,6 +14,7 @@ import dev.merapi.http.HttpVersion;
 import dev.merapi.http.RequestHeader;
 import dev.merapi.http.ResponseHeader;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
 import java.time.Duration;
@@ -208,8 +209,13 @@ final class ProxyCall<C> implements ClientSession.Handler {
                     return;
                 }
             } else if (requestBodyEnded) {
-                // the body ended on an earlier attempt that was not replayable: cannot happen, see canRetry
-                finish(ProxyError.explain(ErrorType.Kind.INTERNAL_ERROR, ErrorSource.INTERNAL, "request body lost"));
+                if (!replayable) {
+                    // the body ended on an earlier attempt that was not replayable: cannot happen, see canRetry
+                    finish(ProxyError.explain(ErrorType.Kind.INTERNAL_ERROR, ErrorSource.INTERNAL, "request body lost"));
+                    return;
+                }
+                // a retry of an empty body (chunked "0"): the replay buffer holds no bytes, only the end goes again
+                cs.writeBody(Unpooled.EMPTY_BUFFER, true);
                 return;
             }
             cs.flush();

@@ -67,6 +67,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
     private boolean requestWantsClose;
     private boolean responseStarted;
     private ResponseHeader response;
+    private boolean responseKeepAlive; // decided on the head as received: the proxy strips and rewrites Connection later
     private int interim;
     private ChunkedDecoder decoder;
     private long bodyRemaining;
@@ -110,6 +111,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
         requestWantsClose = false;
         responseStarted = false;
         response = null;
+        responseKeepAlive = false;
         interim = 0;
         decoder = null;
         bodyRemaining = 0;
@@ -247,7 +249,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
         released = true;
         handler = null;
         boolean reusable = state == State.ACTIVE && channel.isActive() && requestDone && bodyDone && !untilClose
-                && !requestWantsClose && response != null && keepAlive(response)
+                && !requestWantsClose && response != null && responseKeepAlive
                 && (cumulation == null || !cumulation.isReadable());
         readTimer.disarm();
         writeTimer.disarm();
@@ -344,6 +346,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
                 continue;
             }
             response = head;
+            responseKeepAlive = keepAlive(head);
             long len = head.bodyLength();
             if (len == BodyLength.CHUNKED) {
                 decoder = new ChunkedDecoder(limits, false);

@@ -268,6 +268,10 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             } else {
                 ctx.close();
             }
+            return;
+        }
+        if (current == ex && ex.bodyDone && !ex.responseDone) {
+            ex.watchForClose();
         }
     }
 
@@ -526,6 +530,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
                     if (end) {
                         bodyDone = true;
                         bodyEndDelivered = true;
+                        watchForClose();
                     }
                     if (readWait == ReadWait.BODY) {
                         readTimer.disarm(); // armed again only while waiting for bytes
@@ -537,6 +542,16 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             } finally {
                 delivering = false;
             }
+        }
+
+        /**
+         * Once the request body is in, keeps one read pending while the response is awaited, so that a client
+         * that leaves is noticed (and the upstream work stopped) without waiting for the response. The epoll
+         * transport reports the close anyway; NIO needs the read. Bytes it brings (a pipelined request) wait in
+         * the cumulation, and no further read is asked for until the response is done.
+         */
+        void watchForClose() {
+            requestRead();
         }
 
         private void failBody(ProxyError e) {
@@ -742,6 +757,9 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             }
             responseDone = true;
             state = State.CLOSED;
+            // what was written (a head, part of a body) goes out before the close, so the client sees a
+            // response cut short rather than no response at all (which a client may take as safe to retry)
+            ctx.flush();
             ctx.close();
         }
 
