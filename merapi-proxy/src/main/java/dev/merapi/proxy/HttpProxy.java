@@ -4,7 +4,6 @@ import dev.merapi.core.connectors.Connector;
 import dev.merapi.core.protocols.ServerSession;
 import dev.merapi.core.services.HttpServerApp;
 import dev.merapi.core.services.ListeningService;
-import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -73,6 +72,4 @@ public final class HttpProxy<C> implements HttpServerApp {
             throw new IllegalStateException("ProxyHttp has no method " + name, e);
         }
     }
-
-    static final Duration NO_DELAY = Duration.ZERO;
 }
