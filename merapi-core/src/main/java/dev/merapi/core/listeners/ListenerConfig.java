@@ -14,7 +14,8 @@ import java.util.Objects;
  * @param backlog the accept queue length (default 4096)
  * @param reusePort SO_REUSEPORT, native transports only (default off)
  * @param tcpNoDelay TCP_NODELAY on accepted connections (default on)
- * @param keepAlive SO_KEEPALIVE on accepted connections (default on)
+ * @param keepAlive SO_KEEPALIVE on accepted connections (default off: idle connections are bounded by the
+ *        keep-alive and read timeouts, and the option costs a system call per connection)
  * @param fastOpenQueue TCP Fast Open queue length, 0 for off (default off; native transports only)
  */
 public record ListenerConfig(SocketAddress address, int backlog, boolean reusePort, boolean tcpNoDelay, boolean keepAlive,
@@ -54,7 +55,7 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
 
     /** A TCP listener on a socket address with the default options. */
     public static ListenerConfig tcp(InetSocketAddress address) {
-        return new ListenerConfig(address, 4096, false, true, true, 0);
+        return new ListenerConfig(address, 4096, false, true, false, 0);
     }
 
     /** A Unix domain socket listener with the default options. */

@@ -9,7 +9,9 @@ import dev.merapi.core.services.Service;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelHandler;
+import io.netty.channel.ChannelHandlerAdapter;
+import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -127,17 +129,17 @@ public final class Server {
                     .option(ChannelOption.SO_BACKLOG, l.backlog())
                     .childOption(ChannelOption.AUTO_READ, false)
                     .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
-                    .childHandler(new ChannelInitializer<>() {
-                        @Override
-                        protected void initChannel(Channel ch) {
-                            ch.pipeline().addLast("http1", new Http1ServerConnection(service.app(), service.http1Options(),
-                                    service.connectionFilter(), service.connectionTracker()));
-                        }
-                    });
+                    .childHandler(new Http1Installer(service));
             if (!domain) {
-                b.option(ChannelOption.SO_REUSEADDR, true)
-                        .childOption(ChannelOption.TCP_NODELAY, l.tcpNoDelay())
-                        .childOption(ChannelOption.SO_KEEPALIVE, l.keepAlive());
+                // Netty turns TCP_NODELAY on for every accepted socket; each option set here is one more
+                // system call per connection, so only what differs from that is set
+                b.option(ChannelOption.SO_REUSEADDR, true);
+                if (!l.tcpNoDelay()) {
+                    b.childOption(ChannelOption.TCP_NODELAY, false);
+                }
+                if (l.keepAlive()) {
+                    b.childOption(ChannelOption.SO_KEEPALIVE, true);
+                }
                 if (l.reusePort() && transport.isNative()) {
                     b.option(UnixChannelOption.SO_REUSEPORT, true);
                 }
@@ -307,5 +309,24 @@ public final class Server {
             }
         }
         stopped.countDown();
+    }
+
+    /**
+     * Puts a new {@link Http1ServerConnection} in its own place on each accepted connection: one pipeline change
+     * and no task, where a {@code ChannelInitializer} adds, removes and schedules a clean-up per connection.
+     */
+    @ChannelHandler.Sharable
+    private static final class Http1Installer extends ChannelHandlerAdapter {
+        private final ListeningService service;
+
+        Http1Installer(ListeningService service) {
+            this.service = service;
+        }
+
+        @Override
+        public void handlerAdded(ChannelHandlerContext ctx) {
+            ctx.pipeline().replace(this, "http1", new Http1ServerConnection(service.app(), service.http1Options(),
+                    service.connectionFilter(), service.connectionTracker()));
+        }
     }
 }
