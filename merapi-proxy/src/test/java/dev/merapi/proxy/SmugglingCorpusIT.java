@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.DynamicTest.dynamicTest;
 import dev.merapi.testkit.MockResponse;
 import dev.merapi.testkit.RawClient;
 import dev.merapi.testkit.RecordedRequest;
+import dev.merapi.testkit.UnservedRequest;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -78,6 +79,7 @@ class SmugglingCorpusIT {
     private static void check(SmugglingCase c) throws IOException {
         String what = c.id() + " (" + c.description() + ") sending " + SmugglingCase.printable(c.bytes(), 300);
         int before = fixture.origin.requestCount();
+        int unservedBefore = fixture.origin.unservedRequests().size();
         try (RawClient client = fixture.connect()) {
             client.send(c.bytes());
             List<Integer> statuses = new ArrayList<>();
@@ -100,6 +102,9 @@ class SmugglingCorpusIT {
             }
         }
         List<RecordedRequest> seen = originRequestsSince(before, c.origin().size());
+        List<UnservedRequest> unserved = fixture.origin.unservedRequests();
+        assertThat(unserved.subList(unservedBefore, unserved.size())).as("malformed requests at the origin for %s", what)
+                .allMatch(UnservedRequest::incomplete);
         assertThat(seen).as("requests at the origin for %s", what).hasSize(c.origin().size());
         for (int i = 0; i < seen.size(); i++) {
             RecordedRequest got = seen.get(i);

@@ -5,6 +5,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.merapi.testkit.MockOrigin;
 import dev.merapi.testkit.RecordedRequest;
+import dev.merapi.testkit.UnservedRequest;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -52,8 +53,15 @@ class SmugglingDifferentialIT {
     Path dir;
 
     /** What the client got from one proxy for one case, and which requests reached the origin. */
-    record Observation(List<Integer> statuses, String end, List<String> origin) {
-        /** Whether at least one request reached the origin. */
+    /**
+     * @param origin   the complete requests the origin served, in arrival order, as their {@link #boundary}: the
+     *                 request boundaries compared between proxies
+     * @param cut      how many requests reached the origin cut short: a head forwarded before its body turned
+     *                 out malformed, which the proxy then aborted
+     * @param rejected how many requests reached the origin malformed, so that the origin rejected them
+     */
+    record Observation(List<Integer> statuses, String end, List<String> origin, int cut, int rejected) {
+        /** Whether at least one complete request reached the origin. */
         boolean forwarded() {
             return !origin.isEmpty();
         }
@@ -65,7 +73,14 @@ class SmugglingDifferentialIT {
         }
 
         String originText() {
-            return origin.isEmpty() ? "-" : String.join("; ", origin);
+            String text = origin.isEmpty() ? "-" : String.join("; ", origin);
+            if (cut > 0) {
+                text += " +" + cut + " cut short";
+            }
+            if (rejected > 0) {
+                text += " +" + rejected + " malformed, origin 400";
+            }
+            return text;
         }
     }
 
@@ -169,12 +184,16 @@ class SmugglingDifferentialIT {
     private static List<Observation> probeAll(List<SmugglingCase> cases, int port, MockOrigin origin) throws Exception {
         List<Observation> observations = new ArrayList<>();
         for (SmugglingCase c : cases) {
-            int before = origin.requestCount();
+            int served = origin.requestCount();
+            int unserved = origin.unservedRequests().size();
             Probe probe = Probe.run(port, c.bytes());
             RecordingProxy.sleep(20); // a request smuggled behind the last response would arrive by now
-            List<RecordedRequest> all = origin.requests();
-            List<String> seen = all.subList(before, all.size()).stream().map(SmugglingDifferentialIT::boundary).toList();
-            observations.add(new Observation(probe.statuses, probe.end, seen));
+            List<RecordedRequest> requests = origin.requests();
+            List<String> seen = requests.subList(served, requests.size()).stream().map(SmugglingDifferentialIT::boundary).toList();
+            List<UnservedRequest> unservedNow = origin.unservedRequests();
+            List<UnservedRequest> notServed = unservedNow.subList(unserved, unservedNow.size());
+            int cut = (int) notServed.stream().filter(UnservedRequest::incomplete).count();
+            observations.add(new Observation(probe.statuses, probe.end, seen, cut, notServed.size() - cut));
         }
         return observations;
     }
