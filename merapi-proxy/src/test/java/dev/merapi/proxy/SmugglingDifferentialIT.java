@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.TreeMap;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
@@ -176,7 +177,28 @@ class SmugglingDifferentialIT {
         }
         sb.append("refused (nothing forwarded) for the rest. Origin saw other request boundaries than through Merapi: ")
                 .append("nginx in ").append(differences[0]).append(" cases, HAProxy in ").append(differences[1])
-                .append(" (≠N, ≠H in the table).\n");
+                .append(" (≠N, ≠H in the table).\n\n");
+        sb.append("| family | cases | forwarded by Merapi | by nginx | by HAProxy | ≠N | ≠H |\n|---|---|---|---|---|---|---|\n");
+        Map<String, int[]> byFamily = new TreeMap<>();
+        for (int i = 0; i < cases.size(); i++) {
+            int[] row = byFamily.computeIfAbsent(cases.get(i).family(), f -> new int[6]);
+            Observation me = results.get("merapi").get(i);
+            Observation ng = results.get("nginx").get(i);
+            Observation ha = results.get("haproxy").get(i);
+            row[0]++;
+            row[1] += me.forwarded() ? 1 : 0;
+            row[2] += ng.forwarded() ? 1 : 0;
+            row[3] += ha.forwarded() ? 1 : 0;
+            row[4] += me.origin().equals(ng.origin()) ? 0 : 1;
+            row[5] += me.origin().equals(ha.origin()) ? 0 : 1;
+        }
+        byFamily.forEach((family, row) -> {
+            sb.append("| ").append(family);
+            for (int n : row) {
+                sb.append(" | ").append(n);
+            }
+            sb.append(" |\n");
+        });
         return sb.toString();
     }
 
@@ -198,11 +220,12 @@ class SmugglingDifferentialIT {
         return observations;
     }
 
-    /** A request as the origin saw it: method, path (absolute-form reduced to its path) and body length. */
+    /** A request as the origin saw it: method, path (an http or https absolute-form reduced to its path) and body length. */
     static String boundary(RecordedRequest r) {
         String target = r.target();
-        if (target.regionMatches(true, 0, "http://", 0, 7)) {
-            int slash = target.indexOf('/', 7);
+        int scheme = target.indexOf("://");
+        if (scheme > 0 && target.substring(0, scheme).matches("(?i)https?")) {
+            int slash = target.indexOf('/', scheme + 3);
             target = slash < 0 ? "/" : target.substring(slash);
         }
         if (target.length() > 24) {
