@@ -48,7 +48,7 @@ class ResponseSmugglingIT {
     }
 
     static Stream<Arguments> faults() {
-        String storm = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n".repeat(100);
+        String interim = "HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 103 Early Hints\r\nLink: </a>; rel=preload\r\n\r\n";
         return Stream.of(
                 new Fault("non-numeric Content-Length", "GET", "HTTP/1.1 200 OK\r\nContent-Length: abc\r\n\r\nhello", Set.of(502), true),
                 new Fault("negative Content-Length", "GET", "HTTP/1.1 200 OK\r\nContent-Length: -5\r\n\r\nhello", Set.of(502), true),
@@ -62,7 +62,8 @@ class ResponseSmugglingIT {
                 new Fault("a body after a HEAD response", "HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n" + "smuggled!", Set.of(200), true),
                 new Fault("a body after 204", "GET", "HTTP/1.1 204 No Content\r\n\r\n" + SPLIT, Set.of(204), true),
                 new Fault("a body after 304", "GET", "HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\nsmuggled!", Set.of(304), true),
-                new Fault("a 1xx storm before the final response", "GET", storm + "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal", Set.of(200, 502), false),
+                new Fault("a few 1xx before the final response", "GET", interim.repeat(3) + "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal", Set.of(200), false),
+                new Fault("a 1xx storm before the final response", "GET", interim.repeat(100) + "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nfinal", Set.of(502), true),
                 new Fault("a chunk size that is not hex", "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZ\r\nhello\r\n0\r\n\r\n", Set.of(200, 502), true),
                 new Fault("a chunk size that overflows", "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n10000000000000005\r\nhello\r\n0\r\n\r\n", Set.of(200, 502), true),
                 new Fault("chunk data longer than its size", "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nhello\r\n0\r\n\r\n", Set.of(200, 502), true),
