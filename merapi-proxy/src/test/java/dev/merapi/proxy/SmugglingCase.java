@@ -8,6 +8,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.TreeMap;
@@ -178,7 +179,7 @@ record SmugglingCase(String id, String family, String rfc, String description, L
                 default -> throw new IllegalArgumentException("unknown escape \\" + s.charAt(i));
             }
         }
-        return java.util.Arrays.copyOf(out, n);
+        return Arrays.copyOf(out, n);
     }
 
     /** The bytes with CR, LF, tab and other controls escaped, shortened to {@code max} characters. */

@@ -28,6 +28,7 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
+import java.util.function.IntSupplier;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
@@ -208,7 +209,7 @@ class SmugglingDifferentialIT {
         for (SmugglingCase c : cases) {
             int served = origin.requestCount();
             int unserved = origin.unservedRequests().size();
-            Probe probe = Probe.run(port, c.bytes());
+            Probe probe = Probe.run(port, c.bytes(), () -> origin.requestCount() - served);
             RecordingProxy.sleep(20); // a request smuggled behind the last response would arrive by now
             List<RecordedRequest> requests = origin.requests();
             List<String> seen = requests.subList(served, requests.size()).stream().map(SmugglingDifferentialIT::boundary).toList();
@@ -246,7 +247,11 @@ class SmugglingDifferentialIT {
             this.in = socket.getInputStream();
         }
 
-        static Probe run(int port, byte[] bytes) throws IOException {
+        /**
+         * @param served how many requests the origin has served for this case so far: while the client has fewer
+         *               responses than that, a quiet connection is waited on longer, as a response is still due
+         */
+        static Probe run(int port, byte[] bytes, IntSupplier served) throws IOException {
             try (Socket socket = new Socket()) {
                 socket.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 2000);
                 Probe p = new Probe(socket);
@@ -257,13 +262,13 @@ class SmugglingDifferentialIT {
                 } catch (IOException e) {
                     // the proxy may close (or reset) before it read everything; read what it answered
                 }
-                p.readAll();
+                p.readAll(served);
                 socket.setSoLinger(true, 0);
                 return p;
             }
         }
 
-        private void readAll() throws IOException {
+        private void readAll(IntSupplier served) throws IOException {
             socket.setSoTimeout((int) FIRST_RESPONSE.toMillis());
             try {
                 while (statuses.size() < MAX_RESPONSES) {
@@ -271,6 +276,11 @@ class SmugglingDifferentialIT {
                     try {
                         first = in.read();
                     } catch (SocketTimeoutException e) {
+                        if (!statuses.isEmpty() && served.getAsInt() > statuses.size()
+                                && socket.getSoTimeout() < FIRST_RESPONSE.toMillis()) {
+                            socket.setSoTimeout((int) FIRST_RESPONSE.toMillis()); // a response is still due
+                            continue;
+                        }
                         end = statuses.isEmpty() ? "timeout" : "open";
                         return;
                     }
