@@ -54,8 +54,12 @@ class SmugglingDifferentialIT {
     @TempDir
     Path dir;
 
-    /** What the client got from one proxy for one case, and which requests reached the origin. */
     /**
+     * What the client got from one proxy for one case, and which requests reached the origin.
+     *
+     * @param statuses the final statuses the client got, in order
+     * @param end      how the exchange ended: {@code close}, {@code open}, {@code timeout} (no response at all),
+     *                 {@code stalled} (a response cut off mid-way) or {@code reset}
      * @param origin   the complete requests the origin served, in arrival order, as their {@link #boundary}: the
      *                 request boundaries compared between proxies
      * @param cut      how many requests reached the origin cut short: a head forwarded before its body turned
