@@ -70,6 +70,7 @@ public final class MockOrigin implements AutoCloseable {
     private final AtomicBoolean closed = new AtomicBoolean();
     private final BlockingQueue<RecordedRequest> untaken = new LinkedBlockingQueue<>();
     private final List<RecordedRequest> recorded = new ArrayList<>();
+    private final List<UnservedRequest> unserved = new ArrayList<>();
     private final Deque<MockResponse> queue = new ArrayDeque<>();
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
@@ -200,6 +201,19 @@ public final class MockOrigin implements AutoCloseable {
         }
     }
 
+    /**
+     * A snapshot of every request this origin started to read but did not serve, because it was malformed or cut
+     * short, in the order they ended.
+     */
+    public List<UnservedRequest> unservedRequests() {
+        lock.lock();
+        try {
+            return List.copyOf(unserved);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** How many requests were recorded so far; a request counts once its body has been read. */
     public int requestCount() {
         lock.lock();
@@ -323,6 +337,15 @@ public final class MockOrigin implements AutoCloseable {
             lock.unlock();
         }
         untaken.add(request);
+    }
+
+    void recordUnserved(UnservedRequest request) {
+        lock.lock();
+        try {
+            unserved.add(request);
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** The next queued response, or the dispatcher's answer; never throws. */

@@ -1,5 +1,6 @@
 package dev.merapi.testkit;
 
+import java.io.EOFException;
 import java.io.IOException;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
@@ -89,7 +90,11 @@ final class OriginConnection implements Runnable {
             Outcome outcome;
             try {
                 outcome = exchange();
+            } catch (EOFException e) {
+                origin.recordUnserved(new UnservedRequest(index, requests + 1, 0, e.getMessage()));
+                throw e;
             } catch (BadRequest e) {
+                origin.recordUnserved(new UnservedRequest(index, requests + 1, e.status(), e.getMessage()));
                 writer.writeRejection(e.status(), e.getMessage());
                 link.closeGracefully();
                 return;

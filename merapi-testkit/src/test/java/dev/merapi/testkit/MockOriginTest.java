@@ -356,6 +356,34 @@ class MockOriginTest {
     }
 
     @Test
+    void malformedAndCutShortRequestsAreRecordedAsUnserved() throws Exception {
+        try (RawConnection connection = RawConnection.to(origin)) {
+            connection.send("GET /ok HTTP/1.1\r\nHost: origin\r\n\r\n");
+            assertThat(connection.readResponse().status()).isEqualTo(200);
+            connection.send("GET /bad HTTP/1.1\r\nHost: origin\r\n folded\r\n\r\n");
+            assertThat(connection.readResponse().status()).isEqualTo(400);
+        }
+        try (RawConnection connection = RawConnection.to(origin)) {
+            connection.send("POST /cut HTTP/1.1\r\nHost: origin\r\nContent-Length: 10\r\n\r\nabc");
+        }
+        long deadline = System.nanoTime() + AWAIT.toNanos();
+        while (origin.unservedRequests().size() < 2 && System.nanoTime() - deadline < 0) {
+            Thread.sleep(5);
+        }
+
+        assertThat(origin.requestCount()).isEqualTo(1);
+        List<UnservedRequest> unserved = origin.unservedRequests();
+        assertThat(unserved).hasSize(2);
+        assertThat(unserved.get(0)).extracting(UnservedRequest::connectionIndex, UnservedRequest::indexOnConnection,
+                UnservedRequest::status).containsExactly(1, 2, 400);
+        assertThat(unserved.get(0).incomplete()).isFalse();
+        assertThat(unserved.get(1)).extracting(UnservedRequest::connectionIndex, UnservedRequest::indexOnConnection,
+                UnservedRequest::status).containsExactly(2, 1, 0);
+        assertThat(unserved.get(1).incomplete()).isTrue();
+        assertThat(unserved.get(1).reason()).contains("7 body bytes missing");
+    }
+
+    @Test
     void closeImmediatelyClosesBeforeReadingAnything() throws IOException {
         origin.enqueue(MockResponse.builder().fault(new OriginFault.CloseImmediately()).build());
         try (RawConnection connection = RawConnection.to(origin)) {
