@@ -10,7 +10,6 @@ import dev.merapi.proxy.HttpProxy;
 import dev.merapi.proxy.ProxyOptions;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
-import java.net.SocketAddress;
 import java.time.Duration;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
@@ -76,10 +75,10 @@ public final class Main implements Callable<Integer> {
             return 1;
         }
         server.installSignalHandlers(); // before announcing: a SIGTERM right after the announcement is graceful
-        String proxyAt = hostPort(proxy.boundAddresses().getFirst());
+        String proxyAt = ListenerConfig.describe(proxy.boundAddresses().getFirst());
         PrintWriter out = spec.commandLine().getOut();
         out.println("Merapi " + VERSION + " is running its embedded default:");
-        out.println("  listening on http://" + proxyAt + " (proxy)  ->  http://" + hostPort(origin.boundAddresses().getFirst())
+        out.println("  listening on http://" + proxyAt + " (proxy)  ->  http://" + ListenerConfig.describe(origin.boundAddresses().getFirst())
                 + " (built-in demo origin)");
         out.println("Try it:  curl -i http://" + proxyAt + "/");
         out.println("Stop with Ctrl-C, or SIGTERM for a graceful stop.");
@@ -119,14 +118,6 @@ public final class Main implements Callable<Integer> {
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException("invalid duration '" + s + "': use for example 30s, 500ms or 2m", e);
         }
-    }
-
-    static String hostPort(SocketAddress a) {
-        if (a instanceof InetSocketAddress inet) {
-            String host = inet.getAddress() != null ? inet.getAddress().getHostAddress() : inet.getHostString();
-            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + inet.getPort();
-        }
-        return String.valueOf(a);
     }
 
     private static String versionOf() {
@@ -184,7 +175,7 @@ public final class Main implements Callable<Integer> {
                 return 1;
             }
             server.installSignalHandlers(); // before announcing: a SIGTERM right after the announcement is graceful
-            spec.commandLine().getOut().println("Merapi " + VERSION + " proxy: http://" + hostPort(service.boundAddresses().getFirst())
+            spec.commandLine().getOut().println("Merapi " + VERSION + " proxy: http://" + ListenerConfig.describe(service.boundAddresses().getFirst())
                     + " -> http://" + upstream + " (" + server.config().threads() + " event loop(s), " + server.config().transport() + ")");
             server.run();
             return 0;

@@ -63,6 +63,21 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
         return new ListenerConfig(UnixDomainSocketAddress.of(path), 4096, false, false, false, 0);
     }
 
+    /**
+     * How an address reads in logs and messages: {@code 127.0.0.1:8080}, {@code [::1]:8080} (the IP address,
+     * not a name, when it is resolved), or {@code unix:/path}.
+     */
+    public static String describe(SocketAddress a) {
+        if (a instanceof InetSocketAddress inet) {
+            String host = inet.getAddress() != null ? inet.getAddress().getHostAddress() : inet.getHostString();
+            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + inet.getPort();
+        }
+        if (a instanceof UnixDomainSocketAddress uds) {
+            return "unix:" + uds.getPath();
+        }
+        return String.valueOf(a);
+    }
+
     /** Whether this listens on a Unix domain socket. */
     public boolean isUnix() {
         return address instanceof UnixDomainSocketAddress;

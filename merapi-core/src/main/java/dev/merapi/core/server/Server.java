@@ -157,19 +157,8 @@ public final class Server {
             listenChannels.add(ch);
             SocketAddress local = domain ? l.address() : ch.localAddress();
             service.bound(local);
-            log.info("{}: listening on {}", service.name(), describe(local));
+            log.info("{}: listening on {}", service.name(), ListenerConfig.describe(local));
         }
-    }
-
-    private static String describe(SocketAddress a) {
-        if (a instanceof java.net.InetSocketAddress inet) {
-            String host = inet.getAddress() != null ? inet.getAddress().getHostAddress() : inet.getHostString();
-            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + inet.getPort();
-        }
-        if (a instanceof UnixDomainSocketAddress uds) {
-            return "unix:" + uds.getPath();
-        }
-        return String.valueOf(a);
     }
 
     private void runBackground(BackgroundService bs) {
