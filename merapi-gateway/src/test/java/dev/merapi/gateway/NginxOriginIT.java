@@ -7,6 +7,7 @@ import dev.merapi.core.services.ListeningService;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.core.upstreams.PeerOptions;
 import dev.merapi.proxy.HttpProxy;
+import dev.merapi.testkit.ExternalServer;
 import dev.merapi.testkit.MockOrigin;
 import dev.merapi.testkit.MockResponse;
 import dev.merapi.testkit.OriginFault;
@@ -14,11 +15,6 @@ import dev.merapi.testkit.TestServer;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.io.UncheckedIOException;
-import java.net.InetAddress;
-import java.net.InetSocketAddress;
-import java.net.ServerSocket;
-import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -52,7 +48,7 @@ class NginxOriginIT {
     @TempDir
     static Path dir;
     private static Path www;
-    private static Nginx nginx;
+    private static ExternalServer nginx;
     private static Path large;
     private static String largeSha256;
     private static String textSha256;
@@ -67,13 +63,13 @@ class NginxOriginIT {
         largeSha256 = writeRandomFile(large, LARGE);
         Path text = Files.createDirectories(www.resolve("gzip")).resolve("text.txt");
         textSha256 = writeTextFile(text, 4 * 1024 * 1024);
-        nginx = Nginx.start(dir.resolve("nginx"), www);
+        nginx = startNginx(dir.resolve("nginx"), www);
     }
 
     @AfterAll
     static void stopNginx() throws InterruptedException {
         if (nginx != null) {
-            nginx.stop();
+            nginx.close();
         }
     }
 
@@ -180,14 +176,14 @@ class NginxOriginIT {
 
     @Test
     void stoppedNginxGives502() throws Exception {
-        Nginx doomed = Nginx.start(dir.resolve("nginx-doomed"), www);
+        ExternalServer doomed = startNginx(dir.resolve("nginx-doomed"), www);
         try {
             HttpProxy<Void> proxy = proxyTo(HttpPeer.of("127.0.0.1:" + doomed.port()));
             try (TestServer server = start(proxy)) {
                 String url = server.uri("/tiny").toString();
                 assertThat(Curl.run("-o", "/dev/null", "-w", "%{http_code}", url).stdout()).isEqualTo("200");
 
-                doomed.stop(); // the pooled upstream connection dies with it
+                doomed.close(); // the pooled upstream connection dies with it
 
                 Curl.Result r = Curl.run("-w", "\\n%{http_code}", url);
                 assertThat(r.exitCode()).as(r.stderr()).isZero();
@@ -196,7 +192,7 @@ class NginxOriginIT {
                 assertThat(Curl.run("-o", "/dev/null", "-w", "%{http_code}", url).stdout()).isEqualTo("502");
             }
         } finally {
-            doomed.stop();
+            doomed.close();
         }
     }
 
@@ -327,124 +323,43 @@ class NginxOriginIT {
     // ---- nginx
 
     /** A real nginx in the foreground, one process, with everything it writes under its own prefix. */
-    private static final class Nginx {
-        private final Process process;
-        private final int port;
-        private final Path prefix;
-
-        private Nginx(Process process, int port, Path prefix) {
-            this.process = process;
-            this.port = port;
-            this.prefix = prefix;
-        }
-
-        int port() {
-            return port;
-        }
-
-        /** Starts nginx serving {@code root}; retries on another port if the one it picked was taken meanwhile. */
-        static Nginx start(Path prefix, Path root) throws IOException, InterruptedException {
-            Files.createDirectories(prefix);
-            for (int attempt = 1; ; attempt++) {
-                int port = freePort();
-                Path conf = prefix.resolve("nginx.conf");
-                Files.writeString(conf, config(prefix, root, port));
-                Process p = new ProcessBuilder(NGINX_BINARY.toString(), "-p", prefix + "/", "-e", prefix.resolve("error.log").toString(),
-                        "-c", conf.toString())
-                        .redirectErrorStream(true).redirectOutput(prefix.resolve("stdout.log").toFile()).start();
-                p.getOutputStream().close();
-                if (awaitListening(p, port, Duration.ofSeconds(10))) {
-                    return new Nginx(p, port, prefix);
-                }
-                p.destroyForcibly();
-                p.waitFor(10, TimeUnit.SECONDS);
-                if (attempt == 3) {
-                    throw new AssertionError("nginx did not start; error.log:\n" + readOrEmpty(prefix.resolve("error.log"))
-                            + "\nstdout:\n" + readOrEmpty(prefix.resolve("stdout.log")));
-                }
-            }
-        }
-
-        /** Stops nginx (SIGTERM, then SIGKILL if it lingers) and waits for it; idempotent. */
-        void stop() throws InterruptedException {
-            if (process.isAlive()) {
-                process.destroy();
-                if (!process.waitFor(10, TimeUnit.SECONDS)) {
-                    process.destroyForcibly();
-                    process.waitFor(10, TimeUnit.SECONDS);
-                }
-            }
-        }
-
-        private static String config(Path prefix, Path root, int port) {
-            String p = prefix.toString();
-            return """
-                    daemon off;
-                    master_process off;
-                    worker_processes 1;
-                    pid %1$s/nginx.pid;
-                    error_log %1$s/error.log warn;
-                    events { worker_connections 256; }
-                    http {
-                        access_log off;
-                        client_body_temp_path %1$s/client_body;
-                        proxy_temp_path %1$s/proxy;
-                        fastcgi_temp_path %1$s/fastcgi;
-                        uwsgi_temp_path %1$s/uwsgi;
-                        scgi_temp_path %1$s/scgi;
-                        default_type application/octet-stream;
-                        keepalive_requests 10000;
-                        server {
-                            listen 127.0.0.1:%3$d;
-                            root %2$s;
-                            location = /tiny { default_type text/plain; return 200 "hello"; }
-                            location /gzip/ { gzip on; gzip_types *; gzip_min_length 0; gzip_proxied any; }
-                            location /upload/ {
-                                dav_methods PUT;
-                                create_full_put_path on;
-                                client_max_body_size 0;
-                            }
-                            location / { }
-                        }
-                    }
-                    """.formatted(p, root, port);
-        }
-
-        private static boolean awaitListening(Process p, int port, Duration timeout) throws InterruptedException {
-            long deadline = System.nanoTime() + timeout.toNanos();
-            while (System.nanoTime() - deadline < 0) {
-                if (!p.isAlive()) {
-                    return false;
-                }
-                try (Socket s = new Socket()) {
-                    s.connect(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 500);
-                    return true;
-                } catch (IOException e) {
-                    Thread.sleep(20);
-                }
-            }
-            return false;
-        }
-
-        private static String readOrEmpty(Path file) {
-            try {
-                return Files.exists(file) ? Files.readString(file) : "";
-            } catch (IOException e) {
-                return "(unreadable: " + e + ")";
-            }
-        }
-
-        @Override
-        public String toString() {
-            return "nginx[" + prefix + ", port " + port + "]";
-        }
+    /** nginx serving {@code root} from its own directory {@code prefix}. */
+    private static ExternalServer startNginx(Path prefix, Path root) throws IOException, InterruptedException {
+        return ExternalServer.start("nginx", prefix, port -> config(prefix, root, port), (conf, d) -> List.of(
+                NGINX_BINARY.toString(), "-p", d + "/", "-e", d.resolve("error.log").toString(), "-c", conf.toString()));
     }
 
-    private static int freePort() {
-        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
-            return s.getLocalPort();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+    private static String config(Path prefix, Path root, int port) {
+        String p = prefix.toString();
+        return """
+                daemon off;
+                master_process off;
+                worker_processes 1;
+                pid %1$s/nginx.pid;
+                error_log %1$s/error.log warn;
+                events { worker_connections 256; }
+                http {
+                    access_log off;
+                    client_body_temp_path %1$s/client_body;
+                    proxy_temp_path %1$s/proxy;
+                    fastcgi_temp_path %1$s/fastcgi;
+                    uwsgi_temp_path %1$s/uwsgi;
+                    scgi_temp_path %1$s/scgi;
+                    default_type application/octet-stream;
+                    keepalive_requests 10000;
+                    server {
+                        listen 127.0.0.1:%3$d;
+                        root %2$s;
+                        location = /tiny { default_type text/plain; return 200 "hello"; }
+                        location /gzip/ { gzip on; gzip_types *; gzip_min_length 0; gzip_proxied any; }
+                        location /upload/ {
+                            dav_methods PUT;
+                            create_full_put_path on;
+                            client_max_body_size 0;
+                        }
+                        location / { }
+                    }
+                }
+                """.formatted(p, root, port);
     }
 }

@@ -3,6 +3,7 @@ package dev.merapi.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.merapi.testkit.ExternalServer;
 import dev.merapi.testkit.MockOrigin;
 import dev.merapi.testkit.RecordedRequest;
 import dev.merapi.testkit.UnservedRequest;
@@ -100,8 +101,8 @@ class SmugglingDifferentialIT {
         try (MockOrigin nginxOrigin = MockOrigin.start();
                 MockOrigin haproxyOrigin = MockOrigin.start();
                 Http1StrictIT.Fixture merapi = Http1StrictIT.Fixture.start();
-                ExternalProxy nginx = ExternalProxy.nginx(dir.resolve("nginx"), nginxOrigin.port());
-                ExternalProxy haproxy = ExternalProxy.haproxy(dir.resolve("haproxy"), haproxyOrigin.port())) {
+                ExternalServer nginx = ExternalProxy.nginx(dir.resolve("nginx"), nginxOrigin.port());
+                ExternalServer haproxy = ExternalProxy.haproxy(dir.resolve("haproxy"), haproxyOrigin.port())) {
             for (MockOrigin o : List.of(merapi.origin, nginxOrigin, haproxyOrigin)) {
                 o.setDispatcher(SmugglingCorpusIT::answer);
             }
