@@ -54,7 +54,7 @@ class HeaderFieldFuzzTest {
             List<String> fields = ((Parsed) outcome).head().fields();
             assertThat(fields).hasSize(4);
             assertThat(fields.get(2)).isEqualTo(fieldName);
-            assertThat(fields.get(3)).isEqualTo(value.replaceAll("^[ \\t]+|[ \\t]+$", ""));
+            assertThat(fields.get(3)).isEqualTo(ows(value));
             assertThat(Tokens.isFieldValue(fields.get(3))).isTrue();
         } else if (value.indexOf('\n') < 0 && value.indexOf('\r') < 0 && fieldName.indexOf('\n') < 0 && fieldName.indexOf('\r') < 0) {
             // one broken line and nothing else: rejected with 400
@@ -140,14 +140,16 @@ class HeaderFieldFuzzTest {
         for (String line : new String(data, StandardCharsets.ISO_8859_1).split("\n", -1)) {
             int colon = line.indexOf(':');
             if (colon > 0) {
-                headers.add(line.substring(0, colon), line.substring(colon + 1).strip());
+                headers.add(line.substring(0, colon), ows(line.substring(colon + 1)));
             }
         }
         List<String> before = new ArrayList<>();
         headers.forEach((n, v) -> before.add(n + ":" + v));
         List<String> named = new ArrayList<>();
         headers.getAll("Connection").forEach(v -> named.addAll(elements(v)));
-        Tokens.forEachListElement(String.join(",", headers.getAll("Connection")), e -> assertThat(e).isEqualTo(e.strip()));
+        List<String> each = new ArrayList<>();
+        Tokens.forEachListElement(String.join(",", headers.getAll("Connection")), each::add);
+        assertThat(each).isEqualTo(named);
 
         HopByHop.strip(headers);
 
@@ -169,12 +171,17 @@ class HeaderFieldFuzzTest {
     private static List<String> elements(String list) {
         List<String> out = new ArrayList<>();
         for (String e : list.split(",", -1)) {
-            String t = e.replaceAll("^[ \\t]+|[ \\t]+$", "");
+            String t = ows(e);
             if (!t.isEmpty()) {
                 out.add(t);
             }
         }
         return out;
+    }
+
+    /** {@code s} without leading and trailing optional whitespace (SP and HTAB only, unlike {@link String#strip}). */
+    private static String ows(String s) {
+        return s.replaceAll("^[ \\t]+|[ \\t]+$", "");
     }
 
     private static int indexOf(List<Map.Entry<String, String>> model, String name, int from) {

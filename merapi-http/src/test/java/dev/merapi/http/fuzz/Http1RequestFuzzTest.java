@@ -15,7 +15,12 @@ import dev.merapi.http.fuzz.Feed.Outcome;
 import dev.merapi.http.fuzz.Feed.Parsed;
 import dev.merapi.http.fuzz.Feed.Rejected;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.buffer.UnpooledByteBufAllocator;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpRequestDecoder;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
@@ -25,7 +30,8 @@ import java.util.Locale;
  * Fuzzes {@link Http1Parser#findHeadEnd} + {@link Http1Parser#parseRequest} with raw bytes, under the default
  * limits and under tiny ones. Properties: only documented {@code ProxyError}s; the same verdict and the same head
  * however the bytes are split into reads; limits respected; every accepted head obeys the strict rules when checked
- * independently against the wire; and an accepted head re-encoded by {@link Http1Encoder} parses back to itself.
+ * independently against the wire; an accepted head re-encoded by {@link Http1Encoder} parses back to itself; and
+ * Netty's lenient decoder reads an accepted head the same way.
  */
 class Http1RequestFuzzTest {
     private static final Http1Limits ROOMY = new Http1Limits(16 * 1024, 64 * 1024, 200, 4096, 4096);
@@ -41,6 +47,9 @@ class Http1RequestFuzzTest {
             }
             if (whole instanceof Parsed parsed) {
                 checkAccepted(wire, parsed, limits);
+                if (limits == Http1Limits.DEFAULT) {
+                    nettyReadsTheSame(wire, parsed);
+                }
             }
         }
     }
@@ -132,6 +141,33 @@ class Http1RequestFuzzTest {
             assertThat(head.bodyLength()).isEqualTo(Long.parseLong(lengths.getFirst()));
         }
         roundTrip(head);
+    }
+
+    /**
+     * Netty's decoder is lenient where Merapi is strict (DESIGN.md §8), so a head Merapi accepts must decode in Netty
+     * too, as the same method, target, version and fields in the same order: otherwise the two disagree about what the
+     * bytes mean, which is how smuggling starts.
+     */
+    private static void nettyReadsTheSame(byte[] wire, Parsed parsed) {
+        EmbeddedChannel channel = new EmbeddedChannel(new HttpRequestDecoder(new HttpDecoderConfig()
+                .setMaxInitialLineLength(64 * 1024).setMaxHeaderSize(64 * 1024).setStrictLineParsing(true)));
+        try {
+            channel.writeInbound(Unpooled.wrappedBuffer(wire, 0, parsed.consumed()));
+            HttpRequest request = channel.readInbound();
+            assertThat(request).as("Netty decoded a request").isNotNull();
+            assertThat(request.decoderResult().cause()).as("Netty's verdict").isNull();
+            Head head = parsed.head();
+            assertThat(request.method().name() + ' ' + request.uri()).isEqualTo(head.startLine());
+            assertThat(request.protocolVersion().text()).isEqualTo(head.version().text());
+            List<String> fields = new ArrayList<>();
+            request.headers().forEach(e -> {
+                fields.add(e.getKey());
+                fields.add(e.getValue());
+            });
+            assertThat(fields).isEqualTo(head.fields());
+        } finally {
+            channel.finishAndReleaseAll();
+        }
     }
 
     /** Encodes the head again and parses the result: it must come back the same, spoken as HTTP/1.1. */
