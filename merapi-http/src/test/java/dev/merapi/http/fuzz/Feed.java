@@ -149,6 +149,17 @@ final class Feed {
         return new Rejected(502, rule);
     }
 
+    /** The readable bytes of {@code buf}, which this releases. */
+    static byte[] drain(ByteBuf buf) {
+        try {
+            byte[] bytes = new byte[buf.readableBytes()];
+            buf.readBytes(bytes);
+            return bytes;
+        } finally {
+            buf.release();
+        }
+    }
+
     /** The rule name that starts an error's context ({@code "bare-lf: ..."}). */
     static String rule(ProxyError e) {
         String c = e.context();

@@ -14,7 +14,6 @@ import dev.merapi.http.fuzz.Feed.Head;
 import dev.merapi.http.fuzz.Feed.Outcome;
 import dev.merapi.http.fuzz.Feed.Parsed;
 import dev.merapi.http.fuzz.Feed.Rejected;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import io.netty.channel.embedded.EmbeddedChannel;
@@ -178,14 +177,7 @@ class Http1RequestFuzzTest {
             headers.add(head.fields().get(i), head.fields().get(i + 1));
         }
         RequestHeader request = RequestHeader.of(startLine[0], startLine[1], head.version(), headers);
-        ByteBuf encoded = Http1Encoder.encodeRequest(UnpooledByteBufAllocator.DEFAULT, request);
-        byte[] bytes;
-        try {
-            bytes = new byte[encoded.readableBytes()];
-            encoded.readBytes(bytes);
-        } finally {
-            encoded.release();
-        }
+        byte[] bytes = Feed.drain(Http1Encoder.encodeRequest(UnpooledByteBufAllocator.DEFAULT, request));
         Outcome again = Feed.request(bytes, new int[0], ROOMY, false);
         if (head.version() == HttpVersion.HTTP_1_0 && !headers.contains("Host")) {
             // the encoder speaks HTTP/1.1, which needs a Host: callers add one (the proxy does)

@@ -14,7 +14,6 @@ import dev.merapi.http.Tokens;
 import dev.merapi.http.fuzz.Feed.Head;
 import dev.merapi.http.fuzz.Feed.Outcome;
 import dev.merapi.http.fuzz.Feed.Parsed;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
@@ -109,14 +108,7 @@ class Http1ResponseFuzzTest {
         }
         String reason = head.startLine().substring(4);
         ResponseHeader response = ResponseHeader.of(status, reason, head.version(), headers);
-        ByteBuf encoded = Http1Encoder.encodeResponse(UnpooledByteBufAllocator.DEFAULT, response, head.version());
-        byte[] bytes;
-        try {
-            bytes = new byte[encoded.readableBytes()];
-            encoded.readBytes(bytes);
-        } finally {
-            encoded.release();
-        }
+        byte[] bytes = Feed.drain(Http1Encoder.encodeResponse(UnpooledByteBufAllocator.DEFAULT, response, head.version()));
         assertThat(Feed.response(bytes, new int[0], ROOMY, method))
                 .as("re-encoded %s", new String(bytes, StandardCharsets.ISO_8859_1))
                 .isEqualTo(new Parsed(head, bytes.length));
