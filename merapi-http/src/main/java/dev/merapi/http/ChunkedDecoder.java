@@ -52,7 +52,7 @@ public final class ChunkedDecoder {
         while (true) {
             switch (state) {
                 case SIZE -> {
-                    int lf = lineEnd(in, limits.maxChunkLine(), "chunk-size line");
+                    int lf = lineEnd(in, limits.maxChunkLine() + 2, "chunk-size line");
                     if (lf < 0) {
                         return null;
                     }
@@ -91,7 +91,8 @@ public final class ChunkedDecoder {
                     state = State.SIZE;
                 }
                 case TRAILERS -> {
-                    int lf = lineEnd(in, limits.maxTrailerBytes() - trailerBytes, "trailer section");
+                    // the trailer fields with their CRLFs count toward the limit; the final empty line does not
+                    int lf = lineEnd(in, Math.max(limits.maxTrailerBytes() - trailerBytes, 2), "trailer section");
                     if (lf < 0) {
                         return null;
                     }
@@ -101,6 +102,9 @@ public final class ChunkedDecoder {
                         in.readerIndex(lf + 1);
                         state = State.DONE;
                         return Unpooled.EMPTY_BUFFER;
+                    }
+                    if (trailerBytes > limits.maxTrailerBytes()) {
+                        throw Http1Parser.fail(request, 400, "chunk-line-too-long", "trailer section is too long");
                     }
                     Http1Parser.headerLine(in, start, lf - 1, request);
                     in.readerIndex(lf + 1);
@@ -112,12 +116,15 @@ public final class ChunkedDecoder {
         }
     }
 
-    /** Finds the LF that ends the current line, checking CR before it and the length limit; -1 if incomplete. */
+    /**
+     * Finds the LF that ends the current line, checking CR before it and that the line, CRLF included, fits in
+     * {@code max} bytes; -1 if incomplete.
+     */
     private int lineEnd(ByteBuf in, int max, String what) {
         int start = in.readerIndex();
-        int lf = in.indexOf(start, start + Math.min(in.readableBytes(), Math.max(max, 0) + 1), (byte) '\n');
+        int lf = in.indexOf(start, start + Math.min(in.readableBytes(), max), (byte) '\n');
         if (lf < 0) {
-            if (in.readableBytes() > max) {
+            if (in.readableBytes() >= max) {
                 throw Http1Parser.fail(request, 400, "chunk-line-too-long", what + " is too long");
             }
             return -1;
@@ -207,9 +214,8 @@ public final class ChunkedDecoder {
                         throw Http1Parser.fail(request, 400, "bad-chunk-extension", "chunk extension with an empty value");
                     }
                 }
-            } else {
-                i = afterName;
             }
+            // else i stays after the name: whitespace there must lead to another ';', not to the end of the line
         }
     }
 

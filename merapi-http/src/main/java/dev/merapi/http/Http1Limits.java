@@ -7,8 +7,8 @@ package dev.merapi.http;
  * @param maxRequestLine longest request line or status line in bytes, CRLF included (default 8 KiB)
  * @param maxHeaderBytes largest header section in bytes, request line excluded (default 32 KiB)
  * @param maxHeaderCount most header fields in one message (default 100)
- * @param maxChunkLine longest chunk-size line, extensions included (default 4 KiB)
- * @param maxTrailerBytes largest trailer section of a chunked body (default 16 KiB)
+ * @param maxChunkLine longest chunk-size line in bytes, extensions included, CRLF excluded (default 4 KiB)
+ * @param maxTrailerBytes largest trailer section of a chunked body in bytes: its fields with their CRLFs (default 16 KiB)
  */
 public record Http1Limits(int maxRequestLine, int maxHeaderBytes, int maxHeaderCount, int maxChunkLine, int maxTrailerBytes) {
     /** The defaults. */

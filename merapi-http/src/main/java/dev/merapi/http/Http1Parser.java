@@ -109,8 +109,15 @@ public final class Http1Parser {
             if (scan.scanned > limits.maxRequestLine()) {
                 throw fail(request, 414, "request-line-too-long", "request line exceeds " + limits.maxRequestLine() + " bytes");
             }
-        } else if (end - start - scan.firstLineEnd > limits.maxHeaderBytes()) {
-            throw fail(request, 431, "header-section-too-large", "header section exceeds " + limits.maxHeaderBytes() + " bytes");
+        } else {
+            // the header bytes so far, less a lone CR that may yet start the empty line (which is not counted)
+            int pending = end - start - scan.firstLineEnd - 1;
+            if (end - lineStart == 1 && buf.getByte(lineStart) == CR) {
+                pending--;
+            }
+            if (pending > limits.maxHeaderBytes()) {
+                throw fail(request, 431, "header-section-too-large", "header section exceeds " + limits.maxHeaderBytes() + " bytes");
+            }
         }
         return -1;
     }
@@ -423,14 +430,15 @@ public final class Http1Parser {
     }
 
     private static void checkTargetForm(String method, String target, String host) {
-        char c = target.charAt(0);
-        if (c == '/') {
-            return;
-        }
         if ("CONNECT".equals(method)) {
-            if (!validHost(target) || target.lastIndexOf(':') < 0 || target.endsWith(":")) {
+            // host ":" port, both present (a colon inside an IPv6 literal is not the port's)
+            int colon = target.lastIndexOf(':');
+            if (!validHost(target) || colon <= 0 || colon < target.lastIndexOf(']') || target.endsWith(":")) {
                 throw fail(true, 400, "invalid-target", "CONNECT needs an authority-form target");
             }
+            return;
+        }
+        if (target.charAt(0) == '/') {
             return;
         }
         if (target.equals("*")) {

@@ -79,11 +79,15 @@ public final class RequestHeader {
         if (!target.startsWith("/")) {
             int scheme = target.indexOf("://");
             if (scheme > 0) {
-                int slash = target.indexOf('/', scheme + 3);
-                if (slash < 0) {
+                // the authority ends at the first '/' or '?': a '/' inside the query is not the path
+                int end = scheme + 3;
+                while (end < target.length() && target.charAt(end) != '/' && target.charAt(end) != '?') {
+                    end++;
+                }
+                if (end == target.length() || target.charAt(end) == '?') {
                     return "/";
                 }
-                start = slash;
+                start = end;
             }
         }
         int q = target.indexOf('?', start);

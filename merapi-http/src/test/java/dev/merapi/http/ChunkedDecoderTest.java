@@ -184,6 +184,8 @@ class ChunkedDecoderTest {
         "5;a=|hello|0|| => bad-chunk-extension",
         "5;a b|hello|0|| => bad-chunk-extension",
         "5;a=b c|hello|0|| => bad-chunk-extension",
+        "5;a |hello|0|| => bad-chunk-extension",
+        "5;a;b\t|hello|0|| => bad-chunk-extension",
         "5;a=\"b|hello|0|| => bad-chunk-extension",
         "5;a=\"b\u0001\"|hello|0|| => bad-chunk-extension",
         "5;a\u0000|hello|0|| => bad-chunk-extension",
@@ -214,6 +216,54 @@ class ChunkedDecoderTest {
         String wire = "5;a=" + "b".repeat(LIMITS.maxChunkLine()) + "\r\nhello\r\n0\r\n\r\n";
         assertRejected(decodeError(wire, true), 400, "chunk-line-too-long");
         assertRejected(decodeError("5" + "0".repeat(LIMITS.maxChunkLine() + 10), true), 400, "chunk-line-too-long");
+    }
+
+    @Test
+    void chunkLineAndTrailerSectionExactlyAtTheirLimitsAreAccepted() {
+        // found by fuzzing: both limits were one byte off what Http1Limits documents
+        Http1Limits limits = new Http1Limits(64, 64, 4, 16, 40);
+        String line = "1;" + "e".repeat(14); // 16 bytes before CRLF
+        String trailer = "X-Long: " + "v".repeat(30) + "\r\n"; // 40 bytes with CRLF
+        String wire = line + "\r\nx\r\n0\r\n" + trailer + "\r\n";
+        for (int cut = 0; cut <= wire.length(); cut++) {
+            ChunkedDecoder decoder = new ChunkedDecoder(limits, true);
+            ByteBuf in = Unpooled.copiedBuffer(wire.substring(0, cut), StandardCharsets.ISO_8859_1);
+            try {
+                StringBuilder body = new StringBuilder();
+                boolean more = true;
+                while (!decoder.isDone()) {
+                    ByteBuf piece = decoder.decode(in);
+                    if (piece == null) {
+                        assertThat(more).as("needs more only once").isTrue();
+                        in.writeCharSequence(wire.substring(cut), StandardCharsets.ISO_8859_1);
+                        more = false;
+                        continue;
+                    }
+                    body.append(piece.toString(StandardCharsets.ISO_8859_1));
+                    piece.release();
+                }
+                assertThat(body.toString()).isEqualTo("x");
+            } finally {
+                assertThat(in.release()).isTrue();
+            }
+        }
+        assertRejected(decodeErrorWith(limits, line + "e\r\nx\r\n0\r\n\r\n"), 400, "chunk-line-too-long");
+        assertRejected(decodeErrorWith(limits, "1\r\nx\r\n0\r\n" + trailer.replace("v\r", "vv\r") + "\r\n"), 400, "chunk-line-too-long");
+    }
+
+    private static ProxyError decodeErrorWith(Http1Limits limits, String wire) {
+        ByteBuf in = Unpooled.copiedBuffer(wire, StandardCharsets.ISO_8859_1);
+        try {
+            ChunkedDecoder decoder = new ChunkedDecoder(limits, true);
+            return catchThrowableOfType(ProxyError.class, () -> {
+                ByteBuf piece;
+                while ((piece = decoder.decode(in)) != null && !decoder.isDone()) {
+                    piece.release();
+                }
+            });
+        } finally {
+            assertThat(in.release()).isTrue();
+        }
     }
 
     @Test

@@ -282,6 +282,27 @@ class Http1ParserTest {
         }
 
         @Test
+        void headerSectionExactlyAtTheLimitIsAcceptedHoweverItIsSplit() {
+            // found by fuzzing: a read that ended right after the last field (or on the CR of the empty line)
+            // counted one byte too many and answered 431 to a head that fits
+            String head = "GET / HTTP/1.1\r\nHost: a\r\nX-Pad: " + "p".repeat(78) + "\r\n\r\n";
+            Http1Limits limits = LIMITS.withMaxHeaderBytes(96); // "Host: a\r\n" + the X-Pad line = 96 bytes
+            for (int cut = 1; cut < head.length(); cut++) {
+                ByteBuf buf = bytes(head.substring(0, cut));
+                try {
+                    Http1Parser.HeadScan scan = new Http1Parser.HeadScan();
+                    assertThat(Http1Parser.findHeadEnd(buf, scan, limits, true)).as("cut at %d", cut).isEqualTo(-1);
+                    buf.writeCharSequence(head.substring(cut), StandardCharsets.ISO_8859_1);
+                    int end = Http1Parser.findHeadEnd(buf, scan, limits, true);
+                    assertThat(Http1Parser.parseRequest(buf, end, limits).headers().size()).isEqualTo(2);
+                } finally {
+                    assertThat(buf.release()).isTrue();
+                }
+            }
+            assertRejected(requestError(head.replace("p\r\n", "pp\r\n"), limits), 431, "header-section-too-large");
+        }
+
+        @Test
         void moreHeadersThanTheLimitGets431() {
             Http1Limits limits = LIMITS.withMaxHeaderCount(10);
             StringBuilder sb = new StringBuilder("GET / HTTP/1.1\r\nHost: a\r\n");
@@ -374,6 +395,13 @@ class Http1ParserTest {
             assertThat(request("CONNECT a.example:443 HTTP/1.1\r\nHost: a.example:443\r\n\r\n").target())
                     .isEqualTo("a.example:443");
             assertRejected("CONNECT a.example HTTP/1.1\r\nHost: a.example\r\n\r\n", 400, "invalid-target");
+        }
+
+        @ParameterizedTest
+        @ValueSource(strings = {"/x", "/a:443", "[::1]", ":443", "http://a:443/"})
+        void connectWithAnotherFormOrWithoutHostAndPortIsRejected(String target) {
+            // found by fuzzing: an origin-form CONNECT passed, and so did an IPv6 literal without a port
+            assertRejected("CONNECT " + target + " HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid-target");
         }
 
         @ParameterizedTest
