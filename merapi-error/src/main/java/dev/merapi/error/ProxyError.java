@@ -59,8 +59,8 @@ public final class ProxyError extends RuntimeException {
         if (t instanceof ProxyError pe) {
             return pe;
         }
-        Throwable c = t;
-        while (c != null && c.getCause() != null && (c instanceof java.util.concurrent.CompletionException
+        Throwable c = Objects.requireNonNull(t, "t");
+        while (c.getCause() != null && (c instanceof java.util.concurrent.CompletionException
                 || c instanceof java.util.concurrent.ExecutionException)) {
             c = c.getCause();
         }
