@@ -90,8 +90,12 @@ final class Excerpt {
             case "bare-lf" -> firstMatching(lines, l -> !l.endsWith("\r"), 0);
             case "invalid-header-name", "invalid-header-line", "invalid-header-value" ->
                     firstMatching(lines, Excerpt::malformed, 1);
+            case "missing-host", "header-section-too-large", "too-many-headers" -> 0;
             default -> -1;
         };
+        if (found < 0) {
+            found = firstMatching(lines, Excerpt::malformed, 1);
+        }
         return Math.max(found, 0);
     }
 

@@ -225,14 +225,19 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
                 armRead(ReadWait.HEADER, options.headerReadTimeout().toNanos());
             }
             RequestHeader request;
+            int headStart = -1;
             try {
                 int end = Http1Parser.findHeadEnd(cumulation, scan, options.limits(), true);
                 if (end < 0) {
                     requestRead();
                     return;
                 }
+                headStart = cumulation.readerIndex();
                 request = Http1Parser.parseRequest(cumulation, end, options.limits());
             } catch (ProxyError e) {
+                if (headStart >= 0) {
+                    cumulation.readerIndex(headStart); // the parser may have moved past the head: quote it from its start
+                }
                 reject(e, null);
                 return;
             }
