@@ -28,7 +28,8 @@ import org.slf4j.LoggerFactory;
  * <p>The limit is a token bucket shared by the whole process: {@link #DEFAULT_BURST} lines at once, then
  * {@link #DEFAULT_PER_SECOND} per second (system properties {@code merapi.security.events.burst} and
  * {@code merapi.security.events.per-second}, or {@link #rateLimit}). Events over the limit are still counted; the
- * next line that is let through is preceded by {@code security-events-suppressed count=N}.
+ * summary {@code security-events-suppressed count=N} is logged as soon as the limit lifts (before the next event's
+ * line, or by itself once a token is free if no event comes).
  *
  * <p>Costs nothing until something is rejected. Thread-safe: called from every event loop.
  */
@@ -50,6 +51,7 @@ public final class SecurityEvents {
     private static long refilledAt;
     private static long suppressed;
     private static long suppressedTotal;
+    private static boolean flushPending;
 
     static {
         rateLimit(Integer.getInteger("merapi.security.events.burst", DEFAULT_BURST),
@@ -131,6 +133,10 @@ public final class SecurityEvents {
             if (!take()) {
                 suppressed++;
                 suppressedTotal++;
+                if (!flushPending) {
+                    flushPending = true;
+                    scheduleFlush();
+                }
                 return -1;
             }
             before = suppressed;
@@ -146,6 +152,37 @@ public final class SecurityEvents {
         }
         log.warn("security-event rule={} status={} client={} listener={} excerpt=\"{}\"", rule,
                 status > 0 ? Integer.toString(status) : "-", address(client), address(listener), excerpt);
+    }
+
+    /**
+     * Logs the suppression summary once a token is free, so that it appears when the limit lifts even if no further
+     * event comes. One sleeping virtual thread per flood, none otherwise; holds {@link #LOCK}.
+     */
+    private static void scheduleFlush() {
+        long waitNanos = (long) Math.ceil(Math.max(1 - tokens, 0) / perNano) + 1_000_000;
+        Thread.ofVirtual().name("merapi-security-events").start(() -> {
+            try {
+                Thread.sleep(java.time.Duration.ofNanos(waitNanos));
+            } catch (InterruptedException e) {
+                return;
+            }
+            long n = 0;
+            synchronized (LOCK) {
+                flushPending = false;
+                if (suppressed > 0) {
+                    if (take()) {
+                        n = suppressed;
+                        suppressed = 0;
+                    } else {
+                        flushPending = true;
+                        scheduleFlush();
+                    }
+                }
+            }
+            if (n > 0) {
+                log.warn("security-events-suppressed count={}", n);
+            }
+        });
     }
 
     /** Takes a token if there is one; holds {@link #LOCK}. */
