@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
  * security-event rule=te-and-cl status=400 client=127.0.0.1:51234 listener=127.0.0.1:8080 excerpt="POST / HTTP/1.1 ... [line 3] Content-Length: 5"
  * }</pre>
  * {@code status} is {@code -} when no response was sent (a refused connection, a first-byte timeout). The excerpt is
- * short (at most {@value Excerpt#MAX_CHARS} characters), escaped (CR, LF, control bytes and quotes never reach the log
+ * short (about {@value Excerpt#MAX_CHARS} characters at most), escaped (CR, LF, control bytes and quotes never reach the log
  * raw) and redacted: the values of {@code Authorization}, {@code Proxy-Authorization}, {@code Cookie} and
  * {@code Set-Cookie} and of every query parameter are replaced by {@code <redacted>}. Headers are never logged whole.
  *
@@ -54,8 +54,14 @@ public final class SecurityEvents {
     private static boolean flushPending;
 
     static {
-        rateLimit(Integer.getInteger("merapi.security.events.burst", DEFAULT_BURST),
-                doubleProperty("merapi.security.events.per-second", DEFAULT_PER_SECOND));
+        try {
+            rateLimit(Integer.getInteger("merapi.security.events.burst", DEFAULT_BURST),
+                    doubleProperty("merapi.security.events.per-second", DEFAULT_PER_SECOND));
+        } catch (IllegalArgumentException e) {
+            // a bad setting must not break the rejection paths: keep the defaults and say so
+            rateLimit(DEFAULT_BURST, DEFAULT_PER_SECOND);
+            log.warn("ignoring the security event rate limit settings: {}", e.getMessage());
+        }
     }
 
     private SecurityEvents() {
