@@ -215,6 +215,10 @@ def upload(port, c, mib=4, chunked=False):
         h.close()
 
 
+def upload_chunked(port, c):
+    upload(port, c, chunked=True)
+
+
 def raw(port):
     s = socket.create_connection(("127.0.0.1", port), timeout=30)
     return s
@@ -299,7 +303,7 @@ def origin_close_early(port, c):
 
 # one round of every kind, weighted towards the plain ones
 ROUND = [keep_alive, connection_close, keep_alive, download, upload, connection_close, keep_alive,
-         lambda p, c: upload(p, c, chunked=True), abort_download, abort_upload, origin_reset, keep_alive,
+         upload_chunked, abort_download, abort_upload, origin_reset, keep_alive,
          origin_close_early, connection_close, bad_request]
 
 
