@@ -5,6 +5,7 @@ import dev.merapi.core.internal.Deadline;
 import dev.merapi.core.internal.TrackedConnection;
 import dev.merapi.core.listeners.ConnectionFilter;
 import dev.merapi.core.protocols.ServerSession;
+import dev.merapi.core.security.SecurityEvents;
 import dev.merapi.core.services.HttpServerApp;
 import dev.merapi.error.ErrorSource;
 import dev.merapi.error.ErrorType;
@@ -108,6 +109,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     public void channelActive(ChannelHandlerContext ctx) {
         if (!filter.accept(channel.remoteAddress(), channel.localAddress())) {
             log.debug("connection from {} refused by the connection filter", channel.remoteAddress());
+            SecurityEvents.record("connection-filter", channel.remoteAddress(), channel.localAddress(), 0);
             state = State.CLOSED;
             ctx.close();
             return;
@@ -223,15 +225,20 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
                 armRead(ReadWait.HEADER, options.headerReadTimeout().toNanos());
             }
             RequestHeader request;
+            int headStart = -1;
             try {
                 int end = Http1Parser.findHeadEnd(cumulation, scan, options.limits(), true);
                 if (end < 0) {
                     requestRead();
                     return;
                 }
+                headStart = cumulation.readerIndex();
                 request = Http1Parser.parseRequest(cumulation, end, options.limits());
             } catch (ProxyError e) {
-                reject(e);
+                if (headStart >= 0) {
+                    cumulation.readerIndex(headStart); // the parser may have moved past the head: quote it from its start
+                }
+                reject(e, null);
                 return;
             }
             scan.reset();
@@ -244,14 +251,14 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     private void startExchange(RequestHeader request) {
         state = State.ACTIVE;
         if ("CONNECT".equals(request.method()) && !options.allowConnect()) {
-            reject(ProxyError.explain(new ErrorType.HttpStatus(405), ErrorSource.DOWNSTREAM, "connect-disabled: CONNECT is not enabled on this listener"));
+            reject(ProxyError.explain(new ErrorType.HttpStatus(405), ErrorSource.DOWNSTREAM, "connect-disabled: CONNECT is not enabled on this listener"), request);
             return;
         }
         boolean expectContinue = false;
         String expect = request.headers().get(HeaderNames.EXPECT);
         if (expect != null) {
             if (!expect.equalsIgnoreCase("100-continue") || request.headers().count(HeaderNames.EXPECT) > 1) {
-                reject(ProxyError.explain(new ErrorType.HttpStatus(417), ErrorSource.DOWNSTREAM, "bad-expect: unsupported expectation"));
+                reject(ProxyError.explain(new ErrorType.HttpStatus(417), ErrorSource.DOWNSTREAM, "bad-expect: unsupported expectation"), request);
                 return;
             }
             request.headers().remove(HeaderNames.EXPECT);
@@ -275,9 +282,18 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         }
     }
 
-    /** Answers a request that broke a rule with its status, then closes: the framing is in doubt. */
-    private void reject(ProxyError e) {
+    /**
+     * Answers a request that broke a rule with its status, then closes: the framing is in doubt. Records a security
+     * event quoting {@code request}, or the unparsed head in the cumulation when it is {@code null}.
+     */
+    private void reject(ProxyError e, RequestHeader request) {
         log.debug("rejected request from {}: {}", channel.remoteAddress(), e.getMessage());
+        String rule = SecurityEvents.ruleOf(e.context(), "bad-request");
+        if (request != null) {
+            SecurityEvents.record(rule, channel.remoteAddress(), channel.localAddress(), e.responseStatus(), request);
+        } else {
+            SecurityEvents.record(rule, channel.remoteAddress(), channel.localAddress(), e.responseStatus(), cumulation);
+        }
         releaseCumulation();
         writeErrorAndClose(e.responseStatus());
     }
@@ -329,15 +345,22 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
 
     private void onReadTimeout() {
         switch (readWait) {
-            case FIRST_BYTE, KEEP_ALIVE, LINGER -> ctx.close();
+            case KEEP_ALIVE, LINGER -> ctx.close();
+            case FIRST_BYTE -> {
+                SecurityEvents.record("first-byte-timeout", channel.remoteAddress(), channel.localAddress(), 0);
+                ctx.close();
+            }
             case HEADER -> {
                 log.debug("header read timeout from {}", channel.remoteAddress());
+                SecurityEvents.record("header-read-timeout", channel.remoteAddress(), channel.localAddress(), 408, cumulation);
                 releaseCumulation();
                 writeErrorAndClose(408);
             }
             case BODY -> {
                 Exchange ex = current;
                 if (ex != null && ex.handler != null) {
+                    SecurityEvents.record("body-read-timeout", channel.remoteAddress(), channel.localAddress(),
+                            ex.responseStarted ? 0 : 408, ex.request);
                     ex.demand = false;
                     ex.handler.onError(ProxyError.explain(ErrorType.Kind.READ_TIMEOUT, ErrorSource.DOWNSTREAM,
                             "request body read timeout"));
@@ -502,6 +525,9 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
                         try {
                             piece = decoder.decode(cumulation != null ? cumulation : Unpooled.EMPTY_BUFFER);
                         } catch (ProxyError e) {
+                            // the excerpt is the request line, never body bytes
+                            SecurityEvents.record(SecurityEvents.ruleOf(e.context(), "bad-chunk"), channel.remoteAddress(),
+                                    channel.localAddress(), responseStarted ? 0 : e.responseStatus(), request);
                             failBody(e);
                             return;
                         }

@@ -1,0 +1,263 @@
+package dev.merapi.core.security;
+
+import dev.merapi.http.RequestHeader;
+import io.netty.buffer.ByteBuf;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Records each rejected request or refused connection as a security event: a counter per rule, always exact, and one
+ * log line on the {@value #LOGGER_NAME} logger, rate-limited per process so that an attack cannot flood the disk.
+ *
+ * <p>A line reads, on one line:
+ * <pre>{@code
+ * security-event rule=te-and-cl status=400 client=127.0.0.1:51234 listener=127.0.0.1:8080 excerpt="POST / HTTP/1.1 ... [line 3] Content-Length: 5"
+ * }</pre>
+ * {@code status} is {@code -} when no response was sent (a refused connection, a first-byte timeout). The excerpt is
+ * short (about {@value Excerpt#MAX_CHARS} characters at most), escaped (CR, LF, control bytes and quotes never reach the log
+ * raw) and redacted: the values of {@code Authorization}, {@code Proxy-Authorization}, {@code Cookie} and
+ * {@code Set-Cookie} and of every query parameter are replaced by {@code <redacted>}. Headers are never logged whole.
+ *
+ * <p>The limit is a token bucket shared by the whole process: {@link #DEFAULT_BURST} lines at once, then
+ * {@link #DEFAULT_PER_SECOND} per second (system properties {@code merapi.security.events.burst} and
+ * {@code merapi.security.events.per-second}, or {@link #rateLimit}). Events over the limit are still counted; the
+ * summary {@code security-events-suppressed count=N} is logged as soon as the limit lifts (before the next event's
+ * line, or by itself once a token is free if no event comes).
+ *
+ * <p>Costs nothing until something is rejected. Thread-safe: called from every event loop.
+ */
+public final class SecurityEvents {
+    /** The name of the logger the events go to. */
+    public static final String LOGGER_NAME = "merapi.security";
+    /** Lines let through at once before the rate applies. */
+    public static final int DEFAULT_BURST = 50;
+    /** Lines let through per second once the burst is spent. */
+    public static final double DEFAULT_PER_SECOND = 10;
+
+    private static final Logger log = LoggerFactory.getLogger(LOGGER_NAME);
+    // one entry per rule name; the rules are the fixed names of Merapi's checks, so the map stays small
+    private static final ConcurrentHashMap<String, LongAdder> COUNTS = new ConcurrentHashMap<>();
+    private static final Object LOCK = new Object();
+    private static double burst;
+    private static double perNano;
+    private static double tokens;
+    private static long refilledAt;
+    private static long suppressed;
+    private static long suppressedTotal;
+    private static boolean flushPending;
+
+    static {
+        try {
+            rateLimit(Integer.getInteger("merapi.security.events.burst", DEFAULT_BURST),
+                    doubleProperty("merapi.security.events.per-second", DEFAULT_PER_SECOND));
+        } catch (IllegalArgumentException e) {
+            // a bad setting must not break the rejection paths: keep the defaults and say so
+            rateLimit(DEFAULT_BURST, DEFAULT_PER_SECOND);
+            log.warn("ignoring the security event rate limit settings: {}", e.getMessage());
+        }
+    }
+
+    private SecurityEvents() {
+    }
+
+    /**
+     * Sets the log rate limit and refills the bucket; the counters are kept.
+     *
+     * @param burstLines lines let through at once, at least 1
+     * @param linesPerSecond lines let through per second after that, more than 0
+     */
+    public static void rateLimit(int burstLines, double linesPerSecond) {
+        if (burstLines < 1 || !(linesPerSecond > 0)) {
+            throw new IllegalArgumentException("burst must be >= 1 and the rate > 0: " + burstLines + ", " + linesPerSecond);
+        }
+        synchronized (LOCK) {
+            burst = burstLines;
+            perNano = linesPerSecond / 1e9;
+            tokens = burstLines;
+            refilledAt = System.nanoTime();
+        }
+    }
+
+    /**
+     * Records one event: counts it under {@code rule} and logs it unless the rate limit is reached.
+     *
+     * @param rule the stable name of the rule that was broken, such as {@code te-and-cl} or {@code header-read-timeout}
+     * @param client the client's address, or {@code null}
+     * @param listener the local address the connection came in on, or {@code null}
+     * @param status the response status sent, or 0 if none
+     * @param head the bytes of the offending request head from its reader index, or {@code null}; only read (never
+     *     released), and only if the line is logged
+     */
+    public static void record(String rule, SocketAddress client, SocketAddress listener, int status, ByteBuf head) {
+        long before = countAndTake(rule);
+        if (before >= 0) {
+            log(before, rule, client, listener, status, head == null ? "" : Excerpt.of(head, rule));
+        }
+    }
+
+    /**
+     * Records one event about a request that was parsed but refused, such as a CONNECT on a listener without it.
+     *
+     * @param request the refused request; its line (query values redacted) is the excerpt
+     * @see #record(String, SocketAddress, SocketAddress, int, ByteBuf)
+     */
+    public static void record(String rule, SocketAddress client, SocketAddress listener, int status, RequestHeader request) {
+        long before = countAndTake(rule);
+        if (before >= 0) {
+            log(before, rule, client, listener, status, Excerpt.of(request, rule));
+        }
+    }
+
+    /**
+     * Records one event that has no request to quote: a refused connection or a client that sent nothing in time.
+     *
+     * @see #record(String, SocketAddress, SocketAddress, int, ByteBuf)
+     */
+    public static void record(String rule, SocketAddress client, SocketAddress listener, int status) {
+        long before = countAndTake(rule);
+        if (before >= 0) {
+            log(before, rule, client, listener, status, "");
+        }
+    }
+
+    /**
+     * Counts the event and takes a token for its line.
+     *
+     * @return -1 if the line is not logged (no token, or the logger is off), else how many lines were suppressed before
+     */
+    private static long countAndTake(String rule) {
+        COUNTS.computeIfAbsent(rule, r -> new LongAdder()).increment();
+        long before;
+        synchronized (LOCK) {
+            if (!take()) {
+                suppressed++;
+                suppressedTotal++;
+                if (!flushPending) {
+                    flushPending = true;
+                    scheduleFlush();
+                }
+                return -1;
+            }
+            before = suppressed;
+            suppressed = 0;
+        }
+        return log.isWarnEnabled() ? before : -1;
+    }
+
+    private static void log(long suppressedBefore, String rule, SocketAddress client, SocketAddress listener, int status,
+            String excerpt) {
+        if (suppressedBefore > 0) {
+            log.warn("security-events-suppressed count={}", suppressedBefore);
+        }
+        log.warn("security-event rule={} status={} client={} listener={} excerpt=\"{}\"", rule,
+                status > 0 ? Integer.toString(status) : "-", address(client), address(listener), excerpt);
+    }
+
+    /**
+     * Logs the suppression summary once a token is free, so that it appears when the limit lifts even if no further
+     * event comes. One sleeping virtual thread per flood, none otherwise; holds {@link #LOCK}.
+     */
+    private static void scheduleFlush() {
+        long waitNanos = (long) Math.ceil(Math.max(1 - tokens, 0) / perNano) + 1_000_000;
+        Thread.ofVirtual().name("merapi-security-events").start(() -> {
+            try {
+                Thread.sleep(java.time.Duration.ofNanos(waitNanos));
+            } catch (InterruptedException e) {
+                return;
+            }
+            long n = 0;
+            synchronized (LOCK) {
+                flushPending = false;
+                if (suppressed > 0) {
+                    if (take()) {
+                        n = suppressed;
+                        suppressed = 0;
+                    } else {
+                        flushPending = true;
+                        scheduleFlush();
+                    }
+                }
+            }
+            if (n > 0) {
+                log.warn("security-events-suppressed count={}", n);
+            }
+        });
+    }
+
+    /** Takes a token if there is one; holds {@link #LOCK}. */
+    private static boolean take() {
+        long now = System.nanoTime();
+        tokens = Math.min(burst, tokens + (now - refilledAt) * perNano);
+        refilledAt = now;
+        if (tokens >= 1) {
+            tokens -= 1;
+            return true;
+        }
+        return false;
+    }
+
+    /** How many events each rule has produced since the start, sorted by rule; a snapshot. */
+    public static Map<String, Long> counts() {
+        Map<String, Long> out = new TreeMap<>();
+        COUNTS.forEach((rule, n) -> out.put(rule, n.sum()));
+        return out;
+    }
+
+    /** How many events {@code rule} has produced since the start. */
+    public static long count(String rule) {
+        LongAdder n = COUNTS.get(rule);
+        return n == null ? 0 : n.sum();
+    }
+
+    /** How many events were counted but not logged because of the rate limit, since the start. */
+    public static long suppressedTotal() {
+        synchronized (LOCK) {
+            return suppressedTotal;
+        }
+    }
+
+    /** The rule name at the start of a rule-named error context ({@code "te-and-cl: ..."}), or {@code fallback}. */
+    public static String ruleOf(String context, String fallback) {
+        int colon = context.indexOf(':');
+        if (colon <= 0) {
+            return fallback;
+        }
+        for (int i = 0; i < colon; i++) {
+            char c = context.charAt(i);
+            if (!(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-')) {
+                return fallback;
+            }
+        }
+        return context.substring(0, colon);
+    }
+
+    private static String address(SocketAddress a) {
+        if (a instanceof InetSocketAddress inet) {
+            String host = inet.getAddress() != null ? inet.getAddress().getHostAddress() : inet.getHostString();
+            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + inet.getPort();
+        }
+        if (a instanceof UnixDomainSocketAddress uds) {
+            return "unix:" + uds.getPath();
+        }
+        return a == null ? "-" : Excerpt.escape(a.toString(), 100);
+    }
+
+    private static double doubleProperty(String name, double fallback) {
+        String v = System.getProperty(name);
+        if (v == null) {
+            return fallback;
+        }
+        try {
+            return Double.parseDouble(v);
+        } catch (NumberFormatException e) {
+            return fallback;
+        }
+    }
+}
