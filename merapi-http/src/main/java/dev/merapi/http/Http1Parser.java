@@ -487,8 +487,8 @@ public final class Http1Parser {
         int i = 0;
         if (host.charAt(0) == '[') {
             int close = host.indexOf(']');
-            if (close < 0) {
-                return false;
+            if (close <= 1) {
+                return false; // no closing bracket, or an empty literal
             }
             for (int j = 1; j < close; j++) {
                 char c = host.charAt(j);

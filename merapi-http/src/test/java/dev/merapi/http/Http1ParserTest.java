@@ -398,7 +398,7 @@ class Http1ParserTest {
         }
 
         @ParameterizedTest
-        @ValueSource(strings = {"/x", "/a:443", "[::1]", ":443", "http://a:443/"})
+        @ValueSource(strings = {"/x", "/a:443", "[::1]", ":443", "http://a:443/", "[]:443"})
         void connectWithAnotherFormOrWithoutHostAndPortIsRejected(String target) {
             // found by fuzzing: an origin-form CONNECT passed, and so did an IPv6 literal without a port
             assertRejected("CONNECT " + target + " HTTP/1.1\r\nHost: a\r\n\r\n", 400, "invalid-target");
@@ -524,7 +524,7 @@ class Http1ParserTest {
         }
 
         @ParameterizedTest
-        @ValueSource(strings = {"a b", "a/b", "user@a", "a:b", "a:123456", "[::1", "[zz::1]", "a\\b", "a?b", "a#b"})
+        @ValueSource(strings = {"a b", "a/b", "user@a", "a:b", "a:123456", "[::1", "[zz::1]", "[]", "[]:80", "a\\b", "a?b", "a#b"})
         void invalidHostIsRejected(String host) {
             assertRejected("GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n", 400, "invalid-host");
         }

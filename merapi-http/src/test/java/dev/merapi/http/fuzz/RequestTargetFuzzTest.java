@@ -23,8 +23,8 @@ import java.util.regex.Pattern;
  * absolute-form target (path + query, as {@code ProxyCall} builds it), and {@link Http1Parser#validHost}.
  */
 class RequestTargetFuzzTest {
-    private static final Pattern HOST = Pattern.compile("(?:\\[[0-9A-Fa-f:.]*\\]|[A-Za-z0-9\\-._~%!$&'()*+,;=]*)(?::[0-9]{0,5})?");
-    private static final Pattern CONNECT_TARGET = Pattern.compile("(?:\\[[0-9A-Fa-f:.]*\\]|[A-Za-z0-9\\-._~%!$&'()*+,;=]+):[0-9]{1,5}");
+    private static final Pattern HOST = Pattern.compile("(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9\\-._~%!$&'()*+,;=]*)(?::[0-9]{0,5})?");
+    private static final Pattern CONNECT_TARGET = Pattern.compile("(?:\\[[0-9A-Fa-f:.]+\\]|[A-Za-z0-9\\-._~%!$&'()*+,;=]+):[0-9]{1,5}");
     private static final Pattern ABSOLUTE = Pattern.compile("(?i)(https?)://([^/?#]*)(.*)", Pattern.DOTALL);
 
     /** The input is {@code method SP target [LF host]}; it becomes an HTTP/1.1 request with that Host, if any. */
