@@ -325,31 +325,12 @@ class NginxOriginIT {
     /** A real nginx in the foreground, one process, with everything it writes under its own prefix. */
     /** nginx serving {@code root} from its own directory {@code prefix}. */
     private static ExternalServer startNginx(Path prefix, Path root) throws IOException, InterruptedException {
-        return ExternalServer.start("nginx", prefix, port -> config(prefix, root, port), (conf, d) -> List.of(
-                NGINX_BINARY.toString(), "-p", d + "/", "-e", d.resolve("error.log").toString(), "-c", conf.toString()));
-    }
-
-    private static String config(Path prefix, Path root, int port) {
-        String p = prefix.toString();
-        return """
-                daemon off;
-                master_process off;
-                worker_processes 1;
-                pid %1$s/nginx.pid;
-                error_log %1$s/error.log warn;
-                events { worker_connections 256; }
-                http {
-                    access_log off;
-                    client_body_temp_path %1$s/client_body;
-                    proxy_temp_path %1$s/proxy;
-                    fastcgi_temp_path %1$s/fastcgi;
-                    uwsgi_temp_path %1$s/uwsgi;
-                    scgi_temp_path %1$s/scgi;
+        return ExternalServer.nginx(NGINX_BINARY, prefix, port -> """
                     default_type application/octet-stream;
                     keepalive_requests 10000;
                     server {
-                        listen 127.0.0.1:%3$d;
-                        root %2$s;
+                        listen 127.0.0.1:%2$d;
+                        root %1$s;
                         location = /tiny { default_type text/plain; return 200 "hello"; }
                         location /gzip/ { gzip on; gzip_types *; gzip_min_length 0; gzip_proxied any; }
                         location /upload/ {
@@ -359,7 +340,6 @@ class NginxOriginIT {
                         }
                         location / { }
                     }
-                }
-                """.formatted(p, root, port);
+                """.formatted(root, port));
     }
 }

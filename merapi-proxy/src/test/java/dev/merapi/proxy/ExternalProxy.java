@@ -18,29 +18,16 @@ final class ExternalProxy {
      * that a request whose body never comes ends in seconds.
      */
     static ExternalServer nginx(Path dir, int originPort) throws IOException, InterruptedException {
-        return ExternalServer.start("nginx", dir, port -> """
-                daemon off;
-                master_process off;
-                worker_processes 1;
-                pid %1$s/nginx.pid;
-                error_log %1$s/error.log info;
-                events { worker_connections 256; }
-                http {
-                    access_log off;
-                    client_body_temp_path %1$s/client_body;
-                    proxy_temp_path %1$s/proxy;
-                    fastcgi_temp_path %1$s/fastcgi;
-                    uwsgi_temp_path %1$s/uwsgi;
-                    scgi_temp_path %1$s/scgi;
+        return ExternalServer.nginx(NGINX, dir, port -> """
                     client_header_timeout 2s;
                     client_body_timeout 2s;
                     keepalive_timeout 10s;
                     upstream origin {
-                        server 127.0.0.1:%3$d;
+                        server 127.0.0.1:%2$d;
                         keepalive 8;
                     }
                     server {
-                        listen 127.0.0.1:%2$d;
+                        listen 127.0.0.1:%1$d;
                         location / {
                             proxy_pass http://origin;
                             proxy_http_version 1.1;
@@ -49,9 +36,7 @@ final class ExternalProxy {
                             proxy_ignore_client_abort on;
                         }
                     }
-                }
-                """.formatted(dir, port, originPort), (conf, d) -> List.of(NGINX.toString(), "-p", d + "/", "-e",
-                d.resolve("error.log").toString(), "-c", conf.toString()));
+                """.formatted(port, originPort));
     }
 
     /** HAProxy in {@code mode http} with keep-alive on both sides and short client timeouts. */

@@ -73,6 +73,33 @@ public final class ExternalServer implements AutoCloseable {
         }
     }
 
+    /**
+     * nginx in the foreground as one process, with its pid file, logs and temporary files in {@code dir}.
+     *
+     * @param binary the nginx executable
+     * @param http the directives inside the {@code http} block for a port (upstreams, servers, options)
+     */
+    public static ExternalServer nginx(Path binary, Path dir, Config http) throws IOException, InterruptedException {
+        return start("nginx", dir, port -> """
+                daemon off;
+                master_process off;
+                worker_processes 1;
+                pid %1$s/nginx.pid;
+                error_log %1$s/error.log info;
+                events { worker_connections 256; }
+                http {
+                    access_log off;
+                    client_body_temp_path %1$s/client_body;
+                    proxy_temp_path %1$s/proxy;
+                    fastcgi_temp_path %1$s/fastcgi;
+                    uwsgi_temp_path %1$s/uwsgi;
+                    scgi_temp_path %1$s/scgi;
+                %2$s
+                }
+                """.formatted(dir, http.forPort(port)), (conf, d) -> List.of(binary.toString(), "-p", d + "/", "-e",
+                d.resolve("error.log").toString(), "-c", conf.toString()));
+    }
+
     /** The port it listens on, on 127.0.0.1. */
     public int port() {
         return port;

@@ -1,10 +1,9 @@
 package dev.merapi.core.security;
 
+import dev.merapi.core.listeners.ListenerConfig;
 import dev.merapi.http.RequestHeader;
 import io.netty.buffer.ByteBuf;
-import java.net.InetSocketAddress;
 import java.net.SocketAddress;
-import java.net.UnixDomainSocketAddress;
 import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
@@ -239,14 +238,7 @@ public final class SecurityEvents {
     }
 
     private static String address(SocketAddress a) {
-        if (a instanceof InetSocketAddress inet) {
-            String host = inet.getAddress() != null ? inet.getAddress().getHostAddress() : inet.getHostString();
-            return (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + inet.getPort();
-        }
-        if (a instanceof UnixDomainSocketAddress uds) {
-            return "unix:" + uds.getPath();
-        }
-        return a == null ? "-" : Excerpt.escape(a.toString(), 100);
+        return a == null ? "-" : Excerpt.escape(ListenerConfig.describe(a), 100);
     }
 
     private static double doubleProperty(String name, double fallback) {
