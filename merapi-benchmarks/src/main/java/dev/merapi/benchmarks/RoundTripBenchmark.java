@@ -131,7 +131,7 @@ public class RoundTripBenchmark {
 
     @Benchmark
     public int roundTrip() throws IOException {
-        if (client.isInputShutdown() || lastResponseClosed) {
+        if (lastResponseClosed) {
             connect();
             lastResponseClosed = false;
         }

@@ -2,10 +2,12 @@ package dev.merapi.core.security;
 
 import dev.merapi.http.HeaderNames;
 import dev.merapi.http.RequestHeader;
+import dev.merapi.http.Tokens;
 import io.netty.buffer.ByteBuf;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.function.Predicate;
 
 /**
  * Builds the short excerpt of a security event: the request line and, when the rule points at a header line, that
@@ -99,11 +101,7 @@ final class Excerpt {
         return Math.max(found, 0);
     }
 
-    private interface LineTest {
-        boolean test(String line);
-    }
-
-    private static int firstMatching(List<String> lines, LineTest test, int from) {
+    private static int firstMatching(List<String> lines, Predicate<String> test, int from) {
         for (int i = from; i < lines.size(); i++) {
             if (test.test(lines.get(i))) {
                 return i;
@@ -141,7 +139,7 @@ final class Excerpt {
         }
         for (int i = 0; i < l.length(); i++) {
             char c = l.charAt(i);
-            if ((c < 0x20 && c != '\t') || c == 0x7f || (i < colon && !isTokenChar(c))) {
+            if (!Tokens.isFieldValueChar(c) || (i < colon && !Tokens.isTchar(c))) {
                 return true;
             }
         }
@@ -176,7 +174,7 @@ final class Excerpt {
     private static int sensitiveNameLength(String line) {
         for (String s : SENSITIVE) {
             if (line.regionMatches(true, 0, s, 0, s.length())
-                    && (line.length() == s.length() || !isTokenChar(line.charAt(s.length())))) {
+                    && (line.length() == s.length() || !Tokens.isTchar(line.charAt(s.length())))) {
                 return s.length();
             }
         }
@@ -211,10 +209,6 @@ final class Excerpt {
 
     private static String stripCr(String line) {
         return line.endsWith("\r") ? line.substring(0, line.length() - 1) : line;
-    }
-
-    private static boolean isTokenChar(char c) {
-        return c > 0x20 && c < 0x7f && "\"(),/:;<=>?@[\\]{}".indexOf(c) < 0;
     }
 
     /** Appends {@code s} with CR, LF, controls, quotes, backslashes and non-ASCII escaped, cut at {@code max} characters. */
