@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# Where a proxy's CPU goes on S1 (tiny responses, 50 keep-alive connections): system calls per request,
+# Where a proxy's CPU goes on one scenario (S1 by default: tiny responses, 50 keep-alive connections): system calls per request,
 # counted with strace, and user and system CPU time per request, read from /proc, for Merapi (epoll and
 # io_uring), nginx and HAProxy behind the same origin. Counts are exact; times are as noisy as the machine.
 #
 #   bench/syscalls.sh [seconds]     default 10 s of load per proxy and round, 3 rounds, interleaved
 #
-# Environment: MERAPI_SHARED (default ../shared), PROXY_CPU (1), LOAD_CPU (0), ROUNDS (3), WARMUP (20 s per proxy).
+# Environment: MERAPI_SHARED (default ../shared), PROXY_CPU (1), LOAD_CPU (0), ROUNDS (3), WARMUP (20 s per proxy),
+# SCENARIO (S1; S2 is 100 KiB responses, S3 a new connection per request, as in shared/bench).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -63,7 +64,14 @@ worker() {
 declare -A port=([nginx]=18091 [haproxy]=18092 [merapi]=18090 [merapi-io_uring]=18095)
 targets=(nginx haproxy merapi merapi-io_uring)
 
-load() { taskset -c "$lcpu" wrk -t1 -c50 -d"$1"s "http://127.0.0.1:$2/tiny" | awk '/requests in/{print $1}'; }
+scenario="${SCENARIO:-S1}"
+case "$scenario" in
+  S1) wrk_args=() path=/tiny ;;
+  S2) wrk_args=() path=/100k.bin ;;
+  S3) wrk_args=(-H 'Connection: close') path=/tiny ;;
+  *) echo "bench/syscalls.sh: SCENARIO is S1, S2 or S3" >&2; exit 1 ;;
+esac
+load() { taskset -c "$lcpu" wrk -t1 -c50 -d"$1"s "${wrk_args[@]}" "http://127.0.0.1:$2$path" | awk '/requests in/{print $1}'; }
 ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
 hz="$(getconf CLK_TCK)"
 
@@ -101,7 +109,7 @@ for t in "${targets[@]}"; do
   awk -v t="$t" -v n="$n" -v total="$total" -v top="$top" 'BEGIN { printf "%s\t%d\t%.2f\t%s\n", t, n, total / n, top }' >>"$sys"
 done
 
-echo "== user and system CPU per request (S1, $secs s per proxy and round)"
+echo "== user and system CPU per request ($scenario, $secs s per proxy and round)"
 column -t -s $'\t' "$out"
 echo
 echo "== medians"
@@ -109,7 +117,7 @@ awk -F'\t' 'NR > 1 { u[$2] = u[$2] " " $4; s[$2] = s[$2] " " $5; q[$2] = q[$2] "
   function med(str,   a, n, i, j, x) { n = split(str, a, " "); for (i = 1; i <= n; i++) for (j = i + 1; j <= n; j++) if (a[j] + 0 < a[i] + 0) { x = a[i]; a[i] = a[j]; a[j] = x }; return a[int((n + 1) / 2)] }
   END { printf "%-16s %10s %10s %12s\n", "proxy", "user us", "sys us", "req/CPU-s"; for (k in u) printf "%-16s %10.2f %10.2f %12.0f\n", k, med(u[k]), med(s[k]), med(q[k]) }' "$out"
 echo
-echo "== system calls per request (strace -c, 4 s of S1; futex and restart_syscall of idle JVM threads left out)"
+echo "== system calls per request (strace -c, 4 s of $scenario; futex and restart_syscall of idle JVM threads left out)"
 column -t -s $'\t' "$sys"
 echo
 echo "raw files: $run" >&2
