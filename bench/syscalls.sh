@@ -22,7 +22,8 @@ for tool in nginx haproxy wrk strace taskset curl; do
 done
 
 run="$(mktemp -d /tmp/merapi-syscalls.XXXXXX)"
-mkdir -p "$run/tmp"
+mkdir -p "$run/tmp" "$run/www"
+head -c 102400 /dev/urandom >"$run/www/100k.bin"  # S2's body, as shared/bench makes it
 pids=()
 cleanup() {
   for p in "${pids[@]}"; do kill -TERM "$p" 2>/dev/null || true; done

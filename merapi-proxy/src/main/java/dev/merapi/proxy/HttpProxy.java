@@ -4,6 +4,7 @@ import dev.merapi.core.connectors.Connector;
 import dev.merapi.core.protocols.ServerSession;
 import dev.merapi.core.services.HttpServerApp;
 import dev.merapi.core.services.ListeningService;
+import dev.merapi.http.Http1Limits;
 import java.util.Objects;
 
 /**
@@ -28,11 +29,13 @@ public final class HttpProxy<C> implements HttpServerApp {
     private HttpProxy(ProxyHttp<C> proxy, ProxyOptions options) {
         this.proxy = Objects.requireNonNull(proxy, "proxy");
         this.options = Objects.requireNonNull(options, "options");
-        this.connector = new Connector(options.transport(), options.maxIdleUpstreamPerLoop());
         // phases left at their defaults are skipped: no chunk holder, and the upstream framing is kept
         this.requestBodyFiltered = overrides(proxy, "requestBodyFilter", Session.class, BodyChunk.class, boolean.class, Object.class);
         this.responseBodyFiltered = overrides(proxy, "upstreamResponseBodyFilter", Session.class, BodyChunk.class, boolean.class, Object.class)
                 || overrides(proxy, "responseBodyFilter", Session.class, BodyChunk.class, boolean.class, Object.class);
+        // a body that a filter sees must pass through the JVM, so only an unfiltered one is spliced
+        this.connector = new Connector(options.transport(), options.maxIdleUpstreamPerLoop(), Http1Limits.DEFAULT,
+                options.splice() && !responseBodyFiltered);
     }
 
     /** An engine for {@code proxy} with the default options. */

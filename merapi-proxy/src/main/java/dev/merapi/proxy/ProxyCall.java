@@ -62,6 +62,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
     // response
     private boolean responseHeaderSent;
     private boolean waitingDownstreamWritable;
+    private long splicedBytes;
 
     ProxyCall(HttpProxy<C> engine, ServerSession downstream) {
         this.engine = engine;
@@ -364,6 +365,13 @@ final class ProxyCall<C> implements ClientSession.Handler {
             }
             responseHeaderSent = true;
             session.writeResponseHeader(header, false);
+            if (chunk == null) {
+                long spliced = upstream.spliceBody(downstream, ProxyOptions.SPLICE_MIN_BYTES);
+                if (spliced >= 0) {
+                    splicedBytes = spliced; // the end of the body comes as onBody(empty, true)
+                    return;
+                }
+            }
             upstream.readBody();
         });
     }
@@ -390,6 +398,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
         }
         session.writeResponseBody(data, end);
         if (end) {
+            session.countSplicedBody(splicedBytes);
             ClientSession cs = upstream;
             upstream = null;
             if (!requestBodyEnded && downstream.hasRequestBody()) {

@@ -9,10 +9,18 @@ import dev.merapi.core.listeners.Transport;
  * @param replayBufferBytes the largest request body kept for replay on retry (default 64 KiB); a larger body is not retried
  * @param maxIdleUpstreamPerLoop the most idle upstream connections each event loop keeps (default 128)
  * @param transport the transport of the server's event loops (default {@link Transport#auto()})
+ * @param splice whether large response bodies go from the upstream socket to the client's with the kernel's
+ *     {@code splice}, never copied through the JVM (default on; the {@code merapi.splice} system property
+ *     sets the default). It applies on epoll, over plain HTTP/1.1, to Content-Length bodies of at least
+ *     {@link #SPLICE_MIN_BYTES} bytes, when the {@link ProxyHttp} filters no response body.
  */
-public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUpstreamPerLoop, Transport transport) {
+public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUpstreamPerLoop, Transport transport,
+        boolean splice) {
     /** The most retries allowed. */
     public static final int MAX_RETRIES = 16;
+
+    /** The smallest body remainder worth splicing: below it, a copy costs less than setting up the splice. */
+    public static final int SPLICE_MIN_BYTES = 16 * 1024;
 
     public ProxyOptions {
         if (maxRetries < 0 || maxRetries > MAX_RETRIES) {
@@ -29,26 +37,32 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
 
     /** The defaults. */
     public static ProxyOptions defaults() {
-        return new ProxyOptions(3, 64 * 1024, 128, Transport.auto());
+        return new ProxyOptions(3, 64 * 1024, 128, Transport.auto(),
+                Boolean.parseBoolean(System.getProperty("merapi.splice", "true")));
     }
 
     /** A copy with another retry bound. */
     public ProxyOptions withMaxRetries(int value) {
-        return new ProxyOptions(value, replayBufferBytes, maxIdleUpstreamPerLoop, transport);
+        return new ProxyOptions(value, replayBufferBytes, maxIdleUpstreamPerLoop, transport, splice);
     }
 
     /** A copy with another replay buffer size. */
     public ProxyOptions withReplayBufferBytes(int value) {
-        return new ProxyOptions(maxRetries, value, maxIdleUpstreamPerLoop, transport);
+        return new ProxyOptions(maxRetries, value, maxIdleUpstreamPerLoop, transport, splice);
     }
 
     /** A copy with another idle-connection cap. */
     public ProxyOptions withMaxIdleUpstreamPerLoop(int value) {
-        return new ProxyOptions(maxRetries, replayBufferBytes, value, transport);
+        return new ProxyOptions(maxRetries, replayBufferBytes, value, transport, splice);
     }
 
     /** A copy for another transport. */
     public ProxyOptions withTransport(Transport value) {
-        return new ProxyOptions(maxRetries, replayBufferBytes, maxIdleUpstreamPerLoop, value);
+        return new ProxyOptions(maxRetries, replayBufferBytes, maxIdleUpstreamPerLoop, value, splice);
+    }
+
+    /** A copy with splicing of response bodies on or off. */
+    public ProxyOptions withSplice(boolean value) {
+        return new ProxyOptions(maxRetries, replayBufferBytes, maxIdleUpstreamPerLoop, transport, value);
     }
 }

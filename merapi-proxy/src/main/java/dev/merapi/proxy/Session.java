@@ -134,6 +134,11 @@ public final class Session {
         downstream.writeBody(data, endOfStream);
     }
 
+    /** Counts body bytes that the kernel moved from the upstream to the client (see {@link ProxyOptions#splice()}). */
+    void countSplicedBody(long bytes) {
+        responseBodyBytes += bytes;
+    }
+
     /** Writes a whole response: {@code header} with a Content-Length for {@code body}, then the body. */
     public void respond(ResponseHeader header, byte[] body) {
         header.headers().set(HeaderNames.CONTENT_LENGTH, Integer.toString(body.length));

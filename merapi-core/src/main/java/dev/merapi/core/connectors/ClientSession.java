@@ -1,5 +1,6 @@
 package dev.merapi.core.connectors;
 
+import dev.merapi.core.protocols.ServerSession;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.error.ProxyError;
 import dev.merapi.http.RequestHeader;
@@ -47,6 +48,23 @@ public interface ClientSession {
 
     /** Asks for the next piece of the response body: exactly one {@link Handler#onBody} or {@link Handler#onError} follows. */
     void readBody();
+
+    /**
+     * Instead of {@link #readBody()}: moves the rest of the response body straight from this connection's
+     * socket into the downstream's ({@link ServerSession#spliceTarget}) with the kernel's {@code splice}, so
+     * the body is never copied into the JVM. Possible only for a Content-Length body of at least
+     * {@code minimum} bytes still to come, on the epoll transport, with both connections on this event loop;
+     * bytes already read go out first. When it starts, exactly one {@link Handler#onBody} (empty, end of
+     * stream) or {@link Handler#onError} follows, as after a {@link #readBody()} that read everything. The
+     * upstream read timeout still applies: to the origin when it stops sending, and to the client when it
+     * stops taking the body.
+     *
+     * @return the number of body bytes this call took over (counted as written downstream), or -1, changing
+     *     nothing, when the body cannot be spliced and must be read with {@link #readBody()}
+     */
+    default long spliceBody(ServerSession downstream, long minimum) {
+        return -1;
+    }
 
     /** Whether any byte of a response has arrived. */
     boolean isResponseStarted();

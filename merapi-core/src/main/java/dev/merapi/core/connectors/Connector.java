@@ -17,6 +17,8 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
+import io.netty.channel.epoll.EpollChannelOption;
+import io.netty.channel.epoll.EpollMode;
 import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -51,6 +53,8 @@ public final class Connector {
     private final LongAdder reused = new LongAdder();
     private final LongAdder fresh = new LongAdder();
     private final LongAdder failed = new LongAdder();
+    private final LongAdder spliced = new LongAdder();
+    private final boolean splice;
 
     /**
      * @param transport the transport of the event loops this connector will be called on
@@ -66,10 +70,26 @@ public final class Connector {
      * @param limits limits for parsing responses
      */
     public Connector(Transport transport, int maxIdlePerLoop, Http1Limits limits) {
+        this(transport, maxIdlePerLoop, limits, false);
+    }
+
+    /**
+     * @param transport the transport of the event loops this connector will be called on
+     * @param maxIdlePerLoop the most idle connections each event loop keeps
+     * @param limits limits for parsing responses
+     * @param splice whether response bodies may be spliced ({@link ClientSession#spliceBody}); only on epoll.
+     *     Connections then read response heads in pieces of at most {@value #HEAD_READ_BYTES} bytes, so that
+     *     a large body stays in the socket for the kernel to move.
+     */
+    public Connector(Transport transport, int maxIdlePerLoop, Http1Limits limits, boolean splice) {
         this.transport = transport;
         this.maxIdlePerLoop = maxIdlePerLoop;
         this.limits = limits;
+        this.splice = splice && transport == Transport.EPOLL;
     }
+
+    /** The largest read while a response head is awaited, when bodies may be spliced. */
+    public static final int HEAD_READ_BYTES = 4096;
 
     /**
      * Gets a connection to {@code peer} on {@code loop}: a pooled one if there is one, else a new one.
@@ -133,6 +153,10 @@ public final class Connector {
                 });
         if (!domain) {
             b.option(ChannelOption.TCP_NODELAY, true).option(ChannelOption.SO_KEEPALIVE, true);
+            if (splice) {
+                b.option(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED)
+                        .option(ChannelOption.RCVBUF_ALLOCATOR, new HeadFirstAllocator(conn));
+            }
         }
         ChannelFuture f = b.connect(transport.nativeAddress(address));
         f.addListener((ChannelFutureListener) cf -> {
@@ -194,6 +218,20 @@ public final class Connector {
     /** How many requests were sent on a pooled connection. */
     public long reusedConnections() {
         return reused.sum();
+    }
+
+    /** Whether this connector splices response bodies. */
+    boolean splices() {
+        return splice;
+    }
+
+    void spliced() {
+        spliced.increment();
+    }
+
+    /** How many response bodies went from an upstream socket to a client socket by {@code splice}, never through the JVM. */
+    public long splicedBodies() {
+        return spliced.sum();
     }
 
     /** How many new connections were opened. */

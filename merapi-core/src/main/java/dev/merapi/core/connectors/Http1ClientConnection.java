@@ -1,6 +1,7 @@
 package dev.merapi.core.connectors;
 
 import dev.merapi.core.internal.Deadline;
+import dev.merapi.core.protocols.ServerSession;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.error.ErrorSource;
 import dev.merapi.error.ErrorType;
@@ -20,12 +21,21 @@ import dev.merapi.pool.ConnectionPool;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
+import io.netty.channel.epoll.AbstractEpollStreamChannel;
+import io.netty.channel.epoll.EpollMode;
+import io.netty.channel.epoll.EpollSocketChannel;
+import io.netty.channel.unix.FileDescriptor;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.ReferenceCountUtil;
+import io.netty.util.concurrent.Future;
 import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -42,6 +52,10 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
     private static final ByteBuf CRLF = Unpooled.unreleasableBuffer(
             Unpooled.directBuffer(2).writeByte('\r').writeByte('\n')).asReadOnly();
     private static final int MAX_INTERIM = 32;
+    /** Where the check for bytes after a spliced body reads to; what lands there is never looked at. */
+    private static final ByteBuffer STRAY_PROBE = ByteBuffer.allocateDirect(1);
+    /** The most one splice round asks for; the kernel's pipe (64 KiB unless raised) bounds it first. */
+    private static final int SPLICE_READ_BYTES = 1 << 20;
 
     private enum State { ACTIVE, IDLE, CLOSED }
 
@@ -57,6 +71,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
     private State state = State.ACTIVE;
     private ByteBuf cumulation;
     private boolean readPending;
+    private boolean autoReadSwitch; // reads are asked for with autoRead, not read(): see requestRead
     private int uses;
 
     // per exchange
@@ -77,6 +92,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
     private boolean demand;
     private boolean delivering;
     private boolean released;
+    private boolean splicing;
 
     Http1ClientConnection(HttpPeer peer, Connector connector, ConnectionPool<HttpPeer.ReuseKey, Http1ClientConnection> pool,
             Http1Limits limits) {
@@ -92,6 +108,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
         this.channel = ctx.channel();
         this.readTimer = new Deadline(ctx.executor(), this::onReadTimeout);
         this.writeTimer = new Deadline(ctx.executor(), this::onWriteTimeout);
+        this.autoReadSwitch = connector.splices() && channel instanceof EpollSocketChannel;
     }
 
     @Override
@@ -120,11 +137,24 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
         bodyEndDelivered = false;
         demand = false;
         released = false;
+        splicing = false;
         scan.reset();
         if (reused && cumulation != null) {
             // bytes that arrived while idle make the connection unusable; the idle handler closes it first
             releaseCumulation();
         }
+    }
+
+    /**
+     * How much the next read may take, given Netty's adaptive guess: while a body is spliced, as much as the
+     * pipe holds (each splice call moves what is there); while a head is awaited (or the connection is idle),
+     * a small piece, so that a body to splice stays in the socket.
+     */
+    int readSize(int guess) {
+        if (splicing) {
+            return SPLICE_READ_BYTES;
+        }
+        return response == null ? Math.min(guess, Connector.HEAD_READ_BYTES) : guess;
     }
 
     boolean isOpen() {
@@ -232,12 +262,101 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
 
     @Override
     public void readBody() {
-        if (released || response == null || handler == null) {
+        if (released || response == null || handler == null || splicing) {
             return;
         }
         demand = true;
         if (!delivering) {
             deliver();
+        }
+    }
+
+    @Override
+    public long spliceBody(ServerSession downstream, long minimum) {
+        if (!connector.splices() || released || handler == null || response == null || decoder != null || untilClose
+                || bodyDone || !responseKeepAlive || state != State.ACTIVE || !requestDone
+                || !(channel instanceof EpollSocketChannel source)) {
+            return -1;
+        }
+        long buffered = cumulation == null ? 0 : Math.min(cumulation.readableBytes(), bodyRemaining);
+        long rest = bodyRemaining - buffered;
+        if (rest < Math.max(1, minimum) || rest > Integer.MAX_VALUE) {
+            return -1;
+        }
+        long total = bodyRemaining;
+        if (!(downstream.spliceTarget(total) instanceof AbstractEpollStreamChannel target)) {
+            return -1;
+        }
+        if (target.eventLoop() != source.eventLoop()) {
+            throw new IllegalStateException("a spliced body needs both connections on one event loop");
+        }
+        if (target.config().getEpollMode() != EpollMode.LEVEL_TRIGGERED) {
+            target.config().setEpollMode(EpollMode.LEVEL_TRIGGERED); // once per downstream connection
+        }
+        if (buffered > 0) {
+            target.write(cumulation.readRetainedSlice((int) buffered), target.voidPromise());
+            bodyRemaining = rest;
+            releaseCumulationIfEmpty();
+        }
+        target.flush();
+        splicing = true;
+        connector.spliced();
+        // autoRead while splicing lets Netty pause this side whenever the client cannot take more, and resume it
+        requestRead();
+        source.spliceTo(target, (int) rest).addListener((ChannelFutureListener) f -> spliceEnded(f, target));
+        readTimer.arm(peer.options().readTimeout().toNanos());
+        return total;
+    }
+
+    private void spliceEnded(ChannelFuture f, AbstractEpollStreamChannel target) {
+        // runs inside Netty's read loop of this channel: finish on a fresh stack
+        channel.eventLoop().execute(() -> {
+            if (!splicing) {
+                return;
+            }
+            splicing = false;
+            readTimer.disarm();
+            if (state != State.ACTIVE || handler == null || released) {
+                return; // aborted or failed meanwhile: already answered
+            }
+            if (f.isSuccess()) {
+                bodyRemaining = 0;
+                bodyDone = true;
+                bodyEndDelivered = true;
+                if (strayBytes()) {
+                    log.debug("upstream {} sent bytes after the end of a response; the connection will not be reused", peer);
+                    untilClose = true; // marks it unusable
+                }
+                handler.onBody(Unpooled.EMPTY_BUFFER, true);
+            } else if (target.isActive()) {
+                // this side ended first (the origin closed early, perhaps right after the last byte): what
+                // reached the pipe still goes to the client before the error cuts the response
+                ProxyError e = ProxyError.because(ErrorType.Kind.CONNECTION_CLOSED, ErrorSource.UPSTREAM,
+                        "upstream closed the connection in the middle of the response body", f.cause());
+                Handler h = handler;
+                handler = null;
+                close();
+                Future<?> limit = channel.eventLoop().schedule(() -> h.onError(e),
+                        peer.options().readTimeout().toNanos(), TimeUnit.NANOSECONDS);
+                target.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(done -> {
+                    if (limit.cancel(false)) {
+                        h.onError(e);
+                    }
+                });
+            } else {
+                fail(ProxyError.because(ErrorType.Kind.WRITE_ERROR, ErrorSource.DOWNSTREAM,
+                        "the client went away during the response body", f.cause()));
+            }
+        });
+    }
+
+    /** Whether the origin sent anything after a spliced body: one non-blocking read, which consumes it. */
+    private boolean strayBytes() {
+        FileDescriptor fd = ((EpollSocketChannel) channel).fd();
+        try {
+            return fd.read(STRAY_PROBE, 0, 1) != 0; // a byte, or the end of the stream (-1)
+        } catch (IOException e) {
+            return true;
         }
     }
 
@@ -293,6 +412,13 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
             return;
         }
         readPending = false;
+        read(in);
+        if (autoReadSwitch && !readPending && !splicing && channel.config().isAutoRead()) {
+            channel.config().setAutoRead(false); // nothing asked for more: backpressure
+        }
+    }
+
+    private void read(ByteBuf in) {
         if (state != State.ACTIVE) {
             if (state == State.IDLE) {
                 log.debug("upstream {} sent {} bytes on an idle connection; closing it", peer, in.readableBytes());
@@ -518,6 +644,23 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
     }
 
     private void onReadTimeout() {
+        if (splicing && state == State.ACTIVE) {
+            // the kernel moves the body: judge progress by when the origin last sent data
+            long limit = peer.options().readTimeout().toMillis();
+            long idle = ((EpollSocketChannel) channel).tcpInfo().lastDataRecv();
+            if (idle < limit) {
+                readTimer.arm(TimeUnit.MILLISECONDS.toNanos(limit - idle));
+                return;
+            }
+            splicing = false;
+            boolean clientStalled = !channel.config().isAutoRead(); // Netty pauses this side while the client is full
+            fail(clientStalled
+                    ? ProxyError.explain(ErrorType.Kind.WRITE_TIMEOUT, ErrorSource.DOWNSTREAM,
+                            "the client took no response body bytes within " + limit + " ms")
+                    : ProxyError.explain(ErrorType.Kind.READ_TIMEOUT, ErrorSource.UPSTREAM,
+                            "no response body bytes from upstream within " + limit + " ms"));
+            return;
+        }
         if (state == State.ACTIVE) {
             fail(ProxyError.explain(ErrorType.Kind.READ_TIMEOUT, ErrorSource.UPSTREAM,
                     "no response from upstream within " + peer.options().readTimeout().toMillis() + " ms"));
@@ -532,6 +675,15 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
     }
 
     private void requestRead() {
+        if (autoReadSwitch) {
+            // once a channel has spliced, Netty drops read requests made while it reads, so autoRead is the
+            // switch here: on while a read is wanted, off again when one arrives that nobody asked for
+            readPending = true;
+            if (!channel.config().isAutoRead() && channel.isActive()) {
+                channel.config().setAutoRead(true);
+            }
+            return;
+        }
         if (!readPending && channel.isActive()) {
             readPending = true;
             ctx.read();

@@ -4,6 +4,7 @@ import dev.merapi.error.ProxyError;
 import dev.merapi.http.RequestHeader;
 import dev.merapi.http.ResponseHeader;
 import io.netty.buffer.ByteBuf;
+import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import java.net.SocketAddress;
 
@@ -69,6 +70,20 @@ public interface ServerSession {
 
     /** Flushes what was written. */
     void flush();
+
+    /**
+     * Offers the socket for the rest of the response body to be spliced into by the kernel, so that the body
+     * never passes through the JVM. It succeeds only on plain HTTP/1.1 over the epoll transport, after a head
+     * with a Content-Length, when exactly {@code length} body bytes are still owed: it then counts those bytes
+     * as written and returns the connection's channel. The caller must put exactly {@code length} bytes into
+     * that channel, after what was written (which is not flushed yet), and then end the response with
+     * {@code writeBody(empty, true)}, or {@link #abort()} it.
+     *
+     * @return the channel to splice into, or {@code null}, changing nothing, when this session cannot take a spliced body
+     */
+    default Channel spliceTarget(long length) {
+        return null;
+    }
 
     /** Whether a response head has been written. */
     boolean isResponseStarted();

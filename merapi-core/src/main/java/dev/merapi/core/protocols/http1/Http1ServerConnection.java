@@ -26,6 +26,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.EventLoop;
+import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.ByteToMessageDecoder;
 import io.netty.util.ReferenceCountUtil;
@@ -704,6 +705,18 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             if (endOfStream) {
                 finishResponse();
             }
+        }
+
+        @Override
+        public Channel spliceTarget(long length) {
+            // only a bare TCP connection on epoll: nothing (such as TLS) may sit between this handler and the socket
+            if (current != this || !isOpen() || !responseStarted || responseDone || noBody || chunked
+                    || length <= 0 || responseRemaining != length
+                    || !(channel instanceof EpollSocketChannel) || ctx.pipeline().first() != Http1ServerConnection.this) {
+                return null;
+            }
+            responseRemaining = 0;
+            return channel;
         }
 
         private void finishResponse() {
