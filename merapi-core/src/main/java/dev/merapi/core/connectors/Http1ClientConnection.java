@@ -649,7 +649,8 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
             long limit = peer.options().readTimeout().toMillis();
             long idle = ((EpollSocketChannel) channel).tcpInfo().lastDataRecv();
             if (idle < limit) {
-                readTimer.arm(TimeUnit.MILLISECONDS.toNanos(limit - idle));
+                // progress within the timeout: look again one timeout later (a stall is caught within two)
+                readTimer.arm(peer.options().readTimeout().toNanos());
                 return;
             }
             splicing = false;
