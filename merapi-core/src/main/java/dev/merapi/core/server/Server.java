@@ -10,6 +10,7 @@ import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelConfig;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerAdapter;
@@ -345,7 +346,12 @@ public final class Server {
                     // while it is unregistered.
                     child.unsafe().beginRead();
                 }
-                childGroup.register(child).addListener(CLOSE_IF_UNREGISTERED);
+                ChannelFuture registered = childGroup.register(child);
+                if (!registered.isDone()) {
+                    registered.addListener(CLOSE_IF_UNREGISTERED);
+                } else if (!registered.isSuccess()) {
+                    closeForcibly(child, registered.cause()); // on the listener's own loop, registration is done at once
+                }
             } catch (Throwable t) {
                 closeForcibly(child, t);
             }

@@ -120,6 +120,12 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         return this == o;
     }
 
+    /** Not sharable, said without the per-class cache lookup that Netty's default makes when the handler is added. */
+    @Override
+    public boolean isSharable() {
+        return false;
+    }
+
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
         if (!filter.accept(channel.remoteAddress(), channel.localAddress())) {
