@@ -1,22 +1,38 @@
 package dev.merapi.core.internal;
 
 import io.netty.util.concurrent.EventExecutor;
-import io.netty.util.concurrent.ScheduledFuture;
+import io.netty.util.concurrent.FastThreadLocal;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
- * One re-armable timer per connection, cheap to arm and disarm on every request: arming only moves a
- * deadline, and the scheduled task re-checks it when it fires, so the common case schedules nothing.
+ * One re-armable timer per connection, cheap to arm and disarm on every request and on every new connection.
+ *
+ * <p>Deadlines armed for the same duration on one event loop expire in the order they were armed, so they wait in
+ * one first-in-first-out lane per duration, with one scheduled check for the whole lane, at its oldest deadline.
+ * Arming appends to a lane and disarming unlinks, both in constant time; neither schedules anything except when
+ * the lane was empty. A check that finds its oldest deadline moved on schedules the next one for the new oldest.
  *
  * <p>Belongs to one event loop; every method must be called on it.
  */
-public final class Deadline implements Runnable {
+public final class Deadline {
+    private static final Logger log = LoggerFactory.getLogger(Deadline.class);
+    private static final FastThreadLocal<List<Lane>> LANES = new FastThreadLocal<>() {
+        @Override
+        protected List<Lane> initialValue() {
+            return new ArrayList<>(4);
+        }
+    };
+
     private final EventExecutor executor;
     private final Runnable onExpiry;
-    private ScheduledFuture<?> task;
+    private Lane lane;
+    private Deadline prev;
+    private Deadline next;
     private long deadline;
-    private long scheduledFor;
-    private boolean armed;
 
     /**
      * @param executor the event loop
@@ -29,50 +45,122 @@ public final class Deadline implements Runnable {
 
     /** Arms the timer to fire {@code timeoutNanos} from now, replacing any earlier arming. */
     public void arm(long timeoutNanos) {
-        long now = System.nanoTime();
-        deadline = now + timeoutNanos;
-        armed = true;
-        if (task == null || deadline - scheduledFor < 0) {
-            if (task != null) {
-                task.cancel(false);
-            }
-            scheduledFor = deadline;
-            task = executor.schedule(this, timeoutNanos, TimeUnit.NANOSECONDS);
+        assert executor.inEventLoop();
+        Lane l = lane;
+        if (l != null) {
+            l.unlink(this);
         }
+        if (l == null || l.timeout != timeoutNanos) {
+            l = laneFor(timeoutNanos);
+        }
+        deadline = System.nanoTime() + timeoutNanos;
+        l.append(this);
     }
 
-    /** Disarms the timer; a scheduled check stays but does nothing. */
+    /** Disarms the timer. */
     public void disarm() {
-        armed = false;
+        Lane l = lane;
+        if (l != null) {
+            l.unlink(this);
+        }
     }
 
     /** Whether the timer is armed. */
     public boolean isArmed() {
-        return armed;
+        return lane != null;
     }
 
     /** Cancels everything, when the connection closes. */
     public void cancel() {
-        armed = false;
-        if (task != null) {
-            task.cancel(false);
-            task = null;
-        }
+        disarm();
     }
 
-    @Override
-    public void run() {
-        task = null;
-        if (!armed) {
-            return;
+    private Lane laneFor(long timeoutNanos) {
+        List<Lane> lanes = LANES.get();
+        for (int i = 0, n = lanes.size(); i < n; i++) {
+            Lane l = lanes.get(i);
+            if (l.timeout == timeoutNanos) {
+                return l;
+            }
         }
-        long remaining = deadline - System.nanoTime();
-        if (remaining > 0) {
-            scheduledFor = deadline;
-            task = executor.schedule(this, remaining, TimeUnit.NANOSECONDS);
-            return;
+        Lane l = new Lane(executor, timeoutNanos, lanes);
+        lanes.add(l);
+        return l;
+    }
+
+    /** The deadlines of one duration on one event loop, oldest first, and the one check scheduled for them. */
+    private static final class Lane implements Runnable {
+        private final EventExecutor executor;
+        private final long timeout;
+        private final List<Lane> lanes;
+        private Deadline head;
+        private Deadline tail;
+        private boolean scheduled;
+
+        Lane(EventExecutor executor, long timeout, List<Lane> lanes) {
+            this.executor = executor;
+            this.timeout = timeout;
+            this.lanes = lanes;
         }
-        armed = false;
-        onExpiry.run();
+
+        void append(Deadline d) {
+            d.lane = this;
+            d.prev = tail;
+            if (tail == null) {
+                head = d;
+            } else {
+                tail.next = d;
+            }
+            tail = d;
+            if (!scheduled) {
+                schedule(d.deadline);
+            }
+        }
+
+        void unlink(Deadline d) {
+            if (d.prev == null) {
+                head = d.next;
+            } else {
+                d.prev.next = d.next;
+            }
+            if (d.next == null) {
+                tail = d.prev;
+            } else {
+                d.next.prev = d.prev;
+            }
+            d.lane = null;
+            d.prev = null;
+            d.next = null;
+        }
+
+        private void schedule(long at) {
+            scheduled = true;
+            executor.schedule(this, Math.max(0, at - System.nanoTime()), TimeUnit.NANOSECONDS);
+        }
+
+        @Override
+        public void run() {
+            scheduled = false;
+            try {
+                long now = System.nanoTime();
+                Deadline d;
+                while ((d = head) != null && d.deadline - now <= 0) {
+                    unlink(d);
+                    try {
+                        d.onExpiry.run();
+                    } catch (RuntimeException e) {
+                        log.warn("a timeout handler failed", e);
+                    }
+                }
+            } finally {
+                if (head == null) {
+                    if (!scheduled) {
+                        lanes.remove(this); // a duration no longer in use costs nothing; a new arming makes a new lane
+                    }
+                } else if (!scheduled) {
+                    schedule(head.deadline);
+                }
+            }
+        }
     }
 }

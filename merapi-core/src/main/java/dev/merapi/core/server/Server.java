@@ -9,9 +9,13 @@ import dev.merapi.core.services.Service;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelConfig;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerAdapter;
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
@@ -127,19 +131,10 @@ public final class Server {
                     .group(group)
                     .channel(transport.serverChannel(domain))
                     .option(ChannelOption.SO_BACKLOG, l.backlog())
-                    .childOption(ChannelOption.AUTO_READ, false)
-                    .childOption(ChannelOption.ALLOCATOR, PooledByteBufAllocator.DEFAULT)
-                    .childHandler(new Http1Installer(service));
+                    .handler(new Acceptor(service, group, l, domain, transport == Transport.EPOLL))
+                    .childHandler(NotAccepted.INSTANCE);
             if (!domain) {
-                // Netty turns TCP_NODELAY on for every accepted socket; each option set here is one more
-                // system call per connection, so only what differs from that is set
                 b.option(ChannelOption.SO_REUSEADDR, true);
-                if (!l.tcpNoDelay()) {
-                    b.childOption(ChannelOption.TCP_NODELAY, false);
-                }
-                if (l.keepAlive()) {
-                    b.childOption(ChannelOption.SO_KEEPALIVE, true);
-                }
                 if (l.reusePort() && transport.isNative()) {
                     b.option(UnixChannelOption.SO_REUSEPORT, true);
                 }
@@ -301,21 +296,81 @@ public final class Server {
     }
 
     /**
-     * Puts a new {@link Http1ServerConnection} in its own place on each accepted connection: one pipeline change
-     * and no task, where a {@code ChannelInitializer} adds, removes and schedules a clean-up per connection.
+     * Sets up each accepted connection on the listening channel, ahead of {@code ServerBootstrap}'s own acceptor,
+     * which then sees no connection (it still handles accept errors): the {@link Http1ServerConnection} goes into
+     * the pipeline directly, where a child handler would add one handler and replace it by another, and the
+     * options are set without a map walk. Runs once per connection, so it stays small.
      */
-    @ChannelHandler.Sharable
-    private static final class Http1Installer extends ChannelHandlerAdapter {
-        private final ListeningService service;
+    private static final class Acceptor extends ChannelInboundHandlerAdapter {
+        private static final ChannelFutureListener CLOSE_IF_UNREGISTERED = f -> {
+            if (!f.isSuccess()) {
+                closeForcibly(f.channel(), f.cause());
+            }
+        };
 
-        Http1Installer(ListeningService service) {
+        private final ListeningService service;
+        private final EventLoopGroup childGroup;
+        private final boolean tcpNoDelayOff;
+        private final boolean keepAlive;
+        private final boolean readOnRegister;
+
+        Acceptor(ListeningService service, EventLoopGroup childGroup, ListenerConfig listener, boolean domain, boolean epoll) {
             this.service = service;
+            this.childGroup = childGroup;
+            // Netty turns TCP_NODELAY on for every accepted socket; each option set is one more system call per
+            // connection, so only what differs from that is set
+            this.tcpNoDelayOff = !domain && !listener.tcpNoDelay();
+            this.keepAlive = !domain && listener.keepAlive();
+            this.readOnRegister = epoll;
         }
 
         @Override
+        public void channelRead(ChannelHandlerContext ctx, Object msg) {
+            Channel child = (Channel) msg;
+            try {
+                ChannelConfig config = child.config();
+                config.setAutoRead(false);
+                config.setAllocator(PooledByteBufAllocator.DEFAULT);
+                if (tcpNoDelayOff) {
+                    config.setOption(ChannelOption.TCP_NODELAY, false);
+                }
+                if (keepAlive) {
+                    config.setOption(ChannelOption.SO_KEEPALIVE, true);
+                }
+                child.pipeline().addLast("http1", new Http1ServerConnection(service.app(), service.http1Options(),
+                        service.connectionFilter(), service.connectionTracker()));
+                if (readOnRegister) {
+                    // the connection reads as soon as it is active anyway (Http1ServerConnection.channelActive):
+                    // asked for before registration, the epoll interest goes in with the registration itself,
+                    // which saves an epoll_ctl(MOD) per connection. An epoll channel only records the interest
+                    // while it is unregistered.
+                    child.unsafe().beginRead();
+                }
+                ChannelFuture registered = childGroup.register(child);
+                if (!registered.isDone()) {
+                    registered.addListener(CLOSE_IF_UNREGISTERED);
+                } else if (!registered.isSuccess()) {
+                    closeForcibly(child, registered.cause()); // on the listener's own loop, registration is done at once
+                }
+            } catch (Throwable t) {
+                closeForcibly(child, t);
+            }
+        }
+
+        private static void closeForcibly(Channel child, Throwable cause) {
+            child.unsafe().closeForcibly();
+            log.warn("failed to register an accepted connection: {}", child, cause);
+        }
+    }
+
+    /** The child handler {@code ServerBootstrap} requires; never used, as the {@link Acceptor} takes every connection. */
+    @ChannelHandler.Sharable
+    private static final class NotAccepted extends ChannelHandlerAdapter {
+        static final NotAccepted INSTANCE = new NotAccepted();
+
+        @Override
         public void handlerAdded(ChannelHandlerContext ctx) {
-            ctx.pipeline().replace(this, "http1", new Http1ServerConnection(service.app(), service.http1Options(),
-                    service.connectionFilter(), service.connectionTracker()));
+            ctx.close();
         }
     }
 }

@@ -33,6 +33,7 @@ import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -65,11 +66,12 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     private final ConnectionFilter filter;
     private final ConnectionTracker tracker;
     private final Http1Parser.HeadScan scan = new Http1Parser.HeadScan();
+    private final int hash = ThreadLocalRandom.current().nextInt();
 
     private ChannelHandlerContext ctx;
     private Channel channel;
     private Deadline readTimer;
-    private Deadline writeTimer;
+    private Deadline writeTimer; // made when first needed: most connections never wait on a write
     private ReadWait readWait;
     private State state = State.IDLE;
     private ByteBuf cumulation;
@@ -103,7 +105,26 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         this.ctx = ctx;
         this.channel = ctx.channel();
         this.readTimer = new Deadline(ctx.executor(), this::onReadTimeout);
-        this.writeTimer = new Deadline(ctx.executor(), this::onWriteTimeout);
+    }
+
+    /**
+     * Identity, as for any handler, with a hash that costs less than the identity hash: the
+     * {@link ConnectionTracker} hashes every connection once when it opens and once when it closes.
+     */
+    @Override
+    public int hashCode() {
+        return hash;
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return this == o;
+    }
+
+    /** Not sharable, said without the per-class cache lookup that Netty's default makes when the handler is added. */
+    @Override
+    public boolean isSharable() {
+        return false;
     }
 
     @Override
@@ -159,13 +180,15 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (channel.isWritable()) {
-            writeTimer.disarm();
+            if (writeTimer != null) {
+                writeTimer.disarm();
+            }
             Exchange ex = current;
             if (ex != null && ex.handler != null && !ex.responseDone) {
                 ex.handler.onWritable();
             }
         } else {
-            writeTimer.arm(options.writeTimeout().toNanos());
+            armWrite();
         }
         ctx.fireChannelWritabilityChanged();
     }
@@ -183,7 +206,9 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         State was = state;
         state = State.CLOSED;
         readTimer.cancel();
-        writeTimer.cancel();
+        if (writeTimer != null) {
+            writeTimer.cancel();
+        }
         releaseCumulation();
         tracker.remove(this);
         Exchange ex = current;
@@ -320,7 +345,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             return;
         }
         state = State.CLOSING;
-        writeTimer.arm(options.writeTimeout().toNanos());
+        armWrite();
         ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener((ChannelFutureListener) f -> {
             if (!f.isSuccess() || !channel.isActive() || !(channel instanceof DuplexChannel duplex)) {
                 channel.close();
@@ -342,6 +367,13 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     private void armRead(ReadWait wait, long nanos) {
         readWait = wait;
         readTimer.arm(nanos);
+    }
+
+    private void armWrite() {
+        if (writeTimer == null) {
+            writeTimer = new Deadline(ctx.executor(), this::onWriteTimeout);
+        }
+        writeTimer.arm(options.writeTimeout().toNanos());
     }
 
     private void onReadTimeout() {
