@@ -17,8 +17,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
-import io.netty.channel.epoll.EpollChannelOption;
-import io.netty.channel.epoll.EpollMode;
 import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -154,8 +152,7 @@ public final class Connector {
         if (!domain) {
             b.option(ChannelOption.TCP_NODELAY, true).option(ChannelOption.SO_KEEPALIVE, true);
             if (splice) {
-                b.option(EpollChannelOption.EPOLL_MODE, EpollMode.LEVEL_TRIGGERED)
-                        .option(ChannelOption.RCVBUF_ALLOCATOR, new HeadFirstAllocator(conn));
+                b.option(ChannelOption.RCVBUF_ALLOCATOR, new HeadFirstAllocator(conn));
             }
         }
         ChannelFuture f = b.connect(transport.nativeAddress(address));

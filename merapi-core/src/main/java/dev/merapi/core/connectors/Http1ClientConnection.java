@@ -71,7 +71,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
     private State state = State.ACTIVE;
     private ByteBuf cumulation;
     private boolean readPending;
-    private boolean autoReadSwitch; // reads are asked for with autoRead, not read(): see requestRead
+    private boolean autoReadSwitch; // since this connection first spliced, reads are asked for with autoRead: see requestRead
     private int uses;
 
     // per exchange
@@ -108,7 +108,6 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
         this.channel = ctx.channel();
         this.readTimer = new Deadline(ctx.executor(), this::onReadTimeout);
         this.writeTimer = new Deadline(ctx.executor(), this::onWriteTimeout);
-        this.autoReadSwitch = connector.splices() && channel instanceof EpollSocketChannel;
     }
 
     @Override
@@ -290,8 +289,14 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
         if (target.eventLoop() != source.eventLoop()) {
             throw new IllegalStateException("a spliced body needs both connections on one event loop");
         }
+        // Netty splices only between level-triggered channels: switched once per connection, at its first splice,
+        // so that connections that never splice keep the edge-triggered default
         if (target.config().getEpollMode() != EpollMode.LEVEL_TRIGGERED) {
-            target.config().setEpollMode(EpollMode.LEVEL_TRIGGERED); // once per downstream connection
+            target.config().setEpollMode(EpollMode.LEVEL_TRIGGERED);
+        }
+        if (!autoReadSwitch) {
+            source.config().setEpollMode(EpollMode.LEVEL_TRIGGERED);
+            autoReadSwitch = true;
         }
         if (buffered > 0) {
             target.write(cumulation.readRetainedSlice((int) buffered), target.voidPromise());
