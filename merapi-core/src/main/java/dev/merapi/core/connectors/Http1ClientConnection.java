@@ -327,12 +327,11 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
             if (f.isSuccess()) {
                 bodyRemaining = 0;
                 bodyDone = true;
-                bodyEndDelivered = true;
                 if (strayBytes()) {
-                    log.debug("upstream {} sent bytes after the end of a response; the connection will not be reused", peer);
-                    untilClose = true; // marks it unusable
+                    strayBytesSeen();
                 }
-                handler.onBody(Unpooled.EMPTY_BUFFER, true);
+                demand = true;
+                deliver(); // the end of the body, as after one read through the JVM
             } else if (target.isActive()) {
                 // this side ended first (the origin closed early, perhaps right after the last byte): what
                 // reached the pipe still goes to the client before the error cuts the response
@@ -353,6 +352,12 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
                         "the client went away during the response body", f.cause()));
             }
         });
+    }
+
+    /** The origin sent bytes after the end of a response: this connection is out of step and is not reused. */
+    private void strayBytesSeen() {
+        log.debug("upstream {} sent bytes after the end of a response; the connection will not be reused", peer);
+        untilClose = true; // marks it unusable
     }
 
     /** Whether the origin sent anything after a spliced body: one non-blocking read, which consumes it. */
@@ -552,8 +557,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
                     bodyDone = true;
                     bodyEndDelivered = true;
                     if (cumulation != null && cumulation.isReadable()) {
-                        log.debug("upstream {} sent bytes after the end of a response; the connection will not be reused", peer);
-                        untilClose = true; // marks it unusable
+                        strayBytesSeen();
                     }
                 }
                 demand = false;
