@@ -77,7 +77,8 @@ public interface ServerSession {
      * with a Content-Length, when exactly {@code length} body bytes are still owed: it then counts those bytes
      * as written and returns the connection's channel. The caller must put exactly {@code length} bytes into
      * that channel, after what was written (which is not flushed yet), and then end the response with
-     * {@code writeBody(empty, true)}, or {@link #abort()} it.
+     * {@code writeBody(empty, true)}, or {@link #abort()} it. The session's write timeout keeps watching the
+     * spliced output, which the channel's writability does not reflect.
      *
      * @return the channel to splice into, or {@code null}, changing nothing, when this session cannot take a spliced body
      */

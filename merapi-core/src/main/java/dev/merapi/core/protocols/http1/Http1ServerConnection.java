@@ -25,6 +25,7 @@ import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.EventLoop;
 import io.netty.channel.epoll.EpollSocketChannel;
 import io.netty.channel.socket.DuplexChannel;
@@ -180,7 +181,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
         if (channel.isWritable()) {
-            if (writeTimer != null) {
+            if (writeTimer != null && (current == null || !current.splicing)) { // a splice keeps its watch
                 writeTimer.disarm();
             }
             Exchange ex = current;
@@ -405,6 +406,11 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     }
 
     private void onWriteTimeout() {
+        Exchange spliced = current;
+        if (spliced != null && spliced.splicing && spliced.splicedOutputMoved()) {
+            armWrite(); // the kernel took spliced bytes within the timeout: look again one timeout later
+            return;
+        }
         log.debug("write timeout to {}", channel.remoteAddress());
         Exchange ex = current;
         current = null;
@@ -468,6 +474,8 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         private boolean noBody;
         private boolean chunked;
         private long responseRemaining = -1;
+        private boolean splicing;
+        private Object splicedHead; // what was first in line to go out at the last look, while splicing
         private boolean closeAfter;
 
         Exchange(RequestHeader request, boolean expectContinue, boolean reused) {
@@ -748,11 +756,35 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
                 return null;
             }
             responseRemaining = 0;
+            // spliced bytes bypass the channel's writability, so the write timeout watches the outbound line itself
+            splicing = true;
+            splicedHead = null;
+            armWrite();
             return channel;
+        }
+
+        /**
+         * Whether the spliced output moved since the last look: nothing waits to go out, or what is first in line
+         * changed. The kernel moves each spliced piece as one entry, so one that stays first for a whole write
+         * timeout means the client took nothing.
+         */
+        private boolean splicedOutputMoved() {
+            ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
+            Object head = out == null ? null : out.current();
+            boolean moved = head == null || head != splicedHead;
+            splicedHead = head;
+            return moved;
         }
 
         private void finishResponse() {
             responseDone = true;
+            if (splicing) {
+                splicing = false;
+                splicedHead = null;
+                if (channel.isWritable()) {
+                    writeTimer.disarm();
+                }
+            }
             if (chunked) {
                 ctx.write(Http1Encoder.lastChunk(ctx.alloc()), ctx.voidPromise());
             }
