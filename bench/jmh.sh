@@ -5,11 +5,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 (cd "$root" && mvn -B -q -DskipTests package -pl merapi-benchmarks -am)
-java=""
-for j in "${JAVA_HOME:-/nonexistent}/bin/java" /usr/lib/jvm/temurin-2[5-9]*/bin/java; do
-  if [ -x "$j" ] && "$j" -version 2>&1 | grep -q 'version "2[5-9]'; then java="$j"; break; fi
-done
-[ -n "$java" ] || { echo "bench/jmh.sh: Java 25 or newer is needed" >&2; exit 1; }
+. "$root/bench/lib.sh"
+java="$(bench_java)" || { echo "bench/jmh.sh: Java 25 or newer is needed" >&2; exit 1; }
 cp="$root/merapi-benchmarks/target/merapi-benchmarks-0.1.0-SNAPSHOT.jar:$root/merapi-benchmarks/target/lib/*"
 if [ $# -eq 0 ]; then set -- -prof gc; fi
 exec "$java" --enable-native-access=ALL-UNNAMED --sun-misc-unsafe-memory-access=allow -cp "$cp" org.openjdk.jmh.Main "$@"
