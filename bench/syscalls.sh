@@ -28,6 +28,10 @@ for tool in nginx haproxy wrk strace taskset curl; do
   command -v "$tool" >/dev/null || { echo "bench/syscalls.sh: $tool is needed" >&2; exit 1; }
 done
 
+floor="${FLOOR:-0}"
+if [ "$floor" = 1 ] && [ "${SCENARIO:-S1}" != S3 ]; then
+  echo "bench/syscalls.sh: FLOOR=1 needs SCENARIO=S3 (the floor servers close every connection)" >&2; exit 1
+fi
 run="$(mktemp -d /tmp/merapi-syscalls.XXXXXX)"
 mkdir -p "$run/tmp" "$run/www"
 head -c 102400 /dev/urandom >"$run/www/100k.bin"  # S2's body, as shared/bench makes it
@@ -41,7 +45,6 @@ trap cleanup EXIT
 up() { curl -s -o /dev/null -m 1 "http://127.0.0.1:$1/tiny"; }
 wait_up() { for _ in $(seq 100); do up "$1" && return 0; sleep 0.1; done; echo "bench/syscalls.sh: nothing answers on $1" >&2; exit 1; }
 
-floor="${FLOOR:-0}"
 ports=(18080 18091 18092 18090 18095)
 [ "$floor" = 1 ] && ports+=(18096 18097 18098 18099)
 for port in "${ports[@]}"; do
@@ -57,7 +60,7 @@ taskset -c "$pcpu" haproxy -db -f "$conf/haproxy.cfg" >"$run/haproxy.log" 2>&1 &
 pids+=($!)
 if [ "$floor" = 1 ]; then  # built before anything runs from the build
   . "$root/bench/lib.sh"
-  (cd "$root" && mvn -B -q -DskipTests package -pl merapi-benchmarks -am)
+  (cd "$root" && mvn -B -q -DskipTests package -pl merapi-benchmarks -am) >&2
   java="$(bench_java)" || { echo "bench/syscalls.sh: Java 25 or newer is needed" >&2; exit 1; }
   mapfile -t jvm_opts < <(launcher_opts "$root")
   cp="$root/merapi-benchmarks/target/merapi-benchmarks-0.1.0-SNAPSHOT.jar:$root/merapi-benchmarks/target/lib/*"
