@@ -184,7 +184,8 @@ if [ "$floor" = 1 ]; then
       printf "  Merapi HTTP/1 server (Merapi floor %.2f us - Netty floor)          %+.2f us\n", t["merapi-floor"], server
       printf "  proxying (Merapi - Merapi floor) - (nginx - nginx floor)            %+.2f us\n", proxying
       printf "  Netty io_uring floor %.2f us\n", t["netty-floor-io_uring"]
-      printf "best ratio to nginx with the epoll transport and nothing else costing more than nginx: %.2f\n", t["nginx"] / (t["nginx"] + transport)
+      printf "best ratio to nginx with nothing but the transport costing more than nginx: epoll %.2f, io_uring %.2f\n",
+        t["nginx"] / (t["nginx"] + transport), t["nginx"] / (t["nginx"] + t["netty-floor-io_uring"] - t["nginx-floor"])
     }' "$run/medians.txt"
 fi
 echo
