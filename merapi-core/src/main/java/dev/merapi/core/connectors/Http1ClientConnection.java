@@ -309,7 +309,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
         // autoRead while splicing lets Netty pause this side whenever the client cannot take more, and resume it
         requestRead();
         source.spliceTo(target, (int) rest).addListener((ChannelFutureListener) f -> spliceEnded(f, target));
-        readTimer.arm(peer.options().readTimeout().toNanos());
+        armReadTimer();
         return total;
     }
 
@@ -659,7 +659,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
             long idle = ((EpollSocketChannel) channel).tcpInfo().lastDataRecv();
             if (idle < limit) {
                 // progress within the timeout: look again one timeout later (a stall is caught within two)
-                readTimer.arm(peer.options().readTimeout().toNanos());
+                armReadTimer();
                 return;
             }
             splicing = false;

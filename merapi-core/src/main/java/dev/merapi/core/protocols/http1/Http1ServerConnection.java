@@ -406,13 +406,12 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     }
 
     private void onWriteTimeout() {
-        Exchange spliced = current;
-        if (spliced != null && spliced.splicing && spliced.splicedOutputMoved()) {
+        Exchange ex = current;
+        if (ex != null && ex.splicing && ex.splicedOutputMoved()) {
             armWrite(); // the kernel took spliced bytes within the timeout: look again one timeout later
             return;
         }
         log.debug("write timeout to {}", channel.remoteAddress());
-        Exchange ex = current;
         current = null;
         state = State.CLOSED;
         ctx.close();
