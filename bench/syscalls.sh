@@ -98,9 +98,7 @@ CONF
     pids+=($!)
   done
 fi
-up_ports=(18091 18092 18090 18095)
-[ "$floor" = 1 ] && up_ports+=(18096 18097 18098 18099)
-for port in "${up_ports[@]}"; do wait_up "$port"; done
+for port in "${ports[@]:1}"; do wait_up "$port"; done  # all but the origin, which is up already
 
 # the process that does the proxying: nginx's worker, HAProxy, the JVM
 worker() {
