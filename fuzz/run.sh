@@ -21,6 +21,8 @@ targets=(
   HeaderFieldFuzzTest#fieldLine
   HeaderFieldFuzzTest#headersModel
   HeaderFieldFuzzTest#hopByHop
+  HeadSetterFuzzTest#fieldSetters
+  HeadSetterFuzzTest#startLineSetters
   RequestTargetFuzzTest#requestTarget
   RequestTargetFuzzTest#validHost
 )

@@ -11,6 +11,19 @@ import java.util.function.BiConsumer;
  * Lookups ignore case. Duplicates are kept in place, so what a client sent reaches the upstream in the
  * same order and spelling, less what a filter changed.
  *
+ * <p>What may be set: a name must be a token and a value a field-value (RFC 9110 §5.5): no CR, LF, NUL or other
+ * control character except HTAB inside it, no whitespace at either end, and no character above U+00FF.
+ * {@link #add} and {@link #set} refuse anything else with a {@link dev.merapi.error.ProxyError} of kind
+ * {@code INVALID_HTTP_HEADER} from the {@code INTERNAL} source, which the proxy answers with 500; the error names the
+ * header and the first bad character but never quotes the value. Nothing of a refused field is kept, so no string
+ * can end a line or start a header or a message on the wire (response splitting, request smuggling).
+ *
+ * <p>Non-ASCII: a character from U+0080 to U+00FF is written as that one byte (ISO-8859-1, the obs-text of RFC 9110),
+ * which is how a received one was read; a character above U+00FF is refused, never replaced by {@code ?}. To send
+ * other text, encode it first (percent-encoding, or RFC 8187 for parameters).
+ *
+ * <p>Fields the HTTP/1 parser reads were validated with the same rules as it read them, and are not checked again.
+ *
  * <p>Not thread-safe: a request's headers belong to its session's event loop.
  *
  * <p>Cost: names and values live in one {@code String[]}, two slots per field; a typical request of
@@ -62,10 +75,23 @@ public final class Headers {
         return fields[(index << 1) + 1];
     }
 
-    /** Appends a field, keeping any existing field of the same name. */
+    /**
+     * Appends a field, keeping any existing field of the same name.
+     *
+     * @throws dev.merapi.error.ProxyError {@code INVALID_HTTP_HEADER} if {@code name} is not a token or {@code value}
+     *     not a field-value (see the class comment); the list is then unchanged
+     */
     public Headers add(String name, String value) {
-        Objects.requireNonNull(name, "name");
-        Objects.requireNonNull(value, "value");
+        FieldChecks.field(name, value);
+        return append(name, value);
+    }
+
+    /** Appends a field that the HTTP/1 parser has validated already: the hot path pays for no second check. */
+    void addParsed(String name, String value) {
+        append(name, value);
+    }
+
+    private Headers append(String name, String value) {
         int i = size << 1;
         if (i + 2 > fields.length) {
             fields = Arrays.copyOf(fields, fields.length * 2);
@@ -79,12 +105,15 @@ public final class Headers {
     /**
      * Sets a field: the first field of that name (ignoring case) takes the new value and keeps its
      * position and spelling, later ones are removed; if there is none, the field is appended.
+     *
+     * @throws dev.merapi.error.ProxyError {@code INVALID_HTTP_HEADER} if {@code name} is not a token or {@code value}
+     *     not a field-value (see the class comment); the list is then unchanged
      */
     public Headers set(String name, String value) {
-        Objects.requireNonNull(value, "value");
+        FieldChecks.field(name, value);
         int first = indexOf(name, 0);
         if (first < 0) {
-            return add(name, value);
+            return append(name, value);
         }
         fields[(first << 1) + 1] = value;
         int next;

@@ -7,6 +7,10 @@ import io.netty.buffer.ByteBufUtil;
 /**
  * Writes HTTP/1.1 heads and chunk framing into buffers, one allocation per head, names in the case they were given.
  * Callers own the buffers they get back.
+ *
+ * <p>Every character is written as one byte: US-ASCII as it is, U+0080 to U+00FF as its ISO-8859-1 byte. It does
+ * not check what it writes; the heads do, where each part is set ({@link Headers}, {@link RequestHeader},
+ * {@link ResponseHeader}) or parsed, so a head never holds a CR, LF, NUL or a character above U+00FF here.
  */
 public final class Http1Encoder {
     private static final byte[] CRLF = {'\r', '\n'};

@@ -175,7 +175,7 @@ public final class Http1Parser {
             int nameEnd = headerLine(buf, pos, cr, true);
             String name = KnownNames.name(buf, pos, nameEnd - pos);
             String value = value(buf, nameEnd + 1, cr);
-            headers.add(name, value);
+            headers.addParsed(name, value);
             switch (nameEnd - pos) {
                 case 4 -> {
                     if (name.equalsIgnoreCase(HeaderNames.HOST)) {
@@ -227,7 +227,7 @@ public final class Http1Parser {
         } else if (contentLengths == 1) {
             bodyLength = contentLength; // zero too: the upstream must see the Content-Length the client sent
         }
-        return RequestHeader.of(method, target, version, headers).setBodyLength(bodyLength);
+        return RequestHeader.parsed(method, target, version, headers).setBodyLength(bodyLength);
     }
 
     /**
@@ -282,7 +282,7 @@ public final class Http1Parser {
             int nameEnd = headerLine(buf, pos, cr, false);
             String name = KnownNames.name(buf, pos, nameEnd - pos);
             String value = value(buf, nameEnd + 1, cr);
-            headers.add(name, value);
+            headers.addParsed(name, value);
             if (nameEnd - pos == 14 && name.equalsIgnoreCase(HeaderNames.CONTENT_LENGTH)) {
                 contentLengths++;
                 contentLength = contentLength(value, false);
@@ -312,7 +312,7 @@ public final class Http1Parser {
         } else {
             bodyLength = BodyLength.UNTIL_CLOSE;
         }
-        return ResponseHeader.of(status, reason, version, headers).setBodyLength(bodyLength);
+        return ResponseHeader.parsed(status, reason, version, headers).setBodyLength(bodyLength);
     }
 
     /** Validates one field line of a head or trailer section and returns the index of its colon. */

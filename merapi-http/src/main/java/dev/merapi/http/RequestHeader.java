@@ -6,6 +6,12 @@ import java.util.Objects;
  * The head of an HTTP request: method, target, version and headers, with header case and order kept.
  * Filters edit it in place; the proxy gives the upstream its own copy (see {@link #copy()}).
  *
+ * <p>What user code sets is checked where it is set, so that the HTTP/1 encoder can write it as it is: the method must
+ * be a token, the target visible US-ASCII without the characters a target never holds, and header fields follow the
+ * rules of {@link Headers}. A refusal is a {@link dev.merapi.error.ProxyError} of kind {@code INVALID_HTTP_HEADER}
+ * (answered with 500) and leaves the head unchanged. Heads the HTTP/1 parser builds were validated as they were read
+ * and are not checked again.
+ *
  * <p>Not thread-safe: it belongs to the event loop of its session.
  */
 public final class RequestHeader {
@@ -22,13 +28,28 @@ public final class RequestHeader {
         this.headers = Objects.requireNonNull(headers, "headers");
     }
 
-    /** Creates an HTTP/1.1 request head with no headers. */
+    /**
+     * Creates an HTTP/1.1 request head with no headers.
+     *
+     * @throws dev.merapi.error.ProxyError {@code INVALID_HTTP_HEADER} if the method is not a token or the target
+     *     holds a character a request-target may not hold
+     */
     public static RequestHeader of(String method, String target) {
-        return new RequestHeader(method, target, HttpVersion.HTTP_1_1, new Headers());
+        return new RequestHeader(FieldChecks.method(method), FieldChecks.target(target), HttpVersion.HTTP_1_1, new Headers());
     }
 
-    /** Creates a request head around an existing header list (which it then owns). */
+    /**
+     * Creates a request head around an existing header list (which it then owns).
+     *
+     * @throws dev.merapi.error.ProxyError {@code INVALID_HTTP_HEADER} if the method is not a token or the target
+     *     holds a character a request-target may not hold
+     */
     public static RequestHeader of(String method, String target, HttpVersion version, Headers headers) {
+        return new RequestHeader(FieldChecks.method(method), FieldChecks.target(target), version, headers);
+    }
+
+    /** A head the HTTP/1 parser has validated already: no second check. */
+    static RequestHeader parsed(String method, String target, HttpVersion version, Headers headers) {
         return new RequestHeader(method, target, version, headers);
     }
 
@@ -44,12 +65,13 @@ public final class RequestHeader {
         return method;
     }
 
-    /** Replaces the method; it must be a token. */
+    /**
+     * Replaces the method.
+     *
+     * @throws dev.merapi.error.ProxyError {@code INVALID_HTTP_HEADER} if {@code method} is not a token
+     */
     public RequestHeader setMethod(String method) {
-        if (!Tokens.isToken(method)) {
-            throw new IllegalArgumentException("not a valid method: " + method);
-        }
-        this.method = method;
+        this.method = FieldChecks.method(method);
         return this;
     }
 
@@ -58,18 +80,14 @@ public final class RequestHeader {
         return target;
     }
 
-    /** Replaces the request-target; it must be origin-form ({@code /...}), absolute-form, or {@code *}. */
+    /**
+     * Replaces the request-target, which should be origin-form ({@code /...}), absolute-form, or {@code *}.
+     *
+     * @throws dev.merapi.error.ProxyError {@code INVALID_HTTP_HEADER} if {@code target} is empty or holds a character
+     *     a request-target may not hold (a control character, space, non-ASCII, or one of {@code "<>\^`{|}#})
+     */
     public RequestHeader setTarget(String target) {
-        for (int i = 0; i < target.length(); i++) {
-            char c = target.charAt(i);
-            if (c > 0xff || !Tokens.isTargetChar(c)) {
-                throw new IllegalArgumentException("invalid character in request target at " + i);
-            }
-        }
-        if (target.isEmpty()) {
-            throw new IllegalArgumentException("empty request target");
-        }
-        this.target = target;
+        this.target = FieldChecks.target(target);
         return this;
     }
 

@@ -5,6 +5,11 @@ import java.util.Objects;
 /**
  * The head of an HTTP response: status, reason, version and headers, with header case and order kept.
  *
+ * <p>What user code sets is checked where it is set, so that the HTTP/1 encoder can write it as it is: a reason phrase
+ * holds only HTAB, SP, visible US-ASCII and U+0080 to U+00FF (written as ISO-8859-1 bytes), and header fields follow
+ * the rules of {@link Headers}. A refusal is a {@link dev.merapi.error.ProxyError} of kind {@code INVALID_HTTP_HEADER}
+ * (answered with 500). Heads the HTTP/1 parser builds were validated as they were read and are not checked again.
+ *
  * <p>Not thread-safe: it belongs to the event loop of its session.
  */
 public final class ResponseHeader {
@@ -27,8 +32,19 @@ public final class ResponseHeader {
         return new ResponseHeader(status, null, HttpVersion.HTTP_1_1, new Headers(8));
     }
 
-    /** Creates a response head around an existing header list (which it then owns). */
+    /**
+     * Creates a response head around an existing header list (which it then owns).
+     *
+     * @param reason the reason phrase, or {@code null} for the standard one of {@code status}
+     * @throws dev.merapi.error.ProxyError {@code INVALID_HTTP_HEADER} if {@code reason} holds a control character
+     *     other than HTAB, or a character above U+00FF
+     */
     public static ResponseHeader of(int status, String reason, HttpVersion version, Headers headers) {
+        return new ResponseHeader(status, FieldChecks.reason(reason), version, headers);
+    }
+
+    /** A head the HTTP/1 parser has validated already: no second check. */
+    static ResponseHeader parsed(int status, String reason, HttpVersion version, Headers headers) {
         return new ResponseHeader(status, reason, version, headers);
     }
 
@@ -71,7 +87,12 @@ public final class ResponseHeader {
         return headers.get(name);
     }
 
-    /** Sets a header (see {@link Headers#set}) and returns this head. */
+    /**
+     * Sets a header (see {@link Headers#set}) and returns this head.
+     *
+     * @throws dev.merapi.error.ProxyError {@code INVALID_HTTP_HEADER} if the name is not a token or the value not a
+     *     field-value (see {@link Headers})
+     */
     public ResponseHeader setHeader(String name, String value) {
         headers.set(name, value);
         return this;

@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.api.FuzzedDataProvider;
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.merapi.error.ErrorSource;
+import dev.merapi.error.ErrorType;
+import dev.merapi.error.ProxyError;
 import dev.merapi.http.Headers;
 import dev.merapi.http.HopByHop;
 import dev.merapi.http.Http1Limits;
@@ -21,12 +24,12 @@ import java.util.regex.Pattern;
 
 /**
  * Fuzzes header name and value validation ({@link Tokens}) against RFC 9110 §5 written as regular expressions, checks
- * that the parser accepts a field line exactly when those rules do, runs {@link Headers} against a plain list model,
- * and checks what {@link HopByHop#strip} leaves.
+ * that the parser accepts a field line exactly when those rules do, runs {@link Headers} against a plain list model
+ * (its setters accepting a field exactly when those rules do), and checks what {@link HopByHop#strip} leaves.
  */
 class HeaderFieldFuzzTest {
-    private static final Pattern TOKEN = Pattern.compile("[!#$%&'*+\\-.^_`|~0-9A-Za-z]+");
-    private static final Pattern FIELD_VALUE = Pattern.compile("(?:[\\x21-\\x7e\\x80-\\xff](?:[\\t \\x21-\\x7e\\x80-\\xff]*[\\x21-\\x7e\\x80-\\xff])?)?");
+    static final Pattern TOKEN = Pattern.compile("[!#$%&'*+\\-.^_`|~0-9A-Za-z]+");
+    static final Pattern FIELD_VALUE = Pattern.compile("(?:[\\x21-\\x7e\\x80-\\xff](?:[\\t \\x21-\\x7e\\x80-\\xff]*[\\x21-\\x7e\\x80-\\xff])?)?");
     private static final Pattern FIELD_CHARS = Pattern.compile("[\\t \\x21-\\x7e\\x80-\\xff]*");
     private static final Set<String> FRAMING = Set.of("host", "content-length", "transfer-encoding");
     private static final Set<String> HOP_BY_HOP = Set.of("connection", "keep-alive", "proxy-connection", "te", "trailer",
@@ -78,11 +81,15 @@ class HeaderFieldFuzzTest {
             String value = data.consumeString(8);
             switch (data.consumeInt(0, 6)) {
                 case 0 -> {
-                    headers.add(name, value);
+                    if (!settable(() -> headers.add(name, value), name, value)) {
+                        break; // refused: the model stays as it was, and so must the list (checked below)
+                    }
                     model.add(Map.entry(name, value));
                 }
                 case 1 -> {
-                    headers.set(name, value);
+                    if (!settable(() -> headers.set(name, value), name, value)) {
+                        break;
+                    }
                     int first = indexOf(model, name, 0);
                     if (first < 0) {
                         model.add(Map.entry(name, value));
@@ -140,7 +147,9 @@ class HeaderFieldFuzzTest {
         for (String line : new String(data, StandardCharsets.ISO_8859_1).split("\n", -1)) {
             int colon = line.indexOf(':');
             if (colon > 0) {
-                headers.add(line.substring(0, colon), ows(line.substring(colon + 1)));
+                String name = line.substring(0, colon);
+                String value = ows(line.substring(colon + 1));
+                settable(() -> headers.add(name, value), name, value); // a refused field is not in the list
             }
         }
         List<String> before = new ArrayList<>();
@@ -165,6 +174,28 @@ class HeaderFieldFuzzTest {
         List<String> after = new ArrayList<>();
         headers.forEach((n, v) -> after.add(n + ":" + v));
         assertThat(after).isEqualTo(expected);
+    }
+
+    /**
+     * Runs a public setter with {@code name} and {@code value}: it must succeed exactly when RFC 9110 §5 allows the
+     * field, and refuse it otherwise as an invalid header, with a message that is safe to log.
+     *
+     * @return whether the field was set
+     */
+    static boolean settable(Runnable setter, String name, String value) {
+        boolean valid = TOKEN.matcher(name).matches() && FIELD_VALUE.matcher(value).matches();
+        try {
+            setter.run();
+        } catch (ProxyError e) {
+            assertThat(valid).as("refused %s: %s", name, e.context()).isFalse();
+            assertThat(e.type()).isEqualTo(ErrorType.Kind.INVALID_HTTP_HEADER);
+            assertThat(e.source()).isEqualTo(ErrorSource.INTERNAL);
+            assertThat(Feed.rule(e)).isIn("invalid-header-name", "invalid-header-value");
+            assertThat(e.getMessage()).as("printable US-ASCII only").matches("[\\x20-\\x7e]*");
+            return false;
+        }
+        assertThat(valid).as("accepted %s: %s", name, value).isTrue();
+        return true;
     }
 
     /** The trimmed, non-empty elements of a comma-separated list. */
