@@ -537,10 +537,15 @@ final class ProxyCall<C> implements ClientSession.Handler {
             try {
                 stage = proxy.failToProxy(session, error, ctx);
             } catch (RuntimeException e) {
-                log.error("failToProxy failed for {}", summary(), e);
-                stage = CompletableFuture.completedFuture(0);
+                stage = CompletableFuture.failedFuture(e);
             }
             await(stage, "failToProxy", (status, e) -> {
+                if (e != null) {
+                    log.error("failToProxy failed for {}", summary(), e);
+                    if (!downstream.isResponseStarted() && downstream.isOpen()) {
+                        session.respondError(500); // its own page failed (a refused header, say): Merapi's instead
+                    }
+                }
                 if (downstream.isResponseStarted() && !downstream.isResponseDone()) {
                     downstream.abort();
                 } else if (!downstream.isResponseStarted()) {

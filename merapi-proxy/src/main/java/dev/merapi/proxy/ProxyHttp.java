@@ -167,7 +167,8 @@ public interface ProxyHttp<C> {
      * @implSpec writes a short generated page for {@link ProxyError#responseStatus()} (502 upstream, 504 for
      *     upstream timeouts, 400 downstream, 500 internal, or the error's own status) and returns that status;
      *     returns 0 without writing if the client is gone
-     * @return the status written, or 0 if none was
+     * @return the status written, or 0 if none was; if it throws or fails before writing anything (for example, a
+     *     header its page sets is refused), Merapi writes its own 500 page instead
      */
     default CompletionStage<Integer> failToProxy(Session session, ProxyError e, C ctx) {
         if (!session.isDownstreamOpen() || session.isResponseStarted()) {

@@ -139,7 +139,10 @@ public final class Session {
         responseBodyBytes += bytes;
     }
 
-    /** Writes a whole response: {@code header} with a Content-Length for {@code body}, then the body. */
+    /**
+     * Writes a whole response: {@code header} with a Content-Length for {@code body}, then the body. The head's fields
+     * were checked as they were set (see {@link dev.merapi.http.Headers}), so what is written is what was set.
+     */
     public void respond(ResponseHeader header, byte[] body) {
         header.headers().set(HeaderNames.CONTENT_LENGTH, Integer.toString(body.length));
         writeResponseHeader(header, body.length == 0);
@@ -148,7 +151,14 @@ public final class Session {
         }
     }
 
-    /** Writes a whole text response with the given status. */
+    /**
+     * Writes a whole text response with the given status.
+     *
+     * @param contentType the Content-Type value, such as {@code text/plain; charset=utf-8}
+     * @throws dev.merapi.error.ProxyError {@code INVALID_HTTP_HEADER} if {@code contentType} is not a valid field
+     *     value (a CR, LF, NUL or other control character, whitespace at either end, a character above U+00FF);
+     *     nothing is written then, and a phase that lets it through ends the request with a 500
+     */
     public void respond(int status, String contentType, String body) {
         ResponseHeader h = ResponseHeader.of(status);
         h.headers().add(HeaderNames.CONTENT_TYPE, contentType);
