@@ -87,7 +87,11 @@ final class ProxyCall<C> implements ClientSession.Handler {
             finish(filterFailed("earlyRequestFilter", e));
             return;
         }
-        await(early, "earlyRequestFilter", (v, e) -> requestFilter());
+        await(early, "earlyRequestFilter", (v, e) -> {
+            if (!answered("earlyRequestFilter")) {
+                requestFilter();
+            }
+        });
     }
 
     private void requestFilter() {
@@ -99,16 +103,13 @@ final class ProxyCall<C> implements ClientSession.Handler {
             return;
         }
         await(stage, "requestFilter", (result, e) -> {
+            // a started response decides, whatever the filter returned: the request never goes upstream
+            if (answered("requestFilter")) {
+                return;
+            }
             if (result == FilterResult.RESPONDED) {
-                if (!downstream.isResponseDone() && downstream.isResponseStarted()) {
-                    log.warn("requestFilter returned RESPONDED without finishing the response: {}", summary());
-                    downstream.abort();
-                } else if (!downstream.isResponseStarted()) {
-                    finish(ProxyError.explain(ErrorType.Kind.FILTER_FAILED, ErrorSource.INTERNAL,
-                            "requestFilter returned RESPONDED without writing a response"));
-                    return;
-                }
-                finish(null);
+                finish(ProxyError.explain(ErrorType.Kind.FILTER_FAILED, ErrorSource.INTERNAL,
+                        "requestFilter returned RESPONDED without writing a response"));
                 return;
             }
             if ("CONNECT".equals(downstream.request().method())) {
@@ -135,6 +136,9 @@ final class ProxyCall<C> implements ClientSession.Handler {
             return;
         }
         await(stage, "upstreamPeer", (p, e) -> {
+            if (answered("upstreamPeer")) {
+                return;
+            }
             if (p == null) {
                 finish(ProxyError.explain(ErrorType.Kind.NO_UPSTREAM, ErrorSource.UPSTREAM, "upstreamPeer returned no peer"));
                 return;
@@ -156,6 +160,10 @@ final class ProxyCall<C> implements ClientSession.Handler {
                 return;
             }
             ProxyError decided = safely(() -> proxy.failToConnect(session, peer, ctx, e), e);
+            if (downstream.isResponseStarted()) {
+                finish(decided); // failToConnect answered: no retry, and failToProxy writes nothing
+                return;
+            }
             retryOrFinish(decided, false);
             return;
         }
@@ -175,7 +183,11 @@ final class ProxyCall<C> implements ClientSession.Handler {
             finish(filterFailed("connectedToUpstream", e));
             return;
         }
-        await(stage, "connectedToUpstream", (v, e) -> sendRequest(cs));
+        await(stage, "connectedToUpstream", (v, e) -> {
+            if (!answered("connectedToUpstream")) {
+                sendRequest(cs);
+            }
+        });
     }
 
     private void sendRequest(ClientSession cs) {
@@ -188,7 +200,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
             return;
         }
         await(stage, "upstreamRequestFilter", (v, e) -> {
-            if (upstream != cs) {
+            if (upstream != cs || answered("upstreamRequestFilter")) {
                 return;
             }
             boolean noBody = req.bodyLength() == BodyLength.NONE || req.bodyLength() == 0;
@@ -219,7 +231,9 @@ final class ProxyCall<C> implements ClientSession.Handler {
                 cs.writeBody(Unpooled.EMPTY_BUFFER, true);
                 return;
             }
-            cs.flush();
+            if (chunk == null) {
+                cs.flush();
+            } // else the head leaves with the first filtered piece: a requestBodyFilter that answers then keeps it from the origin
             pumpRequestBody();
         });
     }
@@ -272,6 +286,11 @@ final class ProxyCall<C> implements ClientSession.Handler {
                 return;
             }
             data = chunk.take();
+            if (downstream.isResponseStarted()) {
+                data.release();
+                answered("requestBodyFilter");
+                return;
+            }
         }
         requestBodyEnded = end;
         keepForReplay(data);
@@ -342,6 +361,9 @@ final class ProxyCall<C> implements ClientSession.Handler {
             failUpstream(filterFailed("upstreamResponseFilter", e));
             return;
         }
+        if (answered("upstreamResponseFilter")) {
+            return;
+        }
         HopByHop.strip(header.headers());
         // once a response has started there is no retry: the replay copy can go
         replayable = false;
@@ -360,7 +382,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
             return;
         }
         await(stage, "responseFilter", (v, e) -> {
-            if (upstream == null) {
+            if (upstream == null || answered("responseFilter")) {
                 return;
             }
             responseHeaderSent = true;
@@ -458,6 +480,10 @@ final class ProxyCall<C> implements ClientSession.Handler {
         }
         boolean reused = cs != null && cs.isReused();
         ProxyError decided = safely(() -> proxy.errorWhileProxy(peer, session, error, ctx, reused), error);
+        if (downstream.isResponseStarted()) {
+            finish(decided); // errorWhileProxy answered: no retry, and failToProxy writes nothing
+            return;
+        }
         retryOrFinish(decided, reused);
     }
 
@@ -508,6 +534,23 @@ final class ProxyCall<C> implements ClientSession.Handler {
     }
 
     // ---- the end
+
+    /**
+     * Whether a phase has started a response. Then that response is the answer, whatever the phase returned: the
+     * request never goes (further) upstream, an upstream connection is closed, and {@code logging} sees the status
+     * the client got. A response left unfinished when the phase is over is cut, so the client sees it is incomplete.
+     */
+    private boolean answered(String phase) {
+        if (!downstream.isResponseStarted()) {
+            return false;
+        }
+        if (!downstream.isResponseDone()) {
+            log.warn("{} started a response without finishing it; cutting it: {}", phase, summary());
+            downstream.abort();
+        }
+        finish(null);
+        return true;
+    }
 
     private void finish(ProxyError error) {
         if (finished) {
