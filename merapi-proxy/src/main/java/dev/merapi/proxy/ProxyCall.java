@@ -48,6 +48,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
     private HttpPeer peer;
     private ClientSession upstream;
     private int attempts;
+    private boolean pooledFailed; // a pooled connection failed this request: later attempts use new connections
     private boolean finished;
 
     // request body
@@ -144,7 +145,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
                 return;
             }
             peer = p;
-            Future<ClientSession> f = engine.connector.connect(p, loop);
+            Future<ClientSession> f = engine.connector.connect(p, loop, !pooledFailed);
             if (f.isDone()) {
                 connected(f);
             } else {
@@ -466,6 +467,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
     /** An upstream failure: retry if safe and allowed, answer with an error page if nothing was sent, else cut the response. */
     private void failUpstream(ProxyError error) {
         ClientSession cs = upstream;
+        boolean written = cs != null && requestHeadSent;
         upstream = null;
         requestBodyReading = requestBodyReading && !finished;
         if (cs != null) {
@@ -479,7 +481,10 @@ final class ProxyCall<C> implements ClientSession.Handler {
             return;
         }
         boolean reused = cs != null && cs.isReused();
-        ProxyError decided = safely(() -> proxy.errorWhileProxy(peer, session, error, ctx, reused), error);
+        pooledFailed |= reused;
+        ProxyError safe = RetryRule.beforeErrorPhase(error, downstream.request().method(), downstream.hasRequestBody(),
+                written, peer);
+        ProxyError decided = safely(() -> proxy.errorWhileProxy(peer, session, safe, ctx, reused), safe);
         if (downstream.isResponseStarted()) {
             finish(decided); // errorWhileProxy answered: no retry, and failToProxy writes nothing
             return;
@@ -488,21 +493,15 @@ final class ProxyCall<C> implements ClientSession.Handler {
     }
 
     private void retryOrFinish(ProxyError e, boolean reused) {
-        if (e.retry().allows(reused) && canRetry()) {
+        // the body read so far must all be in the replay buffer
+        boolean bodyReplayable = !downstream.hasRequestBody() || replayable;
+        if (RetryRule.mayRetry(e, reused, attempts, engine.options.maxRetries(), bodyReplayable)) {
             session.retried();
             log.debug("retrying {} after {}", summary(), e.getMessage());
             choosePeer();
             return;
         }
         finish(e);
-    }
-
-    private boolean canRetry() {
-        if (attempts > engine.options.maxRetries()) {
-            return false;
-        }
-        // the body read so far must all be in the replay buffer
-        return !downstream.hasRequestBody() || replayable;
     }
 
     // ---- downstream events

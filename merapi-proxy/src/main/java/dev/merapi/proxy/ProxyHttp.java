@@ -155,7 +155,11 @@ public interface ProxyHttp<C> {
     }
 
     /**
-     * Decides what an error while proxying (after the connection was made) means. Must not throw.
+     * Decides what an error while proxying (after the connection was made) means. Must not throw. A request that is
+     * not idempotent (POST, PATCH, or a GET, HEAD, OPTIONS, TRACE or DELETE with a body) and may have reached the
+     * origin comes marked {@link Retry#NO}, unless its peer sets
+     * {@link dev.merapi.core.upstreams.PeerOptions#retryNonIdempotent()}: the origin may have acted on it. Returning
+     * {@link Retry#YES} for such a request opts it in to a retry (docs/phases.md, Retries).
      *
      * @param reusedConnection whether the upstream connection came from the pool
      * @implSpec resolves {@link Retry#REUSED_ONLY} for this connection: an error before the first response byte
