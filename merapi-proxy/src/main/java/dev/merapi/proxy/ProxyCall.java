@@ -2,6 +2,7 @@ package dev.merapi.proxy;
 
 import dev.merapi.core.connectors.ClientSession;
 import dev.merapi.core.protocols.ServerSession;
+import dev.merapi.core.security.SecurityEvents;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.error.ErrorSource;
 import dev.merapi.error.ErrorType;
@@ -81,6 +82,14 @@ final class ProxyCall<C> implements ClientSession.Handler {
             finish(ProxyError.because(ErrorType.Kind.FILTER_FAILED, ErrorSource.INTERNAL, "newCtx failed", e));
             return;
         }
+        String via = engine.options.via();
+        if (!via.isEmpty() && Hops.passedThrough(downstream.request(), via)) {
+            // this request came round a loop: each turn would open one more connection to ourselves
+            SecurityEvents.record("via-loop", downstream.clientAddress(), downstream.serverAddress(), 508, downstream.request());
+            finish(ProxyError.explain(new ErrorType.HttpStatus(508), ErrorSource.DOWNSTREAM,
+                    "via-loop: the request already passed through this proxy (Via names " + via + ")"));
+            return;
+        }
         CompletionStage<Void> early;
         try {
             early = proxy.earlyRequestFilter(session, ctx);
@@ -111,6 +120,16 @@ final class ProxyCall<C> implements ClientSession.Handler {
             if (result == FilterResult.RESPONDED) {
                 finish(ProxyError.explain(ErrorType.Kind.FILTER_FAILED, ErrorSource.INTERNAL,
                         "requestFilter returned RESPONDED without writing a response"));
+                return;
+            }
+            long maxForwards = Hops.maxForwards(downstream.request());
+            if (maxForwards == 0) {
+                Hops.answerAsFinalRecipient(session); // a TRACE or OPTIONS that may go no further
+                finish(null);
+                return;
+            } else if (maxForwards == -2) {
+                finish(ProxyError.explain(new ErrorType.HttpStatus(400), ErrorSource.DOWNSTREAM,
+                        "max-forwards: not one decimal number"));
                 return;
             }
             if ("CONNECT".equals(downstream.request().method())) {
@@ -249,6 +268,13 @@ final class ProxyCall<C> implements ClientSession.Handler {
             String query = req.query();
             req.setTarget(query == null ? req.path() : req.path() + '?' + query);
         }
+        RequestHeader received = downstream.request();
+        Hops.forwardMaxForwards(req, Hops.maxForwards(received));
+        engine.options.forwardedHeaders().apply(req.headers(), downstream.clientAddress(), "http",
+                received.header(HeaderNames.HOST));
+        if (!engine.options.via().isEmpty()) {
+            Hops.addVia(req.headers(), received.version(), engine.options.via());
+        }
         if (!req.headers().contains(HeaderNames.HOST)) {
             req.headers().add(HeaderNames.HOST, peer.defaultHost());
         }
@@ -366,6 +392,9 @@ final class ProxyCall<C> implements ClientSession.Handler {
             return;
         }
         HopByHop.strip(header.headers());
+        if (!engine.options.via().isEmpty()) {
+            Hops.addVia(header, engine.options.via());
+        }
         // once a response has started there is no retry: the replay copy can go
         replayable = false;
         releaseReplay();
