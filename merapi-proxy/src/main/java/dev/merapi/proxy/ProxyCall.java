@@ -600,6 +600,8 @@ final class ProxyCall<C> implements ClientSession.Handler {
         }
         if (error.source() == ErrorSource.INTERNAL) {
             log.error("{} failed: {}", summary(), error.getMessage(), error);
+        } else if (error.source() == ErrorSource.UPSTREAM) {
+            UpstreamFailures.record(error, Optional.ofNullable(peer), session.retries(), summary());
         } else {
             log.debug("{} failed: {}", summary(), error.getMessage());
         }
