@@ -14,6 +14,20 @@ import org.junit.jupiter.api.Test;
 class PeerAndListenerConfigTest {
 
     @Test
+    void aPeerIsWrittenAsLogsShouldShowIt() {
+        assertThat(HttpPeer.of("127.0.0.1:9")).hasToString("127.0.0.1:9");
+        assertThat(HttpPeer.of("[::1]:8443", true, "origin.example")).hasToString("[::1]:8443 (tls, sni=origin.example)");
+        assertThat(HttpPeer.of("origin.internal:80", true, "")).hasToString("origin.internal:80 (tls)");
+        assertThat(HttpPeer.unix(java.nio.file.Path.of("/run/o.sock"))).hasToString("unix:/run/o.sock");
+    }
+
+    @Test
+    void peersRefuseRetriesOfNonIdempotentRequestsUnlessTheyOptIn() {
+        assertThat(PeerOptions.DEFAULT.retryNonIdempotent()).isFalse();
+        assertThat(PeerOptions.builder().retryNonIdempotent(true).build().retryNonIdempotent()).isTrue();
+    }
+
+    @Test
     void ipLiteralsAreResolvedWithoutALookupAndNamesStayUnresolved() {
         InetSocketAddress v4 = (InetSocketAddress) HttpPeer.of("127.0.0.1:8080").address();
         assertThat(v4.isUnresolved()).isFalse();

@@ -6,11 +6,14 @@ import dev.merapi.core.server.Server;
 import dev.merapi.core.server.ServerConfig;
 import dev.merapi.core.services.ListeningService;
 import dev.merapi.core.upstreams.HttpPeer;
+import dev.merapi.proxy.ForwardedHeaders;
 import dev.merapi.proxy.HttpProxy;
 import dev.merapi.proxy.ProxyOptions;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -59,8 +62,7 @@ public final class Main implements Callable<Integer> {
             server = new Server(serverConfig(threads, transport, gracePeriod));
             origin = ListeningService.http("demo-origin", new DemoOrigin(VERSION)).addTcp("127.0.0.1:0");
             // the origin is bound first, so its port is known by the time a request arrives
-            ForwardProxy forward = new ForwardProxy(() -> HttpPeer.of((InetSocketAddress) origin.boundAddresses().getFirst(), false, ""),
-                    "1.1 merapi");
+            ForwardProxy forward = new ForwardProxy(() -> HttpPeer.of((InetSocketAddress) origin.boundAddresses().getFirst(), false, ""));
             proxy = ListeningService.http("proxy", HttpProxy.of(forward, proxyOptions(transport)))
                     .addListener(ListenerConfig.tcp(listen));
         } catch (IllegalArgumentException e) {
@@ -100,6 +102,10 @@ public final class Main implements Callable<Integer> {
     static ProxyOptions proxyOptions(String transport) {
         ProxyOptions o = ProxyOptions.defaults();
         return transport == null ? o : o.withTransport(Transport.parse(transport));
+    }
+
+    static ProxyOptions proxyOptions(String transport, String via, List<String> trustedProxies) {
+        return proxyOptions(transport).toBuilder().via(via).forwardedHeaders(ForwardedHeaders.trusting(trustedProxies)).build();
     }
 
     static Duration parseDuration(String s) {
@@ -144,6 +150,18 @@ public final class Main implements Callable<Integer> {
         @Option(names = "--grace-period", defaultValue = "30s", description = "How long SIGTERM lets requests finish (default: ${DEFAULT-VALUE}).")
         String gracePeriod;
 
+        @Option(names = "--via", defaultValue = ProxyOptions.DEFAULT_VIA, paramLabel = "NAME",
+                description = {"The name this proxy writes in Via on requests and responses (default: ${DEFAULT-VALUE});"
+                    + " a request whose Via already names it gets 508 Loop Detected. Give each proxy of a chain its own"
+                    + " name; --via= turns Via and loop detection off."})
+        String via;
+
+        @Option(names = "--trusted-proxy", paramLabel = "CIDR",
+                description = {"A proxy in front of this one whose X-Forwarded-For, X-Forwarded-Proto, X-Forwarded-Host,"
+                    + " X-Real-IP and Forwarded are kept and appended to, such as 10.0.0.0/8 (repeatable). From every"
+                    + " other client they are replaced by the client's own address."})
+        List<String> trustedProxies = new ArrayList<>();
+
         @Spec
         CommandSpec spec;
 
@@ -161,7 +179,7 @@ public final class Main implements Callable<Integer> {
             ListeningService service;
             try {
                 server = new Server(serverConfig(threads, transport, gracePeriod));
-                service = ListeningService.http("proxy", HttpProxy.of(new ForwardProxy(peer, null), proxyOptions(transport)))
+                service = ListeningService.http("proxy", HttpProxy.of(new ForwardProxy(peer), proxyOptions(transport, via, trustedProxies)))
                         .addListener(ListenerConfig.tcp(listen));
             } catch (IllegalArgumentException e) {
                 err.println("merapi proxy: " + e.getMessage());

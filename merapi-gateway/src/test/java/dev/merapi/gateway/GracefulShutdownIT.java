@@ -66,7 +66,7 @@ class GracefulShutdownIT {
 
     @Test
     void gracefulShutdownFinishesTheInFlightResponseClosesIdleConnectionsAndRefusesNewOnes() throws Exception {
-        HttpProxy<Void> proxy = HttpProxy.of(new ForwardProxy(HttpPeer.of(origin.address(), false, ""), null));
+        HttpProxy<Void> proxy = HttpProxy.of(new ForwardProxy(HttpPeer.of(origin.address(), false, "")));
         try (TestServer server = TestServer.start(ListeningService.http("proxy", proxy), config(Duration.ofSeconds(10)))
                         .checkClosedOnStop(proxy.connector()::openConnections);
                 RawClient idle = RawClient.connect(server.port());
@@ -100,7 +100,7 @@ class GracefulShutdownIT {
 
     @Test
     void fastShutdownCutsTheInFlightResponsePromptly() throws Exception {
-        HttpProxy<Void> proxy = HttpProxy.of(new ForwardProxy(HttpPeer.of(origin.address(), false, ""), null));
+        HttpProxy<Void> proxy = HttpProxy.of(new ForwardProxy(HttpPeer.of(origin.address(), false, "")));
         try (TestServer server = TestServer.start(ListeningService.http("proxy", proxy), config(Duration.ofSeconds(10)))
                         .checkClosedOnStop(proxy.connector()::openConnections);
                 RawClient busy = RawClient.connect(server.port())) {

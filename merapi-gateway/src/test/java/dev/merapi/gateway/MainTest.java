@@ -49,7 +49,25 @@ class MainTest {
         Run r = run("proxy", "--help");
 
         assertThat(r.exitCode()).isZero();
-        assertThat(r.out()).contains("Usage: merapi proxy", "--listen", "--upstream", "--threads", "--transport", "--grace-period");
+        assertThat(r.out()).contains("Usage: merapi proxy", "--listen", "--upstream", "--threads", "--transport", "--grace-period",
+                "--via=NAME", "--trusted-proxy=CIDR", "508 Loop Detected", "X-Forwarded-For");
+    }
+
+    @Test
+    void badTrustedProxyIsAClearErrorWithExitCode2() {
+        Run r = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--trusted-proxy", "10.0.0.0/33");
+
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).startsWith("merapi proxy: invalid prefix length in trusted proxy '10.0.0.0/33'");
+        assertThat(r.out()).isEmpty();
+    }
+
+    @Test
+    void badViaNameIsAClearErrorWithExitCode2() {
+        Run r = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--via", "two words");
+
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).startsWith("merapi proxy: the Via pseudonym must be a token");
     }
 
     @Test

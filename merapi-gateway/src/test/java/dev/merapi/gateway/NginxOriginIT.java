@@ -231,7 +231,7 @@ class NginxOriginIT {
     // ---- the proxy
 
     private static HttpProxy<Void> proxyTo(HttpPeer peer) {
-        return HttpProxy.of(new ForwardProxy(peer, "1.1 merapi"));
+        return HttpProxy.of(new ForwardProxy(peer));
     }
 
     private static TestServer start(HttpProxy<Void> proxy) {

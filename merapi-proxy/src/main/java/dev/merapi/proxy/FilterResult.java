@@ -3,7 +3,10 @@ package dev.merapi.proxy;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
-/** What a request filter decided. */
+/**
+ * What a request filter decided. A response the filter started decides too: it ends the request even when the
+ * filter returns {@link #CONTINUE} (see {@link ProxyHttp}).
+ */
 public enum FilterResult {
     /** Go on to the next phase. */
     CONTINUE,

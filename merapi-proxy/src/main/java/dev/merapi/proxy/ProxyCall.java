@@ -2,6 +2,7 @@ package dev.merapi.proxy;
 
 import dev.merapi.core.connectors.ClientSession;
 import dev.merapi.core.protocols.ServerSession;
+import dev.merapi.core.security.SecurityEvents;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.error.ErrorSource;
 import dev.merapi.error.ErrorType;
@@ -48,6 +49,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
     private HttpPeer peer;
     private ClientSession upstream;
     private int attempts;
+    private boolean pooledFailed; // a pooled connection failed this request: later attempts use new connections
     private boolean finished;
 
     // request body
@@ -80,6 +82,14 @@ final class ProxyCall<C> implements ClientSession.Handler {
             finish(ProxyError.because(ErrorType.Kind.FILTER_FAILED, ErrorSource.INTERNAL, "newCtx failed", e));
             return;
         }
+        String via = engine.options.via();
+        if (!via.isEmpty() && Hops.passedThrough(downstream.request(), via)) {
+            // this request came round a loop: each turn would open one more connection to ourselves
+            SecurityEvents.record("via-loop", downstream.clientAddress(), downstream.serverAddress(), 508, downstream.request());
+            finish(ProxyError.explain(new ErrorType.HttpStatus(508), ErrorSource.DOWNSTREAM,
+                    "via-loop: the request already passed through this proxy (Via names " + via + ")"));
+            return;
+        }
         CompletionStage<Void> early;
         try {
             early = proxy.earlyRequestFilter(session, ctx);
@@ -87,7 +97,11 @@ final class ProxyCall<C> implements ClientSession.Handler {
             finish(filterFailed("earlyRequestFilter", e));
             return;
         }
-        await(early, "earlyRequestFilter", (v, e) -> requestFilter());
+        await(early, "earlyRequestFilter", (v, e) -> {
+            if (!answered("earlyRequestFilter")) {
+                requestFilter();
+            }
+        });
     }
 
     private void requestFilter() {
@@ -99,16 +113,23 @@ final class ProxyCall<C> implements ClientSession.Handler {
             return;
         }
         await(stage, "requestFilter", (result, e) -> {
+            // a started response decides, whatever the filter returned: the request never goes upstream
+            if (answered("requestFilter")) {
+                return;
+            }
             if (result == FilterResult.RESPONDED) {
-                if (!downstream.isResponseDone() && downstream.isResponseStarted()) {
-                    log.warn("requestFilter returned RESPONDED without finishing the response: {}", summary());
-                    downstream.abort();
-                } else if (!downstream.isResponseStarted()) {
-                    finish(ProxyError.explain(ErrorType.Kind.FILTER_FAILED, ErrorSource.INTERNAL,
-                            "requestFilter returned RESPONDED without writing a response"));
-                    return;
-                }
+                finish(ProxyError.explain(ErrorType.Kind.FILTER_FAILED, ErrorSource.INTERNAL,
+                        "requestFilter returned RESPONDED without writing a response"));
+                return;
+            }
+            long maxForwards = Hops.maxForwards(downstream.request());
+            if (maxForwards == 0) {
+                Hops.answerAsFinalRecipient(session); // a TRACE or OPTIONS that may go no further
                 finish(null);
+                return;
+            } else if (maxForwards == -2) {
+                finish(ProxyError.explain(new ErrorType.HttpStatus(400), ErrorSource.DOWNSTREAM,
+                        "max-forwards: not one decimal number"));
                 return;
             }
             if ("CONNECT".equals(downstream.request().method())) {
@@ -135,12 +156,15 @@ final class ProxyCall<C> implements ClientSession.Handler {
             return;
         }
         await(stage, "upstreamPeer", (p, e) -> {
+            if (answered("upstreamPeer")) {
+                return;
+            }
             if (p == null) {
                 finish(ProxyError.explain(ErrorType.Kind.NO_UPSTREAM, ErrorSource.UPSTREAM, "upstreamPeer returned no peer"));
                 return;
             }
             peer = p;
-            Future<ClientSession> f = engine.connector.connect(p, loop);
+            Future<ClientSession> f = engine.connector.connect(p, loop, !pooledFailed);
             if (f.isDone()) {
                 connected(f);
             } else {
@@ -156,6 +180,10 @@ final class ProxyCall<C> implements ClientSession.Handler {
                 return;
             }
             ProxyError decided = safely(() -> proxy.failToConnect(session, peer, ctx, e), e);
+            if (downstream.isResponseStarted()) {
+                finish(decided); // failToConnect answered: no retry, and failToProxy writes nothing
+                return;
+            }
             retryOrFinish(decided, false);
             return;
         }
@@ -175,7 +203,11 @@ final class ProxyCall<C> implements ClientSession.Handler {
             finish(filterFailed("connectedToUpstream", e));
             return;
         }
-        await(stage, "connectedToUpstream", (v, e) -> sendRequest(cs));
+        await(stage, "connectedToUpstream", (v, e) -> {
+            if (!answered("connectedToUpstream")) {
+                sendRequest(cs);
+            }
+        });
     }
 
     private void sendRequest(ClientSession cs) {
@@ -188,7 +220,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
             return;
         }
         await(stage, "upstreamRequestFilter", (v, e) -> {
-            if (upstream != cs) {
+            if (upstream != cs || answered("upstreamRequestFilter")) {
                 return;
             }
             boolean noBody = req.bodyLength() == BodyLength.NONE || req.bodyLength() == 0;
@@ -219,7 +251,9 @@ final class ProxyCall<C> implements ClientSession.Handler {
                 cs.writeBody(Unpooled.EMPTY_BUFFER, true);
                 return;
             }
-            cs.flush();
+            if (chunk == null) {
+                cs.flush();
+            } // else the head leaves with the first filtered piece: a requestBodyFilter that answers then keeps it from the origin
             pumpRequestBody();
         });
     }
@@ -233,6 +267,13 @@ final class ProxyCall<C> implements ClientSession.Handler {
         if (!target.startsWith("/") && !target.equals("*")) {
             String query = req.query();
             req.setTarget(query == null ? req.path() : req.path() + '?' + query);
+        }
+        RequestHeader received = downstream.request();
+        Hops.forwardMaxForwards(req, Hops.maxForwards(received));
+        engine.options.forwardedHeaders().apply(req.headers(), downstream.clientAddress(), "http",
+                received.header(HeaderNames.HOST));
+        if (!engine.options.via().isEmpty()) {
+            Hops.addVia(req.headers(), received.version(), engine.options.via());
         }
         if (!req.headers().contains(HeaderNames.HOST)) {
             req.headers().add(HeaderNames.HOST, peer.defaultHost());
@@ -272,6 +313,11 @@ final class ProxyCall<C> implements ClientSession.Handler {
                 return;
             }
             data = chunk.take();
+            if (downstream.isResponseStarted()) {
+                data.release();
+                answered("requestBodyFilter");
+                return;
+            }
         }
         requestBodyEnded = end;
         keepForReplay(data);
@@ -342,7 +388,13 @@ final class ProxyCall<C> implements ClientSession.Handler {
             failUpstream(filterFailed("upstreamResponseFilter", e));
             return;
         }
+        if (answered("upstreamResponseFilter")) {
+            return;
+        }
         HopByHop.strip(header.headers());
+        if (!engine.options.via().isEmpty()) {
+            Hops.addVia(header, engine.options.via());
+        }
         // once a response has started there is no retry: the replay copy can go
         replayable = false;
         releaseReplay();
@@ -360,7 +412,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
             return;
         }
         await(stage, "responseFilter", (v, e) -> {
-            if (upstream == null) {
+            if (upstream == null || answered("responseFilter")) {
                 return;
             }
             responseHeaderSent = true;
@@ -444,6 +496,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
     /** An upstream failure: retry if safe and allowed, answer with an error page if nothing was sent, else cut the response. */
     private void failUpstream(ProxyError error) {
         ClientSession cs = upstream;
+        boolean written = cs != null && requestHeadSent;
         upstream = null;
         requestBodyReading = requestBodyReading && !finished;
         if (cs != null) {
@@ -457,26 +510,27 @@ final class ProxyCall<C> implements ClientSession.Handler {
             return;
         }
         boolean reused = cs != null && cs.isReused();
-        ProxyError decided = safely(() -> proxy.errorWhileProxy(peer, session, error, ctx, reused), error);
+        pooledFailed |= reused;
+        ProxyError safe = RetryRule.beforeErrorPhase(error, downstream.request().method(), downstream.hasRequestBody(),
+                written, peer);
+        ProxyError decided = safely(() -> proxy.errorWhileProxy(peer, session, safe, ctx, reused), safe);
+        if (downstream.isResponseStarted()) {
+            finish(decided); // errorWhileProxy answered: no retry, and failToProxy writes nothing
+            return;
+        }
         retryOrFinish(decided, reused);
     }
 
     private void retryOrFinish(ProxyError e, boolean reused) {
-        if (e.retry().allows(reused) && canRetry()) {
+        // the body read so far must all be in the replay buffer
+        boolean bodyReplayable = !downstream.hasRequestBody() || replayable;
+        if (RetryRule.mayRetry(e, reused, attempts, engine.options.maxRetries(), bodyReplayable)) {
             session.retried();
             log.debug("retrying {} after {}", summary(), e.getMessage());
             choosePeer();
             return;
         }
         finish(e);
-    }
-
-    private boolean canRetry() {
-        if (attempts > engine.options.maxRetries()) {
-            return false;
-        }
-        // the body read so far must all be in the replay buffer
-        return !downstream.hasRequestBody() || replayable;
     }
 
     // ---- downstream events
@@ -509,6 +563,23 @@ final class ProxyCall<C> implements ClientSession.Handler {
 
     // ---- the end
 
+    /**
+     * Whether a phase has started a response. Then that response is the answer, whatever the phase returned: the
+     * request never goes (further) upstream, an upstream connection is closed, and {@code logging} sees the status
+     * the client got. A response left unfinished when the phase is over is cut, so the client sees it is incomplete.
+     */
+    private boolean answered(String phase) {
+        if (!downstream.isResponseStarted()) {
+            return false;
+        }
+        if (!downstream.isResponseDone()) {
+            log.warn("{} started a response without finishing it; cutting it: {}", phase, summary());
+            downstream.abort();
+        }
+        finish(null);
+        return true;
+    }
+
     private void finish(ProxyError error) {
         if (finished) {
             return;
@@ -529,6 +600,8 @@ final class ProxyCall<C> implements ClientSession.Handler {
         }
         if (error.source() == ErrorSource.INTERNAL) {
             log.error("{} failed: {}", summary(), error.getMessage(), error);
+        } else if (error.source() == ErrorSource.UPSTREAM) {
+            UpstreamFailures.record(error, Optional.ofNullable(peer), session.retries(), summary());
         } else {
             log.debug("{} failed: {}", summary(), error.getMessage());
         }

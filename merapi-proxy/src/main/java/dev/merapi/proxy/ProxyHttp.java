@@ -20,6 +20,11 @@ import java.util.concurrent.CompletionStage;
  * ({@link Stages#DONE}, {@link FilterResult#CONTINUE_STAGE}) when there is nothing to wait for, and use
  * {@link Session#offload} for blocking work. Stages may complete on any thread; the proxy resumes on the loop.
  *
+ * <p>Answering: any phase that runs before the response head is sent may answer the request itself with
+ * {@link Session#respond} (or {@link Session#writeResponseHeader}). A started response decides, whatever the phase
+ * returns: the request then never goes (further) upstream, an upstream connection already made is closed, no retry
+ * follows, and {@link #logging} sees the status the client got. A response the phase left unfinished is cut.
+ *
  * <p>Per-request state lives in the context {@code C}, made by {@link #newCtx()} and handed to every phase.
  * It belongs to one request and one loop, so it needs no synchronization.
  *
@@ -46,11 +51,13 @@ public interface ProxyHttp<C> {
 
     /**
      * Validates, rate-limits, rewrites or answers the request. To answer it, write a response with
-     * {@link Session#respond} and return {@link FilterResult#RESPONDED_STAGE}.
+     * {@link Session#respond} and return {@link FilterResult#RESPONDED_STAGE}. The written response is what counts:
+     * a filter that answers and returns {@code CONTINUE} has still answered, and the request does not go upstream.
      *
      * @implSpec returns {@link FilterResult#CONTINUE_STAGE}
-     * @return {@code CONTINUE} to go on to the upstream, {@code RESPONDED} if a response was written here,
-     *     which ends the request (then {@link #logging} runs)
+     * @return {@code CONTINUE} to go on to the upstream if no response was started, {@code RESPONDED} if a response
+     *     was written here, which ends the request (then {@link #logging} runs); {@code RESPONDED} without a
+     *     response is a bug in the filter and answers 500
      */
     default CompletionStage<FilterResult> requestFilter(Session session, C ctx) {
         return FilterResult.CONTINUE_STAGE;
@@ -58,7 +65,9 @@ public interface ProxyHttp<C> {
 
     /**
      * Sees or changes each piece of the request body on its way upstream. Synchronous, once per piece.
-     * Overriding it sends the body upstream with chunked framing, since its length may change.
+     * Overriding it sends the body upstream with chunked framing, since its length may change, and holds the
+     * request head back until the first piece has passed this filter: answering on the first piece keeps the
+     * whole request from the origin; answering later cuts the upstream request short.
      *
      * @param chunk the piece; its content is borrowed for this call only (see {@link BodyChunk})
      * @param endOfStream whether this is the last piece
@@ -146,7 +155,11 @@ public interface ProxyHttp<C> {
     }
 
     /**
-     * Decides what an error while proxying (after the connection was made) means. Must not throw.
+     * Decides what an error while proxying (after the connection was made) means. Must not throw. A request that is
+     * not idempotent (POST, PATCH, or a GET, HEAD, OPTIONS, TRACE or DELETE with a body) and may have reached the
+     * origin comes marked {@link Retry#NO}, unless its peer sets
+     * {@link dev.merapi.core.upstreams.PeerOptions#retryNonIdempotent()}: the origin may have acted on it. Returning
+     * {@link Retry#YES} for such a request opts it in to a retry (docs/phases.md, Retries).
      *
      * @param reusedConnection whether the upstream connection came from the pool
      * @implSpec resolves {@link Retry#REUSED_ONLY} for this connection: an error before the first response byte

@@ -1,9 +1,11 @@
 package dev.merapi.proxy;
 
 import dev.merapi.core.listeners.Transport;
+import dev.merapi.http.Tokens;
+import java.util.Objects;
 
 /**
- * Settings of an {@link HttpProxy}.
+ * Settings of an {@link HttpProxy}. Start from {@link #defaults()} or {@link #builder()}.
  *
  * @param maxRetries how many times a retryable failure may be retried (default 3, at most 16)
  * @param replayBufferBytes the largest request body kept for replay on retry (default 64 KiB); a larger body is not retried
@@ -13,14 +15,23 @@ import dev.merapi.core.listeners.Transport;
  *     {@code splice}, never copied through the JVM (default on; the {@code merapi.splice} system property
  *     sets the default). It applies on epoll, over plain HTTP/1.1, to Content-Length bodies of at least
  *     {@link #SPLICE_MIN_BYTES} bytes, when the {@link ProxyHttp} filters no response body.
+ * @param via the pseudonym this proxy writes in {@code Via} (RFC 9110 §7.6.3) on every request it forwards and every
+ *     response it relays, as {@code Via: 1.1 merapi}; a request whose {@code Via} already names it has come round
+ *     a loop and is answered 508 Loop Detected. Default {@value #DEFAULT_VIA}; give each proxy of a chain its own.
+ *     Empty: no Via and no loop detection.
+ * @param forwardedHeaders what the origin is told about the client (default {@link ForwardedHeaders#defaults()}:
+ *     X-Forwarded-For and its kin set afresh, none trusted from the client)
  */
 public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUpstreamPerLoop, Transport transport,
-        boolean splice) {
+        boolean splice, String via, ForwardedHeaders forwardedHeaders) {
     /** The most retries allowed. */
     public static final int MAX_RETRIES = 16;
 
     /** The smallest body remainder worth splicing: below it, a copy costs less than setting up the splice. */
     public static final int SPLICE_MIN_BYTES = 16 * 1024;
+
+    /** The default pseudonym in {@code Via}. */
+    public static final String DEFAULT_VIA = "merapi";
 
     public ProxyOptions {
         if (maxRetries < 0 || maxRetries > MAX_RETRIES) {
@@ -32,37 +43,115 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
         if (maxIdleUpstreamPerLoop < 0) {
             throw new IllegalArgumentException("maxIdleUpstreamPerLoop must not be negative: " + maxIdleUpstreamPerLoop);
         }
-        java.util.Objects.requireNonNull(transport, "transport");
+        Objects.requireNonNull(transport, "transport");
+        Objects.requireNonNull(via, "via");
+        if (!via.isEmpty() && (via.length() > 64 || !Tokens.isToken(via))) {
+            throw new IllegalArgumentException("the Via pseudonym must be a token of at most 64 characters"
+                    + " (letters, digits and !#$%&'*+-.^_`|~): '" + via + "'");
+        }
+        Objects.requireNonNull(forwardedHeaders, "forwardedHeaders");
     }
 
     /** The defaults. */
     public static ProxyOptions defaults() {
         return new ProxyOptions(3, 64 * 1024, 128, Transport.auto(),
-                Boolean.parseBoolean(System.getProperty("merapi.splice", "true")));
+                Boolean.parseBoolean(System.getProperty("merapi.splice", "true")), DEFAULT_VIA, ForwardedHeaders.defaults());
+    }
+
+    /** A builder starting from the defaults. */
+    public static Builder builder() {
+        return new Builder(defaults());
+    }
+
+    /** A builder starting from these options. */
+    public Builder toBuilder() {
+        return new Builder(this);
     }
 
     /** A copy with another retry bound. */
     public ProxyOptions withMaxRetries(int value) {
-        return new ProxyOptions(value, replayBufferBytes, maxIdleUpstreamPerLoop, transport, splice);
+        return toBuilder().maxRetries(value).build();
     }
 
     /** A copy with another replay buffer size. */
     public ProxyOptions withReplayBufferBytes(int value) {
-        return new ProxyOptions(maxRetries, value, maxIdleUpstreamPerLoop, transport, splice);
+        return toBuilder().replayBufferBytes(value).build();
     }
 
     /** A copy with another idle-connection cap. */
     public ProxyOptions withMaxIdleUpstreamPerLoop(int value) {
-        return new ProxyOptions(maxRetries, replayBufferBytes, value, transport, splice);
+        return toBuilder().maxIdleUpstreamPerLoop(value).build();
     }
 
     /** A copy for another transport. */
     public ProxyOptions withTransport(Transport value) {
-        return new ProxyOptions(maxRetries, replayBufferBytes, maxIdleUpstreamPerLoop, value, splice);
+        return toBuilder().transport(value).build();
     }
 
     /** A copy with splicing of response bodies on or off. */
     public ProxyOptions withSplice(boolean value) {
-        return new ProxyOptions(maxRetries, replayBufferBytes, maxIdleUpstreamPerLoop, transport, value);
+        return toBuilder().splice(value).build();
+    }
+
+    /** Builds {@link ProxyOptions}; each setter documents nothing new, see the record's components. */
+    public static final class Builder {
+        private int maxRetries;
+        private int replayBufferBytes;
+        private int maxIdleUpstreamPerLoop;
+        private Transport transport;
+        private boolean splice;
+        private String via;
+        private ForwardedHeaders forwardedHeaders;
+
+        private Builder(ProxyOptions from) {
+            maxRetries = from.maxRetries;
+            replayBufferBytes = from.replayBufferBytes;
+            maxIdleUpstreamPerLoop = from.maxIdleUpstreamPerLoop;
+            transport = from.transport;
+            splice = from.splice;
+            via = from.via;
+            forwardedHeaders = from.forwardedHeaders;
+        }
+
+        public Builder maxRetries(int value) {
+            maxRetries = value;
+            return this;
+        }
+
+        public Builder replayBufferBytes(int value) {
+            replayBufferBytes = value;
+            return this;
+        }
+
+        public Builder maxIdleUpstreamPerLoop(int value) {
+            maxIdleUpstreamPerLoop = value;
+            return this;
+        }
+
+        public Builder transport(Transport value) {
+            transport = value;
+            return this;
+        }
+
+        public Builder splice(boolean value) {
+            splice = value;
+            return this;
+        }
+
+        /** The Via pseudonym; empty for no Via and no loop detection. */
+        public Builder via(String pseudonym) {
+            via = pseudonym;
+            return this;
+        }
+
+        public Builder forwardedHeaders(ForwardedHeaders value) {
+            forwardedHeaders = value;
+            return this;
+        }
+
+        public ProxyOptions build() {
+            return new ProxyOptions(maxRetries, replayBufferBytes, maxIdleUpstreamPerLoop, transport, splice, via,
+                    forwardedHeaders);
+        }
     }
 }

@@ -124,8 +124,8 @@ public final class Session {
      * @param endOfStream whether there is no body
      */
     public void writeResponseHeader(ResponseHeader header, boolean endOfStream) {
+        downstream.writeResponseHeader(header, endOfStream); // throws if a head was written already
         responseHeader = header;
-        downstream.writeResponseHeader(header, endOfStream);
     }
 
     /** Writes a piece of the response body; the session takes ownership of {@code data}. */

@@ -523,7 +523,7 @@ class FaultsIT {
                 HttpClient client = RecordingProxy.http();
                 assertThat(get(server, "/warm").body()).isEqualTo("first");
                 HttpResponse<String> r = client.send(HttpRequest.newBuilder(server.uri("/upload"))
-                        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+                        .PUT(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
                 assertThat(r.statusCode()).isEqualTo(200);
                 assertThat(r.body()).isEqualTo("second");
                 proxy.awaitLogged(2);
@@ -548,7 +548,7 @@ class FaultsIT {
             try (TestServer server = RecordingProxy.serve(engine)) {
                 assertThat(get(server, "/warm").body()).isEqualTo("first");
                 HttpResponse<String> r = RecordingProxy.http().send(HttpRequest.newBuilder(server.uri("/upload"))
-                        .POST(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
+                        .PUT(HttpRequest.BodyPublishers.ofByteArray(body)).build(), HttpResponse.BodyHandlers.ofString());
                 assertThat(r.statusCode()).isEqualTo(502);
                 proxy.awaitLogged(2);
                 assertThat(proxy.loggedErrors().get(1)).isPresent();
@@ -754,7 +754,7 @@ class FaultsIT {
             try (TestServer server = RecordingProxy.serve(engine); RawClient client = RawClient.connect(server.port())) {
                 client.send("GET /warm HTTP/1.1\r\nHost: t\r\n\r\n");
                 assertThat(client.readResponse().bodyText()).isEqualTo("first");
-                client.send("POST /empty HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
+                client.send("PUT /empty HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
                 RawClient.Response r = client.readResponse();
                 assertThat(r.status()).isEqualTo(200);
                 assertThat(r.bodyText()).isEqualTo("second");

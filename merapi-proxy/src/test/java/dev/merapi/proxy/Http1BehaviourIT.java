@@ -41,6 +41,17 @@ class Http1BehaviourIT {
         return r.headers().stream().map(e -> e.getKey() + ": " + e.getValue()).toList();
     }
 
+    /** The fields Merapi appends by default to a request from 127.0.0.1 with {@code host}: forwarding headers and Via. */
+    private static List<String> added(String host) {
+        return List.of("X-Forwarded-For: 127.0.0.1", "Forwarded: for=127.0.0.1;proto=http;host=\"" + host + "\"",
+                "X-Forwarded-Proto: http", "X-Real-IP: 127.0.0.1", "X-Forwarded-Host: " + host, "Via: 1.1 merapi");
+    }
+
+    /** {@code fields} as the client sent them, then what Merapi appends. */
+    private static String[] sentThenAdded(String host, String... fields) {
+        return java.util.stream.Stream.concat(java.util.Arrays.stream(fields), added(host).stream()).toArray(String[]::new);
+    }
+
     // ---- connection management
 
     @Test
@@ -153,7 +164,7 @@ class Http1BehaviourIT {
             c.send(head + "hello");
             assertThat(c.readResponse().status()).isEqualTo(200);
             RecordedRequest got = f.origin.takeRequest();
-            assertThat(got.rawHead()).isEqualTo(head);
+            assertThat(got.rawHead()).isEqualTo(head.substring(0, head.length() - 2) + String.join("\r\n", added("a.example")) + "\r\n\r\n");
             assertThat(got.bodyUtf8()).isEqualTo("hello");
         }
     }
@@ -166,7 +177,7 @@ class Http1BehaviourIT {
             f.origin.enqueue(raw(head + "\r\n\r\nok"));
             c.send(crlf("GET / HTTP/1.1|Host: a||"));
             RawClient.Response r = c.readResponse();
-            assertThat(r.head()).isEqualTo(head);
+            assertThat(r.head()).isEqualTo(head + "\r\nVia: 1.1 merapi");
             assertThat(r.bodyText()).isEqualTo("ok");
         }
     }
@@ -177,7 +188,7 @@ class Http1BehaviourIT {
             c.send(crlf("GET /hop HTTP/1.1|Host: a.example|Connection: keep-alive, X-Secret|connection: x-other|X-Secret: s"
                     + "|X-Other: o|Keep-Alive: timeout=5|Proxy-Connection: keep-alive|TE: trailers|Trailer: X-T|X-Keep: k||"));
             assertThat(c.readResponse().status()).isEqualTo(200);
-            assertThat(fields(f.origin.takeRequest())).containsExactly("Host: a.example", "X-Keep: k");
+            assertThat(fields(f.origin.takeRequest())).containsExactly(sentThenAdded("a.example", "Host: a.example", "X-Keep: k"));
         }
     }
 
@@ -187,7 +198,7 @@ class Http1BehaviourIT {
             c.send(crlf("POST /hop HTTP/1.1|Host: a.example|Connection: Host, Content-Length, X-A|X-A: 1|Content-Length: 5||hello"));
             assertThat(c.readResponse().status()).isEqualTo(200);
             RecordedRequest got = f.origin.takeRequest();
-            assertThat(fields(got)).containsExactly("Host: a.example", "Content-Length: 5");
+            assertThat(fields(got)).containsExactly(sentThenAdded("a.example", "Host: a.example", "Content-Length: 5"));
             assertThat(got.bodyUtf8()).isEqualTo("hello");
         }
     }
@@ -199,7 +210,7 @@ class Http1BehaviourIT {
                     + "|Keep-Alive: timeout=5|Proxy-Connection: keep-alive|Trailer: X-T|X-Keep: k|Content-Length: 2||ok")));
             c.send(crlf("GET / HTTP/1.1|Host: a||"));
             RawClient.Response r = c.readResponse();
-            assertThat(r.head()).isEqualTo(crlf("HTTP/1.1 200 OK|X-Keep: k|Content-Length: 2"));
+            assertThat(r.head()).isEqualTo(crlf("HTTP/1.1 200 OK|X-Keep: k|Content-Length: 2|Via: 1.1 merapi"));
             assertThat(r.bodyText()).isEqualTo("ok");
         }
     }
@@ -292,7 +303,7 @@ class Http1BehaviourIT {
             assertThat(r.status()).isEqualTo(200);
             RecordedRequest got = f.origin.takeRequest();
             assertThat(got.target()).isEqualTo("/slow?x=1");
-            assertThat(fields(got)).containsExactly("Host: a.example", "X-A: b", "Content-Length: 5");
+            assertThat(fields(got)).containsExactly(sentThenAdded("a.example", "Host: a.example", "X-A: b", "Content-Length: 5"));
             assertThat(got.bodyUtf8()).isEqualTo("hello");
         }
     }

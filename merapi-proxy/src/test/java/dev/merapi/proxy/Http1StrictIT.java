@@ -464,7 +464,7 @@ class Http1StrictIT {
         try (Fixture f = new Fixture(options); RawClient c = f.connect()) {
             c.send(crlf(sb + "|"));
             assertThat(c.readResponse().status()).isEqualTo(200);
-            assertThat(f.origin.takeRequest().headers()).hasSize(10);
+            assertThat(f.origin.takeRequest().headers()).as("the 10 sent, then Via and 5 forwarding headers").hasSize(16);
         }
     }
 

@@ -97,6 +97,17 @@ public final class Connector {
      *     CONNECT_ERROR), marked retryable since nothing was sent
      */
     public Future<ClientSession> connect(HttpPeer peer, EventLoop loop) {
+        return connect(peer, loop, true);
+    }
+
+    /**
+     * Gets a connection to {@code peer} on {@code loop}, taking a pooled one only if {@code pooled}. A retry after a
+     * pooled connection failed asks for a new one: its siblings in the pool are likely stale too, and each would
+     * cost an attempt. Must be called on {@code loop}; the future completes there.
+     *
+     * @see #connect(HttpPeer, EventLoop)
+     */
+    public Future<ClientSession> connect(HttpPeer peer, EventLoop loop, boolean pooled) {
         if (peer.tls()) {
             // never fall back to plain text for a peer that asked for TLS
             failed.increment();
@@ -104,14 +115,14 @@ public final class Connector {
                     "TLS to upstream peers is not supported by this version; refusing to connect to " + peer + " in plain text"));
         }
         ConnectionPool<HttpPeer.ReuseKey, Http1ClientConnection> pool = pool(loop);
-        Http1ClientConnection pooled;
-        while ((pooled = pool.acquire(peer.reuseKey())) != null) {
-            if (pooled.isOpen()) {
+        Http1ClientConnection idle;
+        while (pooled && (idle = pool.acquire(peer.reuseKey())) != null) {
+            if (idle.isOpen()) {
                 reused.increment();
-                pooled.begin(true);
-                return loop.newSucceededFuture(pooled);
+                idle.begin(true);
+                return loop.newSucceededFuture(idle);
             }
-            pooled.close();
+            idle.close();
         }
         Promise<ClientSession> promise = loop.newPromise();
         SocketAddress address = peer.address();

@@ -24,7 +24,7 @@ import org.slf4j.LoggerFactory;
  * raw) and redacted: the values of {@code Authorization}, {@code Proxy-Authorization}, {@code Cookie} and
  * {@code Set-Cookie} and of every query parameter are replaced by {@code <redacted>}. Headers are never logged whole.
  *
- * <p>The limit is a token bucket shared by the whole process: {@link #DEFAULT_BURST} lines at once, then
+ * <p>The limit is a token bucket ({@link LogLimit}) shared by the whole process: {@link #DEFAULT_BURST} lines at once, then
  * {@link #DEFAULT_PER_SECOND} per second (system properties {@code merapi.security.events.burst} and
  * {@code merapi.security.events.per-second}, or {@link #rateLimit}). Events over the limit are still counted; the
  * summary {@code security-events-suppressed count=N} is logged as soon as the limit lifts (before the next event's
@@ -43,14 +43,7 @@ public final class SecurityEvents {
     private static final Logger log = LoggerFactory.getLogger(LOGGER_NAME);
     // one entry per rule name; the rules are the fixed names of Merapi's checks, so the map stays small
     private static final ConcurrentHashMap<String, LongAdder> COUNTS = new ConcurrentHashMap<>();
-    private static final Object LOCK = new Object();
-    private static double burst;
-    private static double perNano;
-    private static double tokens;
-    private static long refilledAt;
-    private static long suppressed;
-    private static long suppressedTotal;
-    private static boolean flushPending;
+    private static final LogLimit LIMIT = new LogLimit(log, "security-events-suppressed", DEFAULT_BURST, DEFAULT_PER_SECOND);
 
     static {
         try {
@@ -58,7 +51,6 @@ public final class SecurityEvents {
                     doubleProperty("merapi.security.events.per-second", DEFAULT_PER_SECOND));
         } catch (IllegalArgumentException e) {
             // a bad setting must not break the rejection paths: keep the defaults and say so
-            rateLimit(DEFAULT_BURST, DEFAULT_PER_SECOND);
             log.warn("ignoring the security event rate limit settings: {}", e.getMessage());
         }
     }
@@ -73,15 +65,7 @@ public final class SecurityEvents {
      * @param linesPerSecond lines let through per second after that, more than 0
      */
     public static void rateLimit(int burstLines, double linesPerSecond) {
-        if (burstLines < 1 || !(linesPerSecond > 0)) {
-            throw new IllegalArgumentException("burst must be >= 1 and the rate > 0: " + burstLines + ", " + linesPerSecond);
-        }
-        synchronized (LOCK) {
-            burst = burstLines;
-            perNano = linesPerSecond / 1e9;
-            tokens = burstLines;
-            refilledAt = System.nanoTime();
-        }
+        LIMIT.rate(burstLines, linesPerSecond);
     }
 
     /**
@@ -133,73 +117,14 @@ public final class SecurityEvents {
      */
     private static long countAndTake(String rule) {
         COUNTS.computeIfAbsent(rule, r -> new LongAdder()).increment();
-        long before;
-        synchronized (LOCK) {
-            if (!take()) {
-                suppressed++;
-                suppressedTotal++;
-                if (!flushPending) {
-                    flushPending = true;
-                    scheduleFlush();
-                }
-                return -1;
-            }
-            before = suppressed;
-            suppressed = 0;
-        }
-        return log.isWarnEnabled() ? before : -1;
+        return LIMIT.take();
     }
 
     private static void log(long suppressedBefore, String rule, SocketAddress client, SocketAddress listener, int status,
             String excerpt) {
-        if (suppressedBefore > 0) {
-            log.warn("security-events-suppressed count={}", suppressedBefore);
-        }
+        LIMIT.logSuppressed(suppressedBefore);
         log.warn("security-event rule={} status={} client={} listener={} excerpt=\"{}\"", rule,
                 status > 0 ? Integer.toString(status) : "-", address(client), address(listener), excerpt);
-    }
-
-    /**
-     * Logs the suppression summary once a token is free, so that it appears when the limit lifts even if no further
-     * event comes. One sleeping virtual thread per flood, none otherwise; holds {@link #LOCK}.
-     */
-    private static void scheduleFlush() {
-        long waitNanos = (long) Math.ceil(Math.max(1 - tokens, 0) / perNano) + 1_000_000;
-        Thread.ofVirtual().name("merapi-security-events").start(() -> {
-            try {
-                Thread.sleep(java.time.Duration.ofNanos(waitNanos));
-            } catch (InterruptedException e) {
-                return;
-            }
-            long n = 0;
-            synchronized (LOCK) {
-                flushPending = false;
-                if (suppressed > 0) {
-                    if (take()) {
-                        n = suppressed;
-                        suppressed = 0;
-                    } else {
-                        flushPending = true;
-                        scheduleFlush();
-                    }
-                }
-            }
-            if (n > 0) {
-                log.warn("security-events-suppressed count={}", n);
-            }
-        });
-    }
-
-    /** Takes a token if there is one; holds {@link #LOCK}. */
-    private static boolean take() {
-        long now = System.nanoTime();
-        tokens = Math.min(burst, tokens + (now - refilledAt) * perNano);
-        refilledAt = now;
-        if (tokens >= 1) {
-            tokens -= 1;
-            return true;
-        }
-        return false;
     }
 
     /** How many events each rule has produced since the start, sorted by rule; a snapshot. */
@@ -217,9 +142,7 @@ public final class SecurityEvents {
 
     /** How many events were counted but not logged because of the rate limit, since the start. */
     public static long suppressedTotal() {
-        synchronized (LOCK) {
-            return suppressedTotal;
-        }
+        return LIMIT.suppressedTotal();
     }
 
     /** The rule name at the start of a rule-named error context ({@code "te-and-cl: ..."}), or {@code fallback}. */

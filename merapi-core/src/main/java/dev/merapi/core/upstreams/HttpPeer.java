@@ -151,8 +151,24 @@ public final class HttpPeer {
         return reuseKey.hashCode();
     }
 
+    /**
+     * The peer as logs write it: {@code 127.0.0.1:9}, {@code [::1]:8443 (tls, sni=origin.example)},
+     * {@code origin.internal:80} or {@code unix:/run/origin.sock}.
+     */
     @Override
     public String toString() {
-        return (tls ? "https://" : "http://") + address + (sni.isEmpty() ? "" : " sni=" + sni);
+        String where;
+        if (address instanceof InetSocketAddress inet) {
+            String host = inet.getAddress() != null ? io.netty.util.NetUtil.toAddressString(inet.getAddress()) : inet.getHostString();
+            where = (host.indexOf(':') >= 0 ? "[" + host + "]" : host) + ":" + inet.getPort();
+        } else if (address instanceof UnixDomainSocketAddress uds) {
+            where = "unix:" + uds.getPath();
+        } else {
+            where = String.valueOf(address);
+        }
+        if (!tls) {
+            return where;
+        }
+        return where + (sni.isEmpty() ? " (tls)" : " (tls, sni=" + sni + ")");
     }
 }

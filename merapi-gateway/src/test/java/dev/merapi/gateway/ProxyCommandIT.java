@@ -1,0 +1,86 @@
+package dev.merapi.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.merapi.testkit.MockOrigin;
+import dev.merapi.testkit.RawClient;
+import dev.merapi.testkit.RecordedRequest;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+
+/**
+ * {@code merapi proxy} as a user runs it, in a child JVM on loopback: loop protection and the flags of the hop and
+ * forwarding-header policies.
+ */
+@Timeout(value = 90, unit = TimeUnit.SECONDS)
+class ProxyCommandIT {
+
+    private static long openDescriptors(long pid) throws IOException {
+        try (Stream<Path> fds = Files.list(Path.of("/proc", Long.toString(pid), "fd"))) {
+            return fds.count();
+        }
+    }
+
+    @Test
+    void aProxyPointedAtItselfAnswers508AndOpensOneConnectionToItself() throws Exception {
+        int port = GatewayProcess.freePort();
+        try (GatewayProcess gateway = GatewayProcess.start("proxy", "--listen", "127.0.0.1:" + port,
+                "--upstream", "127.0.0.1:" + port, "--threads", "2")) {
+            gateway.awaitLine("proxy:", Duration.ofSeconds(30));
+            long before = openDescriptors(gateway.pid());
+            try (RawClient client = RawClient.connect(port)) {
+                client.send("GET /loop HTTP/1.1\r\nHost: test\r\n\r\n");
+                RawClient.Response r = client.readResponse();
+                assertThat(r.status()).isEqualTo(508);
+                assertThat(r.header("via")).isEqualTo("1.1 merapi");
+                Thread.sleep(500); // a loop would keep going after the answer: give it time to show
+                // the client's connection, one upstream connection to itself and the accepted end of it
+                assertThat(openDescriptors(gateway.pid()) - before).as("descriptors opened by one request").isLessThanOrEqualTo(3);
+            }
+        }
+    }
+
+    @Test
+    void viaAndTrustedProxyFlagsReachTheOrigin() throws Exception {
+        int port = GatewayProcess.freePort();
+        try (MockOrigin origin = MockOrigin.start();
+                GatewayProcess gateway = GatewayProcess.start("proxy", "--listen", "127.0.0.1:" + port,
+                        "--upstream", "127.0.0.1:" + origin.port(), "--threads", "1", "--via", "edge-1",
+                        "--trusted-proxy", "127.0.0.0/8", "--trusted-proxy", "10.0.0.0/8")) {
+            gateway.awaitLine("proxy:", Duration.ofSeconds(30));
+            try (RawClient client = RawClient.connect(port)) {
+                client.send("GET / HTTP/1.1\r\nHost: test\r\nX-Forwarded-For: 198.51.100.4\r\n\r\n");
+                RawClient.Response r = client.readResponse();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.header("via")).isEqualTo("1.1 edge-1");
+            }
+            RecordedRequest got = origin.takeRequest();
+            assertThat(got.headerValues("Via")).containsExactly("1.1 edge-1");
+            assertThat(got.headerValues("X-Forwarded-For")).containsExactly("198.51.100.4, 127.0.0.1");
+        }
+    }
+
+    @Test
+    void withoutTrustedProxiesAClientsForwardingHeadersAreReplaced() throws Exception {
+        int port = GatewayProcess.freePort();
+        try (MockOrigin origin = MockOrigin.start();
+                GatewayProcess gateway = GatewayProcess.start("proxy", "--listen", "127.0.0.1:" + port,
+                        "--upstream", "127.0.0.1:" + origin.port(), "--threads", "1")) {
+            gateway.awaitLine("proxy:", Duration.ofSeconds(30));
+            try (RawClient client = RawClient.connect(port)) {
+                client.send("GET / HTTP/1.1\r\nHost: test\r\nX-Forwarded-For: 198.51.100.4\r\nX-Real-IP: 198.51.100.4\r\n\r\n");
+                assertThat(client.readResponse().status()).isEqualTo(200);
+            }
+            RecordedRequest got = origin.takeRequest();
+            assertThat(got.headerValues("X-Forwarded-For")).containsExactly("127.0.0.1");
+            assertThat(got.headerValues("X-Real-IP")).containsExactly("127.0.0.1");
+            assertThat(got.headerValues("Via")).containsExactly("1.1 merapi");
+        }
+    }
+}
