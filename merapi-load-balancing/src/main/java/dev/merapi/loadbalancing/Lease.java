@@ -5,7 +5,7 @@ import dev.merapi.loadbalancing.internal.BackendState;
 /**
  * One request's use of a backend, from {@link LoadBalancer#begin}: it counts the request in flight (for
  * least-connections, peak EWMA and draining) until {@link #close()}, and carries what the request saw back to
- * the balancer: a connect failure, or the response status and how long it took (for passive outlier detection
+ * the balancer: a failure before any response, or the response status and how long it took (for passive outlier detection
  * and latency).
  *
  * <p>Threading: a lease belongs to one request and is used on its event loop; it is not thread-safe. Each
@@ -31,11 +31,14 @@ public final class Lease implements AutoCloseable {
         return backend;
     }
 
-    /** The connection to the backend could not be made: a failure for outlier detection. */
-    public void connectFailed() {
+    /**
+     * The request failed on the backend before a response came: the connection could not be made, or broke, or
+     * timed out. A failure for outlier detection.
+     */
+    public void failed() {
         if (!reported) {
             reported = true;
-            balancer.failed(backend, state, "connect failure");
+            balancer.failed(backend, state, "no response");
         }
     }
 

@@ -232,7 +232,7 @@ class LoadBalancerTest {
     private void fail(LoadBalancer lb, Backend b, int times) {
         for (int i = 0; i < times; i++) {
             try (Lease l = lb.begin(b)) {
-                l.connectFailed();
+                l.failed();
             }
         }
     }

@@ -4,7 +4,7 @@ import java.time.Duration;
 
 /**
  * Passive outlier ejection, after Envoy's: a backend with {@code consecutiveFailures} failures in a row seen on
- * real traffic (connect failures, or responses with a 5xx status) is ejected for {@code baseEjectionTime × the
+ * real traffic (no response: a connect failure, a reset, a timeout; or responses with a 5xx status) is ejected for {@code baseEjectionTime × the
  * times it was ejected recently}, at most {@code maxEjectionTime}; no more than {@code maxEjectionPercent} of the
  * backends are ejected at once, but always at least one may be. Immutable.
  *
