@@ -541,7 +541,7 @@ public final class LoadBalancer {
 
         @Override
         public boolean available(int i) {
-            return states[i].available(clock.getAsLong());
+            return states[i].available(clock);
         }
     }
 

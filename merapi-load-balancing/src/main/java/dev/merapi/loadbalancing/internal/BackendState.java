@@ -38,6 +38,11 @@ public final class BackendState {
         return enabled && !draining && healthy && (!ejected || nowNanos - ejectedUntil >= 0);
     }
 
+    /** As {@link #available(long)}, reading the clock only for an ejected backend (a scan of 1,000 stays cheap). */
+    public boolean available(java.util.function.LongSupplier clock) {
+        return enabled && !draining && healthy && (!ejected || clock.getAsLong() - ejectedUntil >= 0);
+    }
+
     public int inflight() {
         return inflight.get();
     }
