@@ -7,6 +7,7 @@ import dev.merapi.loadbalancing.health.HealthEvent;
 import dev.merapi.loadbalancing.health.HealthListener;
 import dev.merapi.loadbalancing.health.OutlierDetection;
 import dev.merapi.loadbalancing.internal.BackendState;
+import dev.merapi.loadbalancing.internal.Bounds;
 import dev.merapi.loadbalancing.selection.BackendLoad;
 import dev.merapi.loadbalancing.selection.SelectionAlgorithm;
 import dev.merapi.loadbalancing.selection.Selector;
@@ -586,13 +587,13 @@ public final class LoadBalancer {
          * 1 day; default 30 s.
          */
         public Builder refreshInterval(Duration interval) {
-            this.refreshInterval = bounded("refreshInterval", interval, Duration.ofSeconds(1), Duration.ofDays(1));
+            this.refreshInterval = Bounds.duration("refreshInterval", interval, Duration.ofSeconds(1), Duration.ofDays(1));
             return this;
         }
 
         /** The shortest time between two discoveries, whatever the TTL says, 10 ms to 1 h; default 1 s. */
         public Builder minRefreshInterval(Duration interval) {
-            this.minRefreshInterval = bounded("minRefreshInterval", interval, Duration.ofMillis(10), Duration.ofHours(1));
+            this.minRefreshInterval = Bounds.duration("minRefreshInterval", interval, Duration.ofMillis(10), Duration.ofHours(1));
             return this;
         }
 
@@ -650,14 +651,6 @@ public final class LoadBalancer {
                         + " exceeds refreshInterval " + refreshInterval);
             }
             return new LoadBalancer(this);
-        }
-
-        private static Duration bounded(String what, Duration d, Duration min, Duration max) {
-            Objects.requireNonNull(d, what);
-            if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
-                throw new IllegalArgumentException(what + " must be between " + min + " and " + max + ": " + d);
-            }
-            return d;
         }
     }
 }

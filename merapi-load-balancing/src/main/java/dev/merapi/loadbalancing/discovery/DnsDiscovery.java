@@ -1,6 +1,7 @@
 package dev.merapi.loadbalancing.discovery;
 
 import dev.merapi.loadbalancing.Backend;
+import dev.merapi.loadbalancing.internal.Bounds;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.AddressedEnvelope;
 import io.netty.channel.EventLoopGroup;
@@ -288,10 +289,7 @@ public final class DnsDiscovery implements ServiceDiscovery, AutoCloseable {
 
         /** How long one query may take, 10 ms to 1 min; default 2 s. */
         public Builder timeout(Duration timeout) {
-            if (timeout.compareTo(Duration.ofMillis(10)) < 0 || timeout.compareTo(Duration.ofMinutes(1)) > 0) {
-                throw new IllegalArgumentException("timeout must be between 10 ms and 1 min: " + timeout);
-            }
-            this.timeout = timeout;
+            this.timeout = Bounds.duration("timeout", timeout, Duration.ofMillis(10), Duration.ofMinutes(1));
             return this;
         }
 

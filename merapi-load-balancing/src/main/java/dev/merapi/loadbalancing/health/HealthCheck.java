@@ -1,5 +1,6 @@
 package dev.merapi.loadbalancing.health;
 
+import dev.merapi.loadbalancing.internal.Bounds;
 import java.time.Duration;
 import java.util.Objects;
 
@@ -88,13 +89,13 @@ public final class HealthCheck {
 
         /** Time between rounds, 10 ms to 1 h; default 5 s. */
         public Builder interval(Duration interval) {
-            this.interval = bounded("interval", interval, Duration.ofMillis(10), Duration.ofHours(1));
+            this.interval = Bounds.duration("interval", interval, Duration.ofMillis(10), Duration.ofHours(1));
             return this;
         }
 
         /** Time one probe may take, 1 ms to 1 min; default 2 s. */
         public Builder timeout(Duration timeout) {
-            this.timeout = bounded("timeout", timeout, Duration.ofMillis(1), Duration.ofMinutes(1));
+            this.timeout = Bounds.duration("timeout", timeout, Duration.ofMillis(1), Duration.ofMinutes(1));
             return this;
         }
 
@@ -113,14 +114,6 @@ public final class HealthCheck {
         /** The check. */
         public HealthCheck build() {
             return new HealthCheck(this);
-        }
-
-        static Duration bounded(String what, Duration d, Duration min, Duration max) {
-            Objects.requireNonNull(d, what);
-            if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
-                throw new IllegalArgumentException(what + " must be between " + min + " and " + max + ": " + d);
-            }
-            return d;
         }
 
         private static int count(String what, int n) {

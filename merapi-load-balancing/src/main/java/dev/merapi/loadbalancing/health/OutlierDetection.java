@@ -1,5 +1,6 @@
 package dev.merapi.loadbalancing.health;
 
+import dev.merapi.loadbalancing.internal.Bounds;
 import java.time.Duration;
 
 /**
@@ -23,8 +24,8 @@ public record OutlierDetection(int consecutiveFailures, Duration baseEjectionTim
         if (consecutiveFailures < 1 || consecutiveFailures > 1000) {
             throw new IllegalArgumentException("consecutiveFailures must be 1 to 1000: " + consecutiveFailures);
         }
-        HealthCheck.Builder.bounded("baseEjectionTime", baseEjectionTime, Duration.ofMillis(1), Duration.ofHours(1));
-        HealthCheck.Builder.bounded("maxEjectionTime", maxEjectionTime, baseEjectionTime, Duration.ofHours(24));
+        Bounds.duration("baseEjectionTime", baseEjectionTime, Duration.ofMillis(1), Duration.ofHours(1));
+        Bounds.duration("maxEjectionTime", maxEjectionTime, baseEjectionTime, Duration.ofHours(24));
         if (maxEjectionPercent < 0 || maxEjectionPercent > 100) {
             throw new IllegalArgumentException("maxEjectionPercent must be 0 to 100: " + maxEjectionPercent);
         }
