@@ -7,6 +7,11 @@ import dev.merapi.core.server.ServerConfig;
 import dev.merapi.core.services.ListeningService;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.proxy.ForwardedHeaders;
+import dev.merapi.loadbalancing.Backend;
+import dev.merapi.loadbalancing.LoadBalancer;
+import dev.merapi.loadbalancing.health.HealthCheck;
+import dev.merapi.loadbalancing.health.HttpProbe;
+import dev.merapi.loadbalancing.selection.SelectionAlgorithm;
 import dev.merapi.proxy.HttpProxy;
 import dev.merapi.proxy.ProxyOptions;
 import java.io.PrintWriter;
@@ -14,6 +19,7 @@ import java.net.InetSocketAddress;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.Callable;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -133,13 +139,28 @@ public final class Main implements Callable<Integer> {
 
     /** {@code merapi proxy}: a plain reverse proxy with no config file. */
     @Command(name = "proxy", mixinStandardHelpOptions = true,
-            description = "Runs a plain reverse proxy: every request on --listen goes to --upstream.")
+            description = {"Runs a plain reverse proxy: every request on --listen goes to --upstream.",
+                "With several upstreams, a load balancer chooses one per request, e.g.:",
+                "  merapi proxy --listen 127.0.0.1:8080 --upstream 10.0.0.1:80 --upstream 10.0.0.2:80,weight=2 --health-check /healthz"})
     static final class ProxyCommand implements Callable<Integer> {
         @Option(names = "--listen", required = true, description = "Address to listen on, such as 127.0.0.1:8080 or [::]:8080.")
         String listen;
 
-        @Option(names = "--upstream", required = true, description = "The upstream, host:port.")
-        String upstream;
+        @Option(names = "--upstream", required = true, paramLabel = "HOST:PORT[,weight=N]",
+                description = "An upstream; repeat it for several, balanced by --balance. https:// upstreams are refused until TLS to upstreams lands.")
+        List<String> upstreams;
+
+        @Option(names = "--balance", defaultValue = "round-robin",
+                description = "How to choose among upstreams: round-robin, random, hash, ketama, least-conn, p2c-ewma or maglev (default: ${DEFAULT-VALUE}).")
+        String balance;
+
+        @Option(names = "--hash-key", defaultValue = "uri",
+                description = "What hash, ketama and maglev hash: uri, client-ip or header:NAME (default: ${DEFAULT-VALUE}).")
+        String hashKey;
+
+        @Option(names = "--health-check", paramLabel = "PATH",
+                description = "Checks every upstream with GET PATH every 5 s (2xx-3xx passes; 3 failures mark it down, 2 successes up).")
+        String healthCheck;
 
         @Option(names = "--threads", description = "Event loops (default: the number of cores).")
         Integer threads;
@@ -168,23 +189,29 @@ public final class Main implements Callable<Integer> {
         @Override
         public Integer call() {
             PrintWriter err = spec.commandLine().getErr();
-            HttpPeer peer;
+            List<Backend> backends;
             try {
-                peer = HttpPeer.of(upstream);
+                backends = UpstreamSpec.parse(upstreams);
             } catch (IllegalArgumentException e) {
                 err.println("merapi proxy: --upstream: " + e.getMessage());
                 return 2;
             }
             Server server;
             ListeningService service;
+            Optional<LoadBalancer> balancer;
             try {
                 server = new Server(serverConfig(threads, transport, gracePeriod));
-                service = ListeningService.http("proxy", HttpProxy.of(new ForwardProxy(peer), proxyOptions(transport, via, trustedProxies)))
+                balancer = balancer(backends);
+                ProxyOptions options = proxyOptions(transport, via, trustedProxies);
+                service = (balancer.isPresent()
+                        ? ListeningService.http("proxy", HttpProxy.of(new BalancingProxy(balancer.get(), UpstreamSpec.hashKey(hashKey)), options))
+                        : ListeningService.http("proxy", HttpProxy.of(new ForwardProxy(backends.getFirst().peer()), options)))
                         .addListener(ListenerConfig.tcp(listen));
             } catch (IllegalArgumentException e) {
                 err.println("merapi proxy: " + e.getMessage());
                 return 2;
             }
+            balancer.ifPresent(lb -> server.addService(lb.backgroundService()));
             server.addService(service);
             try {
                 server.start();
@@ -194,9 +221,28 @@ public final class Main implements Callable<Integer> {
             }
             server.installSignalHandlers(); // before announcing: a SIGTERM right after the announcement is graceful
             spec.commandLine().getOut().println("Merapi " + VERSION + " proxy: http://" + ListenerConfig.describe(service.boundAddresses().getFirst())
-                    + " -> http://" + upstream + " (" + server.config().threads() + " event loop(s), " + server.config().transport() + ")");
+                    + " -> " + describe(backends, balancer) + " (" + server.config().threads() + " event loop(s), " + server.config().transport() + ")");
             server.run();
             return 0;
+        }
+
+        /** A balancer when there is more than one upstream, or a balancing option; none for a plain proxy. */
+        private Optional<LoadBalancer> balancer(List<Backend> backends) {
+            SelectionAlgorithm algorithm = SelectionAlgorithm.parse(balance);
+            UpstreamSpec.hashKey(hashKey); // refuses a bad --hash-key even with one upstream
+            if (backends.size() == 1 && healthCheck == null && backends.getFirst().weight() == 1) {
+                return Optional.empty();
+            }
+            LoadBalancer.Builder b = LoadBalancer.builder(algorithm).name("upstreams").backends(backends);
+            if (healthCheck != null) {
+                b.healthCheck(HealthCheck.builder(HttpProbe.of(healthCheck)).build());
+            }
+            return Optional.of(b.build());
+        }
+
+        private static String describe(List<Backend> backends, Optional<LoadBalancer> balancer) {
+            String list = String.join(", ", backends.stream().map(b -> "http://" + b).toList());
+            return balancer.map(lb -> list + " [" + lb.algorithm().name() + "]").orElse(list);
         }
     }
 

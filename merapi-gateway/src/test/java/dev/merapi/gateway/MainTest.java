@@ -50,7 +50,8 @@ class MainTest {
 
         assertThat(r.exitCode()).isZero();
         assertThat(r.out()).contains("Usage: merapi proxy", "--listen", "--upstream", "--threads", "--transport", "--grace-period",
-                "--via=NAME", "--trusted-proxy=CIDR", "508 Loop Detected", "X-Forwarded-For");
+                "--via=NAME", "--trusted-proxy=CIDR", "508 Loop Detected", "X-Forwarded-For",
+                "--balance", "least-conn", "p2c-ewma", "maglev", "--hash-key", "--health-check");
     }
 
     @Test
@@ -168,6 +169,39 @@ class MainTest {
             assertThat(r.err()).startsWith("merapi proxy: cannot listen on ");
             assertThat(r.out()).isEmpty();
         }
+    }
+
+    @Test
+    void httpsUpstreamIsRefusedUntilTlsToUpstreamsLands() {
+        Run r = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "https://127.0.0.1:8443");
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).startsWith("merapi proxy: --upstream: ").contains("TLS to upstreams is not available yet");
+    }
+
+    @Test
+    void badUpstreamWeightsAndDuplicatesAreRejected() {
+        assertThat(run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9,weight=0").err())
+                .contains("weight must be 1 to 10000");
+        assertThat(run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9,weight=x").err())
+                .contains("weight must be a number");
+        assertThat(run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9,backup").err())
+                .contains("unknown option 'backup'");
+        Run twice = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--upstream", "127.0.0.1:9");
+        assertThat(twice.exitCode()).isEqualTo(2);
+        assertThat(twice.err()).contains("'127.0.0.1:9' is given twice");
+    }
+
+    @Test
+    void badBalanceHashKeyAndHealthCheckAreRejected() {
+        Run balance = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--balance", "fastest");
+        assertThat(balance.exitCode()).isEqualTo(2);
+        assertThat(balance.err()).startsWith("merapi proxy: unknown balancing algorithm 'fastest'");
+        Run key = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--hash-key", "cookie");
+        assertThat(key.exitCode()).isEqualTo(2);
+        assertThat(key.err()).contains("--hash-key: expected uri, client-ip or header:NAME");
+        Run check = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--health-check", "healthz");
+        assertThat(check.exitCode()).isEqualTo(2);
+        assertThat(check.err()).contains("a health-check path starts with '/'");
     }
 
     @Test

@@ -460,8 +460,21 @@ public final class MockOrigin implements AutoCloseable {
         private Duration readTimeout = Duration.ofSeconds(30);
         private int maxHeadSize = 64 * 1024;
         private int maxRetainedBodySize = 1024 * 1024;
+        private int port;
 
         private Builder() {}
+
+        /**
+         * The TCP port to listen on, for an origin that comes back where an earlier one was; default 0, an
+         * ephemeral port.
+         */
+        public Builder port(int port) {
+            if (port < 0 || port > 65535) {
+                throw new IllegalArgumentException("port out of range: " + port);
+            }
+            this.port = port;
+            return this;
+        }
 
         /**
          * How long one read may wait for bytes before the connection is closed; this also bounds how long an
@@ -507,7 +520,9 @@ public final class MockOrigin implements AutoCloseable {
          */
         public MockOrigin start() {
             try {
-                ServerSocket server = new ServerSocket(0, 128, InetAddress.getLoopbackAddress());
+                ServerSocket server = new ServerSocket();
+                server.setReuseAddress(true);
+                server.bind(new InetSocketAddress(InetAddress.getLoopbackAddress(), port), 128);
                 return new MockOrigin(new Listener.Tcp(server), this);
             } catch (IOException e) {
                 throw new UncheckedIOException("cannot bind 127.0.0.1", e);

@@ -1,9 +1,11 @@
 package dev.merapi.examples.loadbalancer;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.merapi.core.services.ListeningService;
+import dev.merapi.loadbalancing.Backend;
+import dev.merapi.loadbalancing.LoadBalancer;
+import dev.merapi.loadbalancing.selection.SelectionAlgorithm;
 import dev.merapi.proxy.HttpProxy;
 import dev.merapi.testkit.MockOrigin;
 import dev.merapi.testkit.MockResponse;
@@ -23,7 +25,7 @@ import org.junit.jupiter.api.Timeout;
 
 /** Runs the load balancer example in front of two mock origins. */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
-class LoadBalancerTest {
+class LoadBalancerProxyTest {
     private MockOrigin a;
     private MockOrigin b;
     private HttpClient client;
@@ -46,7 +48,7 @@ class LoadBalancerTest {
 
     @Test
     void requestsAlternateBetweenTheUpstreams() throws Exception {
-        HttpProxy<Void> proxy = HttpProxy.of(new LoadBalancer(List.of(hostPort(a), hostPort(b))));
+        HttpProxy<LoadBalancerProxy.Ctx> proxy = HttpProxy.of(new LoadBalancerProxy(balancer(a, b)));
         try (TestServer server = TestServer.start(ListeningService.http("lb", proxy))
                 .checkClosedOnStop(proxy.connector()::openConnections)) {
             List<String> servedBy = new ArrayList<>();
@@ -68,7 +70,7 @@ class LoadBalancerTest {
 
     @Test
     void upstreamRequestFilterSetsHostToTheChosenUpstream() throws Exception {
-        HttpProxy<Void> proxy = HttpProxy.of(new LoadBalancer(List.of(hostPort(a), hostPort(b))));
+        HttpProxy<LoadBalancerProxy.Ctx> proxy = HttpProxy.of(new LoadBalancerProxy(balancer(a, b)));
         try (TestServer server = TestServer.start(ListeningService.http("lb", proxy))
                 .checkClosedOnStop(proxy.connector()::openConnections)) {
             for (int i = 0; i < 2; i++) {
@@ -82,8 +84,22 @@ class LoadBalancerTest {
     }
 
     @Test
-    void noUpstreamsIsAnError() {
-        assertThatThrownBy(() -> new LoadBalancer(List.of())).isInstanceOf(IllegalArgumentException.class);
+    void noHealthyBackendIsA502() throws Exception {
+        LoadBalancer balancer = balancer(a, b);
+        balancer.disable(hostPort(a));
+        balancer.disable(hostPort(b));
+        HttpProxy<LoadBalancerProxy.Ctx> proxy = HttpProxy.of(new LoadBalancerProxy(balancer));
+        try (TestServer server = TestServer.start(ListeningService.http("lb", proxy))
+                .checkClosedOnStop(proxy.connector()::openConnections)) {
+            HttpResponse<String> response = client.send(HttpRequest.newBuilder(server.uri("/"))
+                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(response.statusCode()).isEqualTo(502);
+            assertThat(a.requestCount() + b.requestCount()).isZero();
+        }
+    }
+
+    private static LoadBalancer balancer(MockOrigin... origins) {
+        return LoadBalancer.of(SelectionAlgorithm.roundRobin(), List.of(origins).stream().map(o -> Backend.of(hostPort(o))).toList());
     }
 
     private static String hostPort(MockOrigin origin) {

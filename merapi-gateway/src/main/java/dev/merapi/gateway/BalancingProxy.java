@@ -1,0 +1,101 @@
+package dev.merapi.gateway;
+
+import dev.merapi.core.upstreams.HttpPeer;
+import dev.merapi.error.ErrorSource;
+import dev.merapi.error.ErrorType;
+import dev.merapi.error.ProxyError;
+import dev.merapi.error.Retry;
+import dev.merapi.http.ResponseHeader;
+import dev.merapi.loadbalancing.Backend;
+import dev.merapi.loadbalancing.Lease;
+import dev.merapi.loadbalancing.LoadBalancer;
+import dev.merapi.proxy.ProxyHttp;
+import dev.merapi.proxy.Session;
+import dev.merapi.proxy.Stages;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Function;
+
+/**
+ * The reverse proxy of {@code merapi proxy} over several upstreams: each request goes to the backend the
+ * {@link LoadBalancer} chooses for its hash key; a failure before any response byte of an idempotent request is
+ * retried on another backend; failures, 5xx and latency go back to the balancer. Requests go unchanged but for
+ * hop-by-hop headers (the {@code Host} the client sent is kept, as with one upstream).
+ */
+final class BalancingProxy implements ProxyHttp<BalancingProxy.Ctx> {
+    private static final Set<String> IDEMPOTENT = Set.of("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE");
+    private final LoadBalancer balancer;
+    private final Function<Session, byte[]> hashKey;
+
+    /** One request's lease on the backend of its current attempt. */
+    static final class Ctx {
+        private Lease lease;
+    }
+
+    BalancingProxy(LoadBalancer balancer, Function<Session, byte[]> hashKey) {
+        this.balancer = balancer;
+        this.hashKey = hashKey;
+    }
+
+    @Override
+    public Ctx newCtx() {
+        return new Ctx();
+    }
+
+    @Override
+    public CompletionStage<HttpPeer> upstreamPeer(Session session, Ctx ctx) {
+        Backend failed = release(ctx);
+        byte[] key = balancer.algorithm().usesKey() ? hashKey.apply(session) : EMPTY;
+        Optional<Backend> backend = balancer.select(key, b -> !b.equals(failed));
+        if (backend.isEmpty()) {
+            return Stages.failed(ProxyError.explain(ErrorType.Kind.NO_UPSTREAM, ErrorSource.UPSTREAM, "no healthy upstream"));
+        }
+        ctx.lease = balancer.begin(backend.get());
+        return Stages.completed(backend.get().peer());
+    }
+
+    private static final byte[] EMPTY = new byte[0];
+
+    @Override
+    public ProxyError failToConnect(Session session, HttpPeer peer, Ctx ctx, ProxyError e) {
+        if (ctx.lease != null) {
+            ctx.lease.failed();
+        }
+        return e;
+    }
+
+    @Override
+    public ProxyError errorWhileProxy(HttpPeer peer, Session session, ProxyError e, Ctx ctx, boolean reused) {
+        if (ctx.lease != null) {
+            ctx.lease.failed();
+        }
+        if (IDEMPOTENT.contains(session.requestHeader().method()) && !session.isResponseStarted()) {
+            return e.withRetry(Retry.YES);
+        }
+        return ProxyHttp.super.errorWhileProxy(peer, session, e, ctx, reused);
+    }
+
+    @Override
+    public void upstreamResponseFilter(Session session, ResponseHeader upstreamResponse, Ctx ctx) {
+        if (ctx.lease != null) {
+            ctx.lease.responded(upstreamResponse.status());
+        }
+    }
+
+    @Override
+    public void logging(Session session, Optional<ProxyError> error, Ctx ctx) {
+        release(ctx);
+    }
+
+    /** Ends the current lease, if any; returns its backend. */
+    private static Backend release(Ctx ctx) {
+        Lease l = ctx.lease;
+        ctx.lease = null;
+        if (l == null) {
+            return null;
+        }
+        l.close();
+        return l.backend();
+    }
+}
