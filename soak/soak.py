@@ -9,7 +9,8 @@
 Origin endpoints: /tiny (2 bytes), /large?mib=N (N MiB, Content-Length), /chunked (chunked, 64 KiB pieces),
 POST /upload (Content-Length or chunked; answers the byte count), /reset (resets the connection: the proxy answers
 502), /close-early (promises 1 MiB, sends 16 KiB and closes: the proxy cuts the response). The driver also sends
-requests without Host, which the proxy rejects with 400 (and a security event).
+requests without Host, which the proxy rejects with 400 (and a security event), and floods of 200 pipelined 4 KiB
+requests on one connection, all of which must be answered.
 """
 import http.client
 import http.server
@@ -301,10 +302,44 @@ def origin_close_early(port, c):
         h.close()
 
 
+PIPELINED = 200
+
+
+def pipeline_flood(port, c):
+    """200 pipelined GETs of 4 KiB each (800 KiB, far more than the 64 KiB a client may be ahead of its connection)
+    written as fast as the socket takes them while the answers are read: all must come back and memory stays flat.
+    (Few requests, large ones: the origin answers each in two writes, which Nagle's algorithm spaces by the delayed
+    ACK, so it serves a keep-alive connection at about 25 requests a second.)"""
+    s = raw(port)
+    try:
+        request = b"GET /tiny HTTP/1.1\r\nHost: soak\r\nX-Pad: %s\r\n\r\n" % (b"p" * 4000)
+        writer = threading.Thread(target=lambda: s.sendall(request * PIPELINED), daemon=True)
+        writer.start()
+        status = b"HTTP/1.1 200 OK\r\n"
+        seen, tail = 0, b""
+        while seen < PIPELINED:
+            piece = s.recv(65536)
+            if not piece:
+                break
+            data = tail + piece
+            seen += data.count(status)
+            tail = data[-(len(status) - 1):]  # a status line cut between two reads is counted once, with the rest
+            if tail.find(status[:1]) < 0:
+                tail = b""
+        writer.join(30)
+        if seen == PIPELINED:
+            c.add(c.ok, "pipeline-flood", PIPELINED * 2)
+        else:
+            c.add(c.unexpected, "pipeline-flood", detail="%d of %d responses" % (seen, PIPELINED))
+    finally:
+        s.close()
+
+
 # one round of every kind, weighted towards the plain ones
 ROUND = [keep_alive, connection_close, keep_alive, download, upload, connection_close, keep_alive,
          upload_chunked, abort_download, abort_upload, origin_reset, keep_alive,
          origin_close_early, connection_close, bad_request]
+ROUND.append(pipeline_flood)
 
 
 def worker(port, c, stop, index):

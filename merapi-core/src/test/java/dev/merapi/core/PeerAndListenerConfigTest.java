@@ -67,6 +67,8 @@ class PeerAndListenerConfigTest {
     void defaultsAreBoundedAndStrict() {
         Http1Options d = Http1Options.DEFAULT;
         assertThat(d.allowConnect()).isFalse();
+        assertThat(d.allowTrace()).isFalse();
+        assertThat(d.maxUnprocessedBytes()).isEqualTo(64 * 1024);
         assertThat(d.headerReadTimeout()).isLessThanOrEqualTo(Duration.ofSeconds(60));
         assertThat(d.firstByteTimeout()).isLessThanOrEqualTo(Duration.ofSeconds(60));
         assertThat(d.keepAliveTimeout()).isLessThanOrEqualTo(Duration.ofSeconds(120));
@@ -76,6 +78,13 @@ class PeerAndListenerConfigTest {
         assertThat(d.limits().maxHeaderBytes()).isLessThanOrEqualTo(64 * 1024);
         assertThat(d.limits().maxRequestLine()).isLessThanOrEqualTo(16 * 1024);
         assertThat(d.limits().maxHeaderCount()).isLessThanOrEqualTo(200);
+    }
+
+    @Test
+    void theUnprocessedBytesBoundCannotBeTooSmall() {
+        assertThatThrownBy(() -> Http1Options.builder().maxUnprocessedBytes(1023).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxUnprocessedBytes");
+        assertThat(Http1Options.builder().maxUnprocessedBytes(1024).build().maxUnprocessedBytes()).isEqualTo(1024);
     }
 
     @Test

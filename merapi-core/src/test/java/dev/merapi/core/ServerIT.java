@@ -40,7 +40,10 @@ class ServerIT {
     private static final String REQUEST = "GET /x HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
 
     /** Answers every request with "ok" and reads no body. */
-    static final HttpServerApp OK = session -> {
+    static final HttpServerApp OK = session -> answer(session, Unpooled.copiedBuffer("ok", StandardCharsets.US_ASCII));
+
+    /** Answers 200 with {@code body} (handed over) in one write, reading no request body. */
+    private static void answer(ServerSession session, ByteBuf body) {
         session.setHandler(new ServerSession.Handler() {
             @Override
             public void onBody(ByteBuf data, boolean endOfStream) {
@@ -56,10 +59,10 @@ class ServerIT {
             }
         });
         ResponseHeader h = ResponseHeader.of(200);
-        h.headers().add(HeaderNames.CONTENT_LENGTH, "2");
+        h.headers().add(HeaderNames.CONTENT_LENGTH, Integer.toString(body.readableBytes()));
         session.writeResponseHeader(h, false);
-        session.writeBody(Unpooled.copiedBuffer("ok", StandardCharsets.US_ASCII), true);
-    };
+        session.writeBody(body, true);
+    }
 
     private static Server start(ListeningService service, Transport transport) {
         Server server = new Server(ServerConfig.builder().threads(1).transport(transport).gracePeriod(Duration.ofSeconds(2)).build());
@@ -211,15 +214,224 @@ class ServerIT {
         assertThat(stopped.await(5, TimeUnit.SECONDS)).isTrue();
     }
 
-    @Test
-    void bindingAPortInUseFailsWithAClearMessage() throws IOException {
+    @ParameterizedTest
+    @EnumSource(value = Transport.class)
+    void bindingAPortInUseSaysSoInPlainWords(Transport transport) throws IOException {
+        org.junit.jupiter.api.Assumptions.assumeTrue(transport.isAvailable(), transport + " is not available here");
         try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
             ListeningService service = ListeningService.http("t", OK).addTcp("127.0.0.1:" + taken.getLocalPort());
-            Server server = new Server(ServerConfig.builder().threads(1).build());
+            Server server = new Server(ServerConfig.builder().threads(1).transport(transport).build());
             server.addService(service);
             org.assertj.core.api.Assertions.assertThatThrownBy(server::start)
                     .isInstanceOf(IllegalStateException.class)
-                    .hasMessageContaining("cannot listen on");
+                    .hasMessage("127.0.0.1:" + taken.getLocalPort() + " is already in use");
+        }
+    }
+
+    @Test
+    void aServerWhoseSecondPortIsTakenNeverAcceptsOnItsFirst() throws IOException {
+        AtomicInteger served = new AtomicInteger();
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            int first = freePort();
+            ListeningService service = ListeningService.http("t", s -> {
+                served.incrementAndGet();
+                OK.onRequest(s);
+            }).addTcp("127.0.0.1:" + first).addTcp("127.0.0.1:" + taken.getLocalPort());
+            Server server = new Server(ServerConfig.builder().threads(1).build());
+            server.addService(service);
+            org.assertj.core.api.Assertions.assertThatThrownBy(server::start).hasMessageContaining("is already in use");
+            try (Socket s = new Socket()) {
+                s.connect(new InetSocketAddress("127.0.0.1", first), 2000);
+                org.assertj.core.api.Assertions.fail("the first port still listens after the start failed");
+            } catch (java.net.ConnectException expected) {
+                // closed again
+            }
+        }
+        assertThat(served.get()).isZero();
+    }
+
+    // ---- clients that send more than they let the server answer
+
+    @Test
+    void pipelinedRequestsOfAClientThatReadsNothingAreNotAnsweredIntoMemory() throws Exception {
+        int total = 4000;
+        byte[] page = new byte[8192];
+        AtomicInteger answered = new AtomicInteger();
+        ListeningService service = ListeningService.http("t", session -> {
+            answered.incrementAndGet();
+            answer(session, Unpooled.wrappedBuffer(page)); // one write: nothing here waits for the client
+        }).addTcp("127.0.0.1:0");
+        Server server = start(service, Transport.auto());
+        Thread writer = null;
+        try (Socket s = new Socket()) {
+            s.setReceiveBufferSize(16 * 1024); // before connecting: no window scaling up to megabytes
+            s.connect(service.boundAddresses().getFirst(), 5000);
+            s.setSoTimeout(30_000);
+            StringBuilder pipeline = new StringBuilder();
+            for (int i = 0; i < total; i++) {
+                pipeline.append("GET /").append(i).append(" HTTP/1.1\r\nHost: t\r\n\r\n");
+            }
+            byte[] requests = pipeline.toString().getBytes(StandardCharsets.US_ASCII);
+            writer = Thread.ofPlatform().name("pipelining-writer").start(() -> {
+                try {
+                    s.getOutputStream().write(requests);
+                } catch (IOException e) {
+                    // the reads below fail if the server cut the connection
+                }
+            });
+            // 4000 answers of 8 KiB (32 MiB) are more than the socket buffers hold: answering stops when they are full
+            int seen = answered.get();
+            long stableSince = System.nanoTime();
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
+            while (System.nanoTime() - stableSince < TimeUnit.SECONDS.toNanos(2) && System.nanoTime() - deadline < 0) {
+                Thread.sleep(100);
+                int now = answered.get();
+                if (now != seen) {
+                    seen = now;
+                    stableSince = System.nanoTime();
+                }
+            }
+            assertThat(seen).as("requests answered to a client that reads nothing").isLessThan(total / 2);
+            // once the client reads, every answer comes, in order
+            java.io.DataInputStream in = new java.io.DataInputStream(new java.io.BufferedInputStream(s.getInputStream()));
+            byte[] expectedHead = ("HTTP/1.1 200 OK\r\ncontent-length: 8192\r\n\r\n").getBytes(StandardCharsets.US_ASCII);
+            byte[] head = new byte[expectedHead.length];
+            for (int i = 0; i < total; i++) {
+                in.readFully(head);
+                assertThat(new String(head, StandardCharsets.US_ASCII)).as("head %d", i).isEqualToIgnoringCase(new String(expectedHead, StandardCharsets.US_ASCII));
+                in.readFully(page.clone());
+            }
+            assertThat(answered.get()).isEqualTo(total);
+        } finally {
+            if (writer != null) {
+                writer.join(Duration.ofSeconds(10));
+            }
+            server.shutdownFast();
+        }
+    }
+
+    // ---- connection caps
+
+    /** Connects and sends nothing: the server holds it until its first-byte timeout. */
+    private static Socket hold(InetSocketAddress server, String fromHost) throws IOException {
+        Socket s = new Socket();
+        s.bind(new InetSocketAddress(fromHost, 0));
+        s.connect(server, 5000);
+        return s;
+    }
+
+    /** Whether the server closes {@code s} within a few seconds without answering (its timeouts are 30 s). */
+    private static boolean closedAtOnce(Socket s) throws IOException {
+        s.setSoTimeout(5000);
+        try {
+            s.getOutputStream().write(REQUEST.getBytes(StandardCharsets.US_ASCII));
+        } catch (IOException closed) {
+            return true;
+        }
+        try {
+            return s.getInputStream().read() < 0;
+        } catch (java.net.SocketTimeoutException stillOpen) {
+            return false;
+        } catch (IOException reset) {
+            return true;
+        }
+    }
+
+    /** Whether a new connection from {@code fromHost} is served, trying for a while: slots come back asynchronously. */
+    private static boolean servedWithin(InetSocketAddress server, String fromHost, Duration wait) throws Exception {
+        long deadline = System.nanoTime() + wait.toNanos();
+        while (true) {
+            try (Socket s = hold(server, fromHost)) {
+                if (exchange(s).startsWith("HTTP/1.1 200 OK")) {
+                    return true;
+                }
+            } catch (IOException closed) {
+                // over the cap still
+            }
+            if (System.nanoTime() - deadline > 0) {
+                return false;
+            }
+            Thread.sleep(20);
+        }
+    }
+
+    @Test
+    void aConnectionOverTheListenerCapIsClosedAtOnceAndTheCapFreesAsConnectionsClose() throws Exception {
+        ListeningService service = ListeningService.http("t", OK)
+                .addListener(ListenerConfig.tcp("127.0.0.1:0").toBuilder().maxConnections(3).build());
+        Server server = start(service, Transport.auto());
+        long before = dev.merapi.core.security.SecurityEvents.count("max-connections");
+        try {
+            InetSocketAddress at = (InetSocketAddress) service.boundAddresses().getFirst();
+            Socket a = hold(at, "127.0.0.1");
+            Socket b = hold(at, "127.0.0.1");
+            Socket c = hold(at, "127.0.0.1");
+            try (Socket over = hold(at, "127.0.0.1")) {
+                assertThat(closedAtOnce(over)).as("the fourth connection is closed").isTrue();
+            }
+            assertThat(dev.merapi.core.security.SecurityEvents.count("max-connections")).isEqualTo(before + 1);
+            assertThat(closedAtOnce(a)).as("the first three stay open").isFalse();
+            a.close();
+            assertThat(servedWithin(at, "127.0.0.1", Duration.ofSeconds(10))).as("a slot is free again").isTrue();
+            b.close();
+            c.close();
+            // no slot leaked: once every connection has closed, three at once are served again
+            assertThat(servedWithin(at, "127.0.0.1", Duration.ofSeconds(10))).isTrue();
+            Socket[] again = {hold(at, "127.0.0.1"), hold(at, "127.0.0.1"), hold(at, "127.0.0.1")};
+            try {
+                for (Socket s : again) {
+                    assertThat(exchange(s)).startsWith("HTTP/1.1 200 OK");
+                }
+            } finally {
+                for (Socket s : again) {
+                    s.close();
+                }
+            }
+        } finally {
+            server.shutdownFast();
+        }
+    }
+
+    @Test
+    void aConnectionOverThePerAddressCapIsClosedAtOnceWhileOtherAddressesAreServed() throws Exception {
+        ListeningService service = ListeningService.http("t", OK)
+                .addListener(ListenerConfig.tcp("127.0.0.1:0").toBuilder().maxConnectionsPerIp(2).build());
+        Server server = start(service, Transport.auto());
+        long before = dev.merapi.core.security.SecurityEvents.count("max-connections-per-ip");
+        try {
+            InetSocketAddress at = (InetSocketAddress) service.boundAddresses().getFirst();
+            Socket a = hold(at, "127.0.0.1");
+            Socket b = hold(at, "127.0.0.1");
+            try (Socket over = hold(at, "127.0.0.1")) {
+                assertThat(closedAtOnce(over)).as("a third connection from 127.0.0.1 is closed").isTrue();
+            }
+            assertThat(dev.merapi.core.security.SecurityEvents.count("max-connections-per-ip")).isEqualTo(before + 1);
+            // Linux routes all of 127.0.0.0/8 to loopback: another client address on the same machine
+            try (Socket other = hold(at, "127.0.0.2")) {
+                assertThat(exchange(other)).as("another address is served").startsWith("HTTP/1.1 200 OK");
+            }
+            assertThat(closedAtOnce(b)).as("the first two stay open").isFalse();
+            a.close();
+            assertThat(servedWithin(at, "127.0.0.1", Duration.ofSeconds(10))).as("a slot is free again").isTrue();
+            b.close();
+        } finally {
+            server.shutdownFast();
+        }
+    }
+
+    @Test
+    void connectionCapsMustBePositive() {
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ListenerConfig.tcp("127.0.0.1:0").toBuilder().maxConnections(0).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxConnections");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> ListenerConfig.tcp("127.0.0.1:0").toBuilder().maxConnectionsPerIp(-1).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxConnectionsPerIp");
+        assertThat(ListenerConfig.tcp("127.0.0.1:0").maxConnectionsPerIp()).as("no per-address cap by default").isZero();
+        assertThat(ListenerConfig.DEFAULT_MAX_CONNECTIONS).isGreaterThanOrEqualTo(64);
+    }
+
+    private static int freePort() throws IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
         }
     }
 }

@@ -67,7 +67,8 @@ public final class Main implements Callable<Integer> {
         try {
             server = new Server(serverConfig(threads, transport, gracePeriod));
             origin = ListeningService.http("demo-origin", new DemoOrigin(VERSION)).addTcp("127.0.0.1:0");
-            // the origin is bound first, so its port is known by the time a request arrives
+            // the proxy's port is bound first, so that a busy port stops the start before the origin listens; no
+            // listener accepts before all are bound, so the origin's port is known by the time a request arrives
             ForwardProxy forward = new ForwardProxy(() -> HttpPeer.of((InetSocketAddress) origin.boundAddresses().getFirst(), false, ""));
             proxy = ListeningService.http("proxy", HttpProxy.of(forward, proxyOptions(transport)))
                     .addListener(ListenerConfig.tcp(listen));
@@ -75,7 +76,7 @@ public final class Main implements Callable<Integer> {
             spec.commandLine().getErr().println("merapi: " + e.getMessage());
             return 2;
         }
-        server.addService(origin).addService(proxy);
+        server.addService(proxy).addService(origin);
         try {
             server.start();
         } catch (IllegalStateException e) {
@@ -183,6 +184,15 @@ public final class Main implements Callable<Integer> {
                     + " other client they are replaced by the client's own address."})
         List<String> trustedProxies = new ArrayList<>();
 
+        @Option(names = "--max-connections", paramLabel = "N",
+                description = "Most client connections open at once; more are closed when accepted (default: half the open-file limit, now "
+                        + "${DEFAULT-VALUE}).")
+        int maxConnections = ListenerConfig.DEFAULT_MAX_CONNECTIONS;
+
+        @Option(names = "--max-connections-per-ip", paramLabel = "N",
+                description = "Most client connections open at once from one IP address; 0 for no cap (default: ${DEFAULT-VALUE}).")
+        int maxConnectionsPerIp;
+
         @Spec
         CommandSpec spec;
 
@@ -201,12 +211,19 @@ public final class Main implements Callable<Integer> {
             Optional<LoadBalancer> balancer;
             try {
                 server = new Server(serverConfig(threads, transport, gracePeriod));
+                if (maxConnections <= 0) {
+                    throw new IllegalArgumentException("--max-connections must be positive: " + maxConnections);
+                }
+                if (maxConnectionsPerIp < 0) {
+                    throw new IllegalArgumentException("--max-connections-per-ip must be 0 (no cap) or more: " + maxConnectionsPerIp);
+                }
                 balancer = balancer(backends);
                 ProxyOptions options = proxyOptions(transport, via, trustedProxies);
                 service = (balancer.isPresent()
                         ? ListeningService.http("proxy", HttpProxy.of(new BalancingProxy(balancer.get(), UpstreamSpec.hashKey(hashKey)), options))
                         : ListeningService.http("proxy", HttpProxy.of(new ForwardProxy(backends.getFirst().peer()), options)))
-                        .addListener(ListenerConfig.tcp(listen));
+                        .addListener(ListenerConfig.tcp(listen).toBuilder().maxConnections(maxConnections)
+                                .maxConnectionsPerIp(maxConnectionsPerIp).build());
             } catch (IllegalArgumentException e) {
                 err.println("merapi proxy: " + e.getMessage());
                 return 2;

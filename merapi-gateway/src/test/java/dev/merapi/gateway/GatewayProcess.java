@@ -36,6 +36,11 @@ final class GatewayProcess implements AutoCloseable {
 
     /** Starts {@code merapi ARGS...} in a new JVM. */
     static GatewayProcess start(String... args) throws IOException {
+        return startWith(List.of(), args);
+    }
+
+    /** Starts {@code merapi ARGS...} in a new JVM with these JVM flags too, such as {@code -Dname=value}. */
+    static GatewayProcess startWith(List<String> jvmFlags, String... args) throws IOException {
         List<String> command = new ArrayList<>();
         // a background job's shell may have left SIGINT ignored, which a child inherits and the JVM then honours
         if (ENV_RESETS_SIGNALS) {
@@ -43,6 +48,7 @@ final class GatewayProcess implements AutoCloseable {
         }
         command.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         command.addAll(JVM_FLAGS);
+        command.addAll(jvmFlags);
         command.addAll(List.of("-cp", System.getProperty("java.class.path"), Main.class.getName()));
         command.addAll(List.of(args));
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
@@ -109,6 +115,16 @@ final class GatewayProcess implements AutoCloseable {
         }
         reader.join(Duration.ofSeconds(5));
         return process.exitValue();
+    }
+
+    /** Its resident set size now, in KiB ({@code VmRSS} in {@code /proc/PID/status}). */
+    long rssKib() throws IOException {
+        for (String line : Files.readAllLines(Path.of("/proc", Long.toString(pid()), "status"))) {
+            if (line.startsWith("VmRSS:")) {
+                return Long.parseLong(line.substring(6).trim().split("\\s+")[0]);
+            }
+        }
+        throw new IOException("no VmRSS for " + pid());
     }
 
     /** Everything it printed so far. */

@@ -51,7 +51,10 @@ class MainTest {
         assertThat(r.exitCode()).isZero();
         assertThat(r.out()).contains("Usage: merapi proxy", "--listen", "--upstream", "--threads", "--transport", "--grace-period",
                 "--via=NAME", "--trusted-proxy=CIDR", "508 Loop Detected", "X-Forwarded-For",
-                "--balance", "least-conn", "p2c-ewma", "maglev", "--hash-key", "--health-check");
+                "--balance", "least-conn", "p2c-ewma", "maglev", "--hash-key", "--health-check",
+                "--max-connections=N", "--max-connections-per-ip=N");
+        assertThat(r.out().replaceAll("\\s+", " ")).contains("(default: half the open-file limit, now "
+                + dev.merapi.core.listeners.ListenerConfig.DEFAULT_MAX_CONNECTIONS + ")", "0 for no cap (default: 0)");
     }
 
     @Test
@@ -69,6 +72,21 @@ class MainTest {
 
         assertThat(r.exitCode()).isEqualTo(2);
         assertThat(r.err()).startsWith("merapi proxy: the Via pseudonym must be a token");
+    }
+
+    @Test
+    void connectionCapsMustBePositive() {
+        Run zero = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--max-connections", "0");
+        assertThat(zero.exitCode()).isEqualTo(2);
+        assertThat(zero.err()).isEqualTo("merapi proxy: --max-connections must be positive: 0" + System.lineSeparator());
+
+        Run negative = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--max-connections-per-ip", "-1");
+        assertThat(negative.exitCode()).isEqualTo(2);
+        assertThat(negative.err()).startsWith("merapi proxy: --max-connections-per-ip must be 0 (no cap) or more");
+
+        Run word = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--max-connections", "many");
+        assertThat(word.exitCode()).isEqualTo(2);
+        assertThat(word.err()).contains("'many'", "--max-connections");
     }
 
     @Test
@@ -166,7 +184,7 @@ class MainTest {
             Run r = run("proxy", "--listen", "127.0.0.1:" + taken.getLocalPort(), "--upstream", "127.0.0.1:9", "--threads", "1");
 
             assertThat(r.exitCode()).isEqualTo(1);
-            assertThat(r.err()).startsWith("merapi proxy: cannot listen on ");
+            assertThat(r.err()).isEqualTo("merapi proxy: 127.0.0.1:" + taken.getLocalPort() + " is already in use" + System.lineSeparator());
             assertThat(r.out()).isEmpty();
         }
     }
@@ -202,6 +220,26 @@ class MainTest {
         Run check = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--health-check", "healthz");
         assertThat(check.exitCode()).isEqualTo(2);
         assertThat(check.err()).contains("a health-check path starts with '/'");
+    }
+
+    @Test
+    void embeddedDefaultOnABusyPortSaysSoAndNeverStartsTheDemoOrigin() throws IOException {
+        ch.qos.logback.classic.Logger serverLog = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(
+                dev.merapi.core.server.Server.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines = new ch.qos.logback.core.read.ListAppender<>();
+        lines.start();
+        serverLog.addAppender(lines);
+        try (ServerSocket taken = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            Run r = run("--listen", "127.0.0.1:" + taken.getLocalPort(), "--threads", "1");
+
+            assertThat(r.exitCode()).isEqualTo(1);
+            assertThat(r.err()).isEqualTo("merapi: 127.0.0.1:" + taken.getLocalPort() + " is already in use" + System.lineSeparator());
+            assertThat(r.out()).isEmpty();
+            assertThat(lines.list).extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                    .noneMatch(l -> l.contains("listening on"));
+        } finally {
+            serverLog.detachAppender(lines);
+        }
     }
 
     @Test

@@ -519,6 +519,55 @@ class Http1StrictIT {
         assertThat(r.header("Allow")).isNotBlank().doesNotContain("CONNECT");
     }
 
+    @Test
+    void traceIsRefusedWith405ByDefault() throws IOException {
+        // TRACE echoes the request, credentials included: never forwarded unless a listener opts in
+        RawClient.Response r = assertRejectedAndClosed(crlf("TRACE / HTTP/1.1|Host: a|Max-Forwards: 0|Cookie: s=1||"), 405);
+        assertThat(r.header("Allow")).isNotBlank().doesNotContain("TRACE");
+        assertThat(r.bodyText()).doesNotContain("s=1");
+    }
+
+    @Test
+    void traceReachesTheOriginWhenTheListenerAllowsIt() throws IOException {
+        try (Fixture f = new Fixture(Http1Options.builder().allowTrace(true).build()); RawClient c = f.connect()) {
+            c.send(crlf("TRACE /t HTTP/1.1|Host: a||"));
+            assertThat(c.readResponse().status()).isEqualTo(200);
+            assertThat(f.origin.takeRequest().method()).isEqualTo("TRACE");
+        }
+    }
+
+    /** The start of a TLS 1.2/1.3 ClientHello: handshake record, version 3.1, then a length and the hello itself. */
+    static final String TLS_CLIENT_HELLO_START = "\u0016\u0003\u0001\u0002\u0000\u0001\u0000\u0001\u00fc\u0003\u0003";
+
+    @ParameterizedTest
+    @ValueSource(strings = {TLS_CLIENT_HELLO_START, "\u0000\u0000\u0000", " GET / HTTP/1.1", "GET\t/", "G(ET /", "\r\r\n"})
+    void bytesThatCannotStartARequestLineGet400AtOnce(String raw) throws IOException {
+        // no CRLF ever comes: without this rule the client would wait for the 30-second header read timeout
+        assertRejectedAndClosed(raw, 400);
+    }
+
+    @Test
+    void aTlsClientOnThePlainPortFailsAtOnceInsteadOfWaitingForATimeout() throws Exception {
+        javax.net.ssl.SSLContext tls = javax.net.ssl.SSLContext.getInstance("TLS");
+        tls.init(null, null, null);
+        try (Fixture f = Fixture.start();
+                javax.net.ssl.SSLSocket s = (javax.net.ssl.SSLSocket) tls.getSocketFactory().createSocket("127.0.0.1", f.proxy.port())) {
+            s.setSoTimeout(20_000); // below the 30-second header read timeout, so that waiting for it fails the test
+            assertThatThrownBy(s::startHandshake).isInstanceOf(javax.net.ssl.SSLException.class)
+                    .isNotInstanceOf(java.net.SocketTimeoutException.class);
+            assertThat(f.origin.connectionCount()).isZero();
+        }
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"G", "GET", "GET ", "\r", "\r\nGE", "M-SEARCH * HTTP/1.1|Host: a|"})
+    void aRequestLineArrivingInPiecesIsNotMistakenForGarbage(String start) throws IOException {
+        try (Fixture f = Fixture.start(); RawClient c = f.connect()) {
+            c.send(crlf(start));
+            assertThat(c.isClosedByPeer(Duration.ofMillis(300))).as("closed after %s", printable(start)).isFalse();
+        }
+    }
+
     @ParameterizedTest
     @ValueSource(strings = {"Expect: foo", "Expect: 100-continue, foo", "Expect: 100-continue|Expect: 100-continue"})
     void unsupportedExpectationGets417AndClosed(String expect) throws IOException {

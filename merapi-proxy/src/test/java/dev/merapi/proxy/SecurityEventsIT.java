@@ -171,6 +171,7 @@ class SecurityEventsIT {
         "POST / HTTP/1.1|Host: a|Transfer-Encoding: gzip, chunked||0||; te-unsupported; 501; Transfer-Encoding: gzip, chunked",
         "PUT / HTTP/1.1|Host: a|Expect: 200-ok|Content-Length: 1||x; bad-expect; 417; [line 2] Expect: 200-ok",
         "CONNECT example.com:443 HTTP/1.1|Host: example.com:443||; connect-disabled; 405; CONNECT example.com:443 HTTP/1.1",
+        "TRACE / HTTP/1.1|Host: a||; trace-disabled; 405; TRACE / HTTP/1.1",
     })
     void eachBrokenRuleGivesOneEvent(String raw, String rule, int status, String excerpt) throws IOException {
         try (Fixture f = new Fixture()) {
@@ -179,6 +180,17 @@ class SecurityEventsIT {
             assertThat(ex.status()).isEqualTo(status);
             String line = assertOneEvent(f, ex, rule, Integer.toString(status), before);
             assertThat(line).contains(excerpt.replace("\\", "\\\\"));
+        }
+    }
+
+    @Test
+    void tlsHandshakeOnThePlainPortGivesOneNotHttpEvent() throws IOException {
+        try (Fixture f = new Fixture()) {
+            long before = SecurityEvents.count("not-http");
+            Exchange ex = exchange(f.proxy.port(), Http1StrictIT.TLS_CLIENT_HELLO_START);
+            assertThat(ex.status()).isEqualTo(400);
+            String line = assertOneEvent(f, ex, "not-http", "400", before);
+            assertThat(line).contains("excerpt=\"\\x16\\x03");
         }
     }
 

@@ -1,5 +1,7 @@
 package dev.merapi.core.listeners;
 
+import com.sun.management.UnixOperatingSystemMXBean;
+import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
@@ -17,9 +19,23 @@ import java.util.Objects;
  * @param keepAlive SO_KEEPALIVE on accepted connections (default off: idle connections are bounded by the
  *        keep-alive and read timeouts, and the option costs a system call per connection)
  * @param fastOpenQueue TCP Fast Open queue length, 0 for off (default off; native transports only)
+ * @param maxConnections most client connections open at once on this listener (default
+ *        {@link #DEFAULT_MAX_CONNECTIONS}: half the process's open-file limit, which leaves the other half for
+ *        upstream connections and files). One more is closed as soon as it is accepted, before any byte is read,
+ *        and counted as the security event {@code max-connections}
+ * @param maxConnectionsPerIp most client connections open at once from one IP address on this listener, 0 for no
+ *        such cap (the default: clients behind one NAT or proxy share an address). One more is closed as soon as it is
+ *        accepted and counted as the security event {@code max-connections-per-ip}. Unix domain sockets have no
+ *        client address, so only {@code maxConnections} applies to them
  */
 public record ListenerConfig(SocketAddress address, int backlog, boolean reusePort, boolean tcpNoDelay, boolean keepAlive,
-        int fastOpenQueue) {
+        int fastOpenQueue, int maxConnections, int maxConnectionsPerIp) {
+
+    /**
+     * The default of {@link #maxConnections()}: half the open-file limit of the process ({@code ulimit -n}, which the
+     * JVM raises to the hard limit at start on Linux), at least 64; 16384 where the limit cannot be read.
+     */
+    public static final int DEFAULT_MAX_CONNECTIONS = defaultMaxConnections();
 
     public ListenerConfig {
         Objects.requireNonNull(address, "address");
@@ -29,6 +45,24 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
         if (fastOpenQueue < 0) {
             throw new IllegalArgumentException("fastOpenQueue must not be negative: " + fastOpenQueue);
         }
+        if (maxConnections <= 0) {
+            throw new IllegalArgumentException("maxConnections must be positive: " + maxConnections);
+        }
+        if (maxConnectionsPerIp < 0) {
+            throw new IllegalArgumentException("maxConnectionsPerIp must not be negative (0 is no cap): " + maxConnectionsPerIp);
+        }
+    }
+
+    private static int defaultMaxConnections() {
+        long files = -1;
+        try {
+            if (ManagementFactory.getOperatingSystemMXBean() instanceof UnixOperatingSystemMXBean unix) {
+                files = unix.getMaxFileDescriptorCount();
+            }
+        } catch (LinkageError | SecurityException e) {
+            files = -1; // no jdk.management: the fallback below
+        }
+        return files <= 0 ? 16384 : (int) Math.clamp(files / 2, 64, Integer.MAX_VALUE);
     }
 
     /** A TCP listener on {@code host:port} (IPv6 in brackets, such as {@code [::1]:8080}) with the default options. */
@@ -55,12 +89,12 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
 
     /** A TCP listener on a socket address with the default options. */
     public static ListenerConfig tcp(InetSocketAddress address) {
-        return new ListenerConfig(address, 4096, false, true, false, 0);
+        return new ListenerConfig(address, 4096, false, true, false, 0, DEFAULT_MAX_CONNECTIONS, 0);
     }
 
     /** A Unix domain socket listener with the default options. */
     public static ListenerConfig unix(Path path) {
-        return new ListenerConfig(UnixDomainSocketAddress.of(path), 4096, false, false, false, 0);
+        return new ListenerConfig(UnixDomainSocketAddress.of(path), 4096, false, false, false, 0, DEFAULT_MAX_CONNECTIONS, 0);
     }
 
     /**
@@ -96,6 +130,8 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
         private boolean tcpNoDelay;
         private boolean keepAlive;
         private int fastOpenQueue;
+        private int maxConnections;
+        private int maxConnectionsPerIp;
 
         private Builder(ListenerConfig c) {
             address = c.address;
@@ -104,6 +140,8 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
             tcpNoDelay = c.tcpNoDelay;
             keepAlive = c.keepAlive;
             fastOpenQueue = c.fastOpenQueue;
+            maxConnections = c.maxConnections;
+            maxConnectionsPerIp = c.maxConnectionsPerIp;
         }
 
         public Builder backlog(int v) {
@@ -131,8 +169,20 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
             return this;
         }
 
+        public Builder maxConnections(int v) {
+            maxConnections = v;
+            return this;
+        }
+
+        /** 0 for no per-address cap. */
+        public Builder maxConnectionsPerIp(int v) {
+            maxConnectionsPerIp = v;
+            return this;
+        }
+
         public ListenerConfig build() {
-            return new ListenerConfig(address, backlog, reusePort, tcpNoDelay, keepAlive, fastOpenQueue);
+            return new ListenerConfig(address, backlog, reusePort, tcpNoDelay, keepAlive, fastOpenQueue, maxConnections,
+                    maxConnectionsPerIp);
         }
     }
 }

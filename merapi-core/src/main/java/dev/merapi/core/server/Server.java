@@ -1,8 +1,10 @@
 package dev.merapi.core.server;
 
+import dev.merapi.core.internal.ConnectionLimits;
 import dev.merapi.core.listeners.ListenerConfig;
 import dev.merapi.core.listeners.Transport;
 import dev.merapi.core.protocols.http1.Http1ServerConnection;
+import dev.merapi.core.security.SecurityEvents;
 import dev.merapi.core.services.BackgroundService;
 import dev.merapi.core.services.ListeningService;
 import dev.merapi.core.services.Service;
@@ -19,8 +21,10 @@ import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.unix.Errors;
 import io.netty.channel.unix.UnixChannelOption;
 import io.netty.util.concurrent.DefaultThreadFactory;
+import java.net.BindException;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.nio.file.Files;
@@ -44,6 +48,10 @@ import org.slf4j.LoggerFactory;
  * server.addService(ListeningService.http("proxy", app).addTcp("0.0.0.0:8080"));
  * server.run(); // blocks; SIGTERM shuts down gracefully, SIGINT fast
  * }</pre>
+ *
+ * <p>Every listener is bound before any of them accepts a connection, so a server whose second port is taken
+ * fails to start without having served anything on the first. Each listener caps its open connections
+ * ({@link ListenerConfig#maxConnections()}, {@link ListenerConfig#maxConnectionsPerIp()}) at accept.
  *
  * <p>Graceful shutdown stops accepting, closes idle keep-alive connections at once, lets active ones
  * finish their current response within the grace period, then closes what is left.
@@ -90,9 +98,10 @@ public final class Server {
     }
 
     /**
-     * Binds every listener and starts every background service, then returns.
+     * Binds every listener, then starts accepting on all of them and starts every background service, then returns.
      *
-     * @throws IllegalStateException if a listener cannot be bound (everything started is stopped again)
+     * @throws IllegalStateException if a listener cannot be bound (everything started is stopped again); its message
+     *     names the address, such as {@code 127.0.0.1:8080 is already in use}
      */
     public synchronized void start() {
         if (started) {
@@ -105,9 +114,16 @@ public final class Server {
         background = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name(config.name() + "-bg-", 0).factory());
         try {
             for (Service s : services) {
-                switch (s) {
-                    case ListeningService ls -> bind(ls, transport);
-                    case BackgroundService bs -> background.execute(() -> runBackground(bs));
+                if (s instanceof ListeningService ls) {
+                    bind(ls, transport);
+                }
+            }
+            for (Channel ch : listenChannels) {
+                ch.config().setAutoRead(true); // accept from now on: every port is known to be ours
+            }
+            for (Service s : services) {
+                if (s instanceof BackgroundService bs) {
+                    background.execute(() -> runBackground(bs));
                 }
             }
         } catch (RuntimeException e) {
@@ -131,6 +147,7 @@ public final class Server {
                     .group(group)
                     .channel(transport.serverChannel(domain))
                     .option(ChannelOption.SO_BACKLOG, l.backlog())
+                    .option(ChannelOption.AUTO_READ, false) // no accept until every listener is bound
                     .handler(new Acceptor(service, group, l, domain, transport == Transport.EPOLL))
                     .childHandler(NotAccepted.INSTANCE);
             if (!domain) {
@@ -147,13 +164,39 @@ public final class Server {
             try {
                 ch = b.bind(address).syncUninterruptibly().channel();
             } catch (Exception e) {
-                throw new IllegalStateException("cannot listen on " + l.address() + ": " + e.getMessage(), e);
+                throw new IllegalStateException(bindFailure(l.address(), e), e);
             }
             listenChannels.add(ch);
             SocketAddress local = domain ? l.address() : ch.localAddress();
             service.bound(local);
             log.info("{}: listening on {}", service.name(), ListenerConfig.describe(local));
         }
+    }
+
+    /**
+     * Says why {@code address} cannot be listened on, in the user's words rather than the transport's:
+     * {@code 127.0.0.1:8080 is already in use}, or {@code cannot listen on 127.0.0.1:80: permission denied}.
+     */
+    static String bindFailure(SocketAddress address, Throwable e) {
+        String where = ListenerConfig.describe(address);
+        for (Throwable t = e; t != null; t = t.getCause()) {
+            String m = String.valueOf(t.getMessage());
+            // errno on Linux, where the native transports run (EADDRINUSE 98, EACCES 13, EADDRNOTAVAIL 99); the
+            // message for NIO's BindException
+            int errno = t instanceof Errors.NativeIoException n ? -n.expectedErr() : 0;
+            if (errno == 98 || t instanceof BindException && m.contains("in use")) {
+                return where + " is already in use";
+            }
+            if (errno == 13 || t instanceof BindException && m.contains("Permission denied")) {
+                return "cannot listen on " + where + ": permission denied (ports below 1024 need privileges)";
+            }
+            if (errno == 99 || t instanceof BindException && m.contains("Cannot assign requested address")) {
+                return "cannot listen on " + where + ": not an address of this machine";
+            }
+        }
+        String m = String.valueOf(e.getMessage());
+        int colon = m.lastIndexOf("): "); // Netty's "bind(..) failed with error(-N): Text" reads "Text"
+        return "cannot listen on " + where + ": " + (colon >= 0 ? m.substring(colon + 3) : m);
     }
 
     private void runBackground(BackgroundService bs) {
@@ -302,13 +345,14 @@ public final class Server {
      * options are set without a map walk. Runs once per connection, so it stays small.
      */
     private static final class Acceptor extends ChannelInboundHandlerAdapter {
-        private static final ChannelFutureListener CLOSE_IF_UNREGISTERED = f -> {
+        private final ChannelFutureListener closeIfUnregistered = f -> {
             if (!f.isSuccess()) {
                 closeForcibly(f.channel(), f.cause());
             }
         };
 
         private final ListeningService service;
+        private final ConnectionLimits limits;
         private final EventLoopGroup childGroup;
         private final boolean tcpNoDelayOff;
         private final boolean keepAlive;
@@ -316,6 +360,7 @@ public final class Server {
 
         Acceptor(ListeningService service, EventLoopGroup childGroup, ListenerConfig listener, boolean domain, boolean epoll) {
             this.service = service;
+            this.limits = new ConnectionLimits(listener);
             this.childGroup = childGroup;
             // Netty turns TCP_NODELAY on for every accepted socket; each option set is one more system call per
             // connection, so only what differs from that is set
@@ -327,6 +372,13 @@ public final class Server {
         @Override
         public void channelRead(ChannelHandlerContext ctx, Object msg) {
             Channel child = (Channel) msg;
+            String refused = limits.tryAcquire(child);
+            if (refused != null) {
+                // over a cap: closed before it is registered, so not a byte is read from it
+                SecurityEvents.record(refused, child.remoteAddress(), child.localAddress(), 0);
+                child.unsafe().closeForcibly();
+                return;
+            }
             try {
                 ChannelConfig config = child.config();
                 config.setAutoRead(false);
@@ -346,9 +398,10 @@ public final class Server {
                     // while it is unregistered.
                     child.unsafe().beginRead();
                 }
+                child.closeFuture().addListener(limits); // gives the slot back; once registered, every close completes it
                 ChannelFuture registered = childGroup.register(child);
                 if (!registered.isDone()) {
-                    registered.addListener(CLOSE_IF_UNREGISTERED);
+                    registered.addListener(closeIfUnregistered);
                 } else if (!registered.isSuccess()) {
                     closeForcibly(child, registered.cause()); // on the listener's own loop, registration is done at once
                 }
@@ -357,8 +410,10 @@ public final class Server {
             }
         }
 
-        private static void closeForcibly(Channel child, Throwable cause) {
+        /** Closes a connection that was never registered, whose close future therefore never completes. */
+        private void closeForcibly(Channel child, Throwable cause) {
             child.unsafe().closeForcibly();
+            limits.release(child);
             log.warn("failed to register an accepted connection: {}", child, cause);
         }
     }

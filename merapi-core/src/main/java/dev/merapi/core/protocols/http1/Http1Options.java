@@ -5,8 +5,8 @@ import java.time.Duration;
 import java.util.Objects;
 
 /**
- * How a listener speaks HTTP/1.1 to clients: parser limits, timeouts, keep-alive and CONNECT.
- * None of the timeouts can be infinite.
+ * How a listener speaks HTTP/1.1 to clients: parser limits, timeouts, keep-alive, how much a client may send
+ * ahead, and CONNECT and TRACE. None of the timeouts can be infinite.
  *
  * @param limits request-line, header and chunk limits
  * @param firstByteTimeout from accept to the first byte of the first request (default 30 s)
@@ -16,14 +16,24 @@ import java.util.Objects;
  * @param writeTimeout longest time a response write may stay blocked by a slow client (default 60 s)
  * @param maxRequestsPerConnection after this many requests a connection is closed (default 10000)
  * @param allowConnect whether CONNECT requests reach the application; otherwise they get 405 (default off)
+ * @param allowTrace whether TRACE requests reach the application; otherwise they get 405 (default off: TRACE echoes
+ *        the request, credentials included, back to whoever can make the client send it)
+ * @param maxUnprocessedBytes how many bytes a client may send ahead of what the connection has processed, such as
+ *        pipelined requests behind the one being answered, before the connection stops reading from it (default
+ *        64 KiB, at least 1 KiB). Memory per connection stays bounded whatever the client sends: this, plus one read
+ *        (at most 64 KiB), plus one head being parsed (bounded by {@code limits})
  */
 public record Http1Options(Http1Limits limits, Duration firstByteTimeout, Duration headerReadTimeout,
         Duration keepAliveTimeout, Duration bodyReadTimeout, Duration writeTimeout, int maxRequestsPerConnection,
-        boolean allowConnect) {
+        boolean allowConnect, boolean allowTrace, int maxUnprocessedBytes) {
+
+    /** The default of {@link #maxUnprocessedBytes()}: 64 KiB. */
+    public static final int DEFAULT_MAX_UNPROCESSED_BYTES = 64 * 1024;
 
     /** The defaults. */
     public static final Http1Options DEFAULT = new Http1Options(Http1Limits.DEFAULT, Duration.ofSeconds(30),
-            Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(60), Duration.ofSeconds(60), 10_000, false);
+            Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(60), Duration.ofSeconds(60), 10_000, false,
+            false, DEFAULT_MAX_UNPROCESSED_BYTES);
 
     public Http1Options {
         Objects.requireNonNull(limits, "limits");
@@ -34,6 +44,9 @@ public record Http1Options(Http1Limits limits, Duration firstByteTimeout, Durati
         positive(writeTimeout, "writeTimeout");
         if (maxRequestsPerConnection <= 0) {
             throw new IllegalArgumentException("maxRequestsPerConnection must be positive: " + maxRequestsPerConnection);
+        }
+        if (maxUnprocessedBytes < 1024) {
+            throw new IllegalArgumentException("maxUnprocessedBytes must be at least 1024: " + maxUnprocessedBytes);
         }
     }
 
@@ -64,6 +77,8 @@ public record Http1Options(Http1Limits limits, Duration firstByteTimeout, Durati
         private Duration writeTimeout;
         private int maxRequestsPerConnection;
         private boolean allowConnect;
+        private boolean allowTrace;
+        private int maxUnprocessedBytes;
 
         private Builder(Http1Options o) {
             limits = o.limits;
@@ -74,6 +89,8 @@ public record Http1Options(Http1Limits limits, Duration firstByteTimeout, Durati
             writeTimeout = o.writeTimeout;
             maxRequestsPerConnection = o.maxRequestsPerConnection;
             allowConnect = o.allowConnect;
+            allowTrace = o.allowTrace;
+            maxUnprocessedBytes = o.maxUnprocessedBytes;
         }
 
         public Builder limits(Http1Limits v) {
@@ -116,9 +133,19 @@ public record Http1Options(Http1Limits limits, Duration firstByteTimeout, Durati
             return this;
         }
 
+        public Builder allowTrace(boolean v) {
+            allowTrace = v;
+            return this;
+        }
+
+        public Builder maxUnprocessedBytes(int v) {
+            maxUnprocessedBytes = v;
+            return this;
+        }
+
         public Http1Options build() {
             return new Http1Options(limits, firstByteTimeout, headerReadTimeout, keepAliveTimeout, bodyReadTimeout,
-                    writeTimeout, maxRequestsPerConnection, allowConnect);
+                    writeTimeout, maxRequestsPerConnection, allowConnect, allowTrace, maxUnprocessedBytes);
         }
     }
 }

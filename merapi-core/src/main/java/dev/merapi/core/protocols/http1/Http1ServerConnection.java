@@ -2,6 +2,7 @@ package dev.merapi.core.protocols.http1;
 
 import dev.merapi.core.internal.ConnectionTracker;
 import dev.merapi.core.internal.Deadline;
+import dev.merapi.core.internal.RateLimitedLog;
 import dev.merapi.core.internal.TrackedConnection;
 import dev.merapi.core.listeners.ConnectionFilter;
 import dev.merapi.core.protocols.ServerSession;
@@ -19,6 +20,7 @@ import dev.merapi.http.Http1Parser;
 import dev.merapi.http.HttpVersion;
 import dev.merapi.http.RequestHeader;
 import dev.merapi.http.ResponseHeader;
+import dev.merapi.http.Tokens;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -45,7 +47,10 @@ import org.slf4j.LoggerFactory;
  * graceful shutdown. It hands each well-formed request to the {@link HttpServerApp} as a {@link ServerSession}.
  *
  * <p>AUTO_READ is off: the connection reads only while it needs bytes (a head, or body the application
- * asked for), which is the backpressure of the request side.
+ * asked for), which is the backpressure of the request side. Bytes a client sends ahead (pipelined requests) are
+ * held up to {@link Http1Options#maxUnprocessedBytes()}; then reading stops until they are processed, and the next
+ * pipelined request starts only once the responses before it have gone out (the channel is writable again), so
+ * neither side of a connection can buffer without bound whatever the client does.
  *
  * <p>Runs on the channel's event loop only.
  */
@@ -57,6 +62,9 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             Unpooled.directBuffer(2).writeByte('\r').writeByte('\n')).asReadOnly();
     private static final long LINGER_NANOS = TimeUnit.SECONDS.toNanos(2);
     private static final int LINGER_MAX_BYTES = 256 * 1024;
+    // a client can cause these over and over (an allocation failing under memory pressure, an application bug that one
+    // request triggers): a few lines with their trace, then a summary, never a trace per connection
+    private static final RateLimitedLog UNEXPECTED = RateLimitedLog.of(log, "unexpected errors on downstream connections", 10, 1);
 
     private enum State { IDLE, HEAD, ACTIVE, CLOSING, CLOSED }
 
@@ -187,6 +195,8 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             Exchange ex = current;
             if (ex != null && ex.handler != null && !ex.responseDone) {
                 ex.handler.onWritable();
+            } else if (state == State.IDLE && cumulation != null && cumulation.isReadable()) {
+                processNextOnFreshStack(); // a pipelined request waited for the responses before it to go out
             }
         } else {
             armWrite();
@@ -225,8 +235,12 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
         if (cause instanceof IOException) {
             log.debug("downstream I/O error from {}: {}", channel.remoteAddress(), cause.toString());
+        } else if (cause instanceof OutOfMemoryError) {
+            // the trace says nothing the message does not; the connection goes, which frees what it held
+            UNEXPECTED.warn("out of memory on the downstream connection from {}; closing it: {}", channel.remoteAddress(),
+                    cause.toString());
         } else {
-            log.warn("unexpected error on downstream connection from {}", channel.remoteAddress(), cause);
+            UNEXPECTED.warn("unexpected error on downstream connection from {}", channel.remoteAddress(), cause);
         }
         ctx.close();
     }
@@ -244,10 +258,16 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     private void processHead() {
         while (state == State.IDLE || state == State.HEAD) {
             if (cumulation == null || !cumulation.isReadable()) {
+                releaseCumulation(); // an idle connection holds no buffer
                 requestRead();
                 return;
             }
             if (state == State.IDLE) {
+                if (!channel.isWritable()) {
+                    // the responses before this request are still going out: channelWritabilityChanged resumes, and
+                    // the write timeout closes a client that reads nothing
+                    return;
+                }
                 state = State.HEAD;
                 armRead(ReadWait.HEADER, options.headerReadTimeout().toNanos());
             }
@@ -256,6 +276,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             try {
                 int end = Http1Parser.findHeadEnd(cumulation, scan, options.limits(), true);
                 if (end < 0) {
+                    checkRequestLineStart(cumulation);
                     requestRead();
                     return;
                 }
@@ -275,10 +296,41 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         }
     }
 
+    /**
+     * Fails at once, rather than after the header read timeout, when the bytes so far cannot begin a request line: it
+     * starts with a method (token characters) and a space, after at most a lone CR of an empty line. A TLS handshake
+     * on a plain-text port is the usual case. Reads only the method, so a head that comes in many pieces costs little.
+     *
+     * @throws ProxyError 400 with the rule {@code not-http}
+     */
+    private static void checkRequestLineStart(ByteBuf buf) {
+        int start = buf.readerIndex();
+        int end = buf.writerIndex();
+        if (end - start == 1 && buf.getByte(start) == '\r') {
+            return; // may be the first half of an empty line, which the parser skips
+        }
+        for (int i = start; i < end; i++) {
+            byte b = buf.getByte(i);
+            if (b == ' ' && i > start) {
+                return;
+            }
+            if (!Tokens.isTchar(b)) {
+                boolean tls = b == 0x16 && i == start && end - start >= 2 && buf.getByte(start + 1) == 0x03;
+                throw ProxyError.explain(new ErrorType.HttpStatus(400), ErrorSource.DOWNSTREAM, tls
+                        ? "not-http: a TLS handshake on a plain-text HTTP listener"
+                        : "not-http: bytes that cannot start an HTTP request line");
+            }
+        }
+    }
+
     private void startExchange(RequestHeader request) {
         state = State.ACTIVE;
         if ("CONNECT".equals(request.method()) && !options.allowConnect()) {
             reject(ProxyError.explain(new ErrorType.HttpStatus(405), ErrorSource.DOWNSTREAM, "connect-disabled: CONNECT is not enabled on this listener"), request);
+            return;
+        }
+        if ("TRACE".equals(request.method()) && !options.allowTrace()) {
+            reject(ProxyError.explain(new ErrorType.HttpStatus(405), ErrorSource.DOWNSTREAM, "trace-disabled: TRACE is not enabled on this listener"), request);
             return;
         }
         boolean expectContinue = false;
@@ -296,7 +348,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         try {
             app.onRequest(ex);
         } catch (RuntimeException e) {
-            log.error("application failed on {} {}", request.method(), request.path(), e);
+            UNEXPECTED.warn("application failed on {} {}", request.method(), request.path(), e);
             if (current == ex && !ex.responseStarted && isOpen()) {
                 writeErrorAndClose(500);
             } else {
@@ -429,12 +481,39 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         }
     }
 
+    /**
+     * Asks for one more read to notice a client that leaves while a response is awaited, unless the client is already
+     * {@link Http1Options#maxUnprocessedBytes()} ahead: each read brings at most one buffer, so what is held stays
+     * below that bound plus one read. Reading resumes when the connection gets to those bytes.
+     */
+    private void requestReadAhead() {
+        if (cumulation == null || cumulation.readableBytes() < options.maxUnprocessedBytes()) {
+            requestRead();
+        }
+    }
+
     private void cumulate(ByteBuf in) {
         if (cumulation == null) {
             cumulation = in;
+        } else if (!cumulation.isReadable()) {
+            cumulation.release();
+            cumulation = in;
         } else {
+            if (cumulation.refCnt() == 1) {
+                // drops what was processed (pipelined heads), so the buffer does not grow with every request; with
+                // a body slice still out the merge below copies the unread bytes into a new buffer instead
+                cumulation.discardSomeReadBytes();
+            }
             cumulation = ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), cumulation, in);
         }
+    }
+
+    private void processNextOnFreshStack() {
+        ctx.executor().execute(() -> {
+            if (state == State.IDLE) {
+                processHead();
+            }
+        });
     }
 
     private void releaseCumulationIfEmpty() {
@@ -617,7 +696,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
          * the cumulation, and no further read is asked for until the response is done.
          */
         void watchForClose() {
-            requestRead();
+            requestReadAhead();
         }
 
         private void failBody(ProxyError e) {
@@ -813,12 +892,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             state = State.IDLE;
             demand = false;
             if (cumulation != null && cumulation.isReadable()) {
-                // a pipelined request is waiting; handle it on a fresh stack
-                ctx.executor().execute(() -> {
-                    if (state == State.IDLE) {
-                        processHead();
-                    }
-                });
+                processNextOnFreshStack(); // a pipelined request is waiting
             } else {
                 armRead(ReadWait.KEEP_ALIVE, options.keepAliveTimeout().toNanos());
                 requestRead();
