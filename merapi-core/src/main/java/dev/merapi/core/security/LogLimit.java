@@ -7,7 +7,8 @@ import org.slf4j.Logger;
  * lines at once, then {@code perSecond}. Lines over the limit are counted; a summary line with their number is
  * logged as soon as the limit lifts (before the next line let through, or by itself once a token is free).
  *
- * <p>Use: {@code long before = limit.take(); if (before >= 0) { limit.logSuppressed(before); log.warn(...); }}
+ * <p>Use: {@code limit.warn(...)}, or {@code long before = limit.take(); if (before >= 0) { limit.logSuppressed(before); log.warn(...); }}
+ * when the line is built only once it is known to be let through.
  *
  * <p>Thread-safe: called from every event loop. Costs one short lock per line that traffic triggers.
  */
@@ -76,6 +77,18 @@ public final class LogLimit {
             suppressed = 0;
         }
         return log.isWarnEnabled() ? before : -1;
+    }
+
+    /**
+     * Logs one line at WARN unless the limit is reached, preceded by the summary of the lines suppressed before it;
+     * a {@link Throwable} as the last argument is logged with its trace.
+     */
+    public void warn(String format, Object... args) {
+        long before = take();
+        if (before >= 0) {
+            logSuppressed(before);
+            log.warn(format, args);
+        }
     }
 
     /** Logs the summary line for {@code count} suppressed lines, if there were any. */

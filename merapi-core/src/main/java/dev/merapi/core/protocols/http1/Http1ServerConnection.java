@@ -2,10 +2,10 @@ package dev.merapi.core.protocols.http1;
 
 import dev.merapi.core.internal.ConnectionTracker;
 import dev.merapi.core.internal.Deadline;
-import dev.merapi.core.internal.RateLimitedLog;
 import dev.merapi.core.internal.TrackedConnection;
 import dev.merapi.core.listeners.ConnectionFilter;
 import dev.merapi.core.protocols.ServerSession;
+import dev.merapi.core.security.LogLimit;
 import dev.merapi.core.security.SecurityEvents;
 import dev.merapi.core.services.HttpServerApp;
 import dev.merapi.error.ErrorSource;
@@ -64,7 +64,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     private static final int LINGER_MAX_BYTES = 256 * 1024;
     // a client can cause these over and over (an allocation failing under memory pressure, an application bug that one
     // request triggers): a few lines with their trace, then a summary, never a trace per connection
-    private static final RateLimitedLog UNEXPECTED = RateLimitedLog.of(log, "unexpected errors on downstream connections", 10, 1);
+    private static final LogLimit UNEXPECTED = new LogLimit(log, "downstream-errors-suppressed", 10, 1);
 
     private enum State { IDLE, HEAD, ACTIVE, CLOSING, CLOSED }
 
