@@ -52,7 +52,7 @@ class HeadSetterFuzzTest {
         }
         String value = text.substring(cut);
         String n = name;
-        boolean request = setter < 3;
+        boolean request = setter < 2; // 0, 1: a request's add, set; 2, 3: a response's add, set; 4, 5: setHeader
         RequestHeader req = RequestHeader.of("GET", "/");
         req.headers().add("Host", "a");
         ResponseHeader res = ResponseHeader.of(200);
@@ -61,8 +61,8 @@ class HeadSetterFuzzTest {
         String before = headers.toString();
         boolean set = HeaderFieldFuzzTest.settable(() -> {
             switch (setter) {
-                case 0, 3 -> headers.add(n, value);
-                case 1, 4 -> headers.set(n, value);
+                case 0, 2 -> headers.add(n, value);
+                case 1, 3 -> headers.set(n, value);
                 default -> res.setHeader(n, value);
             }
         }, name, value);
