@@ -515,7 +515,8 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
                     end = true;
                 } else if (decoder != null) {
                     try {
-                        piece = decoder.decode(cumulation != null ? cumulation : Unpooled.EMPTY_BUFFER);
+                        // what one read brought goes on as one piece, however many chunks it held
+                        piece = decoder.decode(cumulation != null ? cumulation : Unpooled.EMPTY_BUFFER, ctx.alloc());
                     } catch (ProxyError e) {
                         fail(e);
                         return;

@@ -563,7 +563,8 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
                         end = true;
                     } else if (decoder != null) {
                         try {
-                            piece = decoder.decode(cumulation != null ? cumulation : Unpooled.EMPTY_BUFFER);
+                            // what one read brought goes on as one piece, however many chunks it held
+                            piece = decoder.decode(cumulation != null ? cumulation : Unpooled.EMPTY_BUFFER, ctx.alloc());
                         } catch (ProxyError e) {
                             // the excerpt is the request line, never body bytes
                             SecurityEvents.record(SecurityEvents.ruleOf(e.context(), "bad-chunk"), channel.remoteAddress(),
