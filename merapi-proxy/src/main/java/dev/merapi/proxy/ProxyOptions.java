@@ -1,5 +1,6 @@
 package dev.merapi.proxy;
 
+import dev.merapi.core.connectors.Connector;
 import dev.merapi.core.listeners.Transport;
 
 /**
@@ -13,9 +14,14 @@ import dev.merapi.core.listeners.Transport;
  *     {@code splice}, never copied through the JVM (default on; the {@code merapi.splice} system property
  *     sets the default). It applies on epoll, over plain HTTP/1.1, to Content-Length bodies of at least
  *     {@link #SPLICE_MIN_BYTES} bytes, when the {@link ProxyHttp} filters no response body.
+ * @param maxSplicePipesPerLoop the most client connections of each event loop that may hold a splice pipe (default
+ *     {@value dev.merapi.core.connectors.Connector#DEFAULT_SPLICE_PIPES_PER_LOOP}). The kernel splices through a pipe
+ *     of two file descriptors that a client connection keeps, and reuses, until it closes; above the cap a body is
+ *     copied through the JVM instead, so splicing never costs more than twice this many descriptors per loop.
+ *     0 turns splicing off.
  */
 public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUpstreamPerLoop, Transport transport,
-        boolean splice) {
+        boolean splice, int maxSplicePipesPerLoop) {
     /** The most retries allowed. */
     public static final int MAX_RETRIES = 16;
 
@@ -33,36 +39,44 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
             throw new IllegalArgumentException("maxIdleUpstreamPerLoop must not be negative: " + maxIdleUpstreamPerLoop);
         }
         java.util.Objects.requireNonNull(transport, "transport");
+        if (maxSplicePipesPerLoop < 0) {
+            throw new IllegalArgumentException("maxSplicePipesPerLoop must not be negative: " + maxSplicePipesPerLoop);
+        }
     }
 
     /** The defaults. */
     public static ProxyOptions defaults() {
         return new ProxyOptions(3, 64 * 1024, 128, Transport.auto(),
-                Boolean.parseBoolean(System.getProperty("merapi.splice", "true")));
+                Boolean.parseBoolean(System.getProperty("merapi.splice", "true")), Connector.DEFAULT_SPLICE_PIPES_PER_LOOP);
     }
 
     /** A copy with another retry bound. */
     public ProxyOptions withMaxRetries(int value) {
-        return new ProxyOptions(value, replayBufferBytes, maxIdleUpstreamPerLoop, transport, splice);
+        return new ProxyOptions(value, replayBufferBytes, maxIdleUpstreamPerLoop, transport, splice, maxSplicePipesPerLoop);
     }
 
     /** A copy with another replay buffer size. */
     public ProxyOptions withReplayBufferBytes(int value) {
-        return new ProxyOptions(maxRetries, value, maxIdleUpstreamPerLoop, transport, splice);
+        return new ProxyOptions(maxRetries, value, maxIdleUpstreamPerLoop, transport, splice, maxSplicePipesPerLoop);
     }
 
     /** A copy with another idle-connection cap. */
     public ProxyOptions withMaxIdleUpstreamPerLoop(int value) {
-        return new ProxyOptions(maxRetries, replayBufferBytes, value, transport, splice);
+        return new ProxyOptions(maxRetries, replayBufferBytes, value, transport, splice, maxSplicePipesPerLoop);
     }
 
     /** A copy for another transport. */
     public ProxyOptions withTransport(Transport value) {
-        return new ProxyOptions(maxRetries, replayBufferBytes, maxIdleUpstreamPerLoop, value, splice);
+        return new ProxyOptions(maxRetries, replayBufferBytes, maxIdleUpstreamPerLoop, value, splice, maxSplicePipesPerLoop);
     }
 
     /** A copy with splicing of response bodies on or off. */
     public ProxyOptions withSplice(boolean value) {
-        return new ProxyOptions(maxRetries, replayBufferBytes, maxIdleUpstreamPerLoop, transport, value);
+        return new ProxyOptions(maxRetries, replayBufferBytes, maxIdleUpstreamPerLoop, transport, value, maxSplicePipesPerLoop);
+    }
+
+    /** A copy with another cap on the splice pipes of each event loop. */
+    public ProxyOptions withMaxSplicePipesPerLoop(int value) {
+        return new ProxyOptions(maxRetries, replayBufferBytes, maxIdleUpstreamPerLoop, transport, splice, value);
     }
 }

@@ -283,7 +283,9 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
             return -1;
         }
         long total = bodyRemaining;
-        if (!(downstream.spliceTarget(total) instanceof AbstractEpollStreamChannel target)) {
+        // a client connection holds its pipe until it closes: the loop's budget bounds them, and copies above it
+        if (!(downstream.spliceTarget(total, connector.splicePipes(channel.eventLoop()))
+                instanceof AbstractEpollStreamChannel target)) {
             return -1;
         }
         if (target.eventLoop() != source.eventLoop()) {

@@ -36,6 +36,7 @@ import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -748,11 +749,12 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         }
 
         @Override
-        public Channel spliceTarget(long length) {
+        public Channel spliceTarget(long length, Predicate<Channel> admit) {
             // only a bare TCP connection on epoll: nothing (such as TLS) may sit between this handler and the socket
             if (current != this || !isOpen() || !responseStarted || responseDone || noBody || chunked
                     || length <= 0 || responseRemaining != length
-                    || !(channel instanceof EpollSocketChannel) || ctx.pipeline().first() != Http1ServerConnection.this) {
+                    || !(channel instanceof EpollSocketChannel) || ctx.pipeline().first() != Http1ServerConnection.this
+                    || !admit.test(channel)) {
                 return null;
             }
             responseRemaining = 0;
