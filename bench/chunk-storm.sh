@@ -6,14 +6,18 @@
 #
 #   bench/chunk-storm.sh [reps]      default 5 measured bodies per proxy and direction, after 3 unmeasured ones
 #
-# Merapi runs as users run it (`./merapi proxy ... --threads 1`); nginx as in shared/bench's proxy configuration.
-# The origin and the client are bench/chunk_storm.py. Environment: PROXY_CPU (1) pins both proxies, WARMUP (3).
+# Merapi runs as users run it (`./merapi proxy ... --threads 1`); nginx with shared/bench's proxy configuration.
+# The origin and the client are bench/chunk_storm.py. Environment: MERAPI_SHARED (default ../shared), PROXY_CPU (1)
+# pins both proxies, WARMUP (3).
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 reps="${1:-5}"
 warmup="${WARMUP:-3}"
 pcpu="${PROXY_CPU:-1}"
+shared="${MERAPI_SHARED:-$root/../shared}"
+conf="$shared/bench/conf"
+[ -f "$conf/proxy.nginx.conf" ] || { echo "bench/chunk-storm.sh: $conf not found (set MERAPI_SHARED)" >&2; exit 1; }
 python=/usr/bin/python3
 [ -x "$python" ] || python="$(command -v python3)"
 origin_port=18081 nginx_port=18091 merapi_port=18090
@@ -40,35 +44,9 @@ wait_up() {
   echo "bench/chunk-storm.sh: nothing listens on $1; logs in $run" >&2; exit 1
 }
 
-# nginx as in shared/bench/conf/proxy.nginx.conf, in front of this script's origin
-cat >"$run/nginx.conf" <<CONF
-worker_processes 1;
-daemon off;
-events { worker_connections 16384; }
-http {
-    access_log off;
-    tcp_nodelay on;
-    keepalive_timeout 75s;
-    keepalive_requests 10000000;
-    client_body_temp_path tmp/body; proxy_temp_path tmp/proxy; fastcgi_temp_path tmp/fcgi;
-    uwsgi_temp_path tmp/uwsgi; scgi_temp_path tmp/scgi;
-    client_max_body_size 8m;
-    upstream origin {
-        server 127.0.0.1:$origin_port;
-        keepalive 64;
-        keepalive_requests 10000000;
-    }
-    server {
-        listen 127.0.0.1:$nginx_port backlog=4096;
-        location / {
-            proxy_pass http://origin;
-            proxy_http_version 1.1;
-            proxy_set_header Connection "";
-            proxy_buffer_size 16k; proxy_buffers 8 16k; proxy_max_temp_file_size 0;
-        }
-    }
-}
-CONF
+# nginx exactly as in shared/bench's proxy configuration, in front of this script's origin
+sed "s/127\.0\.0\.1:18080;/127.0.0.1:$origin_port;/" "$conf/proxy.nginx.conf" >"$run/nginx.conf"
+grep -q "127.0.0.1:$origin_port;" "$run/nginx.conf" || { echo "bench/chunk-storm.sh: no origin in $conf/proxy.nginx.conf" >&2; exit 1; }
 
 "$python" "$root/bench/chunk_storm.py" origin $origin_port >"$run/origin.log" 2>&1 &
 pids+=($!)
