@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
 # Soak test: `./merapi proxy` in front of a small Python origin, all on 127.0.0.1, under mixed traffic for a while
-# (keep-alive, Connection: close, 4 MiB uploads and downloads, chunked both ways, client aborts mid-body, an origin
-# that resets and one that closes early, requests the proxy rejects, pipelining floods). After a warm-up (a fifth of the run, at least
-# 20 s) it samples the proxy's RSS, live heap (jcmd GC.class_histogram, which collects first) and open file
-# descriptors, then checks: no unexpected error; RSS, live heap and fds flat (the median of the last quarter of the
-# samples within max(10 %, 16 MiB / 4 MiB / 8 fds) of the first quarter's); the fds back near idle after the load;
-# and no Netty "LEAK:" in the proxy's output (the proxy runs with paranoid leak detection).
+# (keep-alive, Connection: close, 4 MiB uploads and downloads, chunked both ways, storms of one-byte chunks both ways,
+# client aborts mid-body, an origin that resets and one that closes early, requests the proxy rejects, pipelining floods). After a
+# warm-up (a fifth of the run, at least 20 s) it samples the proxy's RSS, live heap (jcmd GC.class_histogram, which
+# collects first) and open file descriptors, then checks: no unexpected error; RSS, live heap and fds flat (the median
+# of the last quarter of the samples within max(10 %, 16 MiB / 4 MiB / 8 fds) of the first quarter's); the fds back
+# near idle after the load; and no Netty "LEAK:" in the proxy's output (the proxy runs with paranoid leak detection).
 #
 #   soak/run.sh [seconds]     default 600; CI runs `soak/run.sh 60`
 #

@@ -7,7 +7,8 @@
                                     and open file descriptors; prints a summary and exits 1 if a check fails
 
 Origin endpoints: /tiny (2 bytes), /large?mib=N (N MiB, Content-Length), /chunked (chunked, 64 KiB pieces),
-POST /upload (Content-Length or chunked; answers the byte count), /reset (resets the connection: the proxy answers
+POST /upload (Content-Length or chunked; answers the byte count), /chunk-storm (GET: STORM_CHUNKS one-byte chunks;
+POST: answers "<bytes> <chunks>" of a chunked body), /reset (resets the connection: the proxy answers
 502), /close-early (promises 1 MiB, sends 16 KiB and closes: the proxy cuts the response). The driver also sends
 requests without Host, which the proxy rejects with 400 (and a security event), and floods of 200 pipelined 4 KiB
 requests on one connection, all of which must be answered.
@@ -27,6 +28,10 @@ import urllib.parse
 
 PATTERN = b"0123456789abcdef" * 4096  # 64 KiB
 MIB = 1024 * 1024
+# a chunk storm: a body of one-byte chunks, 6 bytes on the wire for each byte of data
+STORM_CHUNKS = 100_000
+STORM_DATA = bytes(PATTERN[i % len(PATTERN)] for i in range(STORM_CHUNKS))
+STORM_WIRE = b"".join(b"1\r\n" + STORM_DATA[i:i + 1] + b"\r\n" for i in range(STORM_CHUNKS)) + b"0\r\n\r\n"
 
 
 # ---- origin
@@ -69,6 +74,11 @@ class OriginHandler(http.server.BaseHTTPRequestHandler):
             for _ in range(16):
                 self.wfile.write(b"%x\r\n%s\r\n" % (len(PATTERN), PATTERN))
             self.wfile.write(b"0\r\n\r\n")
+        elif url.path == "/chunk-storm":
+            self.send_response(200)
+            self.send_header("Transfer-Encoding", "chunked")
+            self.end_headers()
+            self.wfile.write(STORM_WIRE)
         elif url.path == "/reset":
             self.connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             self.connection.close()
@@ -85,6 +95,7 @@ class OriginHandler(http.server.BaseHTTPRequestHandler):
 
     def do_POST(self):
         n = 0
+        chunks = 0
         if self.headers.get("Transfer-Encoding", "").lower() == "chunked":
             while True:
                 size = int(self.rfile.readline().split(b";")[0], 16)
@@ -93,6 +104,7 @@ class OriginHandler(http.server.BaseHTTPRequestHandler):
                         pass
                     break
                 n += len(self.rfile.read(size))
+                chunks += 1
                 self.rfile.readline()
         else:
             left = int(self.headers.get("Content-Length", "0"))
@@ -103,7 +115,10 @@ class OriginHandler(http.server.BaseHTTPRequestHandler):
                     return
                 n += len(got)
                 left -= len(got)
-        self._send(200, str(n).encode())
+        if self.path == "/chunk-storm":
+            self._send(200, b"%d %d" % (n, chunks))
+        else:
+            self._send(200, str(n).encode())
 
 
 class OriginServer(socketserver.ThreadingMixIn, http.server.HTTPServer):
@@ -333,6 +348,31 @@ def pipeline_flood(port, c):
             c.add(c.unexpected, "pipeline-flood", detail="%d of %d responses" % (seen, PIPELINED))
     finally:
         s.close()
+def chunk_storm(port, c):
+    """Uploads and downloads a body of STORM_CHUNKS one-byte chunks; the proxy must pass it on in far fewer chunks."""
+    s = raw(port)
+    try:
+        s.sendall(b"POST /chunk-storm HTTP/1.1\r\nHost: soak\r\nTransfer-Encoding: chunked\r\n\r\n" + STORM_WIRE)
+        r = http.client.HTTPResponse(s)
+        r.begin()
+        got = r.read().split()
+        if r.status != 200 or len(got) != 2 or int(got[0]) != STORM_CHUNKS or int(got[1]) > STORM_CHUNKS // 10:
+            c.add(c.unexpected, "chunk-storm-up", detail="status %d, origin got %r" % (r.status, got))
+        else:
+            c.add(c.ok, "chunk-storm-up", STORM_CHUNKS)
+    finally:
+        s.close()
+    h = conn(port)
+    try:
+        h.request("GET", "/chunk-storm")
+        r = h.getresponse()
+        body = r.read()
+        if r.status == 200 and body == STORM_DATA:
+            c.add(c.ok, "chunk-storm-down", len(body))
+        else:
+            c.add(c.unexpected, "chunk-storm-down", detail="status %d, %d bytes" % (r.status, len(body)))
+    finally:
+        h.close()
 
 
 # one round of every kind, weighted towards the plain ones
@@ -340,6 +380,7 @@ ROUND = [keep_alive, connection_close, keep_alive, download, upload, connection_
          upload_chunked, abort_download, abort_upload, origin_reset, keep_alive,
          origin_close_early, connection_close, bad_request]
 ROUND.append(pipeline_flood)
+ROUND += [chunk_storm]
 
 
 def worker(port, c, stop, index):

@@ -1,12 +1,16 @@
 package dev.merapi.http;
 
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 
 /**
  * Decodes a chunked body (RFC 9112 §7.1) strictly: hex sizes without overflow, extensions that follow
  * the grammar, CRLF after every chunk, and trailer fields that follow the header rules. Trailers are
  * validated and then dropped.
+ *
+ * <p>{@link #decode(ByteBuf, ByteBufAllocator)} is the one a proxy uses: it turns everything one read brought into
+ * one piece, so a body sent as a million one-byte chunks costs a few passes, not a million deliveries.
  *
  * <p>One instance per message; it belongs to one event loop.
  */
@@ -49,12 +53,88 @@ public final class ChunkedDecoder {
      * @throws dev.merapi.error.ProxyError if the encoding breaks a rule
      */
     public ByteBuf decode(ByteBuf in) {
+        int n = advance(in);
+        if (n > 0) {
+            consumed(n);
+            return in.readRetainedSlice(n);
+        }
+        return state == State.DONE ? Unpooled.EMPTY_BUFFER : null;
+    }
+
+    /**
+     * Decodes everything {@code in} holds and returns the data of all the chunks in it as one buffer, which the
+     * caller owns: however small the sender's chunks, one pass yields at most one piece. The data of a single
+     * chunk (or of the part of one that {@code in} holds) is a retained slice of {@code in}, with no copy; the
+     * data of several is copied once, in order, into one buffer from {@code alloc}, no larger than what {@code in}
+     * held. So the work per pass is bounded by the bytes read, whatever the number of chunks.
+     *
+     * @param in the received bytes; what is decoded is consumed, what belongs to an incomplete line stays
+     * @param alloc where a buffer for the data of several chunks comes from
+     * @return the chunk data (empty when the body ended with no data in this pass; check {@link #isDone()}),
+     *     or {@code null} when {@code in} held no data and the body is not done
+     * @throws dev.merapi.error.ProxyError if the encoding breaks a rule; data decoded in this pass is dropped
+     */
+    public ByteBuf decode(ByteBuf in, ByteBufAllocator alloc) {
+        int first = -1;
+        int firstLength = 0;
+        ByteBuf joined = null;
+        try {
+            int n;
+            while ((n = advance(in)) > 0) {
+                if (first < 0) {
+                    // the first piece is only marked: it becomes a slice if no other piece follows
+                    first = in.readerIndex();
+                    firstLength = n;
+                } else {
+                    if (joined == null) {
+                        // what can still come is bounded by what is left in the input
+                        joined = alloc.buffer(firstLength + in.readableBytes());
+                        joined.writeBytes(in, first, firstLength);
+                    }
+                    if (n == 1) {
+                        joined.writeByte(in.getByte(in.readerIndex()));
+                    } else {
+                        joined.writeBytes(in, in.readerIndex(), n);
+                    }
+                }
+                in.skipBytes(n);
+                consumed(n);
+            }
+        } catch (RuntimeException e) {
+            if (joined != null) {
+                joined.release();
+            }
+            throw e;
+        }
+        if (joined != null) {
+            return joined;
+        }
+        if (first >= 0) {
+            return in.retainedSlice(first, firstLength);
+        }
+        return state == State.DONE ? Unpooled.EMPTY_BUFFER : null;
+    }
+
+    /** Counts {@code n} bytes of chunk data as taken by the caller. */
+    private void consumed(int n) {
+        remaining -= n;
+        total += n;
+        if (remaining == 0) {
+            state = State.DATA_CRLF;
+        }
+    }
+
+    /**
+     * Reads framing until chunk data is at the reader index of {@code in}, and returns how many bytes of it are
+     * there (without consuming them); 0 when more input is needed or the body is done.
+     */
+    private int advance(ByteBuf in) {
         while (true) {
             switch (state) {
                 case SIZE -> {
                     int lf = lineEnd(in, limits.maxChunkLine() + 2, "chunk-size line");
                     if (lf < 0) {
-                        return null;
+                        return 0;
                     }
                     long size = parseSize(in, in.readerIndex(), lf - 1);
                     in.readerIndex(lf + 1);
@@ -66,23 +146,14 @@ public final class ChunkedDecoder {
                     }
                 }
                 case DATA -> {
-                    int n = (int) Math.min(in.readableBytes(), remaining);
-                    if (n == 0) {
-                        return null;
-                    }
-                    remaining -= n;
-                    total += n;
-                    if (remaining == 0) {
-                        state = State.DATA_CRLF;
-                    }
-                    return in.readRetainedSlice(n);
+                    return (int) Math.min(in.readableBytes(), remaining);
                 }
                 case DATA_CRLF -> {
                     if (in.readableBytes() < 2) {
                         if (in.readableBytes() == 1 && in.getByte(in.readerIndex()) != '\r') {
                             throw Http1Parser.fail(request, 400, "bad-chunk", "chunk data is not followed by CRLF");
                         }
-                        return null;
+                        return 0;
                     }
                     if (in.getByte(in.readerIndex()) != '\r' || in.getByte(in.readerIndex() + 1) != '\n') {
                         throw Http1Parser.fail(request, 400, "bad-chunk", "chunk data is not followed by CRLF");
@@ -94,14 +165,14 @@ public final class ChunkedDecoder {
                     // the trailer fields with their CRLFs count toward the limit; the final empty line does not
                     int lf = lineEnd(in, Math.max(limits.maxTrailerBytes() - trailerBytes, 2), "trailer section");
                     if (lf < 0) {
-                        return null;
+                        return 0;
                     }
                     int start = in.readerIndex();
                     trailerBytes += lf + 1 - start;
                     if (lf - 1 == start) {
                         in.readerIndex(lf + 1);
                         state = State.DONE;
-                        return Unpooled.EMPTY_BUFFER;
+                        return 0;
                     }
                     if (trailerBytes > limits.maxTrailerBytes()) {
                         throw Http1Parser.fail(request, 400, "chunk-line-too-long", "trailer section is too long");
@@ -110,7 +181,7 @@ public final class ChunkedDecoder {
                     in.readerIndex(lf + 1);
                 }
                 case DONE -> {
-                    return Unpooled.EMPTY_BUFFER;
+                    return 0;
                 }
             }
         }

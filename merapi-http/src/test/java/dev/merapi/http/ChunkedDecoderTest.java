@@ -8,6 +8,7 @@ import dev.merapi.error.ErrorType;
 import dev.merapi.error.ProxyError;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import org.junit.jupiter.api.Test;
@@ -32,8 +33,34 @@ class ChunkedDecoderTest {
     private record Decoded(String body, boolean done, long decodedBytes, String left) {
     }
 
-    /** Feeds {@code wire} in pieces cut at {@code cuts} (ascending indices) and decodes until done or out of bytes. */
+    /**
+     * Feeds {@code wire} in pieces cut at {@code cuts} (ascending indices) and decodes until done or out of bytes, with
+     * both {@link ChunkedDecoder#decode(ByteBuf)} and the coalescing {@link ChunkedDecoder#decode(ByteBuf,
+     * io.netty.buffer.ByteBufAllocator)}; they must agree on the body, the verdict and what is left.
+     */
     private static Decoded decode(String wire, boolean request, int... cuts) {
+        ProxyError singleError = null;
+        Decoded single = null;
+        try {
+            single = run(wire, request, false, cuts);
+        } catch (ProxyError e) {
+            singleError = e;
+        }
+        try {
+            Decoded joined = run(wire, request, true, cuts);
+            assertThat(singleError).as("coalescing accepts what piece by piece rejects").isNull();
+            assertThat(joined).as("coalesced and piece by piece").isEqualTo(single);
+        } catch (ProxyError e) {
+            assertThat(singleError).as("coalescing rejects what piece by piece accepts").isNotNull();
+            assertThat(e.context()).isEqualTo(singleError.context());
+        }
+        if (singleError != null) {
+            throw singleError;
+        }
+        return single;
+    }
+
+    private static Decoded run(String wire, boolean request, boolean coalesce, int... cuts) {
         byte[] all = wire.getBytes(StandardCharsets.ISO_8859_1);
         ChunkedDecoder decoder = new ChunkedDecoder(LIMITS, request);
         ByteBuf in = Unpooled.buffer();
@@ -41,9 +68,14 @@ class ChunkedDecoderTest {
         try {
             int fed = 0;
             int next = 0;
+            boolean fedSincePiece = true;
             while (true) {
-                ByteBuf piece = decoder.decode(in);
+                ByteBuf piece = coalesce ? decoder.decode(in, UnpooledByteBufAllocator.DEFAULT) : decoder.decode(in);
                 if (piece != null) {
+                    if (coalesce) {
+                        assertThat(fedSincePiece || decoder.isDone()).as("at most one piece per input").isTrue();
+                        fedSincePiece = false;
+                    }
                     try {
                         byte[] b = new byte[piece.readableBytes()];
                         piece.readBytes(b);
@@ -62,6 +94,7 @@ class ChunkedDecoderTest {
                 int to = next < cuts.length ? cuts[next++] : all.length;
                 in.writeBytes(all, fed, to - fed);
                 fed = to;
+                fedSincePiece = true;
             }
             String left = in.toString(StandardCharsets.ISO_8859_1) + new String(all, fed, all.length - fed, StandardCharsets.ISO_8859_1);
             return new Decoded(out.toString(StandardCharsets.ISO_8859_1), decoder.isDone(), decoder.decodedBytes(), left);
@@ -275,6 +308,93 @@ class ChunkedDecoderTest {
             many.append("X: 0123456789\r\n");
         }
         assertThat(decodeError(many + "\r\n", true).responseStatus()).isEqualTo(400);
+    }
+
+    @Test
+    void aMillionOneByteChunksInOneInputComeOutAsOnePiece() {
+        int chunks = 1_000_000;
+        ByteBuf in = Unpooled.buffer(chunks * 6 + 5);
+        for (int i = 0; i < chunks; i++) {
+            in.writeByte('1').writeByte('\r').writeByte('\n').writeByte('a' + i % 26).writeByte('\r').writeByte('\n');
+        }
+        in.writeBytes("0\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        ChunkedDecoder decoder = new ChunkedDecoder(LIMITS, true);
+        try {
+            ByteBuf piece = decoder.decode(in, UnpooledByteBufAllocator.DEFAULT);
+            try {
+                assertThat(decoder.isDone()).as("the data and the end in one pass").isTrue();
+                assertThat(piece.readableBytes()).isEqualTo(chunks);
+                for (int i = 0; i < chunks; i += 9973) {
+                    assertThat(piece.getByte(piece.readerIndex() + i)).isEqualTo((byte) ('a' + i % 26));
+                }
+                assertThat(piece.capacity()).as("no larger than the input").isLessThanOrEqualTo(in.capacity());
+            } finally {
+                piece.release();
+            }
+            assertThat(in.isReadable()).isFalse();
+        } finally {
+            assertThat(in.release()).isTrue();
+        }
+    }
+
+    @Test
+    void theDataOfOneChunkIsASliceOfTheInputNotACopy() {
+        ByteBuf in = Unpooled.copiedBuffer("a\r\n0123456789\r\n5\r\n01", StandardCharsets.US_ASCII);
+        ChunkedDecoder decoder = new ChunkedDecoder(LIMITS, true);
+        try {
+            ByteBuf first = in.readRetainedSlice(3 + 10 + 2);
+            ByteBuf piece = decoder.decode(first, UnpooledByteBufAllocator.DEFAULT);
+            try {
+                assertThat(piece.toString(StandardCharsets.US_ASCII)).isEqualTo("0123456789");
+                assertThat(piece.unwrap()).as("a slice of the input").isNotNull();
+                assertThat(first.isReadable()).isFalse();
+            } finally {
+                piece.release();
+                first.release();
+            }
+            ByteBuf two = decoder.decode(in, UnpooledByteBufAllocator.DEFAULT);
+            try {
+                assertThat(two.toString(StandardCharsets.US_ASCII)).isEqualTo("01");
+            } finally {
+                two.release();
+            }
+            assertThat(decoder.decode(in, UnpooledByteBufAllocator.DEFAULT)).as("needs more input").isNull();
+        } finally {
+            assertThat(in.release()).isTrue();
+        }
+    }
+
+    @Test
+    void aBrokenChunkAfterGoodOnesReleasesWhatWasJoined() {
+        ByteBuf in = Unpooled.copiedBuffer("1\r\na\r\n1\r\nb\r\n1\r\ncX\r\n", StandardCharsets.US_ASCII);
+        ChunkedDecoder decoder = new ChunkedDecoder(LIMITS, true);
+        java.util.List<ByteBuf> given = new java.util.ArrayList<>();
+        io.netty.buffer.ByteBufAllocator recording = new io.netty.buffer.AbstractByteBufAllocator(false) {
+            @Override
+            protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+                ByteBuf b = Unpooled.buffer(initialCapacity, maxCapacity);
+                given.add(b);
+                return b;
+            }
+
+            @Override
+            protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+                return newHeapBuffer(initialCapacity, maxCapacity);
+            }
+
+            @Override
+            public boolean isDirectBufferPooled() {
+                return false;
+            }
+        };
+        try {
+            ProxyError e = catchThrowableOfType(ProxyError.class, () -> decoder.decode(in, recording));
+            assertRejected(e, 400, "bad-chunk");
+            assertThat(given).as("a buffer joined the first two chunks").hasSize(1);
+            assertThat(given.getFirst().refCnt()).as("and was released").isZero();
+        } finally {
+            assertThat(in.release()).isTrue();
+        }
     }
 
     @Test

@@ -10,6 +10,10 @@ import java.util.Objects;
  * One piece of a body as a body filter sees it. The content is borrowed: it is valid during the filter
  * call only. To keep it, take a {@link #copy()}; to change it, {@link #replace} it.
  *
+ * <p>A piece is what one read brought, not a chunk as the sender framed it: the data of all the chunks of a
+ * chunked body that one read holds comes as one piece, so a body of many tiny chunks costs a filter a call per read,
+ * not per chunk. Chunk boundaries and extensions are not kept.
+ *
  * <p>One holder is reused for every chunk of a request, so filters cost no allocation per chunk.
  */
 public final class BodyChunk {

@@ -35,7 +35,7 @@ public final class HttpProxy<C> implements HttpServerApp {
                 || overrides(proxy, "responseBodyFilter", Session.class, BodyChunk.class, boolean.class, Object.class);
         // a body that a filter sees must pass through the JVM, so only an unfiltered one is spliced
         this.connector = new Connector(options.transport(), options.maxIdleUpstreamPerLoop(), Http1Limits.DEFAULT,
-                options.splice() && !responseBodyFiltered);
+                options.splice() && !responseBodyFiltered, options.maxSplicePipesPerLoop());
     }
 
     /** An engine for {@code proxy} with the default options. */

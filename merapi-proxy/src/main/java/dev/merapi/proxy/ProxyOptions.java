@@ -1,5 +1,6 @@
 package dev.merapi.proxy;
 
+import dev.merapi.core.connectors.Connector;
 import dev.merapi.core.listeners.Transport;
 import dev.merapi.http.Tokens;
 import java.util.Objects;
@@ -21,9 +22,14 @@ import java.util.Objects;
  *     Empty: no Via and no loop detection.
  * @param forwardedHeaders what the origin is told about the client (default {@link ForwardedHeaders#defaults()}:
  *     X-Forwarded-For and its kin set afresh, none trusted from the client)
+ * @param maxSplicePipesPerLoop the most client connections of each event loop that may hold a splice pipe (default
+ *     {@value dev.merapi.core.connectors.Connector#DEFAULT_SPLICE_PIPES_PER_LOOP}). The kernel splices through a pipe
+ *     of two file descriptors that a client connection keeps, and reuses, until it closes; above the cap a body is
+ *     copied through the JVM instead, so splicing never costs more than twice this many descriptors per loop.
+ *     0 turns splicing off.
  */
 public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUpstreamPerLoop, Transport transport,
-        boolean splice, String via, ForwardedHeaders forwardedHeaders) {
+        boolean splice, String via, ForwardedHeaders forwardedHeaders, int maxSplicePipesPerLoop) {
     /** The most retries allowed. */
     public static final int MAX_RETRIES = 16;
 
@@ -50,12 +56,16 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
                     + " (letters, digits and !#$%&'*+-.^_`|~): '" + via + "'");
         }
         Objects.requireNonNull(forwardedHeaders, "forwardedHeaders");
+        if (maxSplicePipesPerLoop < 0) {
+            throw new IllegalArgumentException("maxSplicePipesPerLoop must not be negative: " + maxSplicePipesPerLoop);
+        }
     }
 
     /** The defaults. */
     public static ProxyOptions defaults() {
         return new ProxyOptions(3, 64 * 1024, 128, Transport.auto(),
-                Boolean.parseBoolean(System.getProperty("merapi.splice", "true")), DEFAULT_VIA, ForwardedHeaders.defaults());
+                Boolean.parseBoolean(System.getProperty("merapi.splice", "true")), DEFAULT_VIA, ForwardedHeaders.defaults(),
+                Connector.DEFAULT_SPLICE_PIPES_PER_LOOP);
     }
 
     /** A builder starting from the defaults. */
@@ -93,6 +103,11 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
         return toBuilder().splice(value).build();
     }
 
+    /** A copy with another cap on the splice pipes of each event loop. */
+    public ProxyOptions withMaxSplicePipesPerLoop(int value) {
+        return toBuilder().maxSplicePipesPerLoop(value).build();
+    }
+
     /** Builds {@link ProxyOptions}; each setter documents nothing new, see the record's components. */
     public static final class Builder {
         private int maxRetries;
@@ -102,6 +117,7 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
         private boolean splice;
         private String via;
         private ForwardedHeaders forwardedHeaders;
+        private int maxSplicePipesPerLoop;
 
         private Builder(ProxyOptions from) {
             maxRetries = from.maxRetries;
@@ -111,6 +127,7 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
             splice = from.splice;
             via = from.via;
             forwardedHeaders = from.forwardedHeaders;
+            maxSplicePipesPerLoop = from.maxSplicePipesPerLoop;
         }
 
         public Builder maxRetries(int value) {
@@ -149,9 +166,14 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
             return this;
         }
 
+        public Builder maxSplicePipesPerLoop(int value) {
+            maxSplicePipesPerLoop = value;
+            return this;
+        }
+
         public ProxyOptions build() {
             return new ProxyOptions(maxRetries, replayBufferBytes, maxIdleUpstreamPerLoop, transport, splice, via,
-                    forwardedHeaders);
+                    forwardedHeaders, maxSplicePipesPerLoop);
         }
     }
 }

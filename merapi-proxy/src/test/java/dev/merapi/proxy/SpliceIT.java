@@ -21,9 +21,14 @@ import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.net.SocketException;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.stream.Stream;
 import java.util.zip.CRC32;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -309,6 +314,106 @@ class SpliceIT {
                 assertThat(engine.connector().splicedBodies()).isEqualTo(1);
                 assertThat(engine.connector().newConnections()).as("the first connection was not reused").isEqualTo(2);
             }
+        }
+    }
+
+    /** The open file descriptors of this process (the proxy, the origin and the clients all run in it), by kind. */
+    record Fds(long all, long pipes, long sockets) {
+        static Fds now() throws IOException {
+            long all = 0;
+            long pipes = 0;
+            long sockets = 0;
+            try (Stream<Path> fds = Files.list(Path.of("/proc/self/fd"))) {
+                for (Path fd : (Iterable<Path>) fds::iterator) {
+                    all++;
+                    try {
+                        String target = Files.readSymbolicLink(fd).toString();
+                        pipes += target.startsWith("pipe:") ? 1 : 0;
+                        sockets += target.startsWith("socket:") ? 1 : 0;
+                    } catch (IOException e) {
+                        // closed since the listing
+                    }
+                }
+            }
+            return new Fds(all, pipes, sockets);
+        }
+    }
+
+    @Test
+    void slowReadersHoldNoMoreSplicePipesThanTheCapAndTheRestIsCopied() throws Exception {
+        int cap = 4;
+        int readers = 32;
+        long size = 2L << 20;
+        try (MockOrigin origin = MockOrigin.start()) {
+            origin.setDispatcher(req -> MockResponse.builder().streamedBody(req.target().equals("/warm") ? 10 : size).build());
+            RecordingProxy proxy = new RecordingProxy(peer(origin));
+            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults().withMaxSplicePipesPerLoop(cap));
+            Fds beforeServer = Fds.now();
+            try (TestServer server = RecordingProxy.serve(engine)) {
+                try (Socket warm = connect(server)) {
+                    assertWhole(get(warm, "/warm"), 10);
+                }
+                Fds before = Fds.now();
+                List<Socket> clients = new ArrayList<>();
+                try {
+                    for (int i = 0; i < readers; i++) {
+                        Socket c = new Socket();
+                        c.setReceiveBufferSize(16 * 1024);
+                        c.connect(new InetSocketAddress("127.0.0.1", server.port()), 5000);
+                        c.setSoTimeout(30_000);
+                        c.getOutputStream().write("GET /big HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                        clients.add(c);
+                    }
+                    // every response has started and is either spliced or copied; no client has read a byte
+                    assertThat(RecordingProxy.eventually(() -> engine.connector().splicedBodies()
+                            + engine.connector().copiedOverSplicePipeCap() == readers)).isTrue();
+                    RecordingProxy.eventually(() -> {
+                        try {
+                            return Fds.now().pipes() - before.pipes() >= 2L * cap; // Netty makes them at the first splice
+                        } catch (IOException e) {
+                            return false;
+                        }
+                    });
+                    long pipes = 0;
+                    long others = 0; // neither sockets nor pipes
+                    for (int i = 0; i < 10; i++) {
+                        Fds now = Fds.now();
+                        pipes = Math.max(pipes, now.pipes() - before.pipes());
+                        others = Math.max(others, (now.all() - now.sockets() - now.pipes()) - (before.all() - before.sockets() - before.pipes()));
+                        RecordingProxy.sleep(50);
+                    }
+                    assertThat(pipes).as("pipe descriptors of %d slow readers, with %d pipes at most", readers, cap)
+                            .isLessThanOrEqualTo(2L * cap);
+                    assertThat(others).as("descriptors other than sockets and pipes").isLessThanOrEqualTo(8);
+                    assertThat(engine.connector().splicePipes()).isEqualTo(cap);
+                    for (Socket c : clients) {
+                        assertWhole(read(c.getInputStream()), size);
+                    }
+                    proxy.awaitLogged(readers + 1);
+                    assertThat(engine.connector().splicedBodies()).as("spliced up to the cap").isEqualTo(cap);
+                    assertThat(engine.connector().copiedOverSplicePipeCap()).as("copied above it").isEqualTo(readers - cap);
+                } finally {
+                    for (Socket c : clients) {
+                        c.close();
+                    }
+                }
+                // the pipes go with their connections, and the budget with them
+                assertThat(RecordingProxy.eventually(() -> engine.connector().splicePipes() == 0)).isTrue();
+                try (Socket again = connect(server)) {
+                    assertWhole(get(again, "/again"), size);
+                }
+                assertThat(engine.connector().splicedBodies()).isEqualTo(cap + 1);
+            }
+            assertThat(proxy.loggedErrors()).allMatch(Optional::isEmpty);
+            assertThat(engine.connector().splicePipes()).as("no pipe outlives the server").isZero();
+            assertThat(RecordingProxy.eventually(() -> {
+                try {
+                    Fds after = Fds.now();
+                    return after.pipes() <= beforeServer.pipes() && after.all() <= beforeServer.all() + 8;
+                } catch (IOException e) {
+                    return false;
+                }
+            })).as("descriptors back to where they were before the server").isTrue();
         }
     }
 }

@@ -144,7 +144,7 @@ final class OriginConnection implements Runnable {
         }
         RequestReader.Body body = reader.readBody(framing);
         RecordedRequest request = new RecordedRequest(head.method(), head.target(), head.version(), head.headers(),
-                body.trailers(), body.retained(), body.size(), body.crc32(), framing.chunked(), head.raw(), index,
+                body.trailers(), body.retained(), body.size(), body.crc32(), framing.chunked(), body.chunks(), head.raw(), index,
                 ++requests);
         origin.record(request);
         MockResponse response = origin.responseFor(request);

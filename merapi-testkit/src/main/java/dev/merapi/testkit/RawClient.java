@@ -1,5 +1,6 @@
 package dev.merapi.testkit;
 
+import java.io.BufferedInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
@@ -23,10 +24,11 @@ public final class RawClient implements AutoCloseable {
     private final InputStream in;
     private final OutputStream out;
     private final ByteArrayOutputStream pending = new ByteArrayOutputStream();
+    private int chunks; // of the response being read
 
     private RawClient(Socket socket) throws IOException {
         this.socket = socket;
-        this.in = socket.getInputStream();
+        this.in = new BufferedInputStream(socket.getInputStream()); // one system call per byte made large bodies slow
         this.out = socket.getOutputStream();
     }
 
@@ -83,6 +85,7 @@ public final class RawClient implements AutoCloseable {
                     (a, b) -> a + ", " + b);
         }
         byte[] body;
+        chunks = 0;
         if (head || code < 200 || code == 204 || code == 304) {
             body = new byte[0];
         } else if (headers.containsKey("content-length")) {
@@ -92,7 +95,7 @@ public final class RawClient implements AutoCloseable {
         } else {
             body = readToEnd();
         }
-        return new Response(code, headText, headers, body);
+        return new Response(code, headText, headers, body, chunks);
     }
 
     /** Reads one response to a request that is not HEAD. */
@@ -155,15 +158,16 @@ public final class RawClient implements AutoCloseable {
     }
 
     private byte[] readExactly(long n) throws IOException {
-        ByteArrayOutputStream body = new ByteArrayOutputStream();
-        for (long i = 0; i < n; i++) {
-            int b = read();
-            if (b < 0) {
-                throw new IOException("connection closed after " + i + " of " + n + " body bytes");
-            }
-            body.write(b);
+        byte[] body = new byte[Math.toIntExact(n)];
+        int i = 0;
+        while (i < body.length && pending.size() > 0) {
+            body[i++] = (byte) read();
         }
-        return body.toByteArray();
+        int got = i + in.readNBytes(body, i, body.length - i);
+        if (got < body.length) {
+            throw new IOException("connection closed after " + got + " of " + n + " body bytes");
+        }
+        return body;
     }
 
     private String readLine() throws IOException {
@@ -190,6 +194,7 @@ public final class RawClient implements AutoCloseable {
                 }
                 return body.toByteArray();
             }
+            chunks++;
             body.writeBytes(readExactly(size));
             readLine();
         }
@@ -216,8 +221,10 @@ public final class RawClient implements AutoCloseable {
      * @param head the head as received, without the final empty line
      * @param headers the headers, names lower-cased, repeated fields joined with ", "
      * @param body the body, de-chunked
+     * @param chunks how many chunks with data a chunked body came in (the last, empty chunk not counted); 0 when it
+     *     was not chunked
      */
-    public record Response(int status, String head, Map<String, String> headers, byte[] body) {
+    public record Response(int status, String head, Map<String, String> headers, byte[] body, int chunks) {
         /** The body as UTF-8 text. */
         public String bodyText() {
             return new String(body, StandardCharsets.UTF_8);

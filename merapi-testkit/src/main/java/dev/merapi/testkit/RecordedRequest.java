@@ -22,6 +22,8 @@ import java.util.Optional;
  * @param bodySize          the decoded body length, retained or not
  * @param bodyCrc32         the CRC32 of the decoded body, retained or not
  * @param chunked           whether the body came with chunked transfer coding
+ * @param chunks            how many chunks with data the body came in (the last, empty chunk not counted); 0 when
+ *                          it was not chunked
  * @param rawHead           the exact bytes of the request line and headers, up to and including the empty line,
  *                          as ISO-8859-1
  * @param connectionIndex   which accepted connection carried the request, counting from 1
@@ -37,6 +39,7 @@ public record RecordedRequest(
         long bodySize,
         long bodyCrc32,
         boolean chunked,
+        long chunks,
         String rawHead,
         int connectionIndex,
         int indexOnConnection) {

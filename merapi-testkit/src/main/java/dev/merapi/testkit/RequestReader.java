@@ -121,8 +121,9 @@ final class RequestReader {
      * A decoded body, retained only up to the retention limit.
      *
      * @param retained the body, or an empty array when it was larger than the limit
+     * @param chunks how many chunks with data a chunked body came in; 0 for a body framed by Content-Length
      */
-    record Body(byte[] retained, long size, long crc32, List<Map.Entry<String, String>> trailers) {}
+    record Body(byte[] retained, long size, long crc32, List<Map.Entry<String, String>> trailers, long chunks) {}
 
     /** A request this reader refuses, with the status to answer before closing. */
     static final class BadRequest extends Exception {
@@ -197,15 +198,17 @@ final class RequestReader {
         BodySink sink = new BodySink(maxRetainedBody);
         if (!framing.chunked()) {
             copy(framing.contentLength(), sink);
-            return sink.finish(List.of());
+            return sink.finish(List.of(), 0);
         }
+        long chunks = 0;
         while (true) {
             long size = parseChunkSize(readLine(MAX_CHUNK_LINE, "chunk-size line"));
             if (size == 0) {
                 byte[] trailerSection = readFieldSection(maxHeadSize, 431, "trailer section");
                 List<String> trailerLines = lines(trailerSection);
-                return sink.finish(parseFields(trailerLines));
+                return sink.finish(parseFields(trailerLines), chunks);
             }
+            chunks++;
             copy(size, sink);
             if (!readLine(2, "chunk end").isEmpty()) {
                 throw new BadRequest(400, "chunk data not followed by CRLF");
@@ -363,9 +366,9 @@ final class RequestReader {
             }
         }
 
-        Body finish(List<Map.Entry<String, String>> trailers) {
+        Body finish(List<Map.Entry<String, String>> trailers, long chunks) {
             byte[] bytes = retained != null ? retained.toByteArray() : new byte[0];
-            return new Body(bytes, size, crc.getValue(), trailers);
+            return new Body(bytes, size, crc.getValue(), trailers, chunks);
         }
     }
 }

@@ -30,6 +30,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 
 /**
@@ -53,6 +54,10 @@ public final class Connector {
     private final LongAdder failed = new LongAdder();
     private final LongAdder spliced = new LongAdder();
     private final boolean splice;
+    private final int maxSplicePipesPerLoop;
+    private final FastThreadLocal<SplicePipes> splicePipes = new FastThreadLocal<>();
+    private final AtomicInteger splicePipesHeld = new AtomicInteger();
+    private final LongAdder copiedOverPipeCap = new LongAdder();
 
     /**
      * @param transport the transport of the event loops this connector will be called on
@@ -77,14 +82,37 @@ public final class Connector {
      * @param limits limits for parsing responses
      * @param splice whether response bodies may be spliced ({@link ClientSession#spliceBody}); only on epoll.
      *     Connections then read response heads in pieces of at most {@value #HEAD_READ_BYTES} bytes, so that
-     *     a large body stays in the socket for the kernel to move.
+     *     a large body stays in the socket for the kernel to move. Each event loop lets at most
+     *     {@value #DEFAULT_SPLICE_PIPES_PER_LOOP} client connections hold a splice pipe.
      */
     public Connector(Transport transport, int maxIdlePerLoop, Http1Limits limits, boolean splice) {
+        this(transport, maxIdlePerLoop, limits, splice, DEFAULT_SPLICE_PIPES_PER_LOOP);
+    }
+
+    /**
+     * @param transport the transport of the event loops this connector will be called on
+     * @param maxIdlePerLoop the most idle connections each event loop keeps
+     * @param limits limits for parsing responses
+     * @param splice whether response bodies may be spliced ({@link ClientSession#spliceBody}); only on epoll.
+     *     Connections then read response heads in pieces of at most {@value #HEAD_READ_BYTES} bytes, so that
+     *     a large body stays in the socket for the kernel to move.
+     * @param maxSplicePipesPerLoop the most client connections of each event loop that may hold a splice pipe (two
+     *     file descriptors, kept until the connection closes); above it a body is copied through the JVM
+     * @throws IllegalArgumentException if {@code maxSplicePipesPerLoop} is negative
+     */
+    public Connector(Transport transport, int maxIdlePerLoop, Http1Limits limits, boolean splice, int maxSplicePipesPerLoop) {
+        if (maxSplicePipesPerLoop < 0) {
+            throw new IllegalArgumentException("maxSplicePipesPerLoop must not be negative: " + maxSplicePipesPerLoop);
+        }
         this.transport = transport;
         this.maxIdlePerLoop = maxIdlePerLoop;
         this.limits = limits;
-        this.splice = splice && transport == Transport.EPOLL;
+        this.splice = splice && transport == Transport.EPOLL && maxSplicePipesPerLoop > 0;
+        this.maxSplicePipesPerLoop = maxSplicePipesPerLoop;
     }
+
+    /** How many client connections of one event loop may hold a splice pipe, unless configured otherwise. */
+    public static final int DEFAULT_SPLICE_PIPES_PER_LOOP = 256;
 
     /** The largest read while a response head is awaited, when bodies may be spliced. */
     public static final int HEAD_READ_BYTES = 4096;
@@ -235,6 +263,29 @@ public final class Connector {
 
     void spliced() {
         spliced.increment();
+    }
+
+    /** The splice pipes of {@code loop}, the caller's loop. */
+    SplicePipes splicePipes(EventLoop loop) {
+        if (!loop.inEventLoop()) {
+            throw new IllegalStateException("splice pipes are counted on their own event loop");
+        }
+        SplicePipes pipes = splicePipes.getIfExists();
+        if (pipes == null) {
+            pipes = new SplicePipes(maxSplicePipesPerLoop, splicePipesHeld, copiedOverPipeCap);
+            splicePipes.set(pipes);
+        }
+        return pipes;
+    }
+
+    /** How many client connections hold a splice pipe now (two file descriptors each), over all event loops. */
+    public int splicePipes() {
+        return splicePipesHeld.get();
+    }
+
+    /** How many response bodies were copied through the JVM because their loop's splice pipes were all taken. */
+    public long copiedOverSplicePipeCap() {
+        return copiedOverPipeCap.sum();
     }
 
     /** How many response bodies went from an upstream socket to a client socket by {@code splice}, never through the JVM. */

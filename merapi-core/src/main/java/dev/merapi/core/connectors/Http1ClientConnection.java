@@ -283,7 +283,9 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
             return -1;
         }
         long total = bodyRemaining;
-        if (!(downstream.spliceTarget(total) instanceof AbstractEpollStreamChannel target)) {
+        // a client connection holds its pipe until it closes: the loop's budget bounds them, and copies above it
+        if (!(downstream.spliceTarget(total, connector.splicePipes(channel.eventLoop()))
+                instanceof AbstractEpollStreamChannel target)) {
             return -1;
         }
         if (target.eventLoop() != source.eventLoop()) {
@@ -515,7 +517,8 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
                     end = true;
                 } else if (decoder != null) {
                     try {
-                        piece = decoder.decode(cumulation != null ? cumulation : Unpooled.EMPTY_BUFFER);
+                        // what one read brought goes on as one piece, however many chunks it held
+                        piece = decoder.decode(cumulation != null ? cumulation : Unpooled.EMPTY_BUFFER, ctx.alloc());
                     } catch (ProxyError e) {
                         fail(e);
                         return;

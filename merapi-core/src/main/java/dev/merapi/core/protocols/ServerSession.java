@@ -7,6 +7,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import java.net.SocketAddress;
+import java.util.function.Predicate;
 
 /**
  * One downstream request and its response, whatever the protocol: an HTTP/1.1 exchange today, an HTTP/2
@@ -74,15 +75,17 @@ public interface ServerSession {
     /**
      * Offers the socket for the rest of the response body to be spliced into by the kernel, so that the body
      * never passes through the JVM. It succeeds only on plain HTTP/1.1 over the epoll transport, after a head
-     * with a Content-Length, when exactly {@code length} body bytes are still owed: it then counts those bytes
-     * as written and returns the connection's channel. The caller must put exactly {@code length} bytes into
-     * that channel, after what was written (which is not flushed yet), and then end the response with
-     * {@code writeBody(empty, true)}, or {@link #abort()} it. The session's write timeout keeps watching the
-     * spliced output, which the channel's writability does not reflect.
+     * with a Content-Length, when exactly {@code length} body bytes are still owed, and when {@code admit} accepts
+     * the connection's channel (the caller's budget of splice pipes): it then counts those bytes as written and
+     * returns that channel. The caller must put exactly {@code length} bytes into that channel, after what was
+     * written (which is not flushed yet), and then end the response with {@code writeBody(empty, true)}, or
+     * {@link #abort()} it. The session's write timeout keeps watching the spliced output, which the channel's
+     * writability does not reflect.
      *
+     * @param admit asked last, once every other condition holds, and only then; {@code false} refuses the splice
      * @return the channel to splice into, or {@code null}, changing nothing, when this session cannot take a spliced body
      */
-    default Channel spliceTarget(long length) {
+    default Channel spliceTarget(long length, Predicate<Channel> admit) {
         return null;
     }
 

@@ -8,6 +8,7 @@ import dev.merapi.http.ChunkedDecoder;
 import dev.merapi.http.Http1Limits;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
+import io.netty.buffer.UnpooledByteBufAllocator;
 import java.io.ByteArrayOutputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
@@ -18,7 +19,8 @@ import java.util.regex.Pattern;
  * with {@link Reference}, a plain whole-input reading of the RFC 9112 §7.1 grammar and the documented limits.
  * Properties: only documented errors; accepts exactly what the reference accepts; the same body, whose length is the
  * sum of the chunk sizes; never reads past the end of the chunked body; every returned slice released; the same
- * verdict for every split.
+ * verdict for every split. Both {@link ChunkedDecoder#decode(ByteBuf)} and the coalescing
+ * {@link ChunkedDecoder#decode(ByteBuf, io.netty.buffer.ByteBufAllocator)} are checked.
  */
 class ChunkedDecoderFuzzTest {
 
@@ -31,18 +33,25 @@ class ChunkedDecoderFuzzTest {
     private static void check(byte[] wire, Http1Limits limits, boolean request) {
         Reference.Result expected = Reference.decode(wire, limits);
         for (int[] cuts : Feed.cuttings(wire)) {
-            Run run = run(wire, cuts, limits, request);
-            assertThat(run.verdict).as("verdict for cuts %s, reference %s", Arrays.toString(cuts), expected.verdict())
-                    .isEqualTo(expected.verdict());
-            if (expected.verdict() == Verdict.DONE) {
-                assertThat(run.consumed).as("bytes consumed (no over-read)").isEqualTo(expected.consumed());
-                assertThat(run.body).isEqualTo(expected.body());
-                assertThat(run.decodedBytes).as("decodedBytes = sum of chunk sizes").isEqualTo(expected.sizes());
-                assertThat((long) run.body.length).isEqualTo(expected.sizes());
-            } else if (expected.verdict() == Verdict.INCOMPLETE) {
-                assertThat(run.body).as("data so far").isEqualTo(Arrays.copyOf(expected.body(), run.body.length));
-                assertThat(run.decodedBytes).isEqualTo(run.body.length);
+            for (boolean coalesce : new boolean[] {false, true}) {
+                checkRun(wire, cuts, limits, request, coalesce, expected);
             }
+        }
+    }
+
+    private static void checkRun(byte[] wire, int[] cuts, Http1Limits limits, boolean request, boolean coalesce,
+            Reference.Result expected) {
+        Run run = run(wire, cuts, limits, request, coalesce);
+        assertThat(run.verdict).as("verdict for cuts %s, reference %s", Arrays.toString(cuts), expected.verdict())
+                .isEqualTo(expected.verdict());
+        if (expected.verdict() == Verdict.DONE) {
+            assertThat(run.consumed).as("bytes consumed (no over-read)").isEqualTo(expected.consumed());
+            assertThat(run.body).isEqualTo(expected.body());
+            assertThat(run.decodedBytes).as("decodedBytes = sum of chunk sizes").isEqualTo(expected.sizes());
+            assertThat((long) run.body.length).isEqualTo(expected.sizes());
+        } else if (expected.verdict() == Verdict.INCOMPLETE) {
+            assertThat(run.body).as("data so far").isEqualTo(Arrays.copyOf(expected.body(), run.body.length));
+            assertThat(run.decodedBytes).isEqualTo(run.body.length);
         }
     }
 
@@ -51,7 +60,7 @@ class ChunkedDecoderFuzzTest {
     private record Run(Verdict verdict, byte[] body, long decodedBytes, int consumed) {
     }
 
-    private static Run run(byte[] wire, int[] cuts, Http1Limits limits, boolean request) {
+    private static Run run(byte[] wire, int[] cuts, Http1Limits limits, boolean request, boolean coalesce) {
         ChunkedDecoder decoder = new ChunkedDecoder(limits, request);
         ByteBuf in = Unpooled.buffer(wire.length);
         ByteArrayOutputStream body = new ByteArrayOutputStream();
@@ -59,7 +68,7 @@ class ChunkedDecoderFuzzTest {
         int next = 0;
         try {
             while (true) {
-                ByteBuf piece = decoder.decode(in);
+                ByteBuf piece = coalesce ? decoder.decode(in, UnpooledByteBufAllocator.DEFAULT) : decoder.decode(in);
                 if (piece == null) {
                     assertThat(decoder.isDone()).isFalse();
                     if (fed == wire.length) {

@@ -38,6 +38,7 @@ import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Predicate;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -642,7 +643,8 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
                         end = true;
                     } else if (decoder != null) {
                         try {
-                            piece = decoder.decode(cumulation != null ? cumulation : Unpooled.EMPTY_BUFFER);
+                            // what one read brought goes on as one piece, however many chunks it held
+                            piece = decoder.decode(cumulation != null ? cumulation : Unpooled.EMPTY_BUFFER, ctx.alloc());
                         } catch (ProxyError e) {
                             // the excerpt is the request line, never body bytes
                             SecurityEvents.record(SecurityEvents.ruleOf(e.context(), "bad-chunk"), channel.remoteAddress(),
@@ -826,11 +828,12 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         }
 
         @Override
-        public Channel spliceTarget(long length) {
+        public Channel spliceTarget(long length, Predicate<Channel> admit) {
             // only a bare TCP connection on epoll: nothing (such as TLS) may sit between this handler and the socket
             if (current != this || !isOpen() || !responseStarted || responseDone || noBody || chunked
                     || length <= 0 || responseRemaining != length
-                    || !(channel instanceof EpollSocketChannel) || ctx.pipeline().first() != Http1ServerConnection.this) {
+                    || !(channel instanceof EpollSocketChannel) || ctx.pipeline().first() != Http1ServerConnection.this
+                    || !admit.test(channel)) {
                 return null;
             }
             responseRemaining = 0;
