@@ -2,10 +2,6 @@ package dev.merapi.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import dev.merapi.core.listeners.ConnectionFilter;
 import dev.merapi.core.protocols.http1.Http1Options;
 import dev.merapi.core.security.SecurityEvents;
@@ -32,7 +28,6 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.slf4j.LoggerFactory;
 
 /**
  * Every kind of rejection, over a real socket against a running proxy, produces exactly one security event with the
@@ -45,24 +40,17 @@ class SecurityEventsIT {
     private static final Duration SHORT = Duration.ofMillis(300);
     private static final Pattern SUPPRESSED = Pattern.compile("security-events-suppressed count=(\\d+)");
 
-    private final Logger logger = (Logger) LoggerFactory.getLogger(SecurityEvents.LOGGER_NAME);
-    private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    private LogCapture log;
 
     @BeforeEach
     void captureTheSecurityLogger() {
         SecurityEvents.rateLimit(SecurityEvents.DEFAULT_BURST, SecurityEvents.DEFAULT_PER_SECOND);
-        appender.start();
-        logger.addAppender(appender);
-        logger.setLevel(Level.WARN);
-        logger.setAdditive(false); // keep the test output quiet; the appender sees every line
+        log = LogCapture.of(SecurityEvents.LOGGER_NAME);
     }
 
     @AfterEach
     void release() {
-        logger.detachAppender(appender);
-        logger.setAdditive(true);
-        logger.setLevel(null);
-        appender.stop();
+        log.close();
         SecurityEvents.rateLimit(SecurityEvents.DEFAULT_BURST, SecurityEvents.DEFAULT_PER_SECOND);
     }
 
@@ -132,9 +120,7 @@ class SecurityEventsIT {
     }
 
     private List<String> lines() {
-        synchronized (appender) {
-            return appender.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
-        }
+        return log.lines();
     }
 
     private List<String> eventLines(String rule) {

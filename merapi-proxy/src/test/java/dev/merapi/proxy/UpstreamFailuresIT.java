@@ -3,9 +3,6 @@ package dev.merapi.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import ch.qos.logback.classic.Level;
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import dev.merapi.core.security.SecurityEvents;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.testkit.RawClient;
@@ -17,31 +14,23 @@ import java.util.List;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
-import org.slf4j.LoggerFactory;
 
 /**
  * A request that an upstream failure ends is one WARN line on {@code merapi.upstream}, with the peer written as
  * {@code 127.0.0.1:9}, rate-limited so that a dead origin under load cannot flood the log.
  */
 class UpstreamFailuresIT {
-    private final Logger logger = (Logger) LoggerFactory.getLogger(UpstreamFailures.LOGGER_NAME);
-    private final ListAppender<ILoggingEvent> appender = new ListAppender<>();
+    private LogCapture log;
 
     @BeforeEach
     void captureTheUpstreamLogger() {
         UpstreamFailures.rateLimitForTest(SecurityEvents.DEFAULT_BURST, SecurityEvents.DEFAULT_PER_SECOND);
-        appender.start();
-        logger.addAppender(appender);
-        logger.setLevel(Level.WARN);
-        logger.setAdditive(false);
+        log = LogCapture.of(UpstreamFailures.LOGGER_NAME);
     }
 
     @AfterEach
     void release() {
-        logger.detachAppender(appender);
-        logger.setAdditive(true);
-        logger.setLevel(null);
-        appender.stop();
+        log.close();
         UpstreamFailures.rateLimitForTest(SecurityEvents.DEFAULT_BURST, SecurityEvents.DEFAULT_PER_SECOND);
     }
 
@@ -52,9 +41,7 @@ class UpstreamFailuresIT {
     }
 
     private List<String> lines() {
-        synchronized (appender.list) { // appended to from the loops and the limit's flush thread
-            return appender.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
-        }
+        return log.lines();
     }
 
     private List<String> failures() {
@@ -81,7 +68,7 @@ class UpstreamFailuresIT {
             get(server);
             proxy.awaitLogged(1);
         }
-        assertThat(appender.list).singleElement().satisfies(e -> assertThat(e.getLevel()).isEqualTo(Level.WARN));
+        assertThat(log.events()).singleElement().satisfies(e -> assertThat(e.getLevel()).isEqualTo(Level.WARN));
         assertThat(lines().getFirst())
                 .startsWith("upstream-failure peer=127.0.0.1:" + port + " error=CONNECT_REFUSED retries=1 request=\"GET /pay, Host: shop\"")
                 .contains("cannot connect to 127.0.0.1:" + port)
