@@ -231,6 +231,22 @@ class Http1StrictIT {
         }
     }
 
+    @ParameterizedTest
+    @ValueSource(strings = {"chunked,", ", chunked", "chunked , "})
+    void emptyListElementsAroundChunkedAreSkippedAndTheRequestIsProxiedChunked(String value) throws IOException {
+        // RFC 9110 §5.6.1: empty list elements are ignored; a response with the same value is framed the same way
+        // (ResponseSmugglingIT)
+        try (Fixture f = Fixture.start(); RawClient c = f.connect()) {
+            c.send(crlf("POST /comma HTTP/1.1|Host: a|Transfer-Encoding: " + value + "||5|hello|0||"));
+            RawClient.Response r = c.readResponse();
+            assertThat(r.status()).isEqualTo(200);
+            RecordedRequest got = f.origin.takeRequest();
+            assertThat(got.chunked()).isTrue();
+            assertThat(got.bodyUtf8()).isEqualTo("hello");
+            assertThat(c.isClosedByPeer(Duration.ofMillis(100))).isFalse();
+        }
+    }
+
     // ---- field syntax
 
     @ParameterizedTest
