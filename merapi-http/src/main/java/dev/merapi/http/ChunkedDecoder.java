@@ -1,5 +1,6 @@
 package dev.merapi.http;
 
+import dev.merapi.error.ProxyError;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
@@ -28,7 +29,7 @@ public final class ChunkedDecoder {
 
     /**
      * @param limits the chunk-line and trailer limits
-     * @param request whether this decodes a request body (errors are 400s) or a response body (502s)
+     * @param request whether this decodes a request body (errors are 400s) or a response body (upstream {@code INVALID_HTTP_BODY} errors, 502s)
      */
     public ChunkedDecoder(Http1Limits limits, boolean request) {
         this.limits = limits;
@@ -151,12 +152,12 @@ public final class ChunkedDecoder {
                 case DATA_CRLF -> {
                     if (in.readableBytes() < 2) {
                         if (in.readableBytes() == 1 && in.getByte(in.readerIndex()) != '\r') {
-                            throw Http1Parser.fail(request, 400, "bad-chunk", "chunk data is not followed by CRLF");
+                            throw Http1Parser.failBody(request, 400, "bad-chunk", "chunk data is not followed by CRLF");
                         }
                         return 0;
                     }
                     if (in.getByte(in.readerIndex()) != '\r' || in.getByte(in.readerIndex() + 1) != '\n') {
-                        throw Http1Parser.fail(request, 400, "bad-chunk", "chunk data is not followed by CRLF");
+                        throw Http1Parser.failBody(request, 400, "bad-chunk", "chunk data is not followed by CRLF");
                     }
                     in.skipBytes(2);
                     state = State.SIZE;
@@ -175,9 +176,14 @@ public final class ChunkedDecoder {
                         return 0;
                     }
                     if (trailerBytes > limits.maxTrailerBytes()) {
-                        throw Http1Parser.fail(request, 400, "chunk-line-too-long", "trailer section is too long");
+                        throw Http1Parser.failBody(request, 400, "chunk-line-too-long", "trailer section is too long");
                     }
-                    Http1Parser.headerLine(in, start, lf - 1, request);
+                    try {
+                        Http1Parser.headerLine(in, start, lf - 1, request);
+                    } catch (ProxyError e) {
+                        // a trailer line is part of the body: a broken one is a body error, not a head error
+                        throw request ? e : Http1Parser.failBody(false, 400, Http1Parser.ruleOf(e), Http1Parser.detailOf(e));
+                    }
                     in.readerIndex(lf + 1);
                 }
                 case DONE -> {
@@ -196,12 +202,12 @@ public final class ChunkedDecoder {
         int lf = in.indexOf(start, start + Math.min(in.readableBytes(), max), (byte) '\n');
         if (lf < 0) {
             if (in.readableBytes() >= max) {
-                throw Http1Parser.fail(request, 400, "chunk-line-too-long", what + " is too long");
+                throw Http1Parser.failBody(request, 400, "chunk-line-too-long", what + " is too long");
             }
             return -1;
         }
         if (lf == start || in.getByte(lf - 1) != '\r') {
-            throw Http1Parser.fail(request, 400, "bare-lf", "a line of the chunked body ends in LF without CR");
+            throw Http1Parser.failBody(request, 400, "bare-lf", "a line of the chunked body ends in LF without CR");
         }
         return lf;
     }
@@ -223,11 +229,11 @@ public final class ChunkedDecoder {
             }
             size = (size << 4) | d;
             if (digits > MAX_SIZE_DIGITS) {
-                throw Http1Parser.fail(request, 400, "bad-chunk-size", "chunk size overflows");
+                throw Http1Parser.failBody(request, 400, "bad-chunk-size", "chunk size overflows");
             }
         }
         if (i == from) {
-            throw Http1Parser.fail(request, 400, "bad-chunk-size", "chunk size is not hexadecimal");
+            throw Http1Parser.failBody(request, 400, "bad-chunk-size", "chunk size is not hexadecimal");
         }
         checkExtensions(in, i, cr);
         return size;
@@ -238,7 +244,7 @@ public final class ChunkedDecoder {
         while (i < end) {
             i = skipBws(in, i, end);
             if (i >= end || in.getByte(i) != ';') {
-                throw Http1Parser.fail(request, 400, "bad-chunk-extension", "chunk size followed by something other than an extension");
+                throw Http1Parser.failBody(request, 400, "bad-chunk-extension", "chunk size followed by something other than an extension");
             }
             i = skipBws(in, i + 1, end);
             int nameStart = i;
@@ -246,7 +252,7 @@ public final class ChunkedDecoder {
                 i++;
             }
             if (i == nameStart) {
-                throw Http1Parser.fail(request, 400, "bad-chunk-extension", "chunk extension without a name");
+                throw Http1Parser.failBody(request, 400, "bad-chunk-extension", "chunk extension without a name");
             }
             int afterName = skipBws(in, i, end);
             if (afterName < end && in.getByte(afterName) == '=') {
@@ -269,12 +275,12 @@ public final class ChunkedDecoder {
                             b = in.getByte(i);
                         }
                         if (!Tokens.isFieldValueChar(b)) {
-                            throw Http1Parser.fail(request, 400, "bad-chunk-extension", "control character in a chunk extension");
+                            throw Http1Parser.failBody(request, 400, "bad-chunk-extension", "control character in a chunk extension");
                         }
                         i++;
                     }
                     if (!closed) {
-                        throw Http1Parser.fail(request, 400, "bad-chunk-extension", "unterminated quoted chunk extension");
+                        throw Http1Parser.failBody(request, 400, "bad-chunk-extension", "unterminated quoted chunk extension");
                     }
                 } else {
                     int valueStart = i;
@@ -282,7 +288,7 @@ public final class ChunkedDecoder {
                         i++;
                     }
                     if (i == valueStart) {
-                        throw Http1Parser.fail(request, 400, "bad-chunk-extension", "chunk extension with an empty value");
+                        throw Http1Parser.failBody(request, 400, "bad-chunk-extension", "chunk extension with an empty value");
                     }
                 }
             }

@@ -18,7 +18,8 @@ import java.nio.charset.StandardCharsets;
  * <p>The rules: CRLF line endings only (a bare CR or LF fails); no obs-fold; no whitespace between a
  * field name and its colon; names are tokens; values hold no CTL or NUL; one valid Content-Length at
  * most, digits only; Transfer-Encoding never with Content-Length, never on HTTP/1.0, with chunked as its
- * only and final coding; exactly one valid Host on HTTP/1.1; an absolute-form target must agree with
+ * only and final coding (empty list elements, as in {@code chunked,}, are skipped on requests and responses alike);
+ * exactly one valid Host on HTTP/1.1; an absolute-form target must agree with
  * Host; methods are tokens; versions are HTTP/1.0 or HTTP/1.1.
  *
  * <p>Stateless apart from the {@link HeadScan} the caller keeps per connection; safe to use from any thread.
@@ -579,9 +580,21 @@ public final class Http1Parser {
         }
     }
 
-    private static boolean lastCodingIsChunked(String te) {
-        int comma = te.lastIndexOf(',');
-        return te.substring(comma + 1).strip().equalsIgnoreCase("chunked");
+    /**
+     * Whether the last coding of a response's Transfer-Encoding list is chunked. Empty list elements are skipped, as
+     * {@link #checkChunkedFinal} does for requests (RFC 9110 section 5.6.1), so that {@code chunked,} frames a body
+     * the same way on both sides.
+     */
+    static boolean lastCodingIsChunked(String te) {
+        int end = te.length();
+        while (true) {
+            int comma = te.lastIndexOf(',', end - 1);
+            String last = te.substring(comma + 1, end).strip();
+            if (!last.isEmpty() || comma < 0) {
+                return last.equalsIgnoreCase("chunked");
+            }
+            end = comma;
+        }
     }
 
     private static boolean isOws(byte b) {
@@ -594,5 +607,30 @@ public final class Http1Parser {
             return ProxyError.explain(new ErrorType.HttpStatus(status), ErrorSource.DOWNSTREAM, rule + ": " + detail);
         }
         return ProxyError.explain(ErrorType.Kind.INVALID_HTTP_HEADER, ErrorSource.UPSTREAM, rule + ": " + detail);
+    }
+
+    /** The rule an error from {@link #fail} names: its context up to the colon. */
+    static String ruleOf(ProxyError e) {
+        String c = e.context();
+        int colon = c.indexOf(':');
+        return colon < 0 ? c : c.substring(0, colon);
+    }
+
+    /** The detail an error from {@link #fail} gives after its rule. */
+    static String detailOf(ProxyError e) {
+        String c = e.context();
+        int colon = c.indexOf(':');
+        return colon < 0 ? "" : c.substring(colon + 1).strip();
+    }
+
+    /**
+     * Makes the error for a broken rule of the body framing: a status for requests (the client gets it as for a head),
+     * an upstream {@link ErrorType.Kind#INVALID_HTTP_BODY} error for responses, which maps to 502 as well.
+     */
+    static ProxyError failBody(boolean request, int status, String rule, String detail) {
+        if (request) {
+            return fail(true, status, rule, detail);
+        }
+        return ProxyError.explain(ErrorType.Kind.INVALID_HTTP_BODY, ErrorSource.UPSTREAM, rule + ": " + detail);
     }
 }

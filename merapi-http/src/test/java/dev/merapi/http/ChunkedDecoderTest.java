@@ -398,9 +398,9 @@ class ChunkedDecoderTest {
     }
 
     @Test
-    void brokenResponseEncodingIsAnUpstreamError() {
+    void brokenResponseEncodingIsAnUpstreamBodyError() {
         ProxyError e = decodeError("5\r\nhelloX\r\n0\r\n\r\n", false);
-        assertThat(e.type()).isEqualTo(ErrorType.Kind.INVALID_HTTP_HEADER);
+        assertThat(e.type()).isEqualTo(ErrorType.Kind.INVALID_HTTP_BODY);
         assertThat(e.source()).isEqualTo(ErrorSource.UPSTREAM);
         assertThat(e.responseStatus()).isEqualTo(502);
     }

@@ -566,6 +566,13 @@ class Http1ParserTest {
         }
 
         @ParameterizedTest
+        @ValueSource(strings = {"chunked,", "chunked ,", ", chunked", "chunked, ,"})
+        void emptyListElementsAroundChunkedAreSkippedOnARequest(String value) {
+            assertThat(request("POST / HTTP/1.1\r\nHost: a\r\nTransfer-Encoding: " + value + "\r\n\r\n").bodyLength())
+                    .isEqualTo(BodyLength.CHUNKED);
+        }
+
+        @ParameterizedTest
         @ValueSource(strings = {
             "Transfer-Encoding: chunked|Content-Length: 5",
             "Content-Length: 5|Transfer-Encoding: chunked",
@@ -664,6 +671,13 @@ class Http1ParserTest {
         @Test
         void chunkedResponseIsChunked() {
             assertThat(response("HTTP/1.1 200 OK\r\nTransfer-Encoding: gzip, chunked\r\n\r\n", "GET").bodyLength())
+                    .isEqualTo(BodyLength.CHUNKED);
+        }
+
+        @ParameterizedTest
+        @ValueSource(strings = {"chunked,", "chunked ,", ", chunked", "chunked, ,", "gzip, chunked,"})
+        void emptyListElementsAroundChunkedAreSkippedOnAResponse(String value) {
+            assertThat(response("HTTP/1.1 200 OK\r\nTransfer-Encoding: " + value + "\r\n\r\n", "GET").bodyLength())
                     .isEqualTo(BodyLength.CHUNKED);
         }
 

@@ -786,8 +786,7 @@ class FaultsIT {
                     assertThat(seen.status()).isEqualTo(502);
                 }
                 ProxyError e = proxy.onlyLoggedError();
-                // ChunkedDecoder reports upstream chunk errors as INVALID_HTTP_HEADER today (ChunkedDecoderTest pins it)
-                assertThat(e.type()).isIn(ErrorType.Kind.INVALID_HTTP_BODY, ErrorType.Kind.INVALID_HTTP_HEADER);
+                assertThat(e.type()).isEqualTo(ErrorType.Kind.INVALID_HTTP_BODY);
                 assertThat(e.source()).isEqualTo(ErrorSource.UPSTREAM);
             }
             proxy.awaitLogged(1);

@@ -220,8 +220,21 @@ class Http1StrictIT {
     @Test
     void transferEncodingWithATabBeforeChunkedIsOptionalWhitespaceAndIsProxied() throws IOException {
         // RFC 9110 §5.6.3: OWS is SP or HTAB, so this is plain chunked; the control case for the obfuscations above
+        assertProxiedChunked("\tChunked");
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {" chunked,", " , chunked", " chunked , "})
+    void emptyListElementsAroundChunkedAreSkippedAndTheRequestIsProxiedChunked(String value) throws IOException {
+        // RFC 9110 §5.6.1: empty list elements are ignored; a response with the same value is framed the same way
+        // (ResponseSmugglingIT)
+        assertProxiedChunked(value);
+    }
+
+    /** A chunked request with this Transfer-Encoding value reaches the origin whole, and the connection stays open. */
+    private static void assertProxiedChunked(String transferEncoding) throws IOException {
         try (Fixture f = Fixture.start(); RawClient c = f.connect()) {
-            c.send(crlf("POST /tab HTTP/1.1|Host: a|Transfer-Encoding:\tChunked||5|hello|0||"));
+            c.send(crlf("POST /te HTTP/1.1|Host: a|Transfer-Encoding:" + transferEncoding + "||5|hello|0||"));
             RawClient.Response r = c.readResponse();
             assertThat(r.status()).isEqualTo(200);
             RecordedRequest got = f.origin.takeRequest();

@@ -59,6 +59,7 @@ class ResponseSmugglingIT {
                 new Fault("Content-Length plus Transfer-Encoding hiding a response", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 0\r\nTransfer-Encoding: chunked\r\n\r\n" + SPLIT, Set.of(502), true),
                 new Fault("a whole second response after the body", "GET", "HTTP/1.1 200 OK\r\nContent-Length: 5\r\n\r\nhello" + SPLIT, Set.of(200), true),
                 new Fault("a second response after a chunked body", "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\n0\r\n\r\n" + SPLIT, Set.of(200), true),
+                new Fault("chunked, with an empty list element, then a second response", "GET", "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked,\r\n\r\n5\r\nhello\r\n0\r\n\r\n" + SPLIT, Set.of(200), true),
                 new Fault("a body after a HEAD response", "HEAD", "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\n" + "smuggled!", Set.of(200), true),
                 new Fault("a body after 204", "GET", "HTTP/1.1 204 No Content\r\n\r\n" + SPLIT, Set.of(204), true),
                 new Fault("a body after 304", "GET", "HTTP/1.1 304 Not Modified\r\nContent-Length: 9\r\n\r\nsmuggled!", Set.of(304), true),

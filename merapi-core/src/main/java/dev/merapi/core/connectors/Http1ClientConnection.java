@@ -1,6 +1,9 @@
 package dev.merapi.core.connectors;
 
 import dev.merapi.core.internal.Deadline;
+import dev.merapi.core.internal.http1.BodyReader;
+import dev.merapi.core.internal.http1.BodyWriter;
+import dev.merapi.core.internal.http1.KeepAlive;
 import dev.merapi.core.protocols.ServerSession;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.error.ErrorSource;
@@ -8,13 +11,11 @@ import dev.merapi.error.ErrorType;
 import dev.merapi.error.ProxyError;
 import dev.merapi.error.Retry;
 import dev.merapi.http.BodyLength;
-import dev.merapi.http.ChunkedDecoder;
 import dev.merapi.http.HeaderNames;
 import dev.merapi.http.Headers;
 import dev.merapi.http.Http1Encoder;
 import dev.merapi.http.Http1Limits;
 import dev.merapi.http.Http1Parser;
-import dev.merapi.http.HttpVersion;
 import dev.merapi.http.RequestHeader;
 import dev.merapi.http.ResponseHeader;
 import dev.merapi.pool.ConnectionPool;
@@ -40,17 +41,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One upstream HTTP/1.1 connection. It writes requests, parses responses strictly, hands the body out on
- * demand, and knows whether it can go back to the pool: only after a cleanly framed, complete exchange with
- * no stray bytes. While idle in the pool it keeps a read pending, so that an origin closing it (or sending
- * bytes nobody asked for) is noticed at once and the connection leaves the pool.
+ * One upstream HTTP/1.1 connection. It writes requests (the body framed by a
+ * {@link dev.merapi.core.internal.http1.BodyWriter}), parses responses strictly, hands the body out on demand (through a
+ * {@link dev.merapi.core.internal.http1.BodyReader}, as the downstream side does), and knows whether it can go back to
+ * the pool: only after a cleanly framed, complete exchange with no stray bytes. While idle in the pool it keeps a read
+ * pending, so that an origin closing it (or sending bytes nobody asked for) is noticed at once and the connection
+ * leaves the pool.
  *
  * <p>Runs on its channel's event loop only.
  */
 final class Http1ClientConnection extends ChannelInboundHandlerAdapter implements ClientSession {
     private static final Logger log = LoggerFactory.getLogger(Http1ClientConnection.class);
-    private static final ByteBuf CRLF = Unpooled.unreleasableBuffer(
-            Unpooled.directBuffer(2).writeByte('\r').writeByte('\n')).asReadOnly();
     private static final int MAX_INTERIM = 32;
     /** Where the check for bytes after a spliced body reads to; what lands there is never looked at. */
     private static final ByteBuffer STRAY_PROBE = ByteBuffer.allocateDirect(1);
@@ -68,6 +69,8 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
     private Channel channel;
     private Deadline readTimer;
     private Deadline writeTimer;
+    private BodyReader reader;
+    private final BodyWriter writer = new BodyWriter(); // the request body of the current exchange
     private State state = State.ACTIVE;
     private ByteBuf cumulation;
     private boolean readPending;
@@ -77,20 +80,13 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
     // per exchange
     private Handler handler;
     private String method;
-    private boolean requestChunked;
     private boolean requestDone;
     private boolean requestWantsClose;
     private boolean responseStarted;
     private ResponseHeader response;
     private boolean responseKeepAlive; // decided on the head as received: the proxy strips and rewrites Connection later
     private int interim;
-    private ChunkedDecoder decoder;
-    private long bodyRemaining;
-    private boolean untilClose;
-    private boolean bodyDone;
-    private boolean bodyEndDelivered;
-    private boolean demand;
-    private boolean delivering;
+    private boolean notReusable; // the body ends with the connection, or the origin sent bytes after it
     private boolean released;
     private boolean splicing;
 
@@ -108,6 +104,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
         this.channel = ctx.channel();
         this.readTimer = new Deadline(ctx.executor(), this::onReadTimeout);
         this.writeTimer = new Deadline(ctx.executor(), this::onWriteTimeout);
+        this.reader = new BodyReader(new ResponseBody(), limits, false, ctx.alloc());
     }
 
     @Override
@@ -122,19 +119,14 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
         state = State.ACTIVE;
         handler = null;
         method = null;
-        requestChunked = false;
         requestDone = false;
         requestWantsClose = false;
         responseStarted = false;
         response = null;
         responseKeepAlive = false;
         interim = 0;
-        decoder = null;
-        bodyRemaining = 0;
-        untilClose = false;
-        bodyDone = false;
-        bodyEndDelivered = false;
-        demand = false;
+        notReusable = false;
+        reader.cancelDemand();
         released = false;
         splicing = false;
         scan.reset();
@@ -189,11 +181,13 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
         if (len == BodyLength.CHUNKED) {
             h.remove(HeaderNames.CONTENT_LENGTH);
             h.add(HeaderNames.TRANSFER_ENCODING, "chunked");
-            requestChunked = true;
+            writer.start(BodyWriter.Framing.CHUNKED, 0);
         } else if (len >= 0) {
             h.set(HeaderNames.CONTENT_LENGTH, Long.toString(len));
+            writer.start(BodyWriter.Framing.LENGTH, len);
         } else {
             h.remove(HeaderNames.CONTENT_LENGTH);
+            writer.start(BodyWriter.Framing.NONE, 0); // the head announces no body: none may follow it
         }
         requestWantsClose = h.containsToken(HeaderNames.CONNECTION, "close");
         ByteBuf head = Http1Encoder.encodeRequest(ctx.alloc(), request);
@@ -213,27 +207,19 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
             data.release();
             return;
         }
-        int n = data.readableBytes();
-        if (requestChunked) {
-            if (n > 0) {
-                ctx.write(Http1Encoder.chunkHeader(ctx.alloc(), n), ctx.voidPromise());
-                ctx.write(data, ctx.voidPromise());
-                ctx.write(CRLF.duplicate(), ctx.voidPromise());
-            } else {
-                data.release();
-            }
-            if (endOfStream) {
-                ctx.write(Http1Encoder.lastChunk(ctx.alloc()), ctx.voidPromise());
-            }
-        } else if (n > 0) {
-            ctx.write(data, ctx.voidPromise());
-        } else {
-            data.release();
+        if (!writer.write(ctx, data)) {
+            // more than the head announced: the origin gets what fits, and the connection is not trusted again
+            log.debug("request body to {} longer than its Content-Length; cut to it", peer);
+            notReusable = true;
         }
         if (endOfStream) {
+            if (!writer.end(ctx)) {
+                log.debug("request body to {} shorter than its Content-Length", peer);
+                notReusable = true;
+            }
             requestDone = true;
             ctx.flush();
-            if (!responseStarted || demand) {
+            if (!responseStarted || reader.hasDemand()) {
                 armReadTimer();
             }
         }
@@ -264,25 +250,22 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
         if (released || response == null || handler == null || splicing) {
             return;
         }
-        demand = true;
-        if (!delivering) {
-            deliver();
-        }
+        reader.demand();
     }
 
     @Override
     public long spliceBody(ServerSession downstream, long minimum) {
-        if (!connector.splices() || released || handler == null || response == null || decoder != null || untilClose
-                || bodyDone || !responseKeepAlive || state != State.ACTIVE || !requestDone
+        if (!connector.splices() || released || handler == null || response == null
+                || reader.state() != BodyReader.State.LENGTH || notReusable || !responseKeepAlive || state != State.ACTIVE || !requestDone
                 || !(channel instanceof EpollSocketChannel source)) {
             return -1;
         }
-        long buffered = cumulation == null ? 0 : Math.min(cumulation.readableBytes(), bodyRemaining);
-        long rest = bodyRemaining - buffered;
+        long total = reader.remaining();
+        long buffered = cumulation == null ? 0 : Math.min(cumulation.readableBytes(), total);
+        long rest = total - buffered;
         if (rest < Math.max(1, minimum) || rest > Integer.MAX_VALUE) {
             return -1;
         }
-        long total = bodyRemaining;
         // a client connection holds its pipe until it closes: the loop's budget bounds them, and copies above it
         if (!(downstream.spliceTarget(total, connector.splicePipes(channel.eventLoop()))
                 instanceof AbstractEpollStreamChannel target)) {
@@ -302,7 +285,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
         }
         if (buffered > 0) {
             target.write(cumulation.readRetainedSlice((int) buffered), target.voidPromise());
-            bodyRemaining = rest;
+            reader.skipped(buffered);
             releaseCumulationIfEmpty();
         }
         target.flush();
@@ -327,13 +310,11 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
                 return; // aborted or failed meanwhile: already answered
             }
             if (f.isSuccess()) {
-                bodyRemaining = 0;
-                bodyDone = true;
+                reader.skipped(reader.remaining());
                 if (strayBytes()) {
                     strayBytesSeen();
                 }
-                demand = true;
-                deliver(); // the end of the body, as after one read through the JVM
+                reader.demand(); // the end of the body, as after one read through the JVM
             } else if (target.isActive()) {
                 // this side ended first (the origin closed early, perhaps right after the last byte): what
                 // reached the pipe still goes to the client before the error cuts the response
@@ -359,7 +340,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
     /** The origin sent bytes after the end of a response: this connection is out of step and is not reused. */
     private void strayBytesSeen() {
         log.debug("upstream {} sent bytes after the end of a response; the connection will not be reused", peer);
-        untilClose = true; // marks it unusable
+        notReusable = true;
     }
 
     /** Whether the origin sent anything after a spliced body: one non-blocking read, which consumes it. */
@@ -379,7 +360,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
         }
         released = true;
         handler = null;
-        boolean reusable = state == State.ACTIVE && channel.isActive() && requestDone && bodyDone && !untilClose
+        boolean reusable = state == State.ACTIVE && channel.isActive() && requestDone && reader.isDone() && !notReusable
                 && !requestWantsClose && response != null && responseKeepAlive
                 && (cumulation == null || !cumulation.isReadable());
         readTimer.disarm();
@@ -445,9 +426,9 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
         cumulation = cumulation == null ? in : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), cumulation, in);
         if (response == null) {
             parseHeads();
-        } else if (demand) {
-            deliver();
-        } else if (bodyDone) {
+        } else if (reader.hasDemand()) {
+            reader.deliver();
+        } else if (reader.isDone()) {
             // bytes after a complete response: this connection is out of step with its origin
             releaseCumulation();
         }
@@ -484,91 +465,17 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
                 continue;
             }
             response = head;
-            responseKeepAlive = keepAlive(head);
+            responseKeepAlive = KeepAlive.of(head);
             long len = head.bodyLength();
-            if (len == BodyLength.CHUNKED) {
-                decoder = new ChunkedDecoder(limits, false);
-            } else if (len == BodyLength.UNTIL_CLOSE) {
-                untilClose = true;
-            } else {
-                bodyRemaining = Math.max(len, 0);
-                bodyDone = len <= 0;
+            reader.start(len);
+            if (len == BodyLength.UNTIL_CLOSE) {
+                notReusable = true;
             }
             readTimer.disarm();
             releaseCumulationIfEmpty();
             if (handler != null) {
                 handler.onResponseHeader(head);
             }
-        }
-    }
-
-    private void deliver() {
-        delivering = true;
-        try {
-            while (demand && handler != null) {
-                ByteBuf piece;
-                boolean end;
-                if (bodyDone) {
-                    if (bodyEndDelivered) {
-                        demand = false;
-                        return;
-                    }
-                    piece = Unpooled.EMPTY_BUFFER;
-                    end = true;
-                } else if (decoder != null) {
-                    try {
-                        // what one read brought goes on as one piece, however many chunks it held
-                        piece = decoder.decode(cumulation != null ? cumulation : Unpooled.EMPTY_BUFFER, ctx.alloc());
-                    } catch (ProxyError e) {
-                        fail(e);
-                        return;
-                    }
-                    end = decoder.isDone();
-                } else if (untilClose) {
-                    if (cumulation != null && cumulation.isReadable()) {
-                        piece = cumulation.readRetainedSlice(cumulation.readableBytes());
-                    } else {
-                        piece = null;
-                    }
-                    end = false;
-                } else {
-                    int n = cumulation == null ? 0 : (int) Math.min(cumulation.readableBytes(), bodyRemaining);
-                    if (n == 0) {
-                        piece = null;
-                        end = false;
-                    } else {
-                        piece = cumulation.readRetainedSlice(n);
-                        bodyRemaining -= n;
-                        end = bodyRemaining == 0;
-                    }
-                }
-                if (piece == null) {
-                    if (state == State.CLOSED) {
-                        if (untilClose) {
-                            bodyDone = true; // a close-delimited body ends with the connection
-                            continue;
-                        }
-                        fail(closedError("upstream closed the connection in the middle of the response body"));
-                        return;
-                    }
-                    armReadTimer();
-                    requestRead();
-                    return;
-                }
-                readTimer.disarm();
-                if (end) {
-                    bodyDone = true;
-                    bodyEndDelivered = true;
-                    if (cumulation != null && cumulation.isReadable()) {
-                        strayBytesSeen();
-                    }
-                }
-                demand = false;
-                releaseCumulationIfEmpty();
-                handler.onBody(piece, end);
-            }
-        } finally {
-            delivering = false;
         }
     }
 
@@ -598,8 +505,8 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
             if (response == null) {
                 releaseCumulation();
                 notifyError(closedError("upstream closed the connection before a response"));
-            } else if (demand && !delivering) {
-                deliver(); // what is buffered still goes out; then the end or the error
+            } else if (reader.hasDemand()) {
+                reader.deliver(); // what is buffered still goes out; then the end or the error
             }
         } else {
             releaseCumulation();
@@ -717,16 +624,47 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
         }
     }
 
-    private static boolean keepAlive(ResponseHeader r) {
-        Headers h = r.headers();
-        if (h.containsToken(HeaderNames.CONNECTION, "close")) {
-            return false;
-        }
-        return r.version() == HttpVersion.HTTP_1_1 || h.containsToken(HeaderNames.CONNECTION, "keep-alive");
-    }
-
     @Override
     public String toString() {
         return "upstream " + peer + " " + channel;
+    }
+
+    /** The response body's way in and out: the cumulation, the read timer, and the exchange's handler. */
+    private final class ResponseBody implements BodyReader.Connection {
+        @Override
+        public ByteBuf received() {
+            return cumulation;
+        }
+
+        @Override
+        public boolean wantsBody() {
+            return handler != null;
+        }
+
+        @Override
+        public boolean inputEnded() {
+            return state == State.CLOSED;
+        }
+
+        @Override
+        public void awaitBytes() {
+            armReadTimer();
+            requestRead();
+        }
+
+        @Override
+        public void onPiece(ByteBuf piece, boolean end) {
+            readTimer.disarm();
+            if (end && cumulation != null && cumulation.isReadable()) {
+                strayBytesSeen();
+            }
+            releaseCumulationIfEmpty();
+            handler.onBody(piece, end);
+        }
+
+        @Override
+        public void onBodyError(ProxyError e) {
+            fail(e);
+        }
     }
 }

@@ -2,6 +2,7 @@ package dev.merapi.core.internal;
 
 import io.netty.util.concurrent.EventExecutor;
 import io.netty.util.concurrent.FastThreadLocal;
+import io.netty.util.concurrent.Ticker;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -16,6 +17,11 @@ import org.slf4j.LoggerFactory;
  * Arming appends to a lane and disarming unlinks, both in constant time; neither schedules anything except when
  * the lane was empty. A check that finds its oldest deadline moved on schedules the next one for the new oldest.
  *
+ * <p>Time is the event loop's {@link EventExecutor#ticker() ticker}, which its scheduled tasks follow too: on an
+ * {@link io.netty.channel.embedded.EmbeddedChannel} built with a {@link io.netty.util.concurrent.MockTicker}, a test moves
+ * time forward with {@code MockTicker.advance} and runs what expired with {@code runScheduledPendingTasks}, and no
+ * timeout test has to sleep.
+ *
  * <p>Belongs to one event loop; every method must be called on it.
  */
 public final class Deadline {
@@ -28,6 +34,7 @@ public final class Deadline {
     };
 
     private final EventExecutor executor;
+    private final Ticker ticker;
     private final Runnable onExpiry;
     private Lane lane;
     private Deadline prev;
@@ -35,11 +42,12 @@ public final class Deadline {
     private long deadline;
 
     /**
-     * @param executor the event loop
+     * @param executor the event loop, whose ticker is the clock
      * @param onExpiry what to run when an armed deadline passes
      */
     public Deadline(EventExecutor executor, Runnable onExpiry) {
         this.executor = executor;
+        this.ticker = executor.ticker();
         this.onExpiry = onExpiry;
     }
 
@@ -53,7 +61,7 @@ public final class Deadline {
         if (l == null || l.timeout != timeoutNanos) {
             l = laneFor(timeoutNanos);
         }
-        deadline = System.nanoTime() + timeoutNanos;
+        deadline = ticker.nanoTime() + timeoutNanos;
         l.append(this);
     }
 
@@ -79,11 +87,11 @@ public final class Deadline {
         List<Lane> lanes = LANES.get();
         for (int i = 0, n = lanes.size(); i < n; i++) {
             Lane l = lanes.get(i);
-            if (l.timeout == timeoutNanos) {
+            if (l.timeout == timeoutNanos && l.executor == executor) {
                 return l;
             }
         }
-        Lane l = new Lane(executor, timeoutNanos, lanes);
+        Lane l = new Lane(executor, ticker, timeoutNanos, lanes);
         lanes.add(l);
         return l;
     }
@@ -91,14 +99,16 @@ public final class Deadline {
     /** The deadlines of one duration on one event loop, oldest first, and the one check scheduled for them. */
     private static final class Lane implements Runnable {
         private final EventExecutor executor;
+        private final Ticker ticker;
         private final long timeout;
         private final List<Lane> lanes;
         private Deadline head;
         private Deadline tail;
         private boolean scheduled;
 
-        Lane(EventExecutor executor, long timeout, List<Lane> lanes) {
+        Lane(EventExecutor executor, Ticker ticker, long timeout, List<Lane> lanes) {
             this.executor = executor;
+            this.ticker = ticker;
             this.timeout = timeout;
             this.lanes = lanes;
         }
@@ -135,14 +145,14 @@ public final class Deadline {
 
         private void schedule(long at) {
             scheduled = true;
-            executor.schedule(this, Math.max(0, at - System.nanoTime()), TimeUnit.NANOSECONDS);
+            executor.schedule(this, Math.max(0, at - ticker.nanoTime()), TimeUnit.NANOSECONDS);
         }
 
         @Override
         public void run() {
             scheduled = false;
             try {
-                long now = System.nanoTime();
+                long now = ticker.nanoTime();
                 Deadline d;
                 while ((d = head) != null && d.deadline - now <= 0) {
                     unlink(d);

@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import io.netty.channel.DefaultEventLoop;
 import io.netty.channel.EventLoop;
+import io.netty.channel.embedded.EmbeddedChannel;
+import io.netty.util.concurrent.MockTicker;
+import io.netty.util.concurrent.Ticker;
 import java.util.List;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -87,5 +90,25 @@ class DeadlineTest {
         assertThat(done.await(5, TimeUnit.SECONDS)).isTrue();
         Thread.sleep(50);
         assertThat(fired).containsExactly("second");
+    }
+
+    @Test
+    void anArmedDeadlineFiresWhenTheLoopsTickerPassesItWithNoSleep() {
+        MockTicker ticker = Ticker.newMockTicker();
+        EmbeddedChannel channel = EmbeddedChannel.builder().ticker(ticker).build();
+        try {
+            Deadline d = new Deadline(channel.eventLoop(), () -> fired.add("fake"));
+            d.arm(10 * MS);
+            ticker.advance(9, TimeUnit.MILLISECONDS);
+            channel.runScheduledPendingTasks();
+            assertThat(fired).as("not before its time").isEmpty();
+            assertThat(d.isArmed()).isTrue();
+            ticker.advance(1, TimeUnit.MILLISECONDS);
+            channel.runScheduledPendingTasks();
+            assertThat(fired).containsExactly("fake");
+            assertThat(d.isArmed()).isFalse();
+        } finally {
+            channel.finishAndReleaseAll();
+        }
     }
 }

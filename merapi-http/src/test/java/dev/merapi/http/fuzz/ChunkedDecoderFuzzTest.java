@@ -3,6 +3,7 @@ package dev.merapi.http.fuzz;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.code_intelligence.jazzer.junit.FuzzTest;
+import dev.merapi.error.ErrorType;
 import dev.merapi.error.ProxyError;
 import dev.merapi.http.ChunkedDecoder;
 import dev.merapi.http.Http1Limits;
@@ -96,7 +97,7 @@ class ChunkedDecoderFuzzTest {
                 }
             }
         } catch (ProxyError e) {
-            Feed.rejected(e, request);
+            Feed.rejected(e, request, ErrorType.Kind.INVALID_HTTP_BODY);
             return new Run(Verdict.REJECTED, body.toByteArray(), decoder.decodedBytes(), in.readerIndex());
         } finally {
             assertThat(in.refCnt()).as("every slice released").isEqualTo(1);

@@ -132,8 +132,17 @@ final class Feed {
         }
     }
 
-    /** Checks that a parser error is one of the documented kinds and returns it as an outcome. */
+    /** Checks that a head parser error is one of the documented kinds and returns it as an outcome. */
     static Rejected rejected(ProxyError e, boolean request) {
+        return rejected(e, request, ErrorType.Kind.INVALID_HTTP_HEADER);
+    }
+
+    /**
+     * Checks that a parser error is one of the documented kinds and returns it as an outcome.
+     *
+     * @param responseKind the kind a response error must have: a broken head or a broken body framing
+     */
+    static Rejected rejected(ProxyError e, boolean request, ErrorType.Kind responseKind) {
         String context = e.getMessage();
         String rule = rule(e);
         assertThat(rule).as("error context names a rule: %s", context).matches("[a-z0-9]+(-[a-z0-9]+)*");
@@ -145,7 +154,7 @@ final class Feed {
             return new Rejected(status, rule);
         }
         assertThat(e.source()).isEqualTo(ErrorSource.UPSTREAM);
-        assertThat(e.type()).isEqualTo(ErrorType.Kind.INVALID_HTTP_HEADER);
+        assertThat(e.type()).isEqualTo(responseKind);
         return new Rejected(502, rule);
     }
 

@@ -17,6 +17,7 @@ import dev.merapi.http.fuzz.Feed.Parsed;
 import io.netty.buffer.UnpooledByteBufAllocator;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
 
@@ -87,8 +88,10 @@ class Http1ResponseFuzzTest {
             expected = BodyLength.NONE;
         } else if (!codings.isEmpty()) {
             assertThat(lengths).isEmpty();
-            String all = String.join(",", codings);
-            String last = all.substring(all.lastIndexOf(',') + 1).strip();
+            // the last non-empty list element (RFC 9110 section 5.6.1: empty elements are skipped)
+            List<String> elements = Arrays.stream(String.join(",", codings).split(",", -1))
+                    .map(String::strip).filter(c -> !c.isEmpty()).toList();
+            String last = elements.isEmpty() ? "" : elements.getLast();
             expected = last.equalsIgnoreCase("chunked") ? BodyLength.CHUNKED : BodyLength.UNTIL_CLOSE;
         } else if (lengths.isEmpty()) {
             expected = BodyLength.UNTIL_CLOSE;

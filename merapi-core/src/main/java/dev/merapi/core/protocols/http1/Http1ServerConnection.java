@@ -3,6 +3,9 @@ package dev.merapi.core.protocols.http1;
 import dev.merapi.core.internal.ConnectionTracker;
 import dev.merapi.core.internal.Deadline;
 import dev.merapi.core.internal.TrackedConnection;
+import dev.merapi.core.internal.http1.BodyReader;
+import dev.merapi.core.internal.http1.BodyWriter;
+import dev.merapi.core.internal.http1.KeepAlive;
 import dev.merapi.core.listeners.ConnectionFilter;
 import dev.merapi.core.protocols.ServerSession;
 import dev.merapi.core.security.LogLimit;
@@ -12,7 +15,6 @@ import dev.merapi.error.ErrorSource;
 import dev.merapi.error.ErrorType;
 import dev.merapi.error.ProxyError;
 import dev.merapi.http.BodyLength;
-import dev.merapi.http.ChunkedDecoder;
 import dev.merapi.http.HeaderNames;
 import dev.merapi.http.Headers;
 import dev.merapi.http.Http1Encoder;
@@ -43,9 +45,11 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * One downstream HTTP/1.1 connection: a strict parser, keep-alive, pipelining (one exchange at a time,
- * responses in order), 100-continue, request-body reading on demand, response framing, timeouts and
- * graceful shutdown. It hands each well-formed request to the {@link HttpServerApp} as a {@link ServerSession}.
+ * One downstream HTTP/1.1 connection: it parses request heads strictly and runs their exchanges one at a time, each
+ * handed to the {@link HttpServerApp} as a {@link ServerSession}, with keep-alive, pipelining (responses in order),
+ * 100-continue, timeouts and graceful shutdown. The request body is read by a
+ * {@link dev.merapi.core.internal.http1.BodyReader} and the response body framed by a
+ * {@link dev.merapi.core.internal.http1.BodyWriter}, the same pieces the upstream side uses.
  *
  * <p>AUTO_READ is off: the connection reads only while it needs bytes (a head, or body the application
  * asked for), which is the backpressure of the request side. Bytes a client sends ahead (pipelined requests) are
@@ -59,8 +63,6 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     private static final Logger log = LoggerFactory.getLogger(Http1ServerConnection.class);
     private static final ByteBuf CONTINUE = Unpooled.unreleasableBuffer(
             Unpooled.directBuffer(25).writeBytes("HTTP/1.1 100 Continue\r\n\r\n".getBytes(StandardCharsets.US_ASCII))).asReadOnly();
-    private static final ByteBuf CRLF = Unpooled.unreleasableBuffer(
-            Unpooled.directBuffer(2).writeByte('\r').writeByte('\n')).asReadOnly();
     private static final long LINGER_NANOS = TimeUnit.SECONDS.toNanos(2);
     private static final int LINGER_MAX_BYTES = 256 * 1024;
     // a client can cause these over and over (an allocation failing under memory pressure, an application bug that one
@@ -71,11 +73,15 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
 
     private enum ReadWait { FIRST_BYTE, KEEP_ALIVE, HEADER, BODY, LINGER }
 
+    /** How far the response of an exchange got. */
+    private enum Response { NOT_STARTED, STARTED, DONE }
+
     private final HttpServerApp app;
     private final Http1Options options;
     private final ConnectionFilter filter;
     private final ConnectionTracker tracker;
     private final Http1Parser.HeadScan scan = new Http1Parser.HeadScan();
+    private final BodyWriter writer = new BodyWriter(); // the current exchange's response body
     private final int hash = ThreadLocalRandom.current().nextInt();
 
     private ChannelHandlerContext ctx;
@@ -180,8 +186,8 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             case ACTIVE -> {
                 cumulate(in);
                 Exchange ex = current;
-                if (ex != null && ex.demand) {
-                    ex.deliver();
+                if (ex != null && ex.body.hasDemand()) {
+                    ex.body.deliver();
                 }
             }
         }
@@ -194,7 +200,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
                 writeTimer.disarm();
             }
             Exchange ex = current;
-            if (ex != null && ex.handler != null && !ex.responseDone) {
+            if (ex != null && ex.handler != null && ex.response != Response.DONE) {
                 ex.handler.onWritable();
             } else if (state == State.IDLE && cumulation != null && cumulation.isReadable()) {
                 processNextOnFreshStack(); // a pipelined request waited for the responses before it to go out
@@ -225,7 +231,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         tracker.remove(this);
         Exchange ex = current;
         current = null;
-        if (ex != null && was != State.CLOSED && !ex.responseDone && ex.handler != null) {
+        if (ex != null && was != State.CLOSED && ex.response != Response.DONE && ex.handler != null) {
             ex.handler.onError(ProxyError.explain(ErrorType.Kind.CONNECTION_CLOSED, ErrorSource.DOWNSTREAM,
                     "client closed the connection"));
         }
@@ -350,14 +356,14 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             app.onRequest(ex);
         } catch (RuntimeException e) {
             UNEXPECTED.warn("application failed on {} {}", request.method(), request.path(), e);
-            if (current == ex && !ex.responseStarted && isOpen()) {
+            if (current == ex && ex.response == Response.NOT_STARTED && isOpen()) {
                 writeErrorAndClose(500);
             } else {
                 ctx.close();
             }
             return;
         }
-        if (current == ex && ex.bodyDone && !ex.responseDone) {
+        if (current == ex && ex.body.isDone() && ex.response != Response.DONE) {
             ex.watchForClose();
         }
     }
@@ -447,8 +453,8 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
                 Exchange ex = current;
                 if (ex != null && ex.handler != null) {
                     SecurityEvents.record("body-read-timeout", channel.remoteAddress(), channel.localAddress(),
-                            ex.responseStarted ? 0 : 408, ex.request);
-                    ex.demand = false;
+                            ex.isResponseStarted() ? 0 : 408, ex.request);
+                    ex.body.cancelDemand();
                     ex.handler.onError(ProxyError.explain(ErrorType.Kind.READ_TIMEOUT, ErrorSource.DOWNSTREAM,
                             "request body read timeout"));
                 } else {
@@ -468,7 +474,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         current = null;
         state = State.CLOSED;
         ctx.close();
-        if (ex != null && ex.handler != null && !ex.responseDone) {
+        if (ex != null && ex.handler != null && ex.response != Response.DONE) {
             ex.handler.onError(ProxyError.explain(ErrorType.Kind.WRITE_TIMEOUT, ErrorSource.DOWNSTREAM, "response write timeout"));
         }
     }
@@ -536,23 +542,14 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     }
 
     /** One request and its response on this connection. */
-    private final class Exchange implements ServerSession {
+    private final class Exchange implements ServerSession, BodyReader.Connection {
         private final RequestHeader request;
         private final boolean reused;
-        private final ChunkedDecoder decoder;
+        private final BodyReader body;
         private boolean expectContinue;
-        private long bodyRemaining;
-        private boolean bodyDone;
-        private boolean bodyEndDelivered;
-        private boolean demand;
-        private boolean delivering;
         private Handler handler;
 
-        private boolean responseStarted;
-        private boolean responseDone;
-        private boolean noBody;
-        private boolean chunked;
-        private long responseRemaining = -1;
+        private Response response = Response.NOT_STARTED;
         private boolean splicing;
         private Object splicedHead; // what was first in line to go out at the last look, while splicing
         private boolean closeAfter;
@@ -561,15 +558,9 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             this.request = request;
             this.expectContinue = expectContinue;
             this.reused = reused;
-            long len = request.bodyLength();
-            if (len == BodyLength.CHUNKED) {
-                decoder = new ChunkedDecoder(options.limits(), true);
-            } else {
-                decoder = null;
-                bodyRemaining = Math.max(len, 0);
-                bodyDone = len <= 0;
-            }
-            closeAfter = !wantsKeepAlive(request);
+            this.body = new BodyReader(this, options.limits(), true, ctx.alloc());
+            body.start(request.bodyLength());
+            closeAfter = !KeepAlive.of(request);
         }
 
         @Override
@@ -609,7 +600,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
 
         @Override
         public boolean isRequestBodyDone() {
-            return bodyDone;
+            return body.isDone();
         }
 
         @Override
@@ -617,78 +608,54 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             if (current != this || handler == null) {
                 return;
             }
-            if (expectContinue && !responseStarted) {
+            if (expectContinue && response == Response.NOT_STARTED) {
                 expectContinue = false;
                 ctx.writeAndFlush(CONTINUE.duplicate(), ctx.voidPromise());
             }
-            demand = true;
-            if (!delivering) {
-                deliver();
-            }
+            body.demand();
         }
 
-        /** Delivers body pieces while the handler wants them; one call of {@link Handler#onBody} per demand. */
-        void deliver() {
-            delivering = true;
-            try {
-                while (demand && current == this) {
-                    ByteBuf piece;
-                    boolean end;
-                    if (bodyDone) {
-                        if (bodyEndDelivered) {
-                            demand = false;
-                            return;
-                        }
-                        piece = Unpooled.EMPTY_BUFFER;
-                        end = true;
-                    } else if (decoder != null) {
-                        try {
-                            // what one read brought goes on as one piece, however many chunks it held
-                            piece = decoder.decode(cumulation != null ? cumulation : Unpooled.EMPTY_BUFFER, ctx.alloc());
-                        } catch (ProxyError e) {
-                            // the excerpt is the request line, never body bytes
-                            SecurityEvents.record(SecurityEvents.ruleOf(e.context(), "bad-chunk"), channel.remoteAddress(),
-                                    channel.localAddress(), responseStarted ? 0 : e.responseStatus(), request);
-                            failBody(e);
-                            return;
-                        }
-                        end = decoder.isDone();
-                    } else {
-                        int n = cumulation == null ? 0 : (int) Math.min(cumulation.readableBytes(), bodyRemaining);
-                        if (n == 0) {
-                            piece = null;
-                            end = false;
-                        } else {
-                            piece = cumulation.readRetainedSlice(n);
-                            bodyRemaining -= n;
-                            end = bodyRemaining == 0;
-                        }
-                    }
-                    if (piece == null) {
-                        if (inputClosed) {
-                            failBody(ProxyError.explain(ErrorType.Kind.CONNECTION_CLOSED, ErrorSource.DOWNSTREAM,
-                                    "client closed the connection during the request body"));
-                            return;
-                        }
-                        armRead(ReadWait.BODY, options.bodyReadTimeout().toNanos());
-                        requestRead();
-                        return;
-                    }
-                    if (end) {
-                        bodyDone = true;
-                        bodyEndDelivered = true;
-                        watchForClose();
-                    }
-                    if (readWait == ReadWait.BODY) {
-                        readTimer.disarm(); // armed again only while waiting for bytes
-                    }
-                    demand = false;
-                    releaseCumulationIfEmpty();
-                    handler.onBody(piece, end);
-                }
-            } finally {
-                delivering = false;
+        @Override
+        public ByteBuf received() {
+            return cumulation;
+        }
+
+        @Override
+        public boolean wantsBody() {
+            return current == this;
+        }
+
+        @Override
+        public boolean inputEnded() {
+            return inputClosed;
+        }
+
+        @Override
+        public void awaitBytes() {
+            armRead(ReadWait.BODY, options.bodyReadTimeout().toNanos());
+            requestRead();
+        }
+
+        @Override
+        public void onPiece(ByteBuf piece, boolean end) {
+            if (end) {
+                watchForClose();
             }
+            if (readWait == ReadWait.BODY) {
+                readTimer.disarm(); // armed again only while waiting for bytes
+            }
+            releaseCumulationIfEmpty();
+            handler.onBody(piece, end);
+        }
+
+        @Override
+        public void onBodyError(ProxyError e) {
+            if (e.type() instanceof ErrorType.HttpStatus) {
+                // a broken chunked encoding; the excerpt is the request line, never body bytes
+                SecurityEvents.record(SecurityEvents.ruleOf(e.context(), "bad-chunk"), channel.remoteAddress(),
+                        channel.localAddress(), isResponseStarted() ? 0 : e.responseStatus(), request);
+            }
+            failBody(e);
         }
 
         /**
@@ -702,7 +669,6 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         }
 
         private void failBody(ProxyError e) {
-            demand = false;
             closeAfter = true;
             releaseCumulation();
             handler.onError(e);
@@ -710,7 +676,8 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
 
         @Override
         public void writeInterim(ResponseHeader header) {
-            if (current != this || responseStarted || request.version() != HttpVersion.HTTP_1_1 || !isOpen()) {
+            if (current != this || response != Response.NOT_STARTED || request.version() != HttpVersion.HTTP_1_1
+                    || !isOpen()) {
                 return;
             }
             if (header.status() == 100) {
@@ -727,44 +694,46 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
 
         @Override
         public void writeResponseHeader(ResponseHeader header, boolean endOfStream) {
-            if (responseStarted) {
+            if (response != Response.NOT_STARTED) {
                 throw new IllegalStateException("response head already written");
             }
             if (header.status() < 200) {
                 throw new IllegalArgumentException("use writeInterim for " + header.status());
             }
-            responseStarted = true;
+            response = endOfStream ? Response.DONE : Response.STARTED;
             if (current != this || !isOpen()) {
-                responseDone = endOfStream;
                 return;
             }
+            response = Response.STARTED; // finishResponse below ends it
             Headers h = header.headers();
             h.remove(HeaderNames.TRANSFER_ENCODING);
             h.remove(HeaderNames.CONNECTION);
             h.remove(HeaderNames.KEEP_ALIVE);
             int status = header.status();
-            noBody = "HEAD".equals(request.method()) || status == 204 || status == 304;
+            boolean noBody = "HEAD".equals(request.method()) || status == 204 || status == 304;
             if (status == 204) {
                 h.remove(HeaderNames.CONTENT_LENGTH);
             }
             String cl = h.get(HeaderNames.CONTENT_LENGTH);
             if (noBody) {
-                responseRemaining = 0;
+                writer.start(BodyWriter.Framing.NONE, 0);
             } else if (cl != null) {
-                responseRemaining = parseLength(cl);
-                if (responseRemaining < 0 || h.count(HeaderNames.CONTENT_LENGTH) > 1) {
+                long length = parseLength(cl);
+                if (length < 0 || h.count(HeaderNames.CONTENT_LENGTH) > 1) {
                     throw new IllegalArgumentException("invalid Content-Length in response: " + cl);
                 }
+                writer.start(BodyWriter.Framing.LENGTH, length);
             } else if (endOfStream) {
                 h.add(HeaderNames.CONTENT_LENGTH, "0");
-                responseRemaining = 0;
+                writer.start(BodyWriter.Framing.LENGTH, 0);
             } else if (request.version() == HttpVersion.HTTP_1_1) {
                 h.add(HeaderNames.TRANSFER_ENCODING, "chunked");
-                chunked = true;
+                writer.start(BodyWriter.Framing.CHUNKED, 0);
             } else {
+                writer.start(BodyWriter.Framing.UNTIL_CLOSE, 0);
                 closeAfter = true; // the body ends when the connection closes
             }
-            if (!bodyDone && !endOfStream) {
+            if (!body.isDone() && !endOfStream) {
                 // the response started before the request body was read: keep reading it, but not the connection
                 closeAfter = true;
             }
@@ -784,43 +753,22 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
 
         @Override
         public void writeBody(ByteBuf data, boolean endOfStream) {
-            if (!responseStarted) {
+            if (response == Response.NOT_STARTED) {
                 data.release();
                 throw new IllegalStateException("response head not written");
             }
-            if (responseDone || current != this || !isOpen() || noBody) {
+            if (response == Response.DONE || current != this || !isOpen()) {
                 data.release();
-                if (endOfStream && !responseDone) {
-                    if (current == this && isOpen()) {
-                        finishResponse();
-                    } else {
-                        responseDone = true;
-                    }
+                if (endOfStream) {
+                    response = Response.DONE;
                 }
                 return;
             }
-            int n = data.readableBytes();
-            if (chunked) {
-                if (n > 0) {
-                    ctx.write(Http1Encoder.chunkHeader(ctx.alloc(), n), ctx.voidPromise());
-                    ctx.write(data, ctx.voidPromise());
-                    ctx.write(CRLF.duplicate(), ctx.voidPromise());
-                } else {
-                    data.release();
-                }
-            } else if (responseRemaining >= 0) {
-                if (n > responseRemaining) {
-                    // more than the declared length: send what fits and close, never let it bleed into the next response
-                    log.warn("response body longer than its Content-Length to {}; truncating and closing", channel.remoteAddress());
-                    data.writerIndex(data.readerIndex() + (int) responseRemaining);
-                    n = (int) responseRemaining;
-                    closeAfter = true;
-                    endOfStream = true;
-                }
-                responseRemaining -= n;
-                ctx.write(data, ctx.voidPromise());
-            } else {
-                ctx.write(data, ctx.voidPromise());
+            if (!writer.write(ctx, data)) {
+                // more than the declared length: send what fits and close, never let it bleed into the next response
+                log.warn("response body longer than its Content-Length to {}; truncating and closing", channel.remoteAddress());
+                closeAfter = true;
+                endOfStream = true;
             }
             if (endOfStream) {
                 finishResponse();
@@ -830,13 +778,13 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         @Override
         public Channel spliceTarget(long length, Predicate<Channel> admit) {
             // only a bare TCP connection on epoll: nothing (such as TLS) may sit between this handler and the socket
-            if (current != this || !isOpen() || !responseStarted || responseDone || noBody || chunked
-                    || length <= 0 || responseRemaining != length
+            if (current != this || !isOpen() || response != Response.STARTED
+                    || writer.framing() != BodyWriter.Framing.LENGTH || length <= 0 || writer.remaining() != length
                     || !(channel instanceof EpollSocketChannel) || ctx.pipeline().first() != Http1ServerConnection.this
                     || !admit.test(channel)) {
                 return null;
             }
-            responseRemaining = 0;
+            writer.skipped(length);
             // spliced bytes bypass the channel's writability, so the write timeout watches the outbound line itself
             splicing = true;
             splicedHead = null;
@@ -858,7 +806,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         }
 
         private void finishResponse() {
-            responseDone = true;
+            response = Response.DONE;
             if (splicing) {
                 splicing = false;
                 splicedHead = null;
@@ -866,10 +814,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
                     writeTimer.disarm();
                 }
             }
-            if (chunked) {
-                ctx.write(Http1Encoder.lastChunk(ctx.alloc()), ctx.voidPromise());
-            }
-            if (responseRemaining > 0) {
+            if (!writer.end(ctx)) {
                 // shorter than its Content-Length: the client must see the connection close
                 log.debug("response body shorter than its Content-Length to {}; closing", channel.remoteAddress());
                 current = null;
@@ -877,12 +822,12 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
                 ctx.close();
                 return;
             }
-            if (!bodyDone || shuttingDown) {
+            if (!body.isDone() || shuttingDown) {
                 closeAfter = true;
             }
             current = null;
             if (closeAfter) {
-                if (bodyDone && (cumulation == null || !cumulation.isReadable())) {
+                if (body.isDone() && (cumulation == null || !cumulation.isReadable())) {
                     // nothing unread: close right after the last byte, as a client that asked for close expects
                     state = State.CLOSING;
                     ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
@@ -893,7 +838,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             }
             ctx.flush();
             state = State.IDLE;
-            demand = false;
+            body.cancelDemand();
             if (cumulation != null && cumulation.isReadable()) {
                 processNextOnFreshStack(); // a pipelined request is waiting
             } else {
@@ -911,12 +856,12 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
 
         @Override
         public boolean isResponseStarted() {
-            return responseStarted;
+            return response != Response.NOT_STARTED;
         }
 
         @Override
         public boolean isResponseDone() {
-            return responseDone;
+            return response == Response.DONE;
         }
 
         @Override
@@ -934,7 +879,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             if (current == this) {
                 current = null;
             }
-            responseDone = true;
+            response = Response.DONE;
             state = State.CLOSED;
             // what was written (a head, part of a body) goes out before the close, so the client sees a
             // response cut short rather than no response at all (which a client may take as safe to retry)
@@ -946,14 +891,6 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         public String toString() {
             return request + " from " + channel.remoteAddress();
         }
-    }
-
-    private static boolean wantsKeepAlive(RequestHeader request) {
-        Headers h = request.headers();
-        if (request.version() == HttpVersion.HTTP_1_1) {
-            return !h.containsToken(HeaderNames.CONNECTION, "close");
-        }
-        return h.containsToken(HeaderNames.CONNECTION, "keep-alive");
     }
 
     private static long parseLength(String v) {
