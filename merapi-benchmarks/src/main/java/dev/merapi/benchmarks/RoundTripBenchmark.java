@@ -87,7 +87,7 @@ public class RoundTripBenchmark {
     @Setup(Level.Trial)
     public void setUp() throws IOException {
         ListeningService origin = ListeningService.http("origin", ORIGIN).addTcp("127.0.0.1:0");
-        ListeningService proxy = ListeningService.http("proxy", HttpProxy.of(new ProxyHttp<Void>() {
+        ListeningService proxy = HttpProxy.service("proxy", new ProxyHttp<Void>() {
             private CompletionStage<HttpPeer> peer;
 
             @Override
@@ -102,7 +102,7 @@ public class RoundTripBenchmark {
                 }
                 return peer;
             }
-        })).addTcp("127.0.0.1:0");
+        }).addTcp("127.0.0.1:0");
         server = new Server(ServerConfig.builder().threads(1).name("bench").build());
         server.addService(origin).addService(proxy);
         server.start();

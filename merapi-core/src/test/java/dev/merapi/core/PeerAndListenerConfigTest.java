@@ -22,6 +22,33 @@ class PeerAndListenerConfigTest {
     }
 
     @Test
+    void aNamedPeerIsWrittenWithItsNameFirst() {
+        assertThat(HttpPeer.of("10.0.0.1:8000").withName("api-1")).hasToString("api-1 (10.0.0.1:8000)");
+        assertThat(HttpPeer.of("[::1]:8443", true, "origin.example").withName("api-2"))
+                .hasToString("api-2 ([::1]:8443, tls, sni=origin.example)");
+        assertThat(HttpPeer.unix(java.nio.file.Path.of("/run/o.sock")).withName("local")).hasToString("local (unix:/run/o.sock)");
+        assertThat(HttpPeer.of("10.0.0.1:8000").name()).isEmpty();
+        assertThat(HttpPeer.of("10.0.0.1:8000").withName("api-1").name()).contains("api-1");
+        assertThat(HttpPeer.of("10.0.0.1:8000").withName("api-1").withName("")).hasToString("10.0.0.1:8000");
+    }
+
+    @Test
+    void aPeerNameKeepsTheReuseKeyAndSurvivesNewOptions() {
+        HttpPeer plain = HttpPeer.of("127.0.0.1:1");
+        HttpPeer named = plain.withName("api-1");
+        assertThat(named.reuseKey()).isEqualTo(plain.reuseKey());
+        assertThat(named).isNotEqualTo(plain).isEqualTo(HttpPeer.of("127.0.0.1:1").withName("api-1"));
+        assertThat(named.withOptions(PeerOptions.DEFAULT).name()).contains("api-1");
+    }
+
+    @Test
+    void aPeerNameCannotForgeALogLine() {
+        assertThatThrownBy(() -> HttpPeer.of("127.0.0.1:1").withName("a\nupstream-failure peer=x"))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> HttpPeer.of("127.0.0.1:1").withName("a\u007f")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
     void peersRefuseRetriesOfNonIdempotentRequestsUnlessTheyOptIn() {
         assertThat(PeerOptions.DEFAULT.retryNonIdempotent()).isFalse();
         assertThat(PeerOptions.builder().retryNonIdempotent(true).build().retryNonIdempotent()).isTrue();

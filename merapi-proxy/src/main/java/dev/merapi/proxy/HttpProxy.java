@@ -12,10 +12,15 @@ import java.util.Objects;
  * per-loop pooled {@link Connector}, streams bodies both ways with backpressure, retries what is safe to
  * retry, and turns failures into responses.
  *
+ * <p>{@link #service(String, ProxyHttp, ProxyOptions)} is the way to run one: it makes the engine and the
+ * listening service that feeds it requests.
  * <pre>{@code
- * HttpProxy<MyCtx> proxy = HttpProxy.of(new MyProxy());
- * server.addService(ListeningService.http("proxy", proxy).addTcp("0.0.0.0:8080"));
+ * Server server = new Server();
+ * server.addService(HttpProxy.service("proxy", new MyProxy(), ProxyOptions.defaults()).addTcp("0.0.0.0:8080"));
+ * server.run();
  * }</pre>
+ * {@link #of(ProxyHttp, ProxyOptions)} makes the engine alone, for a test or for a {@link ListeningService} built
+ * by hand.
  *
  * @param <C> the per-request context type of the {@link ProxyHttp}
  */
@@ -48,9 +53,20 @@ public final class HttpProxy<C> implements HttpServerApp {
         return new HttpProxy<>(proxy, options);
     }
 
-    /** A listening service that runs {@code proxy}; add listeners to it, then add it to a server. */
+    /**
+     * A listening service that runs {@code proxy} with {@code options}; add listeners (and, if needed,
+     * {@link ListeningService#http1Options} or a {@link ListeningService#connectionFilter}) to it, then add it to a
+     * server.
+     *
+     * @param name the service's name in logs
+     */
+    public static <C> ListeningService service(String name, ProxyHttp<C> proxy, ProxyOptions options) {
+        return ListeningService.http(name, of(proxy, options));
+    }
+
+    /** {@link #service(String, ProxyHttp, ProxyOptions)} with {@link ProxyOptions#defaults()}. */
     public static <C> ListeningService service(String name, ProxyHttp<C> proxy) {
-        return ListeningService.http(name, of(proxy));
+        return service(name, proxy, ProxyOptions.defaults());
     }
 
     /** The upstream connector, with its pool and reuse counters. */

@@ -12,6 +12,7 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.time.Instant;
 import java.util.Optional;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CompletableFuture;
@@ -31,6 +32,7 @@ public final class Session {
 
     private final ServerSession downstream;
     private final long startNanos = System.nanoTime();
+    private final Instant startTime = Instant.now(); // one small object per request; the wall clock read once
     private ResponseHeader responseHeader;
     private HttpPeer peer;
     private int retries;
@@ -112,7 +114,15 @@ public final class Session {
         return responseBodyBytes;
     }
 
-    /** Nanoseconds since the request head was parsed. */
+    /**
+     * When the request head was parsed, by the wall clock: for access logs and for the time a request
+     * reached the proxy. Durations come from {@link #elapsedNanos()}, which a clock step cannot skew.
+     */
+    public Instant startTime() {
+        return startTime;
+    }
+
+    /** Nanoseconds since the request head was parsed, by the monotonic clock. */
     public long elapsedNanos() {
         return System.nanoTime() - startNanos;
     }

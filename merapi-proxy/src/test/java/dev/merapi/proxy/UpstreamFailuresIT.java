@@ -76,6 +76,18 @@ class UpstreamFailuresIT {
     }
 
     @Test
+    void aNamedPeerIsLoggedByItsNameAndAddress() throws Exception {
+        int port = refusedPort();
+        RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + port).withName("billing-1"));
+        try (TestServer server = RecordingProxy.serve(HttpProxy.of(proxy, ProxyOptions.defaults().withMaxRetries(0)))) {
+            get(server);
+            proxy.awaitLogged(1);
+        }
+        assertThat(failures()).singleElement().asString()
+                .startsWith("upstream-failure peer=billing-1 (127.0.0.1:" + port + ") error=CONNECT_REFUSED");
+    }
+
+    @Test
     void upstreamFailureLinesAreRateLimitedAndTheRestCounted() throws Exception {
         UpstreamFailures.rateLimitForTest(2, 1);
         RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + refusedPort()));

@@ -13,7 +13,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A service that listens on one or more sockets and hands every HTTP request to an {@link HttpServerApp}.
- * Configure it before adding it to a server; the listeners are bound when the server starts.
+ * Configure it before adding it to a server; the listeners are bound when the server starts. A proxy gets
+ * one from {@code HttpProxy.service(name, proxy, options)}; {@link #http} is for other applications.
  *
  * <pre>{@code
  * ListeningService service = ListeningService.http("proxy", app).addTcp("0.0.0.0:8080");

@@ -5,10 +5,12 @@ import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * Where and how to connect for one upstream request: an address (TCP or Unix domain socket), whether to
- * use TLS, the SNI / host name, and {@link PeerOptions}. Immutable.
+ * use TLS, the SNI / host name, {@link PeerOptions}, and an optional {@linkplain #name() name} for logs. Immutable,
+ * so one instance may be shared by every event loop.
  *
  * <p>{@link #reuseKey()} decides which pooled connections a peer may share: two peers with equal keys
  * may use each other's idle connections.
@@ -19,13 +21,19 @@ public final class HttpPeer {
     private final String sni;
     private final PeerOptions options;
     private final ReuseKey reuseKey;
+    private final String name;
 
-    private HttpPeer(SocketAddress address, boolean tls, String sni, PeerOptions options) {
+    private HttpPeer(SocketAddress address, boolean tls, String sni, PeerOptions options, String name) {
         this.address = Objects.requireNonNull(address, "address");
         this.tls = tls;
         this.sni = Objects.requireNonNull(sni, "sni");
         this.options = Objects.requireNonNull(options, "options");
+        this.name = Objects.requireNonNull(name, "name");
         this.reuseKey = new ReuseKey(address, tls, sni);
+    }
+
+    private HttpPeer(SocketAddress address, boolean tls, String sni, PeerOptions options) {
+        this(address, tls, sni, options, "");
     }
 
     /**
@@ -57,7 +65,30 @@ public final class HttpPeer {
 
     /** A copy with other options; they do not change the reuse key. */
     public HttpPeer withOptions(PeerOptions options) {
-        return new HttpPeer(address, tls, sni, options);
+        return new HttpPeer(address, tls, sni, options, name);
+    }
+
+    /**
+     * A copy named {@code name}, which log lines about this peer show before its address ({@code api-1 (10.0.0.1:8000)});
+     * the name does not change the reuse key, so equally addressed peers of different names share pooled connections.
+     *
+     * @param name a short label such as {@code api-1}; empty for none
+     * @throws IllegalArgumentException if {@code name} holds a control character, which would forge log lines
+     */
+    public HttpPeer withName(String name) {
+        Objects.requireNonNull(name, "name");
+        for (int i = 0; i < name.length(); i++) {
+            char c = name.charAt(i);
+            if (c < 0x20 || c == 0x7f) {
+                throw new IllegalArgumentException("a peer name must not hold control characters");
+            }
+        }
+        return new HttpPeer(address, tls, sni, options, name);
+    }
+
+    /** The name given by {@link #withName(String)}, if any. */
+    public Optional<String> name() {
+        return name.isEmpty() ? Optional.empty() : Optional.of(name);
     }
 
     /** The address: an {@link InetSocketAddress} (possibly unresolved) or a {@link UnixDomainSocketAddress}. */
@@ -143,7 +174,7 @@ public final class HttpPeer {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof HttpPeer p && p.reuseKey.equals(reuseKey) && p.options.equals(options);
+        return o instanceof HttpPeer p && p.reuseKey.equals(reuseKey) && p.options.equals(options) && p.name.equals(name);
     }
 
     @Override
@@ -153,7 +184,8 @@ public final class HttpPeer {
 
     /**
      * The peer as logs write it: {@code 127.0.0.1:9}, {@code [::1]:8443 (tls, sni=origin.example)},
-     * {@code origin.internal:80} or {@code unix:/run/origin.sock}.
+     * {@code origin.internal:80} or {@code unix:/run/origin.sock}; a named peer puts its name first:
+     * {@code api-1 (10.0.0.1:8000)}, {@code api-2 ([::1]:8443, tls, sni=origin.example)}.
      */
     @Override
     public String toString() {
@@ -166,9 +198,10 @@ public final class HttpPeer {
         } else {
             where = String.valueOf(address);
         }
-        if (!tls) {
-            return where;
+        String security = !tls ? "" : sni.isEmpty() ? "tls" : "tls, sni=" + sni;
+        if (name.isEmpty()) {
+            return security.isEmpty() ? where : where + " (" + security + ")";
         }
-        return where + (sni.isEmpty() ? " (tls)" : " (tls, sni=" + sni + ")");
+        return name + " (" + where + (security.isEmpty() ? "" : ", " + security) + ")";
     }
 }
