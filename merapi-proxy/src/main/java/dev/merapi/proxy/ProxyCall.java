@@ -179,7 +179,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
             if (finished) {
                 return;
             }
-            ProxyError decided = safely(() -> proxy.failToConnect(session, peer, ctx, e), e);
+            ProxyError decided = safely(() -> proxy.failToConnect(session, peer, e, ctx), e);
             if (downstream.isResponseStarted()) {
                 finish(decided); // failToConnect answered: no retry, and failToProxy writes nothing
                 return;
@@ -198,7 +198,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
         cs.setHandler(this);
         CompletionStage<Void> stage;
         try {
-            stage = proxy.connectedToUpstream(session, cs.isReused(), peer, ctx);
+            stage = proxy.connectedToUpstream(session, peer, cs.isReused(), ctx);
         } catch (RuntimeException e) {
             finish(filterFailed("connectedToUpstream", e));
             return;
@@ -513,7 +513,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
         pooledFailed |= reused;
         ProxyError safe = RetryRule.beforeErrorPhase(error, downstream.request().method(), downstream.hasRequestBody(),
                 written, peer);
-        ProxyError decided = safely(() -> proxy.errorWhileProxy(peer, session, safe, ctx, reused), safe);
+        ProxyError decided = safely(() -> proxy.errorWhileProxy(session, peer, safe, reused, ctx), safe);
         if (downstream.isResponseStarted()) {
             finish(decided); // errorWhileProxy answered: no retry, and failToProxy writes nothing
             return;

@@ -70,7 +70,7 @@ class AnsweringPhasesIT {
         }
 
         @Override
-        public CompletionStage<Void> connectedToUpstream(Session session, boolean reused, HttpPeer peer, Ctx ctx) {
+        public CompletionStage<Void> connectedToUpstream(Session session, HttpPeer peer, boolean reused, Ctx ctx) {
             answerIn("connectedToUpstream", session);
             return Stages.DONE;
         }
@@ -82,15 +82,15 @@ class AnsweringPhasesIT {
         }
 
         @Override
-        public ProxyError failToConnect(Session session, HttpPeer peer, Ctx ctx, ProxyError e) {
+        public ProxyError failToConnect(Session session, HttpPeer peer, ProxyError e, Ctx ctx) {
             answerIn("failToConnect", session);
-            return super.failToConnect(session, peer, ctx, e).withRetry(Retry.YES);
+            return super.failToConnect(session, peer, e, ctx).withRetry(Retry.YES);
         }
 
         @Override
-        public ProxyError errorWhileProxy(HttpPeer peer, Session session, ProxyError e, Ctx ctx, boolean reusedConnection) {
+        public ProxyError errorWhileProxy(Session session, HttpPeer peer, ProxyError e, boolean reusedConnection, Ctx ctx) {
             answerIn("errorWhileProxy", session);
-            super.errorWhileProxy(peer, session, e, ctx, reusedConnection);
+            super.errorWhileProxy(session, peer, e, reusedConnection, ctx);
             return e.withRetry(Retry.YES);
         }
 

@@ -146,8 +146,8 @@ class FaultsIT {
         int port = unusedPort();
         RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + port)) {
             @Override
-            public ProxyError failToConnect(Session session, HttpPeer peer, Ctx ctx, ProxyError e) {
-                super.failToConnect(session, peer, ctx, e);
+            public ProxyError failToConnect(Session session, HttpPeer peer, ProxyError e, Ctx ctx) {
+                super.failToConnect(session, peer, e, ctx);
                 return e.withRetry(Retry.NO);
             }
         };
@@ -224,8 +224,8 @@ class FaultsIT {
         int port = unusedPort();
         RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + port)) {
             @Override
-            public ProxyError failToConnect(Session session, HttpPeer peer, Ctx ctx, ProxyError e) {
-                super.failToConnect(session, peer, ctx, e);
+            public ProxyError failToConnect(Session session, HttpPeer peer, ProxyError e, Ctx ctx) {
+                super.failToConnect(session, peer, e, ctx);
                 return ProxyError.because(ErrorType.Kind.CONNECT_TIMEOUT, ErrorSource.UPSTREAM, "as if timed out", e);
             }
         };

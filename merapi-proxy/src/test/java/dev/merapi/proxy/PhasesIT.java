@@ -87,7 +87,7 @@ class PhasesIT {
         }
 
         @Override
-        public CompletionStage<Void> connectedToUpstream(Session session, boolean reused, HttpPeer peer, Ctx ctx) {
+        public CompletionStage<Void> connectedToUpstream(Session session, HttpPeer peer, boolean reused, Ctx ctx) {
             mark(session, ctx, "connectedToUpstream");
             return Stages.DONE;
         }
@@ -354,7 +354,7 @@ class PhasesIT {
                 }
 
                 @Override
-                public CompletionStage<Void> connectedToUpstream(Session session, boolean reused, HttpPeer peer, Ctx ctx) {
+                public CompletionStage<Void> connectedToUpstream(Session session, HttpPeer peer, boolean reused, Ctx ctx) {
                     mark(session, ctx, "connectedToUpstream");
                     return CompletableFuture.runAsync(() -> { }, ELSEWHERE);
                 }
@@ -484,7 +484,7 @@ class PhasesIT {
         }
 
         @Override
-        public CompletionStage<Void> connectedToUpstream(Session session, boolean reused, HttpPeer peer, Ctx ctx) {
+        public CompletionStage<Void> connectedToUpstream(Session session, HttpPeer peer, boolean reused, Ctx ctx) {
             return maybeFail("connectedToUpstream", Stages.DONE);
         }
 

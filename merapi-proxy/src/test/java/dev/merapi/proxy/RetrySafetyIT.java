@@ -189,8 +189,8 @@ class RetrySafetyIT {
         try (MockOrigin origin = actingOrigin(okAfter)) {
             RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + origin.port())) {
                 @Override
-                public ProxyError errorWhileProxy(HttpPeer peer, Session session, ProxyError e, Ctx ctx, boolean reused) {
-                    super.errorWhileProxy(peer, session, e, ctx, reused);
+                public ProxyError errorWhileProxy(Session session, HttpPeer peer, ProxyError e, boolean reused, Ctx ctx) {
+                    super.errorWhileProxy(session, peer, e, reused, ctx);
                     boolean keyed = session.requestHeader().headers().contains("Idempotency-Key");
                     return keyed && reused ? e.withRetry(Retry.YES) : e;
                 }
