@@ -138,8 +138,8 @@ final class ProxyCall<C> implements ClientSession.Handler {
         if (!via.isEmpty() && Hops.passedThrough(downstream.request(), via)) {
             // this request came round a loop: each turn would open one more connection to ourselves
             SecurityEvents.record("via-loop", downstream.clientAddress(), downstream.serverAddress(), 508, downstream.request());
-            finish(ProxyError.explain(new ErrorType.HttpStatus(508), ErrorSource.DOWNSTREAM,
-                    "via-loop: the request already passed through this proxy (Via names " + via + ")"));
+            finish(ProxyError.rejected(new ErrorType.HttpStatus(508), ErrorSource.DOWNSTREAM, "via-loop",
+                    "the request already passed through this proxy (Via names " + via + ")"));
             return;
         }
         CompletionStage<Void> early;
@@ -209,8 +209,8 @@ final class ProxyCall<C> implements ClientSession.Handler {
             finish(null);
             return;
         } else if (maxForwards == -2) {
-            finish(ProxyError.explain(new ErrorType.HttpStatus(400), ErrorSource.DOWNSTREAM,
-                    "max-forwards: not one decimal number"));
+            finish(ProxyError.rejected(new ErrorType.HttpStatus(400), ErrorSource.DOWNSTREAM, "max-forwards",
+                    "not one decimal number"));
             return;
         }
         if ("CONNECT".equals(downstream.request().method())) {
