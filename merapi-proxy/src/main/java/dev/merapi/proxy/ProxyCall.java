@@ -101,7 +101,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
     private final Session session;
     private final EventLoop loop;
     private final Downstream downstreamHandler = new Downstream();
-    private final ReplayBuffer replay;
+    private final ReplayBuffer replay; // null for a request without a body, which most are: 32 bytes saved
     private State state = State.EARLY_REQUEST_FILTER;
     private C ctx; // null only when newCtx failed: then only failToProxy, requestSummary and logging see it
     private BodyChunk chunk;
@@ -123,7 +123,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
         this.downstream = downstream;
         this.session = new Session(downstream);
         this.loop = downstream.eventLoop();
-        this.replay = new ReplayBuffer(engine.options.replayBufferBytes());
+        this.replay = downstream.hasRequestBody() ? new ReplayBuffer(engine.options.replayBufferBytes()) : null;
     }
 
     void start() {
@@ -312,14 +312,14 @@ final class ProxyCall<C> implements ClientSession.Handler {
             return;
         }
         boolean ended = requestBody == Flow.ENDED;
-        if (!replay.isEmpty()) {
+        if (replay != null && !replay.isEmpty()) {
             // a retry: what was already read from the client goes first
             replay.writeTo(cs, ended);
             if (ended) {
                 return;
             }
         } else if (ended) {
-            if (!replay.isComplete()) {
+            if (!bodyReplayable()) {
                 // the body ended on an earlier attempt that was not replayable: cannot happen, see retryOrFinish
                 finish(ProxyError.explain(ErrorType.Kind.INTERNAL_ERROR, ErrorSource.INTERNAL, "request body lost"));
                 return;
@@ -398,12 +398,14 @@ final class ProxyCall<C> implements ClientSession.Handler {
         if (end) {
             requestBody = Flow.ENDED;
         }
-        replay.keep(data);
+        if (replay != null) {
+            replay.keep(data);
+        }
         ClientSession cs = upstream;
         if (cs == null || !state.requestWritten()) {
             // between attempts: the next attempt replays the buffer, which must hold this piece too
             data.release();
-            if (!replay.isComplete()) {
+            if (!bodyReplayable()) {
                 finish(ProxyError.explain(ErrorType.Kind.CONNECTION_CLOSED, ErrorSource.UPSTREAM,
                         "upstream failed and the request body is too large to replay"));
             }
@@ -446,7 +448,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
             Hops.addVia(header, engine.options.via());
         }
         // once a response has started there is no retry of a body: the replay copy can go
-        replay.discard();
+        discardReplay();
         if (engine.responseBodyFiltered && !"HEAD".equals(downstream.request().method())) {
             header.headers().remove(HeaderNames.CONTENT_LENGTH);
             if (chunk == null) {
@@ -577,14 +579,24 @@ final class ProxyCall<C> implements ClientSession.Handler {
 
     private void retryOrFinish(ProxyError e, boolean reused) {
         // the body read so far must all be in the replay buffer
-        boolean bodyReplayable = !downstream.hasRequestBody() || replay.isComplete();
-        if (RetryRule.mayRetry(e, reused, attempts, engine.options.maxRetries(), bodyReplayable)) {
+        if (RetryRule.mayRetry(e, reused, attempts, engine.options.maxRetries(), bodyReplayable())) {
             session.retried();
             log.debug("retrying {} after {}", summary(), e.getMessage());
             choosePeer();
             return;
         }
         finish(e);
+    }
+
+    /** Whether everything read of the request body so far is held for a replay (true without a body). */
+    private boolean bodyReplayable() {
+        return replay == null || replay.isComplete();
+    }
+
+    private void discardReplay() {
+        if (replay != null) {
+            replay.discard();
+        }
     }
 
     // ---- downstream events
@@ -638,7 +650,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
             return;
         }
         state = State.DONE;
-        replay.discard();
+        discardReplay();
         if (chunk != null) {
             chunk.take().release();
         }

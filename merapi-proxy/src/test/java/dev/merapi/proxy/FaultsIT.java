@@ -42,6 +42,7 @@ import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.MethodSource;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
@@ -233,24 +234,55 @@ class FaultsIT {
 
     // ---- the origin misbehaves while answering
 
-    @Test
-    void originResetMidBodyTruncatesTheResponse() throws Exception {
+    /**
+     * An origin that ends a response after its head went to the client. The client must see it cut (the declared
+     * length, fewer bytes, then a close), {@code logging} must get the upstream error, and nothing is retried.
+     *
+     * @param bodyAtLeast the fewest body bytes the client may get
+     * @param bodyAtMost the most body bytes the client may get, always fewer than declared
+     */
+    record Cut(String name, MockResponse response, Duration readTimeout, String contentLength, int bodyAtLeast,
+            int bodyAtMost, List<ErrorType.Kind> kinds) {
+        @Override
+        public String toString() {
+            return name;
+        }
+    }
+
+    static List<Cut> cuts() {
+        return List.of(
+                new Cut("reset mid-body", MockResponse.builder().body(new byte[10_000]).throttle(500, Duration.ofMillis(20))
+                        .fault(new OriginFault.ResetMidBody(1000)).build(), Duration.ofSeconds(30), "10000", 0, 9_999,
+                        List.of(ErrorType.Kind.READ_ERROR, ErrorType.Kind.CONNECTION_CLOSED)),
+                new Cut("stall mid-body past the read timeout", MockResponse.builder().body(new byte[5000])
+                        .fault(new OriginFault.StallBody(100)).build(), Duration.ofMillis(300), "5000", 100, 100,
+                        List.of(ErrorType.Kind.READ_TIMEOUT)),
+                new Cut("close after the head", MockResponse.builder().body("0123456789")
+                        .fault(new OriginFault.CloseAfterHeaders()).build(), Duration.ofSeconds(30), "10", 0, 0,
+                        List.of(ErrorType.Kind.CONNECTION_CLOSED)),
+                new Cut("Content-Length longer than the body", MockResponse.builder().body("0123456789")
+                        .fault(new OriginFault.WrongContentLength(100)).build(), Duration.ofSeconds(30), "100", 10, 10,
+                        List.of(ErrorType.Kind.CONNECTION_CLOSED)));
+    }
+
+    @ParameterizedTest(name = "{0}")
+    @MethodSource("cuts")
+    void anOriginEndingAStartedResponseEarlyCutsItForTheClient(Cut cut) throws Exception {
         MockOrigin origin = fixture.origin();
-        origin.enqueue(MockResponse.builder().body(new byte[10_000]).throttle(500, Duration.ofMillis(20))
-                .fault(new OriginFault.ResetMidBody(1000)).build());
-        RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-        TestServer server = fixture.serve(engine);
+        origin.enqueue(cut.response());
+        RecordingProxy proxy = new RecordingProxy(fixture.peer(PeerOptions.builder().readTimeout(cut.readTimeout()).build()));
+        TestServer server = fixture.serve(HttpProxy.of(proxy, ProxyOptions.defaults()));
         Seen seen = sendAndReadToClose(server.port(), "GET /cut HTTP/1.1\r\nHost: t\r\n\r\n");
         assertThat(seen.status()).isEqualTo(200);
-        assertThat(seen.header("Content-Length")).isEqualTo("10000");
-        assertThat(seen.body().length).isLessThan(10_000);
-        assertThat(seen.closed()).isTrue();
+        assertThat(seen.header("Content-Length")).isEqualTo(cut.contentLength());
+        assertThat(seen.body().length).isBetween(cut.bodyAtLeast(), cut.bodyAtMost());
+        assertThat(seen.closed()).as("the client sees the response cut").isTrue();
         ProxyError e = proxy.onlyLoggedError();
         assertThat(e.source()).isEqualTo(ErrorSource.UPSTREAM);
-        assertThat(e.type()).isIn(ErrorType.Kind.READ_ERROR, ErrorType.Kind.CONNECTION_CLOSED);
+        assertThat(e.type()).isIn(cut.kinds().toArray());
+        assertThat(origin.awaitNoOpenConnections(Duration.ofSeconds(5))).as("the upstream connection is closed").isTrue();
+        assertThat(origin.requestCount()).as("not retried once the response started").isEqualTo(1);
         proxy.awaitLogged(1);
-        assertThat(origin.requestCount()).isEqualTo(1);
     }
 
     @Test
@@ -270,60 +302,6 @@ class FaultsIT {
         assertThat(origin.awaitNoOpenConnections(Duration.ofSeconds(5))).isTrue();
         proxy.awaitLogged(1);
         assertThat(origin.requestCount()).as("a read timeout is not retried").isEqualTo(1);
-    }
-
-    @Test
-    void originStallingMidBodyCutsTheResponseAfterTheReadTimeout() throws Exception {
-        MockOrigin origin = fixture.origin();
-        origin.enqueue(MockResponse.builder().body(new byte[5000]).fault(new OriginFault.StallBody(100)).build());
-        PeerOptions options = PeerOptions.builder().readTimeout(Duration.ofMillis(300)).build();
-        RecordingProxy proxy = new RecordingProxy(peer(origin.port(), options));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-        TestServer server = fixture.serve(engine);
-        Seen seen = sendAndReadToClose(server.port(), "GET /stall-body HTTP/1.1\r\nHost: t\r\n\r\n");
-        assertThat(seen.status()).isEqualTo(200);
-        assertThat(seen.body().length).isEqualTo(100);
-        assertThat(seen.closed()).isTrue();
-        assertThat(proxy.onlyLoggedError().type()).isEqualTo(ErrorType.Kind.READ_TIMEOUT);
-        assertThat(origin.awaitNoOpenConnections(Duration.ofSeconds(5))).isTrue();
-        proxy.awaitLogged(1);
-    }
-
-    @Test
-    void originClosingAfterTheHeadersCutsTheResponse() throws Exception {
-        MockOrigin origin = fixture.origin();
-        origin.enqueue(MockResponse.builder().body("0123456789").fault(new OriginFault.CloseAfterHeaders()).build());
-        RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-        TestServer server = fixture.serve(engine);
-        Seen seen = sendAndReadToClose(server.port(), "GET /headers-only HTTP/1.1\r\nHost: t\r\n\r\n");
-        assertThat(seen.status()).isEqualTo(200);
-        assertThat(seen.header("Content-Length")).isEqualTo("10");
-        assertThat(seen.body()).isEmpty();
-        assertThat(seen.closed()).isTrue();
-        ProxyError e = proxy.onlyLoggedError();
-        assertThat(e.type()).isEqualTo(ErrorType.Kind.CONNECTION_CLOSED);
-        assertThat(e.source()).isEqualTo(ErrorSource.UPSTREAM);
-        proxy.awaitLogged(1);
-        assertThat(origin.requestCount()).as("not retried once the response started").isEqualTo(1);
-    }
-
-    @Test
-    void contentLengthLongerThanTheBodyCutsTheResponse() throws Exception {
-        MockOrigin origin = fixture.origin();
-        origin.enqueue(MockResponse.builder().body("0123456789").fault(new OriginFault.WrongContentLength(100)).build());
-        RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-        TestServer server = fixture.serve(engine);
-        Seen seen = sendAndReadToClose(server.port(), "GET /short HTTP/1.1\r\nHost: t\r\n\r\n");
-        assertThat(seen.status()).isEqualTo(200);
-        assertThat(seen.header("Content-Length")).isEqualTo("100");
-        assertThat(new String(seen.body(), StandardCharsets.US_ASCII)).isEqualTo("0123456789");
-        assertThat(seen.closed()).isTrue();
-        ProxyError e = proxy.onlyLoggedError();
-        assertThat(e.type()).isEqualTo(ErrorType.Kind.CONNECTION_CLOSED);
-        assertThat(e.source()).isEqualTo(ErrorSource.UPSTREAM);
-        proxy.awaitLogged(1);
     }
 
     @Test
@@ -425,11 +403,16 @@ class FaultsIT {
         assertThat(origin.connectionCount()).isEqualTo(2);
     }
 
-    @Test
-    void aReusedConnectionClosedAfterTheRequestIsRetriedTransparently() throws Exception {
+    static List<OriginFault> failuresAfterTheRequest() {
+        return List.of(new OriginFault.CloseAfterRequest(), new OriginFault.ResetAfterRequest());
+    }
+
+    @ParameterizedTest
+    @MethodSource("failuresAfterTheRequest")
+    void aReusedConnectionThatFailsAfterTheRequestIsRetriedTransparently(OriginFault fault) throws Exception {
         MockOrigin origin = fixture.origin();
         origin.enqueue(MockResponse.ok("first"));
-        origin.enqueue(MockResponse.builder().fault(new OriginFault.CloseAfterRequest()).build());
+        origin.enqueue(MockResponse.builder().fault(fault).build());
         origin.enqueue(MockResponse.ok("second"));
         RecordingProxy proxy = new RecordingProxy(peer(origin));
         HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
@@ -444,25 +427,7 @@ class FaultsIT {
         assertThat(proxy.proxyErrors).hasSize(1);
         assertThat(proxy.proxyErrors.getFirst().retry()).isEqualTo(Retry.REUSED_ONLY);
         assertThat(origin.requestCount()).isEqualTo(3);
-        assertThat(origin.connectionCount()).isEqualTo(2);
-    }
-
-    @Test
-    void aReusedConnectionResetAfterTheRequestIsRetriedTransparently() throws Exception {
-        MockOrigin origin = fixture.origin();
-        origin.enqueue(MockResponse.ok("first"));
-        origin.enqueue(MockResponse.builder().fault(new OriginFault.ResetAfterRequest()).build());
-        origin.enqueue(MockResponse.ok("second"));
-        RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-        TestServer server = fixture.serve(engine);
-        assertThat(get(server, "/one").body()).isEqualTo("first");
-        HttpResponse<String> r = get(server, "/two");
-        assertThat(r.statusCode()).isEqualTo(200);
-        assertThat(r.body()).isEqualTo("second");
-        proxy.awaitLogged(2);
-        assertThat(proxy.loggedErrors()).allMatch(Optional::isEmpty);
-        assertThat(origin.requestCount()).isEqualTo(3);
+        assertThat(origin.connectionCount()).as("the retry went to a new connection").isEqualTo(2);
     }
 
     @Test
