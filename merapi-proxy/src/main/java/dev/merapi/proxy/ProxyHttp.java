@@ -16,8 +16,9 @@ import java.util.concurrent.CompletionStage;
  * chart of the order they run in.
  *
  * <p>Threading: every phase runs on the event loop of the downstream connection and must not block. A phase
- * that may do I/O returns a {@link CompletionStage}; return the shared completed constants
- * ({@link Stages#DONE}, {@link FilterResult#CONTINUE_STAGE}) when there is nothing to wait for, and use
+ * that may do I/O returns a {@link CompletionStage}; when there is nothing to wait for, return the shared completed
+ * constants ({@link Stages#DONE}, {@link FilterResult#CONTINUE_STAGE}) or {@link Stages#completed}: a stage that is
+ * already complete continues the request at once, on the same stack, without allocating. Use
  * {@link Session#offload} for blocking work. Stages may complete on any thread; the proxy resumes on the loop.
  *
  * <p>Answering: any phase that runs before the response head is sent may answer the request itself with
