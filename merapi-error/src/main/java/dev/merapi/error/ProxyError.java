@@ -1,10 +1,12 @@
 package dev.merapi.error;
 
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The one error type of Merapi: what went wrong ({@link #type()}), on which side ({@link #source()}),
- * whether a retry is safe ({@link #retry()}), a short human context and an optional cause.
+ * whether a retry is safe ({@link #retry()}), a short human context, the named rule that refused something
+ * ({@link #rule()}, for errors made by {@link #rejected}) and an optional cause.
  *
  * <p>Expected network failures (resets, closes, timeouts) are created without a stack trace, since
  * they are frequent and their stack says nothing; bugs ({@link ErrorSource#INTERNAL}) keep theirs.
@@ -19,13 +21,16 @@ public final class ProxyError extends RuntimeException {
     private final ErrorSource source;
     private final Retry retry;
     private final String context;
+    private final String rule; // "" when no named rule was broken
 
-    private ProxyError(ErrorType type, ErrorSource source, Retry retry, String context, Throwable cause, boolean stack) {
+    private ProxyError(ErrorType type, ErrorSource source, Retry retry, String context, String rule, Throwable cause,
+            boolean stack) {
         super(context, cause, false, stack);
         this.type = Objects.requireNonNull(type, "type");
         this.source = Objects.requireNonNull(source, "source");
         this.retry = Objects.requireNonNull(retry, "retry");
         this.context = context == null ? "" : context;
+        this.rule = rule;
     }
 
     /**
@@ -36,7 +41,37 @@ public final class ProxyError extends RuntimeException {
      * @param context a short explanation for logs, such as {@code "no Host header"}
      */
     public static ProxyError explain(ErrorType type, ErrorSource source, String context) {
-        return new ProxyError(type, source, Retry.NO, context, null, source == ErrorSource.INTERNAL);
+        return new ProxyError(type, source, Retry.NO, context, "", null, source == ErrorSource.INTERNAL);
+    }
+
+    /**
+     * Creates the error for a request or response refused because it broke a named rule, such as {@code te-and-cl}.
+     * The rule is kept as {@link #rule()} (security events count by it); the context reads {@code "rule: detail"}.
+     *
+     * @param type what went wrong, usually the status to answer with
+     * @param source where
+     * @param rule the stable name of the broken rule: lower-case letters, digits and dashes
+     * @param detail a short explanation for logs
+     * @throws IllegalArgumentException if {@code rule} is not such a name
+     */
+    public static ProxyError rejected(ErrorType type, ErrorSource source, String rule, String detail) {
+        if (!isRuleName(rule)) {
+            throw new IllegalArgumentException("not a rule name: " + rule);
+        }
+        return new ProxyError(type, source, Retry.NO, rule + ": " + detail, rule, null, source == ErrorSource.INTERNAL);
+    }
+
+    private static boolean isRuleName(String rule) {
+        if (rule.isEmpty()) {
+            return false;
+        }
+        for (int i = 0; i < rule.length(); i++) {
+            char c = rule.charAt(i);
+            if (!(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     /**
@@ -48,7 +83,7 @@ public final class ProxyError extends RuntimeException {
      * @param cause the underlying failure
      */
     public static ProxyError because(ErrorType type, ErrorSource source, String context, Throwable cause) {
-        return new ProxyError(type, source, Retry.NO, context, cause, source == ErrorSource.INTERNAL);
+        return new ProxyError(type, source, Retry.NO, context, "", cause, source == ErrorSource.INTERNAL);
     }
 
     /**
@@ -90,29 +125,19 @@ public final class ProxyError extends RuntimeException {
         return context;
     }
 
+    /** The name of the rule this error refused something for ({@link #rejected}), if it did. */
+    public Optional<String> rule() {
+        return rule.isEmpty() ? Optional.empty() : Optional.of(rule);
+    }
+
     /** Returns a copy with the given retry decision (this instance if it already has it). */
     public ProxyError withRetry(Retry retry) {
         if (retry == this.retry) {
             return this;
         }
-        ProxyError copy = new ProxyError(type, source, retry, context, getCause(), false);
+        ProxyError copy = new ProxyError(type, source, retry, context, rule, getCause(), false);
         copy.setStackTrace(getStackTrace());
         return copy;
-    }
-
-    /** Returns a copy with another source; used when an error crosses from one side to the other. */
-    public ProxyError withSource(ErrorSource source) {
-        if (source == this.source) {
-            return this;
-        }
-        ProxyError copy = new ProxyError(type, source, retry, context, getCause(), false);
-        copy.setStackTrace(getStackTrace());
-        return copy;
-    }
-
-    /** Whether this is the given well-known kind. */
-    public boolean is(ErrorType.Kind kind) {
-        return type == kind;
     }
 
     /**

@@ -63,4 +63,22 @@ class ProxyErrorTest {
         ProxyError e = ProxyError.explain(ErrorType.Kind.CONNECT_REFUSED, ErrorSource.UPSTREAM, "cannot connect to x");
         assertThat(e.getMessage()).isEqualTo("CONNECT_REFUSED (UPSTREAM): cannot connect to x");
     }
+
+    @Test
+    void aRejectedErrorCarriesItsRuleThroughARetryDecision() {
+        ProxyError e = ProxyError.rejected(new ErrorType.HttpStatus(400), ErrorSource.DOWNSTREAM, "te-and-cl",
+                "Transfer-Encoding and Content-Length");
+        assertThat(e.rule()).contains("te-and-cl");
+        assertThat(e.context()).isEqualTo("te-and-cl: Transfer-Encoding and Content-Length");
+        assertThat(e.withRetry(Retry.YES).rule()).contains("te-and-cl");
+        assertThat(ProxyError.explain(ErrorType.Kind.CONNECT_REFUSED, ErrorSource.UPSTREAM, "x").rule()).isEmpty();
+    }
+
+    @Test
+    void aRuleNameIsLowerCaseLettersDigitsAndDashes() {
+        assertThatThrownBy(() -> ProxyError.rejected(ErrorType.Kind.INVALID_HTTP_HEADER, ErrorSource.UPSTREAM,
+                "Bad Rule", "x")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> ProxyError.rejected(ErrorType.Kind.INVALID_HTTP_HEADER, ErrorSource.UPSTREAM,
+                "", "x")).isInstanceOf(IllegalArgumentException.class);
+    }
 }

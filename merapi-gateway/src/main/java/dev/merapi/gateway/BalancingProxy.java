@@ -58,7 +58,7 @@ final class BalancingProxy implements ProxyHttp<BalancingProxy.Ctx> {
     private static final byte[] EMPTY = new byte[0];
 
     @Override
-    public ProxyError failToConnect(Session session, HttpPeer peer, Ctx ctx, ProxyError e) {
+    public ProxyError failToConnect(Session session, HttpPeer peer, ProxyError e, Ctx ctx) {
         if (ctx.lease != null) {
             ctx.lease.failed();
         }
@@ -66,14 +66,14 @@ final class BalancingProxy implements ProxyHttp<BalancingProxy.Ctx> {
     }
 
     @Override
-    public ProxyError errorWhileProxy(HttpPeer peer, Session session, ProxyError e, Ctx ctx, boolean reused) {
+    public ProxyError errorWhileProxy(Session session, HttpPeer peer, ProxyError e, boolean reused, Ctx ctx) {
         if (ctx.lease != null) {
             ctx.lease.failed();
         }
         if (IDEMPOTENT.contains(session.requestHeader().method()) && !session.isResponseStarted()) {
             return e.withRetry(Retry.YES);
         }
-        return ProxyHttp.super.errorWhileProxy(peer, session, e, ctx, reused);
+        return ProxyHttp.super.errorWhileProxy(session, peer, e, reused, ctx);
     }
 
     @Override

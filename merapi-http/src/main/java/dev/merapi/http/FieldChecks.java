@@ -110,7 +110,7 @@ final class FieldChecks {
     }
 
     private static ProxyError refuse(String rule, String detail) {
-        return ProxyError.explain(ErrorType.Kind.INVALID_HTTP_HEADER, ErrorSource.INTERNAL, rule + ": " + detail);
+        return ProxyError.rejected(ErrorType.Kind.INVALID_HTTP_HEADER, ErrorSource.INTERNAL, rule, detail);
     }
 
     /** Names one character for a message: {@code CR (0x0D)}, {@code 0xE9}, {@code U+010A}. */

@@ -604,9 +604,9 @@ public final class Http1Parser {
     /** Makes the error for a broken rule: a status for requests, a 502-mapped upstream error for responses. */
     static ProxyError fail(boolean request, int status, String rule, String detail) {
         if (request) {
-            return ProxyError.explain(new ErrorType.HttpStatus(status), ErrorSource.DOWNSTREAM, rule + ": " + detail);
+            return ProxyError.rejected(new ErrorType.HttpStatus(status), ErrorSource.DOWNSTREAM, rule, detail);
         }
-        return ProxyError.explain(ErrorType.Kind.INVALID_HTTP_HEADER, ErrorSource.UPSTREAM, rule + ": " + detail);
+        return ProxyError.rejected(ErrorType.Kind.INVALID_HTTP_HEADER, ErrorSource.UPSTREAM, rule, detail);
     }
 
     /** The rule an error from {@link #fail} names: its context up to the colon. */

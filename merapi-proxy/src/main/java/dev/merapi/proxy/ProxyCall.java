@@ -19,12 +19,10 @@ import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
 import io.netty.util.concurrent.Future;
 import java.time.Duration;
-import java.util.ArrayDeque;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
-import java.util.function.BiConsumer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -32,10 +30,70 @@ import org.slf4j.LoggerFactory;
  * The state machine of one proxied request: runs the phases in order, connects, streams both bodies with
  * backpressure, retries what is safe, and ends with exactly one {@code logging} call.
  *
+ * <p>Where the request is lives in one {@link State}; a phase's stage resumes the call only if the call is still in
+ * the state (and attempt) the phase was called in, so a late stage of an abandoned attempt does nothing. Whether a
+ * phase answered is read from the downstream session (a started response) before the call moves on from any state
+ * before {@link State#STREAMING}; what a phase returns never decides it alone.
+ *
  * <p>Everything here runs on the downstream session's event loop; stages completed elsewhere hop back to it.
+ * A stage that is already complete continues at once, on the same stack, without allocating.
  */
 final class ProxyCall<C> implements ClientSession.Handler {
     private static final Logger log = LoggerFactory.getLogger(ProxyCall.class);
+
+    /** Where one request is: each state but the last names what the call is waiting for. In order. */
+    enum State {
+        /** {@code earlyRequestFilter} runs. */
+        EARLY_REQUEST_FILTER("earlyRequestFilter"),
+        /** {@code requestFilter} runs. */
+        REQUEST_FILTER("requestFilter"),
+        /** {@code upstreamPeer} runs: the first attempt, or a retry. */
+        UPSTREAM_PEER("upstreamPeer"),
+        /** The connector makes or reuses a connection. */
+        CONNECTING("connect"),
+        /** {@code connectedToUpstream} runs. */
+        CONNECTED_TO_UPSTREAM("connectedToUpstream"),
+        /** {@code upstreamRequestFilter} runs; nothing of this attempt was written upstream yet. */
+        UPSTREAM_REQUEST_FILTER("upstreamRequestFilter"),
+        /** The request head was written upstream (its body may still be going); the response head is awaited. */
+        SENT("upstream request"),
+        /** The response head arrived and {@code responseFilter} runs; it has not gone to the client. */
+        RESPONSE_FILTER("responseFilter"),
+        /** The response head went to the client and its body flows: no retry and no error page from here. */
+        STREAMING("response body"),
+        /** The request failed and {@code failToProxy} runs. */
+        FAIL_TO_PROXY("failToProxy"),
+        /** {@code logging} ran or runs: the end. */
+        DONE("logging");
+
+        final String phase;
+
+        State(String phase) {
+            this.phase = phase;
+        }
+
+        /** Whether some of the request may have been written upstream in this state. */
+        boolean requestWritten() {
+            return compareTo(SENT) >= 0 && compareTo(STREAMING) <= 0;
+        }
+
+        /** Whether the request is over: only {@code failToProxy} and {@code logging} are left. */
+        boolean over() {
+            return compareTo(FAIL_TO_PROXY) >= 0;
+        }
+    }
+
+    /** How a body moves in one direction. */
+    private enum Flow {
+        /** No read is asked for. */
+        IDLE,
+        /** A read was asked for; its piece has not come yet. */
+        READING,
+        /** The side it goes to is not writable; reading resumes when it is. */
+        WAITING_WRITABLE,
+        /** The last piece came. */
+        ENDED
+    }
 
     private final HttpProxy<C> engine;
     private final ProxyHttp<C> proxy;
@@ -43,28 +101,21 @@ final class ProxyCall<C> implements ClientSession.Handler {
     private final Session session;
     private final EventLoop loop;
     private final Downstream downstreamHandler = new Downstream();
-    private C ctx;
+    private final ReplayBuffer replay; // null for a request without a body, which most are: 32 bytes saved
+    private State state = State.EARLY_REQUEST_FILTER;
+    private C ctx; // null only when newCtx failed: then only failToProxy, requestSummary and logging see it
     private BodyChunk chunk;
 
     private HttpPeer peer;
     private ClientSession upstream;
+    private RequestHeader upstreamRequest; // this attempt's copy, between upstreamRequestFilter and its write
+    private ResponseHeader responseHead; // between upstreamResponseFilter and its write to the client
     private int attempts;
     private boolean pooledFailed; // a pooled connection failed this request: later attempts use new connections
-    private boolean finished;
-
-    // request body
-    private boolean requestBodyEnded;
-    private boolean requestHeadSent;
-    private boolean requestBodyReading;
-    private boolean waitingUpstreamWritable;
-    private ArrayDeque<ByteBuf> replay;
-    private long replayBytes;
-    private boolean replayable = true;
-
-    // response
-    private boolean responseHeaderSent;
-    private boolean waitingDownstreamWritable;
+    private Flow requestBody = Flow.IDLE;
+    private Flow responseBody = Flow.IDLE;
     private long splicedBytes;
+    private ProxyError failure; // the error failToProxy answers, for the logging call after it
 
     ProxyCall(HttpProxy<C> engine, ServerSession downstream) {
         this.engine = engine;
@@ -72,6 +123,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
         this.downstream = downstream;
         this.session = new Session(downstream);
         this.loop = downstream.eventLoop();
+        this.replay = downstream.hasRequestBody() ? new ReplayBuffer(engine.options.replayBufferBytes()) : null;
     }
 
     void start() {
@@ -86,100 +138,129 @@ final class ProxyCall<C> implements ClientSession.Handler {
         if (!via.isEmpty() && Hops.passedThrough(downstream.request(), via)) {
             // this request came round a loop: each turn would open one more connection to ourselves
             SecurityEvents.record("via-loop", downstream.clientAddress(), downstream.serverAddress(), 508, downstream.request());
-            finish(ProxyError.explain(new ErrorType.HttpStatus(508), ErrorSource.DOWNSTREAM,
-                    "via-loop: the request already passed through this proxy (Via names " + via + ")"));
+            finish(ProxyError.rejected(new ErrorType.HttpStatus(508), ErrorSource.DOWNSTREAM, "via-loop",
+                    "the request already passed through this proxy (Via names " + via + ")"));
             return;
         }
         CompletionStage<Void> early;
         try {
             early = proxy.earlyRequestFilter(session, ctx);
         } catch (RuntimeException e) {
-            finish(filterFailed("earlyRequestFilter", e));
+            finish(filterFailed(State.EARLY_REQUEST_FILTER, e));
             return;
         }
-        await(early, "earlyRequestFilter", (v, e) -> {
-            if (!answered("earlyRequestFilter")) {
-                requestFilter();
+        await(early);
+    }
+
+    /**
+     * Goes on from the current state once its phase's stage completed with {@code value} (or {@code error}). A state
+     * before {@link State#STREAMING} first checks whether its phase answered; a failed stage ends the request.
+     */
+    private void proceed(Object value, Throwable error) {
+        State at = state;
+        if (at == State.DONE) {
+            return; // the phase's own response failed and ended the request meanwhile
+        }
+        if (error != null && at != State.FAIL_TO_PROXY) {
+            finish(filterFailed(at, error));
+            return;
+        }
+        if (at.compareTo(State.STREAMING) < 0 && answered(at.phase)) {
+            return;
+        }
+        try {
+            switch (at) {
+                case EARLY_REQUEST_FILTER -> requestFilter();
+                case REQUEST_FILTER -> afterRequestFilter((FilterResult) value);
+                case UPSTREAM_PEER -> connect((HttpPeer) value);
+                case CONNECTED_TO_UPSTREAM -> filterUpstreamRequest();
+                case UPSTREAM_REQUEST_FILTER -> writeRequest();
+                case RESPONSE_FILTER -> writeResponseHead();
+                case FAIL_TO_PROXY -> afterFailToProxy(error);
+                case CONNECTING, SENT, STREAMING, DONE -> throw new IllegalStateException("no phase is awaited in " + at);
             }
-        });
+        } catch (RuntimeException e) {
+            finish(ProxyError.because(ErrorType.Kind.INTERNAL_ERROR, ErrorSource.INTERNAL, "after " + at.phase, e));
+        }
     }
 
     private void requestFilter() {
+        state = State.REQUEST_FILTER;
         CompletionStage<FilterResult> stage;
         try {
             stage = proxy.requestFilter(session, ctx);
         } catch (RuntimeException e) {
-            finish(filterFailed("requestFilter", e));
+            finish(filterFailed(state, e));
             return;
         }
-        await(stage, "requestFilter", (result, e) -> {
-            // a started response decides, whatever the filter returned: the request never goes upstream
-            if (answered("requestFilter")) {
-                return;
-            }
-            if (result == FilterResult.RESPONDED) {
-                finish(ProxyError.explain(ErrorType.Kind.FILTER_FAILED, ErrorSource.INTERNAL,
-                        "requestFilter returned RESPONDED without writing a response"));
-                return;
-            }
-            long maxForwards = Hops.maxForwards(downstream.request());
-            if (maxForwards == 0) {
-                Hops.answerAsFinalRecipient(session); // a TRACE or OPTIONS that may go no further
-                finish(null);
-                return;
-            } else if (maxForwards == -2) {
-                finish(ProxyError.explain(new ErrorType.HttpStatus(400), ErrorSource.DOWNSTREAM,
-                        "max-forwards: not one decimal number"));
-                return;
-            }
-            if ("CONNECT".equals(downstream.request().method())) {
-                session.respondError(501); // tunnels are not implemented
-                finish(null);
-                return;
-            }
-            if (engine.requestBodyFiltered) {
-                chunk = new BodyChunk();
-            }
-            choosePeer();
-        });
+        await(stage);
+    }
+
+    private void afterRequestFilter(FilterResult result) {
+        // a started response decided already (see proceed); RESPONDED without one is the filter's bug
+        if (result == FilterResult.RESPONDED) {
+            finish(ProxyError.explain(ErrorType.Kind.FILTER_FAILED, ErrorSource.INTERNAL,
+                    "requestFilter returned RESPONDED without writing a response"));
+            return;
+        }
+        long maxForwards = Hops.maxForwards(downstream.request());
+        if (maxForwards == 0) {
+            Hops.answerAsFinalRecipient(session); // a TRACE or OPTIONS that may go no further
+            finish(null);
+            return;
+        } else if (maxForwards == -2) {
+            finish(ProxyError.rejected(new ErrorType.HttpStatus(400), ErrorSource.DOWNSTREAM, "max-forwards",
+                    "not one decimal number"));
+            return;
+        }
+        if ("CONNECT".equals(downstream.request().method())) {
+            session.respondError(501); // tunnels are not implemented
+            finish(null);
+            return;
+        }
+        if (engine.requestBodyFiltered) {
+            chunk = new BodyChunk();
+        }
+        choosePeer();
     }
 
     // ---- upstream attempts
 
     private void choosePeer() {
         attempts++;
+        state = State.UPSTREAM_PEER;
         CompletionStage<HttpPeer> stage;
         try {
             stage = proxy.upstreamPeer(session, ctx);
         } catch (RuntimeException e) {
-            finish(filterFailed("upstreamPeer", e));
+            finish(filterFailed(state, e));
             return;
         }
-        await(stage, "upstreamPeer", (p, e) -> {
-            if (answered("upstreamPeer")) {
-                return;
-            }
-            if (p == null) {
-                finish(ProxyError.explain(ErrorType.Kind.NO_UPSTREAM, ErrorSource.UPSTREAM, "upstreamPeer returned no peer"));
-                return;
-            }
-            peer = p;
-            Future<ClientSession> f = engine.connector.connect(p, loop, !pooledFailed);
-            if (f.isDone()) {
-                connected(f);
-            } else {
-                f.addListener(x -> connected(f));
-            }
-        });
+        await(stage);
+    }
+
+    private void connect(HttpPeer p) {
+        if (p == null) {
+            finish(ProxyError.explain(ErrorType.Kind.NO_UPSTREAM, ErrorSource.UPSTREAM, "upstreamPeer returned no peer"));
+            return;
+        }
+        peer = p;
+        state = State.CONNECTING;
+        Future<ClientSession> f = engine.connector.connect(p, loop, !pooledFailed);
+        if (f.isDone()) {
+            connected(f);
+        } else {
+            f.addListener(x -> connected(f));
+        }
     }
 
     private void connected(Future<ClientSession> f) {
         if (!f.isSuccess()) {
-            ProxyError e = ProxyError.from(f.cause());
-            if (finished) {
+            if (state.over()) {
                 return;
             }
-            ProxyError decided = safely(() -> proxy.failToConnect(session, peer, ctx, e), e);
+            ProxyError e = ProxyError.from(f.cause());
+            ProxyError decided = safely(() -> proxy.failToConnect(session, peer, e, ctx), e);
             if (downstream.isResponseStarted()) {
                 finish(decided); // failToConnect answered: no retry, and failToProxy writes nothing
                 return;
@@ -188,74 +269,69 @@ final class ProxyCall<C> implements ClientSession.Handler {
             return;
         }
         ClientSession cs = f.getNow();
-        if (finished) {
+        if (state.over()) {
             cs.abort();
             return;
         }
         upstream = cs;
-        requestHeadSent = false;
+        state = State.CONNECTED_TO_UPSTREAM;
         session.peer(peer, cs.isReused());
         cs.setHandler(this);
         CompletionStage<Void> stage;
         try {
-            stage = proxy.connectedToUpstream(session, cs.isReused(), peer, ctx);
+            stage = proxy.connectedToUpstream(session, peer, cs.isReused(), ctx);
         } catch (RuntimeException e) {
-            finish(filterFailed("connectedToUpstream", e));
+            finish(filterFailed(state, e));
             return;
         }
-        await(stage, "connectedToUpstream", (v, e) -> {
-            if (!answered("connectedToUpstream")) {
-                sendRequest(cs);
-            }
-        });
+        await(stage);
     }
 
-    private void sendRequest(ClientSession cs) {
+    private void filterUpstreamRequest() {
+        state = State.UPSTREAM_REQUEST_FILTER;
         RequestHeader req = upstreamRequest();
+        upstreamRequest = req;
         CompletionStage<Void> stage;
         try {
             stage = proxy.upstreamRequestFilter(session, req, ctx);
         } catch (RuntimeException e) {
-            finish(filterFailed("upstreamRequestFilter", e));
+            finish(filterFailed(state, e));
             return;
         }
-        await(stage, "upstreamRequestFilter", (v, e) -> {
-            if (upstream != cs || answered("upstreamRequestFilter")) {
+        await(stage);
+    }
+
+    private void writeRequest() {
+        ClientSession cs = upstream;
+        RequestHeader req = upstreamRequest;
+        upstreamRequest = null;
+        boolean noBody = req.bodyLength() == BodyLength.NONE || req.bodyLength() == 0;
+        cs.writeRequestHeader(req, noBody);
+        state = State.SENT;
+        if (noBody) {
+            return;
+        }
+        boolean ended = requestBody == Flow.ENDED;
+        if (replay != null && !replay.isEmpty()) {
+            // a retry: what was already read from the client goes first
+            replay.writeTo(cs, ended);
+            if (ended) {
                 return;
             }
-            boolean noBody = req.bodyLength() == BodyLength.NONE || req.bodyLength() == 0;
-            cs.writeRequestHeader(req, noBody);
-            requestHeadSent = true;
-            if (noBody) {
+        } else if (ended) {
+            if (!bodyReplayable()) {
+                // the body ended on an earlier attempt that was not replayable: cannot happen, see retryOrFinish
+                finish(ProxyError.explain(ErrorType.Kind.INTERNAL_ERROR, ErrorSource.INTERNAL, "request body lost"));
                 return;
             }
-            if (replay != null && !replay.isEmpty()) {
-                // a retry: what was already read from the client goes first
-                boolean endsHere = requestBodyEnded;
-                int n = replay.size();
-                int i = 0;
-                for (ByteBuf b : replay) {
-                    i++;
-                    cs.writeBody(b.retainedDuplicate(), endsHere && i == n);
-                }
-                if (endsHere) {
-                    return;
-                }
-            } else if (requestBodyEnded) {
-                if (!replayable) {
-                    // the body ended on an earlier attempt that was not replayable: cannot happen, see canRetry
-                    finish(ProxyError.explain(ErrorType.Kind.INTERNAL_ERROR, ErrorSource.INTERNAL, "request body lost"));
-                    return;
-                }
-                // a retry of an empty body (chunked "0"): the replay buffer holds no bytes, only the end goes again
-                cs.writeBody(Unpooled.EMPTY_BUFFER, true);
-                return;
-            }
-            if (chunk == null) {
-                cs.flush();
-            } // else the head leaves with the first filtered piece: a requestBodyFilter that answers then keeps it from the origin
-            pumpRequestBody();
-        });
+            // a retry of an empty body (chunked "0"): the replay buffer holds no bytes, only the end goes again
+            cs.writeBody(Unpooled.EMPTY_BUFFER, true);
+            return;
+        }
+        if (chunk == null) {
+            cs.flush();
+        } // else the head leaves with the first filtered piece: a requestBodyFilter that answers then keeps it from the origin
+        pumpRequestBody();
     }
 
     /** The request that goes upstream for this attempt: a copy without hop-by-hop headers, in origin-form. */
@@ -285,20 +361,20 @@ final class ProxyCall<C> implements ClientSession.Handler {
     }
 
     private void pumpRequestBody() {
-        if (finished || requestBodyEnded || requestBodyReading || upstream == null) {
+        if (state.over() || requestBody == Flow.ENDED || requestBody == Flow.READING || upstream == null) {
             return;
         }
         if (!upstream.isWritable()) {
-            waitingUpstreamWritable = true;
+            requestBody = Flow.WAITING_WRITABLE;
             return;
         }
-        requestBodyReading = true;
+        requestBody = Flow.READING;
         downstream.readBody();
     }
 
     private void onRequestBody(ByteBuf data, boolean end) {
-        requestBodyReading = false;
-        if (finished) {
+        requestBody = Flow.IDLE;
+        if (state.over()) {
             data.release();
             return;
         }
@@ -319,13 +395,17 @@ final class ProxyCall<C> implements ClientSession.Handler {
                 return;
             }
         }
-        requestBodyEnded = end;
-        keepForReplay(data);
+        if (end) {
+            requestBody = Flow.ENDED;
+        }
+        if (replay != null) {
+            replay.keep(data);
+        }
         ClientSession cs = upstream;
-        if (cs == null || !requestHeadSent) {
+        if (cs == null || !state.requestWritten()) {
             // between attempts: the next attempt replays the buffer, which must hold this piece too
             data.release();
-            if (!replayable) {
+            if (!bodyReplayable()) {
                 finish(ProxyError.explain(ErrorType.Kind.CONNECTION_CLOSED, ErrorSource.UPSTREAM,
                         "upstream failed and the request body is too large to replay"));
             }
@@ -335,34 +415,6 @@ final class ProxyCall<C> implements ClientSession.Handler {
         if (!end) {
             cs.flush();
             pumpRequestBody();
-        }
-    }
-
-    private void keepForReplay(ByteBuf data) {
-        if (!replayable) {
-            return;
-        }
-        long n = data.readableBytes();
-        if (replayBytes + n > engine.options.replayBufferBytes()) {
-            replayable = false;
-            releaseReplay();
-            return;
-        }
-        if (n > 0) {
-            if (replay == null) {
-                replay = new ArrayDeque<>(4);
-            }
-            replay.add(data.retainedDuplicate());
-            replayBytes += n;
-        }
-    }
-
-    private void releaseReplay() {
-        if (replay != null) {
-            ByteBuf b;
-            while ((b = replay.poll()) != null) {
-                b.release();
-            }
         }
     }
 
@@ -379,7 +431,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
 
     @Override
     public void onResponseHeader(ResponseHeader header) {
-        if (finished) {
+        if (state.over()) {
             return;
         }
         try {
@@ -395,45 +447,49 @@ final class ProxyCall<C> implements ClientSession.Handler {
         if (!engine.options.via().isEmpty()) {
             Hops.addVia(header, engine.options.via());
         }
-        // once a response has started there is no retry: the replay copy can go
-        replayable = false;
-        releaseReplay();
+        // once a response has started there is no retry of a body: the replay copy can go
+        discardReplay();
         if (engine.responseBodyFiltered && !"HEAD".equals(downstream.request().method())) {
             header.headers().remove(HeaderNames.CONTENT_LENGTH);
             if (chunk == null) {
                 chunk = new BodyChunk();
             }
         }
+        state = State.RESPONSE_FILTER;
+        responseHead = header;
         CompletionStage<Void> stage;
         try {
             stage = proxy.responseFilter(session, header, ctx);
         } catch (RuntimeException e) {
-            failUpstream(filterFailed("responseFilter", e));
+            failUpstream(filterFailed(state, e));
             return;
         }
-        await(stage, "responseFilter", (v, e) -> {
-            if (upstream == null || answered("responseFilter")) {
+        await(stage);
+    }
+
+    private void writeResponseHead() {
+        ResponseHeader header = responseHead;
+        responseHead = null;
+        state = State.STREAMING;
+        session.writeResponseHeader(header, false);
+        if (chunk == null) {
+            long spliced = upstream.spliceBody(downstream, ProxyOptions.SPLICE_MIN_BYTES);
+            if (spliced >= 0) {
+                splicedBytes = spliced; // the end of the body comes as onBody(empty, true)
                 return;
             }
-            responseHeaderSent = true;
-            session.writeResponseHeader(header, false);
-            if (chunk == null) {
-                long spliced = upstream.spliceBody(downstream, ProxyOptions.SPLICE_MIN_BYTES);
-                if (spliced >= 0) {
-                    splicedBytes = spliced; // the end of the body comes as onBody(empty, true)
-                    return;
-                }
-            }
-            upstream.readBody();
-        });
+        }
+        responseBody = Flow.READING;
+        upstream.readBody();
     }
 
     @Override
     public void onBody(ByteBuf data, boolean end) {
-        if (finished) {
+        if (state.over()) {
             data.release();
             return;
         }
+        responseBody = end ? Flow.ENDED : Flow.IDLE;
         Duration delay = Duration.ZERO;
         if (chunk != null && engine.responseBodyFiltered) {
             chunk.set(data);
@@ -453,7 +509,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
             session.countSplicedBody(splicedBytes);
             ClientSession cs = upstream;
             upstream = null;
-            if (!requestBodyEnded && downstream.hasRequestBody()) {
+            if (requestBody != Flow.ENDED && downstream.hasRequestBody()) {
                 cs.abort(); // the origin answered before the whole body was sent: not reusable
             } else {
                 cs.release();
@@ -470,20 +526,21 @@ final class ProxyCall<C> implements ClientSession.Handler {
     }
 
     private void readMoreResponse() {
-        if (finished || upstream == null) {
+        if (state.over() || upstream == null) {
             return;
         }
         if (!downstream.isWritable()) {
-            waitingDownstreamWritable = true;
+            responseBody = Flow.WAITING_WRITABLE;
             return;
         }
+        responseBody = Flow.READING;
         upstream.readBody();
     }
 
     @Override
     public void onWritable() {
-        if (waitingUpstreamWritable) {
-            waitingUpstreamWritable = false;
+        if (requestBody == Flow.WAITING_WRITABLE) {
+            requestBody = Flow.IDLE;
             pumpRequestBody();
         }
     }
@@ -496,16 +553,15 @@ final class ProxyCall<C> implements ClientSession.Handler {
     /** An upstream failure: retry if safe and allowed, answer with an error page if nothing was sent, else cut the response. */
     private void failUpstream(ProxyError error) {
         ClientSession cs = upstream;
-        boolean written = cs != null && requestHeadSent;
+        boolean written = cs != null && state.requestWritten();
         upstream = null;
-        requestBodyReading = requestBodyReading && !finished;
         if (cs != null) {
             cs.abort();
         }
-        if (finished) {
+        if (state.over()) {
             return;
         }
-        if (responseHeaderSent) {
+        if (state == State.STREAMING) {
             finish(error);
             return;
         }
@@ -513,7 +569,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
         pooledFailed |= reused;
         ProxyError safe = RetryRule.beforeErrorPhase(error, downstream.request().method(), downstream.hasRequestBody(),
                 written, peer);
-        ProxyError decided = safely(() -> proxy.errorWhileProxy(peer, session, safe, ctx, reused), safe);
+        ProxyError decided = safely(() -> proxy.errorWhileProxy(session, peer, safe, reused, ctx), safe);
         if (downstream.isResponseStarted()) {
             finish(decided); // errorWhileProxy answered: no retry, and failToProxy writes nothing
             return;
@@ -523,14 +579,24 @@ final class ProxyCall<C> implements ClientSession.Handler {
 
     private void retryOrFinish(ProxyError e, boolean reused) {
         // the body read so far must all be in the replay buffer
-        boolean bodyReplayable = !downstream.hasRequestBody() || replayable;
-        if (RetryRule.mayRetry(e, reused, attempts, engine.options.maxRetries(), bodyReplayable)) {
+        if (RetryRule.mayRetry(e, reused, attempts, engine.options.maxRetries(), bodyReplayable())) {
             session.retried();
             log.debug("retrying {} after {}", summary(), e.getMessage());
             choosePeer();
             return;
         }
         finish(e);
+    }
+
+    /** Whether everything read of the request body so far is held for a replay (true without a body). */
+    private boolean bodyReplayable() {
+        return replay == null || replay.isComplete();
+    }
+
+    private void discardReplay() {
+        if (replay != null) {
+            replay.discard();
+        }
     }
 
     // ---- downstream events
@@ -543,15 +609,14 @@ final class ProxyCall<C> implements ClientSession.Handler {
 
         @Override
         public void onWritable() {
-            if (waitingDownstreamWritable) {
-                waitingDownstreamWritable = false;
+            if (responseBody == Flow.WAITING_WRITABLE) {
+                responseBody = Flow.IDLE;
                 readMoreResponse();
             }
         }
 
         @Override
         public void onError(ProxyError error) {
-            requestBodyReading = false;
             ClientSession cs = upstream;
             upstream = null;
             if (cs != null) {
@@ -581,14 +646,16 @@ final class ProxyCall<C> implements ClientSession.Handler {
     }
 
     private void finish(ProxyError error) {
-        if (finished) {
+        if (state.over()) {
             return;
         }
-        finished = true;
-        releaseReplay();
+        state = State.DONE;
+        discardReplay();
         if (chunk != null) {
             chunk.take().release();
         }
+        responseHead = null;
+        upstreamRequest = null;
         ClientSession cs = upstream;
         upstream = null;
         if (cs != null) {
@@ -606,30 +673,34 @@ final class ProxyCall<C> implements ClientSession.Handler {
             log.debug("{} failed: {}", summary(), error.getMessage());
         }
         if (!downstream.isResponseStarted() && downstream.isOpen()) {
+            state = State.FAIL_TO_PROXY;
+            failure = error;
             CompletionStage<Integer> stage;
             try {
                 stage = proxy.failToProxy(session, error, ctx);
             } catch (RuntimeException e) {
                 stage = CompletableFuture.failedFuture(e);
             }
-            await(stage, "failToProxy", (status, e) -> {
-                if (e != null) {
-                    log.error("failToProxy failed for {}", summary(), e);
-                    if (!downstream.isResponseStarted() && downstream.isOpen()) {
-                        session.respondError(500); // its own page failed (a refused header, say): Merapi's instead
-                    }
-                }
-                if (downstream.isResponseStarted() && !downstream.isResponseDone()) {
-                    downstream.abort();
-                } else if (!downstream.isResponseStarted()) {
-                    downstream.abort();
-                }
-                logging(error);
-            }, true);
+            await(stage);
             return;
         }
         if (!downstream.isResponseDone()) {
             downstream.abort(); // the client must see that the response was cut short
+        }
+        logging(error);
+    }
+
+    private void afterFailToProxy(Throwable e) {
+        ProxyError error = failure;
+        state = State.DONE;
+        if (e != null) {
+            log.error("failToProxy failed for {}", summary(), e);
+            if (!downstream.isResponseStarted() && downstream.isOpen()) {
+                session.respondError(500); // its own page failed (a refused header, say): Merapi's instead
+            }
+        }
+        if (!downstream.isResponseDone()) {
+            downstream.abort(); // a page left unfinished is cut; no page at all closes the connection
         }
         logging(error);
     }
@@ -644,63 +715,66 @@ final class ProxyCall<C> implements ClientSession.Handler {
 
     // ---- helpers
 
-    private <T> void await(CompletionStage<T> stage, String phase, BiConsumer<T, Throwable> next) {
-        await(stage, phase, next, false);
-    }
-
     /**
-     * Continues with {@code next} once {@code stage} completes, on this request's loop. The shared completed
-     * constants continue at once. A failed stage ends the request, unless {@code always} asks for {@code next} anyway.
+     * Continues from the current state once {@code stage} completes, on this request's loop (see {@link #proceed}).
+     * A stage that is already complete (the shared constants, {@link Stages#completed}, any finished
+     * {@link CompletableFuture}) continues at once, without allocating. A later completion continues only if the call
+     * is still in the state and attempt it was in when the phase was called.
      */
-    private <T> void await(CompletionStage<T> stage, String phase, BiConsumer<T, Throwable> next, boolean always) {
-        if (stage == Stages.DONE || stage == FilterResult.CONTINUE_STAGE) {
-            if (!finished || always) {
-                next.accept(stage == Stages.DONE ? null : castContinue(), null);
-            }
+    private void await(CompletionStage<?> stage) {
+        if (stage == Stages.DONE) {
+            proceed(null, null);
+            return;
+        }
+        if (stage == FilterResult.CONTINUE_STAGE) {
+            proceed(FilterResult.CONTINUE, null);
+            return;
+        }
+        if (stage == FilterResult.RESPONDED_STAGE) {
+            proceed(FilterResult.RESPONDED, null);
             return;
         }
         if (stage == null) {
-            stage = CompletableFuture.failedFuture(new NullPointerException(phase + " returned null"));
-        }
-        CompletableFuture<T> f = stage.toCompletableFuture();
-        if (f.isDone() && loop.inEventLoop()) {
-            resume(f, phase, next, always);
+            proceed(null, new NullPointerException(state.phase + " returned null"));
             return;
         }
+        // a plain CompletableFuture is read as it is; other stages (completedStage's among them) give a copy
+        CompletableFuture<?> f = stage.getClass() == CompletableFuture.class ? (CompletableFuture<?>) stage
+                : stage.toCompletableFuture();
+        if (f.isDone() && loop.inEventLoop()) {
+            resume(f);
+            return;
+        }
+        State at = state;
+        int attempt = attempts;
         f.whenComplete((v, t) -> {
             if (loop.inEventLoop()) {
-                resume(f, phase, next, always);
+                resumeIfStill(at, attempt, f);
             } else {
-                loop.execute(() -> resume(f, phase, next, always));
+                loop.execute(() -> resumeIfStill(at, attempt, f));
             }
         });
     }
 
-    @SuppressWarnings("unchecked")
-    private static <T> T castContinue() {
-        return (T) FilterResult.CONTINUE;
+    private void resumeIfStill(State at, int attempt, CompletableFuture<?> f) {
+        if (state == at && attempts == attempt) {
+            resume(f);
+        }
     }
 
-    private <T> void resume(CompletableFuture<T> f, String phase, BiConsumer<T, Throwable> next, boolean always) {
-        if (finished && !always) {
-            return;
-        }
-        T value;
+    private void resume(CompletableFuture<?> f) {
+        Object value;
         try {
             value = f.join();
         } catch (RuntimeException e) {
-            if (always) {
-                next.accept(null, e);
-            } else {
-                finish(filterFailed(phase, e));
-            }
+            proceed(null, e);
             return;
         }
-        try {
-            next.accept(value, null);
-        } catch (RuntimeException e) {
-            finish(ProxyError.because(ErrorType.Kind.INTERNAL_ERROR, ErrorSource.INTERNAL, "after " + phase, e));
-        }
+        proceed(value, null);
+    }
+
+    private static ProxyError filterFailed(State state, Throwable e) {
+        return filterFailed(state.phase, e);
     }
 
     private static ProxyError filterFailed(String phase, Throwable e) {

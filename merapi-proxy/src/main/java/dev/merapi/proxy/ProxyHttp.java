@@ -16,8 +16,9 @@ import java.util.concurrent.CompletionStage;
  * chart of the order they run in.
  *
  * <p>Threading: every phase runs on the event loop of the downstream connection and must not block. A phase
- * that may do I/O returns a {@link CompletionStage}; return the shared completed constants
- * ({@link Stages#DONE}, {@link FilterResult#CONTINUE_STAGE}) when there is nothing to wait for, and use
+ * that may do I/O returns a {@link CompletionStage}; when there is nothing to wait for, return the shared completed
+ * constants ({@link Stages#DONE}, {@link FilterResult#CONTINUE_STAGE}) or {@link Stages#completed}: a stage that is
+ * already complete continues the request at once, on the same stack, without allocating. Use
  * {@link Session#offload} for blocking work. Stages may complete on any thread; the proxy resumes on the loop.
  *
  * <p>Answering: any phase that runs before the response head is sent may answer the request itself with
@@ -28,12 +29,17 @@ import java.util.concurrent.CompletionStage;
  * <p>Per-request state lives in the context {@code C}, made by {@link #newCtx()} and handed to every phase.
  * It belongs to one request and one loop, so it needs no synchronization.
  *
+ * <p>Parameters: every phase takes the {@link Session} first and the context last, with what the phase is about in
+ * between (the peer, the error, the head, the body piece).
+ *
  * @param <C> the per-request context type
  */
 public interface ProxyHttp<C> {
 
     /**
-     * Creates the context of a new request, before any other phase.
+     * Creates the context of a new request, before any other phase. Should not throw: if it does, the request ends
+     * with a {@code FILTER_FAILED} error, and {@link #failToProxy}, {@link #requestSummary} and {@link #logging} are
+     * then the only phases that run, each with a {@code null} context.
      *
      * @return a new context; never shared between requests
      */
@@ -90,7 +96,7 @@ public interface ProxyHttp<C> {
      * @param reused whether the connection came from the pool
      * @implSpec returns {@link Stages#DONE}
      */
-    default CompletionStage<Void> connectedToUpstream(Session session, boolean reused, HttpPeer peer, C ctx) {
+    default CompletionStage<Void> connectedToUpstream(Session session, HttpPeer peer, boolean reused, C ctx) {
         return Stages.DONE;
     }
 
@@ -150,7 +156,7 @@ public interface ProxyHttp<C> {
      * @implSpec returns {@code e} unchanged
      * @return the error, with the retry decision the proxy will follow
      */
-    default ProxyError failToConnect(Session session, HttpPeer peer, C ctx, ProxyError e) {
+    default ProxyError failToConnect(Session session, HttpPeer peer, ProxyError e, C ctx) {
         return e;
     }
 
@@ -166,7 +172,7 @@ public interface ProxyHttp<C> {
      *     on a pooled connection is retryable (the origin may have closed it while idle); anything else is not
      * @return the error, with the retry decision the proxy will follow
      */
-    default ProxyError errorWhileProxy(HttpPeer peer, Session session, ProxyError e, C ctx, boolean reusedConnection) {
+    default ProxyError errorWhileProxy(Session session, HttpPeer peer, ProxyError e, boolean reusedConnection, C ctx) {
         if (e.retry() == Retry.REUSED_ONLY) {
             return e.withRetry(reusedConnection ? Retry.YES : Retry.NO);
         }
@@ -197,6 +203,8 @@ public interface ProxyHttp<C> {
      * answered by a filter, or failed. For access logs and metrics. Must not block; exceptions are logged.
      *
      * @param error the error that ended the request, if any
+     * @param ctx the request's context; {@code null} only when {@link #newCtx()} threw (then {@code error} holds
+     *     that {@code FILTER_FAILED} error)
      * @implSpec does nothing
      */
     default void logging(Session session, Optional<ProxyError> error, C ctx) {

@@ -19,6 +19,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -28,6 +29,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * that can answer is tested over real sockets, answering and then returning its "go on" value.
  */
 class AnsweringPhasesIT {
+    @RegisterExtension
+    final ProxyFixture fixture = new ProxyFixture();
+
     private static final String POST = "POST /pay HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\n\r\nhello";
 
     /** Answers a POST with 403 in {@code phase}, then returns what lets the request go on; records the logged statuses. */
@@ -70,7 +74,7 @@ class AnsweringPhasesIT {
         }
 
         @Override
-        public CompletionStage<Void> connectedToUpstream(Session session, boolean reused, HttpPeer peer, Ctx ctx) {
+        public CompletionStage<Void> connectedToUpstream(Session session, HttpPeer peer, boolean reused, Ctx ctx) {
             answerIn("connectedToUpstream", session);
             return Stages.DONE;
         }
@@ -82,15 +86,15 @@ class AnsweringPhasesIT {
         }
 
         @Override
-        public ProxyError failToConnect(Session session, HttpPeer peer, Ctx ctx, ProxyError e) {
+        public ProxyError failToConnect(Session session, HttpPeer peer, ProxyError e, Ctx ctx) {
             answerIn("failToConnect", session);
-            return super.failToConnect(session, peer, ctx, e).withRetry(Retry.YES);
+            return super.failToConnect(session, peer, e, ctx).withRetry(Retry.YES);
         }
 
         @Override
-        public ProxyError errorWhileProxy(HttpPeer peer, Session session, ProxyError e, Ctx ctx, boolean reusedConnection) {
+        public ProxyError errorWhileProxy(Session session, HttpPeer peer, ProxyError e, boolean reusedConnection, Ctx ctx) {
             answerIn("errorWhileProxy", session);
-            super.errorWhileProxy(peer, session, e, ctx, reusedConnection);
+            super.errorWhileProxy(session, peer, e, reusedConnection, ctx);
             return e.withRetry(Retry.YES);
         }
 
@@ -139,24 +143,22 @@ class AnsweringPhasesIT {
     @ValueSource(strings = {"earlyRequestFilter", "requestFilter", "requestBodyFilter", "upstreamPeer",
         "connectedToUpstream", "upstreamRequestFilter"})
     void aPhaseThatAnswersBeforeTheRequestLeavesKeepsItFromTheOrigin(String phase) throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            AnsweringProxy proxy = new AnsweringProxy(HttpPeer.of("127.0.0.1:" + origin.port()), phase);
-            try (TestServer server = RecordingProxy.serve(HttpProxy.of(proxy))) {
-                answeredThenInStep(server, proxy);
-            }
-            assertThat(origin.requests()).as("requests the origin served").allSatisfy(
-                    r -> assertThat(r.method()).isEqualTo("GET"));
-            assertThat(origin.unservedRequests()).as("the origin never saw a byte of the POST").isEmpty();
-            assertThat(proxy.loggedErrors().getFirst()).isEmpty();
-        }
+        MockOrigin origin = fixture.origin();
+        AnsweringProxy proxy = new AnsweringProxy(HttpPeer.of("127.0.0.1:" + origin.port()), phase);
+        TestServer server = fixture.serve(HttpProxy.of(proxy));
+        answeredThenInStep(server, proxy);
+        assertThat(origin.requests()).as("requests the origin served").allSatisfy(
+                r -> assertThat(r.method()).isEqualTo("GET"));
+        assertThat(origin.unservedRequests()).as("the origin never saw a byte of the POST").isEmpty();
+        assertThat(proxy.loggedErrors().getFirst()).isEmpty();
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"failToConnect"})
     void failToConnectThatAnswersEndsTheRequestWithoutARetry(String phase) throws Exception {
         AnsweringProxy proxy = new AnsweringProxy(HttpPeer.of("127.0.0.1:" + unusedPort()), phase);
-        try (TestServer server = RecordingProxy.serve(HttpProxy.of(proxy));
-                RawClient client = RawClient.connect(server.port())) {
+        TestServer server = fixture.serve(HttpProxy.of(proxy));
+        try (RawClient client = RawClient.connect(server.port())) {
             client.send(POST);
             RawClient.Response r = client.readResponse();
             assertThat(r.status()).isEqualTo(403);
@@ -169,31 +171,28 @@ class AnsweringPhasesIT {
     @ParameterizedTest
     @ValueSource(strings = {"errorWhileProxy"})
     void errorWhileProxyThatAnswersEndsTheRequestWithoutARetry(String phase) throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            origin.enqueue(MockResponse.builder().fault(new OriginFault.CloseAfterRequest()).build());
-            AnsweringProxy proxy = new AnsweringProxy(HttpPeer.of("127.0.0.1:" + origin.port()), phase);
-            try (TestServer server = RecordingProxy.serve(HttpProxy.of(proxy));
-                    RawClient client = RawClient.connect(server.port())) {
-                client.send(POST);
-                assertThat(client.readResponse().status()).isEqualTo(403);
-                proxy.awaitLogged(1);
-                assertThat(proxy.loggedStatuses).containsExactly(403);
-                assertThat(proxy.peerCalls).hasValue(1);
-            }
-            assertThat(origin.requestCount()).isEqualTo(1);
+        MockOrigin origin = fixture.origin();
+        origin.enqueue(MockResponse.builder().fault(new OriginFault.CloseAfterRequest()).build());
+        AnsweringProxy proxy = new AnsweringProxy(HttpPeer.of("127.0.0.1:" + origin.port()), phase);
+        TestServer server = fixture.serve(HttpProxy.of(proxy));
+        try (RawClient client = RawClient.connect(server.port())) {
+            client.send(POST);
+            assertThat(client.readResponse().status()).isEqualTo(403);
+            proxy.awaitLogged(1);
+            assertThat(proxy.loggedStatuses).containsExactly(403);
+            assertThat(proxy.peerCalls).hasValue(1);
         }
+        assertThat(origin.requestCount()).isEqualTo(1);
     }
 
     @ParameterizedTest
     @ValueSource(strings = {"upstreamResponseFilter", "responseFilter"})
     void aResponsePhaseThatAnswersReplacesTheOriginResponse(String phase) throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            origin.enqueue(MockResponse.builder().status(404).body("origin says no").build());
-            AnsweringProxy proxy = new AnsweringProxy(HttpPeer.of("127.0.0.1:" + origin.port()), phase);
-            try (TestServer server = RecordingProxy.serve(HttpProxy.of(proxy))) {
-                answeredThenInStep(server, proxy);
-            }
-            assertThat(proxy.loggedErrors().getFirst()).isEmpty();
-        }
+        MockOrigin origin = fixture.origin();
+        origin.enqueue(MockResponse.builder().status(404).body("origin says no").build());
+        AnsweringProxy proxy = new AnsweringProxy(HttpPeer.of("127.0.0.1:" + origin.port()), phase);
+        TestServer server = fixture.serve(HttpProxy.of(proxy));
+        answeredThenInStep(server, proxy);
+        assertThat(proxy.loggedErrors().getFirst()).isEmpty();
     }
 }

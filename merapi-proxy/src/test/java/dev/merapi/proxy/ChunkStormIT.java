@@ -15,6 +15,7 @@ import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.zip.CRC32;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -24,6 +25,9 @@ import org.junit.jupiter.api.Test;
  * header, a write and a flush: seconds of CPU for one body.
  */
 class ChunkStormIT {
+    @RegisterExtension
+    final ProxyFixture fixture = new ProxyFixture();
+
     private static final int CHUNKS = 1_000_000;
     /** The most chunks the far side may see: one per read of at least 600 wire bytes (100 one-byte chunks). */
     private static final int FEW = CHUNKS / 100;
@@ -57,73 +61,70 @@ class ChunkStormIT {
     void aMillionOneByteChunksUploadedReachTheOriginWholeAsFewChunks() throws Exception {
         byte[] data = MockResponse.patternBytes(7, CHUNKS);
         byte[] head = "POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n".getBytes(StandardCharsets.US_ASCII);
-        try (MockOrigin origin = MockOrigin.start()) {
-            origin.setDispatcher(req -> MockResponse.ok(req.bodySize() + " " + req.bodyCrc32()));
-            RecordingProxy proxy = new RecordingProxy(peer(origin));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine);
-                    RawClient client = RawClient.connect(new InetSocketAddress("127.0.0.1", server.port()), Duration.ofSeconds(60))) {
-                client.send(head).send(oneByteChunks(data));
-                RawClient.Response r = client.readResponse();
-                assertThat(r.status()).isEqualTo(200);
-                assertThat(r.bodyText()).isEqualTo(data.length + " " + crc(data));
-                proxy.awaitLogged(1);
-            }
-            RecordedRequest up = origin.takeRequest();
-            assertThat(up.chunked()).isTrue();
-            assertThat(up.bodySize()).isEqualTo(CHUNKS);
-            assertThat(up.chunks()).as("chunks the origin received for %d sent", CHUNKS).isBetween(1L, (long) FEW);
-            assertThat(proxy.loggedErrors()).allMatch(Optional::isEmpty);
+        MockOrigin origin = fixture.origin();
+        origin.setDispatcher(req -> MockResponse.ok(req.bodySize() + " " + req.bodyCrc32()));
+        RecordingProxy proxy = new RecordingProxy(peer(origin));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        try (RawClient client = RawClient.connect(new InetSocketAddress("127.0.0.1", server.port()), Duration.ofSeconds(60))) {
+            client.send(head).send(oneByteChunks(data));
+            RawClient.Response r = client.readResponse();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.bodyText()).isEqualTo(data.length + " " + crc(data));
+            proxy.awaitLogged(1);
         }
+        RecordedRequest up = origin.takeRequest();
+        assertThat(up.chunked()).isTrue();
+        assertThat(up.bodySize()).isEqualTo(CHUNKS);
+        assertThat(up.chunks()).as("chunks the origin received for %d sent", CHUNKS).isBetween(1L, (long) FEW);
+        assertThat(proxy.loggedErrors()).allMatch(Optional::isEmpty);
     }
 
     @Test
     void aMillionOneByteChunksFromTheOriginReachTheClientWholeAsFewChunks() throws Exception {
         byte[] data = MockResponse.patternBytes(11, CHUNKS);
-        try (MockOrigin origin = MockOrigin.start()) {
-            byte[] small = MockResponse.patternBytes(5, 1000);
-            origin.setDispatcher(req -> MockResponse.builder().chunkedBody(req.target().equals("/small") ? small : data, 1)
-                    .trailer("X-End", "1").build());
-            RecordingProxy proxy = new RecordingProxy(peer(origin));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine);
-                    RawClient client = RawClient.connect(new InetSocketAddress("127.0.0.1", server.port()), Duration.ofSeconds(60))) {
-                RawClient.Response r = client.send("GET /down HTTP/1.1\r\nHost: t\r\n\r\n").readResponse();
-                assertThat(r.status()).isEqualTo(200);
-                assertThat(r.header("Transfer-Encoding")).isEqualTo("chunked");
-                assertThat(r.body()).hasSize(CHUNKS);
-                assertThat(crc(r.body())).isEqualTo(crc(data));
-                assertThat(r.chunks()).as("chunks the client received for %d sent", CHUNKS).isBetween(1, FEW);
-                // and both connections are still in step
-                assertThat(client.send("GET /small HTTP/1.1\r\nHost: t\r\n\r\n").readResponse().body()).isEqualTo(small);
-                proxy.awaitLogged(2);
-            }
-            assertThat(origin.connectionCount()).as("the upstream connection was reused").isEqualTo(1);
-            assertThat(proxy.loggedErrors()).allMatch(Optional::isEmpty);
+        MockOrigin origin = fixture.origin();
+        byte[] small = MockResponse.patternBytes(5, 1000);
+        origin.setDispatcher(req -> MockResponse.builder().chunkedBody(req.target().equals("/small") ? small : data, 1)
+                .trailer("X-End", "1").build());
+        RecordingProxy proxy = new RecordingProxy(peer(origin));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        try (RawClient client = RawClient.connect(new InetSocketAddress("127.0.0.1", server.port()), Duration.ofSeconds(60))) {
+            RawClient.Response r = client.send("GET /down HTTP/1.1\r\nHost: t\r\n\r\n").readResponse();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.header("Transfer-Encoding")).isEqualTo("chunked");
+            assertThat(r.body()).hasSize(CHUNKS);
+            assertThat(crc(r.body())).isEqualTo(crc(data));
+            assertThat(r.chunks()).as("chunks the client received for %d sent", CHUNKS).isBetween(1, FEW);
+            // and both connections are still in step
+            assertThat(client.send("GET /small HTTP/1.1\r\nHost: t\r\n\r\n").readResponse().body()).isEqualTo(small);
+            proxy.awaitLogged(2);
         }
+        assertThat(origin.connectionCount()).as("the upstream connection was reused").isEqualTo(1);
+        assertThat(proxy.loggedErrors()).allMatch(Optional::isEmpty);
     }
 
     @Test
     void aBodyFilterSeesWhatOneReadBroughtNotEachTinyChunk() throws Exception {
         byte[] data = MockResponse.patternBytes(3, CHUNKS / 10);
         AtomicInteger calls = new AtomicInteger();
-        try (MockOrigin origin = MockOrigin.start()) {
-            origin.setDispatcher(req -> MockResponse.builder().chunkedBody(data, 1).build());
-            RecordingProxy proxy = new RecordingProxy(peer(origin)) {
-                @Override
-                public Duration responseBodyFilter(Session session, BodyChunk body, boolean endOfStream, Ctx ctx) {
-                    calls.incrementAndGet();
-                    return Duration.ZERO;
-                }
-            };
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine);
-                    RawClient client = RawClient.connect(new InetSocketAddress("127.0.0.1", server.port()), Duration.ofSeconds(60))) {
-                RawClient.Response r = client.send("GET /down HTTP/1.1\r\nHost: t\r\n\r\n").readResponse();
-                assertThat(r.body()).isEqualTo(data);
-                proxy.awaitLogged(1);
+        MockOrigin origin = fixture.origin();
+        origin.setDispatcher(req -> MockResponse.builder().chunkedBody(data, 1).build());
+        RecordingProxy proxy = new RecordingProxy(peer(origin)) {
+            @Override
+            public Duration responseBodyFilter(Session session, BodyChunk body, boolean endOfStream, Ctx ctx) {
+                calls.incrementAndGet();
+                return Duration.ZERO;
             }
-            assertThat(calls.get()).as("filter calls for %d one-byte chunks", data.length).isBetween(1, data.length / 100);
+        };
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        try (RawClient client = RawClient.connect(new InetSocketAddress("127.0.0.1", server.port()), Duration.ofSeconds(60))) {
+            RawClient.Response r = client.send("GET /down HTTP/1.1\r\nHost: t\r\n\r\n").readResponse();
+            assertThat(r.body()).isEqualTo(data);
+            proxy.awaitLogged(1);
         }
+        assertThat(calls.get()).as("filter calls for %d one-byte chunks", data.length).isBetween(1, data.length / 100);
     }
 }

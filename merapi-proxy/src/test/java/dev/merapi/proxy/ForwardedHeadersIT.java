@@ -11,6 +11,7 @@ import dev.merapi.testkit.RecordedRequest;
 import dev.merapi.testkit.TestServer;
 import java.net.InetSocketAddress;
 import java.util.List;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -20,20 +21,22 @@ import org.junit.jupiter.params.provider.ValueSource;
  * kept and appended to from a trusted proxy. The client is 127.0.0.1 over real sockets.
  */
 class ForwardedHeadersIT {
+    @RegisterExtension
+    final ProxyFixture fixture = new ProxyFixture();
+
     private static final String SPOOFED = "GET /whoami HTTP/1.1\r\nHost: shop.example\r\n"
             + "X-Forwarded-For: 203.0.113.9\r\nX-Real-IP: 203.0.113.9\r\nForwarded: for=203.0.113.9;proto=https\r\n"
             + "X-Forwarded-Proto: https\r\nX-Forwarded-Host: admin.internal\r\n\r\n";
 
-    private static RecordedRequest forward(ProxyOptions options, String raw) throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + origin.port()));
-            try (TestServer server = RecordingProxy.serve(HttpProxy.of(proxy, options));
-                    RawClient client = RawClient.connect(server.port())) {
-                client.send(raw);
-                assertThat(client.readResponse().status()).isEqualTo(200);
-            }
-            return origin.takeRequest();
+    private RecordedRequest forward(ProxyOptions options, String raw) throws Exception {
+        MockOrigin origin = fixture.origin();
+        RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + origin.port()));
+        TestServer server = fixture.serve(HttpProxy.of(proxy, options));
+        try (RawClient client = RawClient.connect(server.port())) {
+            client.send(raw);
+            assertThat(client.readResponse().status()).isEqualTo(200);
         }
+        return origin.takeRequest();
     }
 
     @Test

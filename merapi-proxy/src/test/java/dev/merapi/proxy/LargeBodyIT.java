@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.zip.CRC32;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -27,6 +28,9 @@ import org.junit.jupiter.api.Test;
  * the direct and heap memory Netty's pooled allocator has handed out.
  */
 class LargeBodyIT {
+    @RegisterExtension
+    final ProxyFixture fixture = new ProxyFixture();
+
     private static final long SIZE = Long.getLong("merapi.largeBody.bytes", 1L << 30);
     private static final long MAX_GROWTH = 64L << 20;
     private static final int BLOCK = 64 * 1024;
@@ -65,87 +69,87 @@ class LargeBodyIT {
     @Test
     void aGigabyteUploadStreamsWithFlatMemory() throws Exception {
         byte[] block = MockResponse.patternBytes(0, BLOCK);
-        try (MockOrigin origin = MockOrigin.builder().maxRetainedBodySize(0).start()) {
-            origin.setDispatcher(req -> MockResponse.ok(req.bodySize() + " " + req.bodyCrc32()));
-            RecordingProxy proxy = new RecordingProxy(peer(origin));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine); Socket s = new Socket()) {
-                s.connect(server.address(), 5000);
-                s.setSoTimeout(60_000);
-                Memory before = Memory.now();
-                Memory during = null;
-                long start = System.nanoTime();
-                OutputStream out = s.getOutputStream();
-                out.write(("PUT /upload HTTP/1.1\r\nHost: t\r\nContent-Length: " + SIZE + "\r\n\r\n")
-                        .getBytes(StandardCharsets.ISO_8859_1));
-                CRC32 crc = new CRC32();
-                for (long sent = 0; sent < SIZE; ) {
-                    int n = (int) Math.min(BLOCK, SIZE - sent);
-                    out.write(block, 0, n);
-                    crc.update(block, 0, n);
-                    sent += n;
-                    if (during == null && sent >= SIZE / 2) {
-                        during = Memory.now().minus(before);
-                    }
+        MockOrigin origin = fixture.closeAfter(MockOrigin.builder().maxRetainedBodySize(0).start());
+        origin.setDispatcher(req -> MockResponse.ok(req.bodySize() + " " + req.bodyCrc32()));
+        RecordingProxy proxy = new RecordingProxy(peer(origin));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        try (Socket s = new Socket()) {
+            s.connect(server.address(), 5000);
+            s.setSoTimeout(60_000);
+            Memory before = Memory.now();
+            Memory during = null;
+            long start = System.nanoTime();
+            OutputStream out = s.getOutputStream();
+            out.write(("PUT /upload HTTP/1.1\r\nHost: t\r\nContent-Length: " + SIZE + "\r\n\r\n")
+                    .getBytes(StandardCharsets.ISO_8859_1));
+            CRC32 crc = new CRC32();
+            for (long sent = 0; sent < SIZE; ) {
+                int n = (int) Math.min(BLOCK, SIZE - sent);
+                out.write(block, 0, n);
+                crc.update(block, 0, n);
+                sent += n;
+                if (during == null && sent >= SIZE / 2) {
+                    during = Memory.now().minus(before);
                 }
-                out.flush();
-                String response = readSmallResponse(s.getInputStream());
-                long millis = (System.nanoTime() - start) / 1_000_000;
-                assertThat(response).startsWith("HTTP/1.1 200").endsWith("\r\n\r\n" + SIZE + " " + crc.getValue());
-                proxy.awaitLogged(1);
-                Memory after = Memory.now().minus(before);
-                System.out.println("LargeBodyIT upload of " + (SIZE >> 20) + " MiB took " + millis + " ms");
-                assertFlat("upload, half-way", during);
-                assertFlat("upload, after", after);
             }
-            assertThat(proxy.loggedErrors().getFirst()).isEmpty();
-            assertThat(origin.takeRequest().bodySize()).isEqualTo(SIZE);
+            out.flush();
+            String response = readSmallResponse(s.getInputStream());
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            assertThat(response).startsWith("HTTP/1.1 200").endsWith("\r\n\r\n" + SIZE + " " + crc.getValue());
+            proxy.awaitLogged(1);
+            Memory after = Memory.now().minus(before);
+            System.out.println("LargeBodyIT upload of " + (SIZE >> 20) + " MiB took " + millis + " ms");
+            assertFlat("upload, half-way", during);
+            assertFlat("upload, after", after);
         }
+        assertThat(proxy.loggedErrors().getFirst()).isEmpty();
+        assertThat(origin.takeRequest().bodySize()).isEqualTo(SIZE);
     }
 
     @Test
     void aGigabyteDownloadStreamsWithFlatMemory() throws Exception {
         long expectedCrc = MockResponse.patternCrc(SIZE);
-        try (MockOrigin origin = MockOrigin.start()) {
-            origin.enqueue(MockResponse.builder().streamedBody(SIZE).build());
-            RecordingProxy proxy = new RecordingProxy(peer(origin));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine); Socket s = new Socket()) {
-                s.connect(server.address(), 5000);
-                s.setSoTimeout(60_000);
-                Memory before = Memory.now();
-                Memory during = null;
-                long start = System.nanoTime();
-                s.getOutputStream().write("GET /download HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
-                InputStream in = s.getInputStream();
-                String head = readHead(in);
-                assertThat(head).startsWith("HTTP/1.1 200").contains("Content-Length: " + SIZE);
-                CRC32 crc = new CRC32();
-                byte[] buf = new byte[BLOCK];
-                long received = 0;
-                while (received < SIZE) {
-                    int n = in.read(buf, 0, (int) Math.min(buf.length, SIZE - received));
-                    assertThat(n).as("bytes after %d of %d", received, SIZE).isPositive();
-                    crc.update(buf, 0, n);
-                    received += n;
-                    if (during == null && received >= SIZE / 2) {
-                        // stop reading for a while: the origin keeps sending, so a proxy that buffered instead of
-                        // pushing back would fill up now
-                        Thread.sleep(500);
-                        during = Memory.now().minus(before);
-                    }
+        MockOrigin origin = fixture.origin();
+        origin.enqueue(MockResponse.builder().streamedBody(SIZE).build());
+        RecordingProxy proxy = new RecordingProxy(peer(origin));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        try (Socket s = new Socket()) {
+            s.connect(server.address(), 5000);
+            s.setSoTimeout(60_000);
+            Memory before = Memory.now();
+            Memory during = null;
+            long start = System.nanoTime();
+            s.getOutputStream().write("GET /download HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.ISO_8859_1));
+            InputStream in = s.getInputStream();
+            String head = readHead(in);
+            assertThat(head).startsWith("HTTP/1.1 200").contains("Content-Length: " + SIZE);
+            CRC32 crc = new CRC32();
+            byte[] buf = new byte[BLOCK];
+            long received = 0;
+            while (received < SIZE) {
+                int n = in.read(buf, 0, (int) Math.min(buf.length, SIZE - received));
+                assertThat(n).as("bytes after %d of %d", received, SIZE).isPositive();
+                crc.update(buf, 0, n);
+                received += n;
+                if (during == null && received >= SIZE / 2) {
+                    // stop reading for a while: the origin keeps sending, so a proxy that buffered instead of
+                    // pushing back would fill up now
+                    Thread.sleep(500);
+                    during = Memory.now().minus(before);
                 }
-                long millis = (System.nanoTime() - start) / 1_000_000;
-                assertThat(received).isEqualTo(SIZE);
-                assertThat(crc.getValue()).isEqualTo(expectedCrc);
-                proxy.awaitLogged(1);
-                Memory after = Memory.now().minus(before);
-                System.out.println("LargeBodyIT download of " + (SIZE >> 20) + " MiB took " + millis + " ms");
-                assertFlat("download, half-way", during);
-                assertFlat("download, after", after);
             }
-            assertThat(proxy.loggedErrors()).hasSize(1).allMatch(Optional::isEmpty);
+            long millis = (System.nanoTime() - start) / 1_000_000;
+            assertThat(received).isEqualTo(SIZE);
+            assertThat(crc.getValue()).isEqualTo(expectedCrc);
+            proxy.awaitLogged(1);
+            Memory after = Memory.now().minus(before);
+            System.out.println("LargeBodyIT download of " + (SIZE >> 20) + " MiB took " + millis + " ms");
+            assertFlat("download, half-way", during);
+            assertFlat("download, after", after);
         }
+        assertThat(proxy.loggedErrors()).hasSize(1).allMatch(Optional::isEmpty);
     }
 
     private static String readHead(InputStream in) throws IOException {

@@ -31,6 +31,7 @@ import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.zip.CRC32;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -41,6 +42,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * {@code logging} ran exactly once per request.
  */
 class PhasesIT {
+    @RegisterExtension
+    final ProxyFixture fixture = new ProxyFixture();
+
     private static final Executor ELSEWHERE = CompletableFuture.delayedExecutor(5, TimeUnit.MILLISECONDS);
 
     /** Records every phase into the ctx, with whether it ran on the session's loop. */
@@ -87,7 +91,7 @@ class PhasesIT {
         }
 
         @Override
-        public CompletionStage<Void> connectedToUpstream(Session session, boolean reused, HttpPeer peer, Ctx ctx) {
+        public CompletionStage<Void> connectedToUpstream(Session session, HttpPeer peer, boolean reused, Ctx ctx) {
             mark(session, ctx, "connectedToUpstream");
             return Stages.DONE;
         }
@@ -136,36 +140,34 @@ class PhasesIT {
 
     @Test
     void phasesRunInTheDocumentedOrder() throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            PhaseProxy proxy = new PhaseProxy(peer(origin));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine)) {
-                HttpClient client = RecordingProxy.http();
-                HttpResponse<String> get = client.send(HttpRequest.newBuilder(server.uri("/get")).build(),
-                        HttpResponse.BodyHandlers.ofString());
-                assertThat(get.statusCode()).isEqualTo(200);
-                assertThat(get.body()).isEqualTo("hello from mock origin\n");
-                proxy.awaitLogged(1);
+        MockOrigin origin = fixture.origin();
+        PhaseProxy proxy = new PhaseProxy(peer(origin));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        HttpClient client = RecordingProxy.http();
+        HttpResponse<String> get = client.send(HttpRequest.newBuilder(server.uri("/get")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(get.statusCode()).isEqualTo(200);
+        assertThat(get.body()).isEqualTo("hello from mock origin\n");
+        proxy.awaitLogged(1);
 
-                HttpResponse<String> post = client.send(HttpRequest.newBuilder(server.uri("/post"))
-                        .POST(HttpRequest.BodyPublishers.ofString("some request body")).build(), HttpResponse.BodyHandlers.ofString());
-                assertThat(post.statusCode()).isEqualTo(200);
-                proxy.awaitLogged(2);
-                assertThat(origin.takeRequest().target()).isEqualTo("/get");
-                assertThat(origin.takeRequest().bodyUtf8()).isEqualTo("some request body");
-            }
-            assertThat(proxy.loggedPhases.get(0)).containsExactly(
-                    "earlyRequestFilter", "requestFilter", "upstreamPeer", "connectedToUpstream", "upstreamRequestFilter",
-                    "upstreamResponseFilter", "responseFilter", "upstreamResponseBodyFilter", "responseBodyFilter", "logging");
-            // the body filters alternate per piece; squash each alternation into the pair
-            List<String> post = squashBodyLoop(proxy.loggedPhases.get(1));
-            assertThat(post).containsExactly(
-                    "earlyRequestFilter", "requestFilter", "upstreamPeer", "connectedToUpstream", "upstreamRequestFilter",
-                    "requestBodyFilter", "upstreamResponseFilter", "responseFilter", "upstreamResponseBodyFilter",
-                    "responseBodyFilter", "logging");
-            assertThat(proxy.offLoop).as("phases that ran off the session's loop").isEmpty();
-            assertThat(proxy.loggedErrors()).hasSize(2).allMatch(Optional::isEmpty);
-        }
+        HttpResponse<String> post = client.send(HttpRequest.newBuilder(server.uri("/post"))
+                .POST(HttpRequest.BodyPublishers.ofString("some request body")).build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(post.statusCode()).isEqualTo(200);
+        proxy.awaitLogged(2);
+        assertThat(origin.takeRequest().target()).isEqualTo("/get");
+        assertThat(origin.takeRequest().bodyUtf8()).isEqualTo("some request body");
+        assertThat(proxy.loggedPhases.get(0)).containsExactly(
+                "earlyRequestFilter", "requestFilter", "upstreamPeer", "connectedToUpstream", "upstreamRequestFilter",
+                "upstreamResponseFilter", "responseFilter", "upstreamResponseBodyFilter", "responseBodyFilter", "logging");
+        // the body filters alternate per piece; squash each alternation into the pair
+        List<String> postPhases = squashBodyLoop(proxy.loggedPhases.get(1));
+        assertThat(postPhases).containsExactly(
+                "earlyRequestFilter", "requestFilter", "upstreamPeer", "connectedToUpstream", "upstreamRequestFilter",
+                "requestBodyFilter", "upstreamResponseFilter", "responseFilter", "upstreamResponseBodyFilter",
+                "responseBodyFilter", "logging");
+        assertThat(proxy.offLoop).as("phases that ran off the session's loop").isEmpty();
+        assertThat(proxy.loggedErrors()).hasSize(2).allMatch(Optional::isEmpty);
     }
 
     private static List<String> squashBodyLoop(List<String> phases) {
@@ -182,74 +184,70 @@ class PhasesIT {
 
     @Test
     void requestFilterRespondedSkipsUpstreamAndLogsOnce() throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            RecordingProxy proxy = new RecordingProxy(peer(origin)) {
-                @Override
-                public CompletionStage<FilterResult> requestFilter(Session session, Ctx ctx) {
-                    ctx.phases.add("requestFilter");
-                    session.respond(403, "text/plain", "denied by filter\n");
-                    return FilterResult.RESPONDED_STAGE;
-                }
-            };
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine)) {
-                HttpClient client = RecordingProxy.http();
-                for (int i = 0; i < 2; i++) { // twice on one kept-alive connection: the response was framed right
-                    HttpResponse<String> r = client.send(HttpRequest.newBuilder(server.uri("/x")).build(),
-                            HttpResponse.BodyHandlers.ofString());
-                    assertThat(r.statusCode()).isEqualTo(403);
-                    assertThat(r.body()).isEqualTo("denied by filter\n");
-                }
-                proxy.awaitLogged(2);
+        MockOrigin origin = fixture.origin();
+        RecordingProxy proxy = new RecordingProxy(peer(origin)) {
+            @Override
+            public CompletionStage<FilterResult> requestFilter(Session session, Ctx ctx) {
+                ctx.phases.add("requestFilter");
+                session.respond(403, "text/plain", "denied by filter\n");
+                return FilterResult.RESPONDED_STAGE;
             }
-            assertThat(origin.requestCount()).isZero();
-            assertThat(origin.connectionCount()).isZero();
-            assertThat(proxy.peerCalls).hasValue(0);
-            assertThat(proxy.loggedPhases).allSatisfy(p -> assertThat(p).containsExactly("requestFilter", "logging"));
-            assertThat(proxy.loggedErrors()).hasSize(2).allMatch(Optional::isEmpty);
+        };
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        HttpClient client = RecordingProxy.http();
+        for (int i = 0; i < 2; i++) { // twice on one kept-alive connection: the response was framed right
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(server.uri("/x")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(403);
+            assertThat(r.body()).isEqualTo("denied by filter\n");
         }
+        proxy.awaitLogged(2);
+        assertThat(origin.requestCount()).isZero();
+        assertThat(origin.connectionCount()).isZero();
+        assertThat(proxy.peerCalls).hasValue(0);
+        assertThat(proxy.loggedPhases).allSatisfy(p -> assertThat(p).containsExactly("requestFilter", "logging"));
+        assertThat(proxy.loggedErrors()).hasSize(2).allMatch(Optional::isEmpty);
     }
 
     @Test
     void upstreamRequestFilterEditsReachTheOriginAndResponseFilterEditsReachTheClient() throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            origin.enqueue(MockResponse.builder().header("X-Origin-Secret", "s3cr3t").header("X-Keep", "yes")
-                    .body("origin body").build());
-            RecordingProxy proxy = new RecordingProxy(peer(origin)) {
-                @Override
-                public CompletionStage<Void> upstreamRequestFilter(Session session, RequestHeader req, Ctx ctx) {
-                    req.headers().add("X-Added-By-Proxy", "1");
-                    req.headers().remove("X-Drop-Me");
-                    req.setTarget("/rewritten?q=1");
-                    return Stages.DONE;
-                }
-
-                @Override
-                public CompletionStage<Void> responseFilter(Session session, ResponseHeader resp, Ctx ctx) {
-                    resp.headers().remove("X-Origin-Secret");
-                    resp.headers().add("X-Served-By", "merapi");
-                    resp.setStatus(202);
-                    return Stages.DONE;
-                }
-            };
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine)) {
-                HttpResponse<String> r = RecordingProxy.http().send(HttpRequest.newBuilder(server.uri("/original"))
-                        .header("X-Drop-Me", "please").header("X-Client", "c").build(), HttpResponse.BodyHandlers.ofString());
-                assertThat(r.statusCode()).isEqualTo(202);
-                assertThat(r.body()).isEqualTo("origin body");
-                assertThat(r.headers().firstValue("X-Served-By")).contains("merapi");
-                assertThat(r.headers().firstValue("X-Keep")).contains("yes");
-                assertThat(r.headers().firstValue("X-Origin-Secret")).isEmpty();
-                proxy.awaitLogged(1);
+        MockOrigin origin = fixture.origin();
+        origin.enqueue(MockResponse.builder().header("X-Origin-Secret", "s3cr3t").header("X-Keep", "yes")
+                .body("origin body").build());
+        RecordingProxy proxy = new RecordingProxy(peer(origin)) {
+            @Override
+            public CompletionStage<Void> upstreamRequestFilter(Session session, RequestHeader req, Ctx ctx) {
+                req.headers().add("X-Added-By-Proxy", "1");
+                req.headers().remove("X-Drop-Me");
+                req.setTarget("/rewritten?q=1");
+                return Stages.DONE;
             }
-            RecordedRequest seen = origin.takeRequest();
-            assertThat(seen.target()).isEqualTo("/rewritten?q=1");
-            assertThat(seen.header("X-Added-By-Proxy")).contains("1");
-            assertThat(seen.header("X-Client")).contains("c");
-            assertThat(seen.header("X-Drop-Me")).isEmpty();
-            proxy.awaitLogged(1);
-        }
+
+            @Override
+            public CompletionStage<Void> responseFilter(Session session, ResponseHeader resp, Ctx ctx) {
+                resp.headers().remove("X-Origin-Secret");
+                resp.headers().add("X-Served-By", "merapi");
+                resp.setStatus(202);
+                return Stages.DONE;
+            }
+        };
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        HttpResponse<String> r = RecordingProxy.http().send(HttpRequest.newBuilder(server.uri("/original"))
+                .header("X-Drop-Me", "please").header("X-Client", "c").build(), HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(202);
+        assertThat(r.body()).isEqualTo("origin body");
+        assertThat(r.headers().firstValue("X-Served-By")).contains("merapi");
+        assertThat(r.headers().firstValue("X-Keep")).contains("yes");
+        assertThat(r.headers().firstValue("X-Origin-Secret")).isEmpty();
+        proxy.awaitLogged(1);
+        RecordedRequest seen = origin.takeRequest();
+        assertThat(seen.target()).isEqualTo("/rewritten?q=1");
+        assertThat(seen.header("X-Added-By-Proxy")).contains("1");
+        assertThat(seen.header("X-Client")).contains("c");
+        assertThat(seen.header("X-Drop-Me")).isEmpty();
+        proxy.awaitLogged(1);
     }
 
     /** Uppercases each piece and doubles its length, so the framing has to change on the way. */
@@ -260,176 +258,170 @@ class PhasesIT {
 
     @Test
     void bodyFiltersReplaceChunksAndTheFramingStaysRight() throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            origin.setDispatcher(req -> MockResponse.builder().body("response-" + req.bodyUtf8()).build());
-            RecordingProxy proxy = new RecordingProxy(peer(origin)) {
-                @Override
-                public void requestBodyFilter(Session session, BodyChunk chunk, boolean endOfStream, Ctx ctx) {
-                    shout(chunk);
-                }
-
-                @Override
-                public Duration responseBodyFilter(Session session, BodyChunk chunk, boolean endOfStream, Ctx ctx) {
-                    shout(chunk);
-                    return Duration.ZERO;
-                }
-            };
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine); RawClient client = RawClient.connect(server.port())) {
-                // two exchanges on one connection: if either framing were off, the second would break
-                for (String body : List.of("abc", "hello")) {
-                    client.send("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
-                    RawClient.Response r = client.readResponse();
-                    assertThat(r.status()).isEqualTo(200);
-                    String upstreamBody = body.toUpperCase(Locale.ROOT).repeat(2);
-                    String expected = ("response-" + upstreamBody).toUpperCase(Locale.ROOT);
-                    assertThat(r.header("Content-Length")).isNull(); // a body filter may change the length
-                    assertThat(r.header("Transfer-Encoding")).isEqualTo("chunked");
-                    assertThat(r.bodyText()).isEqualTo(expected + expected);
-                    RecordedRequest seen = origin.takeRequest();
-                    assertThat(seen.chunked()).isTrue();
-                    assertThat(seen.bodyUtf8()).isEqualTo(upstreamBody);
-                }
-                assertThat(client.isClosedByPeer(Duration.ofMillis(100))).isFalse();
-                proxy.awaitLogged(2);
+        MockOrigin origin = fixture.origin();
+        origin.setDispatcher(req -> MockResponse.builder().body("response-" + req.bodyUtf8()).build());
+        RecordingProxy proxy = new RecordingProxy(peer(origin)) {
+            @Override
+            public void requestBodyFilter(Session session, BodyChunk chunk, boolean endOfStream, Ctx ctx) {
+                shout(chunk);
             }
-            assertThat(proxy.loggedErrors()).hasSize(2).allMatch(Optional::isEmpty);
+
+            @Override
+            public Duration responseBodyFilter(Session session, BodyChunk chunk, boolean endOfStream, Ctx ctx) {
+                shout(chunk);
+                return Duration.ZERO;
+            }
+        };
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        try (RawClient client = RawClient.connect(server.port())) {
+            // two exchanges on one connection: if either framing were off, the second would break
+            for (String body : List.of("abc", "hello")) {
+                client.send("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: " + body.length() + "\r\n\r\n" + body);
+                RawClient.Response r = client.readResponse();
+                assertThat(r.status()).isEqualTo(200);
+                String upstreamBody = body.toUpperCase(Locale.ROOT).repeat(2);
+                String expected = ("response-" + upstreamBody).toUpperCase(Locale.ROOT);
+                assertThat(r.header("Content-Length")).isNull(); // a body filter may change the length
+                assertThat(r.header("Transfer-Encoding")).isEqualTo("chunked");
+                assertThat(r.bodyText()).isEqualTo(expected + expected);
+                RecordedRequest seen = origin.takeRequest();
+                assertThat(seen.chunked()).isTrue();
+                assertThat(seen.bodyUtf8()).isEqualTo(upstreamBody);
+            }
+            assertThat(client.isClosedByPeer(Duration.ofMillis(100))).isFalse();
+            proxy.awaitLogged(2);
         }
+        assertThat(proxy.loggedErrors()).hasSize(2).allMatch(Optional::isEmpty);
     }
 
     @Test
     void responseBodyFilterDelayThrottlesWithTheBodyIntact() throws Exception {
         long size = 512 * 1024;
-        try (MockOrigin origin = MockOrigin.start()) {
-            origin.enqueue(MockResponse.builder().streamedBody(size).build());
-            RecordingProxy proxy = new RecordingProxy(peer(origin)) {
-                @Override
-                public Duration responseBodyFilter(Session session, BodyChunk chunk, boolean endOfStream, Ctx ctx) {
-                    return Duration.ofMillis(1);
-                }
-            };
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine)) {
-                HttpResponse<InputStream> r = RecordingProxy.http().send(HttpRequest.newBuilder(server.uri("/slow")).build(),
-                        HttpResponse.BodyHandlers.ofInputStream());
-                assertThat(r.statusCode()).isEqualTo(200);
-                CRC32 crc = new CRC32();
-                long n = 0;
-                try (InputStream in = r.body()) {
-                    byte[] buf = new byte[16 * 1024];
-                    for (int k; (k = in.read(buf)) >= 0; ) {
-                        crc.update(buf, 0, k);
-                        n += k;
-                    }
-                }
-                assertThat(n).isEqualTo(size);
-                assertThat(crc.getValue()).isEqualTo(MockResponse.patternCrc(size));
-                proxy.awaitLogged(1);
+        MockOrigin origin = fixture.origin();
+        origin.enqueue(MockResponse.builder().streamedBody(size).build());
+        RecordingProxy proxy = new RecordingProxy(peer(origin)) {
+            @Override
+            public Duration responseBodyFilter(Session session, BodyChunk chunk, boolean endOfStream, Ctx ctx) {
+                return Duration.ofMillis(1);
             }
-            assertThat(proxy.loggedErrors()).hasSize(1).allMatch(Optional::isEmpty);
+        };
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        HttpResponse<InputStream> r = RecordingProxy.http().send(HttpRequest.newBuilder(server.uri("/slow")).build(),
+                HttpResponse.BodyHandlers.ofInputStream());
+        assertThat(r.statusCode()).isEqualTo(200);
+        CRC32 crc = new CRC32();
+        long n = 0;
+        try (InputStream in = r.body()) {
+            byte[] buf = new byte[16 * 1024];
+            for (int k; (k = in.read(buf)) >= 0; ) {
+                crc.update(buf, 0, k);
+                n += k;
+            }
         }
+        assertThat(n).isEqualTo(size);
+        assertThat(crc.getValue()).isEqualTo(MockResponse.patternCrc(size));
+        proxy.awaitLogged(1);
+        assertThat(proxy.loggedErrors()).hasSize(1).allMatch(Optional::isEmpty);
     }
 
     @Test
     void asyncPhasesCompletingOnAnotherThreadResumeOnTheLoop() throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            origin.setDispatcher(req -> MockResponse.builder().body("got " + req.header("X-Async").orElse("-")).build());
-            PhaseProxy proxy = new PhaseProxy(peer(origin)) {
-                @Override
-                public CompletionStage<Void> earlyRequestFilter(Session session, Ctx ctx) {
-                    mark(session, ctx, "earlyRequestFilter");
-                    return CompletableFuture.runAsync(() -> { }, ELSEWHERE);
-                }
-
-                @Override
-                public CompletionStage<FilterResult> requestFilter(Session session, Ctx ctx) {
-                    mark(session, ctx, "requestFilter");
-                    return CompletableFuture.supplyAsync(() -> FilterResult.CONTINUE, ELSEWHERE);
-                }
-
-                @Override
-                public CompletionStage<HttpPeer> upstreamPeer(Session session, Ctx ctx) {
-                    mark(session, ctx, "upstreamPeer");
-                    return CompletableFuture.supplyAsync(() -> peer(origin), ELSEWHERE);
-                }
-
-                @Override
-                public CompletionStage<Void> connectedToUpstream(Session session, boolean reused, HttpPeer peer, Ctx ctx) {
-                    mark(session, ctx, "connectedToUpstream");
-                    return CompletableFuture.runAsync(() -> { }, ELSEWHERE);
-                }
-
-                @Override
-                public CompletionStage<Void> upstreamRequestFilter(Session session, RequestHeader req, Ctx ctx) {
-                    mark(session, ctx, "upstreamRequestFilter");
-                    // the edit happens off the loop, on a header copy the loop does not touch until the stage completes
-                    return CompletableFuture.runAsync(() -> req.headers().add("X-Async", "yes"), ELSEWHERE);
-                }
-
-                @Override
-                public CompletionStage<Void> responseFilter(Session session, ResponseHeader resp, Ctx ctx) {
-                    mark(session, ctx, "responseFilter");
-                    return CompletableFuture.runAsync(() -> resp.headers().add("X-Async-Response", "yes"), ELSEWHERE);
-                }
-            };
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine)) {
-                HttpClient client = RecordingProxy.http();
-                for (int i = 0; i < 3; i++) { // the later ones on a pooled upstream connection
-                    HttpResponse<String> r = client.send(HttpRequest.newBuilder(server.uri("/async")).build(),
-                            HttpResponse.BodyHandlers.ofString());
-                    assertThat(r.statusCode()).isEqualTo(200);
-                    assertThat(r.body()).isEqualTo("got yes");
-                    assertThat(r.headers().firstValue("X-Async-Response")).contains("yes");
-                }
-                proxy.awaitLogged(3);
+        MockOrigin origin = fixture.origin();
+        origin.setDispatcher(req -> MockResponse.builder().body("got " + req.header("X-Async").orElse("-")).build());
+        PhaseProxy proxy = new PhaseProxy(peer(origin)) {
+            @Override
+            public CompletionStage<Void> earlyRequestFilter(Session session, Ctx ctx) {
+                mark(session, ctx, "earlyRequestFilter");
+                return CompletableFuture.runAsync(() -> { }, ELSEWHERE);
             }
-            assertThat(proxy.offLoop).as("phases that ran off the session's loop").isEmpty();
-            assertThat(proxy.loggedPhases).allSatisfy(p -> assertThat(p).containsSubsequence(
-                    "earlyRequestFilter", "requestFilter", "upstreamPeer", "connectedToUpstream", "upstreamRequestFilter",
-                    "upstreamResponseFilter", "responseFilter", "logging"));
-            assertThat(proxy.loggedErrors()).hasSize(3).allMatch(Optional::isEmpty);
+
+            @Override
+            public CompletionStage<FilterResult> requestFilter(Session session, Ctx ctx) {
+                mark(session, ctx, "requestFilter");
+                return CompletableFuture.supplyAsync(() -> FilterResult.CONTINUE, ELSEWHERE);
+            }
+
+            @Override
+            public CompletionStage<HttpPeer> upstreamPeer(Session session, Ctx ctx) {
+                mark(session, ctx, "upstreamPeer");
+                return CompletableFuture.supplyAsync(() -> peer(origin), ELSEWHERE);
+            }
+
+            @Override
+            public CompletionStage<Void> connectedToUpstream(Session session, HttpPeer peer, boolean reused, Ctx ctx) {
+                mark(session, ctx, "connectedToUpstream");
+                return CompletableFuture.runAsync(() -> { }, ELSEWHERE);
+            }
+
+            @Override
+            public CompletionStage<Void> upstreamRequestFilter(Session session, RequestHeader req, Ctx ctx) {
+                mark(session, ctx, "upstreamRequestFilter");
+                // the edit happens off the loop, on a header copy the loop does not touch until the stage completes
+                return CompletableFuture.runAsync(() -> req.headers().add("X-Async", "yes"), ELSEWHERE);
+            }
+
+            @Override
+            public CompletionStage<Void> responseFilter(Session session, ResponseHeader resp, Ctx ctx) {
+                mark(session, ctx, "responseFilter");
+                return CompletableFuture.runAsync(() -> resp.headers().add("X-Async-Response", "yes"), ELSEWHERE);
+            }
+        };
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        HttpClient client = RecordingProxy.http();
+        for (int i = 0; i < 3; i++) { // the later ones on a pooled upstream connection
+            HttpResponse<String> r = client.send(HttpRequest.newBuilder(server.uri("/async")).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.body()).isEqualTo("got yes");
+            assertThat(r.headers().firstValue("X-Async-Response")).contains("yes");
         }
+        proxy.awaitLogged(3);
+        assertThat(proxy.offLoop).as("phases that ran off the session's loop").isEmpty();
+        assertThat(proxy.loggedPhases).allSatisfy(p -> assertThat(p).containsSubsequence(
+                "earlyRequestFilter", "requestFilter", "upstreamPeer", "connectedToUpstream", "upstreamRequestFilter",
+                "upstreamResponseFilter", "responseFilter", "logging"));
+        assertThat(proxy.loggedErrors()).hasSize(3).allMatch(Optional::isEmpty);
     }
 
     @Test
     void offloadRunsBlockingCodeOnAVirtualThreadAndResumesOnTheLoop() throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            List<String> seen = new CopyOnWriteArrayList<>();
-            RecordingProxy proxy = new RecordingProxy(peer(origin)) {
-                @Override
-                public CompletionStage<FilterResult> requestFilter(Session session, Ctx ctx) {
-                    return session.offload(() -> {
-                        seen.add("offloaded virtual=" + Thread.currentThread().isVirtual()
-                                + " loop=" + session.eventLoop().inEventLoop());
-                        Thread.sleep(20); // blocking is fine here
-                        return "looked-up";
-                    }).thenApply(value -> {
-                        // the continuation touches the session: it must be on the loop
-                        seen.add("continuation loop=" + session.eventLoop().inEventLoop());
-                        session.requestHeader().headers().add("X-Lookup", value);
-                        return FilterResult.CONTINUE;
-                    });
-                }
-
-                @Override
-                public CompletionStage<HttpPeer> upstreamPeer(Session session, Ctx ctx) {
-                    seen.add("upstreamPeer loop=" + session.eventLoop().inEventLoop());
-                    return super.upstreamPeer(session, ctx);
-                }
-            };
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine)) {
-                HttpResponse<String> r = RecordingProxy.http().send(HttpRequest.newBuilder(server.uri("/offload")).build(),
-                        HttpResponse.BodyHandlers.ofString());
-                assertThat(r.statusCode()).isEqualTo(200);
-                proxy.awaitLogged(1);
+        MockOrigin origin = fixture.origin();
+        List<String> seen = new CopyOnWriteArrayList<>();
+        RecordingProxy proxy = new RecordingProxy(peer(origin)) {
+            @Override
+            public CompletionStage<FilterResult> requestFilter(Session session, Ctx ctx) {
+                return session.offload(() -> {
+                    seen.add("offloaded virtual=" + Thread.currentThread().isVirtual()
+                            + " loop=" + session.eventLoop().inEventLoop());
+                    Thread.sleep(20); // blocking is fine here
+                    return "looked-up";
+                }).thenApply(value -> {
+                    // the continuation touches the session: it must be on the loop
+                    seen.add("continuation loop=" + session.eventLoop().inEventLoop());
+                    session.requestHeader().headers().add("X-Lookup", value);
+                    return FilterResult.CONTINUE;
+                });
             }
-            assertThat(seen).containsExactly("offloaded virtual=true loop=false", "continuation loop=true",
-                    "upstreamPeer loop=true");
-            assertThat(origin.takeRequest().header("X-Lookup")).contains("looked-up");
-            assertThat(proxy.loggedErrors()).hasSize(1).allMatch(Optional::isEmpty);
-        }
+
+            @Override
+            public CompletionStage<HttpPeer> upstreamPeer(Session session, Ctx ctx) {
+                seen.add("upstreamPeer loop=" + session.eventLoop().inEventLoop());
+                return super.upstreamPeer(session, ctx);
+            }
+        };
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        HttpResponse<String> r = RecordingProxy.http().send(HttpRequest.newBuilder(server.uri("/offload")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(200);
+        proxy.awaitLogged(1);
+        assertThat(seen).containsExactly("offloaded virtual=true loop=false", "continuation loop=true",
+                "upstreamPeer loop=true");
+        assertThat(origin.takeRequest().header("X-Lookup")).contains("looked-up");
+        assertThat(proxy.loggedErrors()).hasSize(1).allMatch(Optional::isEmpty);
     }
 
     /** A proxy that fails in one named phase, by throwing or (for the asynchronous ones) with a failed stage. */
@@ -484,7 +476,7 @@ class PhasesIT {
         }
 
         @Override
-        public CompletionStage<Void> connectedToUpstream(Session session, boolean reused, HttpPeer peer, Ctx ctx) {
+        public CompletionStage<Void> connectedToUpstream(Session session, HttpPeer peer, boolean reused, Ctx ctx) {
             return maybeFail("connectedToUpstream", Stages.DONE);
         }
 
@@ -512,89 +504,83 @@ class PhasesIT {
     void aFailingPhaseAnswers500WithAGenericBodyAndLogsOnce(String which) throws Exception {
         boolean async = which.startsWith("async:");
         String phase = which.substring(which.indexOf(':') + 1);
-        try (MockOrigin origin = MockOrigin.start()) {
-            FailingProxy proxy = new FailingProxy(peer(origin), phase, async);
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine)) {
-                HttpResponse<String> r = RecordingProxy.http().send(HttpRequest.newBuilder(server.uri("/fail")).build(),
-                        HttpResponse.BodyHandlers.ofString());
-                assertThat(r.statusCode()).isEqualTo(500);
-                assertThat(r.body()).doesNotContain("secret", "Exception", "at dev.merapi", "\tat ");
-                assertThat(r.body()).hasSizeLessThan(200);
-                ProxyError e = proxy.onlyLoggedError();
-                assertThat(e.source()).isEqualTo(ErrorSource.INTERNAL);
-                assertThat(e.type()).isEqualTo(ErrorType.Kind.FILTER_FAILED);
-                assertThat(e.getCause()).hasMessageContaining("secret internal detail in " + phase);
-            }
-            proxy.awaitLogged(1);
-            assertThat(proxy.peerCalls).as("no retry after a filter failure").hasValueLessThanOrEqualTo(1);
-        }
+        MockOrigin origin = fixture.origin();
+        FailingProxy proxy = new FailingProxy(peer(origin), phase, async);
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        HttpResponse<String> r = RecordingProxy.http().send(HttpRequest.newBuilder(server.uri("/fail")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(500);
+        assertThat(r.body()).doesNotContain("secret", "Exception", "at dev.merapi", "\tat ");
+        assertThat(r.body()).hasSizeLessThan(200);
+        ProxyError e = proxy.onlyLoggedError();
+        assertThat(e.source()).isEqualTo(ErrorSource.INTERNAL);
+        assertThat(e.type()).isEqualTo(ErrorType.Kind.FILTER_FAILED);
+        assertThat(e.getCause()).hasMessageContaining("secret internal detail in " + phase);
+        proxy.awaitLogged(1);
+        assertThat(proxy.peerCalls).as("no retry after a filter failure").hasValueLessThanOrEqualTo(1);
     }
 
     @Test
     void aFailingNewCtxAnswers500() throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            FailingProxy proxy = new FailingProxy(peer(origin), "newCtx", false);
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine)) {
-                HttpResponse<String> r = RecordingProxy.http().send(HttpRequest.newBuilder(server.uri("/fail")).build(),
-                        HttpResponse.BodyHandlers.ofString());
-                assertThat(r.statusCode()).isEqualTo(500);
-                assertThat(r.body()).doesNotContain("secret", "Exception");
-                assertThat(proxy.onlyLoggedError().type()).isEqualTo(ErrorType.Kind.FILTER_FAILED);
-            }
-            proxy.awaitLogged(1);
-            assertThat(origin.requestCount()).isZero();
-        }
+        MockOrigin origin = fixture.origin();
+        FailingProxy proxy = new FailingProxy(peer(origin), "newCtx", false);
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        HttpResponse<String> r = RecordingProxy.http().send(HttpRequest.newBuilder(server.uri("/fail")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(500);
+        assertThat(r.body()).doesNotContain("secret", "Exception");
+        assertThat(proxy.onlyLoggedError().type()).isEqualTo(ErrorType.Kind.FILTER_FAILED);
+        proxy.awaitLogged(1);
+        assertThat(origin.requestCount()).isZero();
     }
 
     @Test
     void requestFilterAnsweringAnUploadClosesTheConnectionInsteadOfReadingTheBody() throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            RecordingProxy proxy = new RecordingProxy(peer(origin)) {
-                @Override
-                public CompletionStage<FilterResult> requestFilter(Session session, Ctx ctx) {
-                    session.respond(413, "text/plain", "too big\n");
-                    return FilterResult.RESPONDED_STAGE;
-                }
-            };
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine); RawClient client = RawClient.connect(server.port())) {
-                client.send("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n" + "x".repeat(1000));
-                RawClient.Response r = client.readResponse();
-                assertThat(r.status()).isEqualTo(413);
-                assertThat(r.header("Connection")).isEqualTo("close");
-                assertThat(client.isClosedByPeer()).isTrue();
-                proxy.awaitLogged(1);
+        MockOrigin origin = fixture.origin();
+        RecordingProxy proxy = new RecordingProxy(peer(origin)) {
+            @Override
+            public CompletionStage<FilterResult> requestFilter(Session session, Ctx ctx) {
+                session.respond(413, "text/plain", "too big\n");
+                return FilterResult.RESPONDED_STAGE;
             }
-            assertThat(origin.connectionCount()).isZero();
-            assertThat(proxy.loggedErrors()).hasSize(1).allMatch(Optional::isEmpty);
+        };
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        try (RawClient client = RawClient.connect(server.port())) {
+            client.send("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n" + "x".repeat(1000));
+            RawClient.Response r = client.readResponse();
+            assertThat(r.status()).isEqualTo(413);
+            assertThat(r.header("Connection")).isEqualTo("close");
+            assertThat(client.isClosedByPeer()).isTrue();
+            proxy.awaitLogged(1);
         }
+        assertThat(origin.connectionCount()).isZero();
+        assertThat(proxy.loggedErrors()).hasSize(1).allMatch(Optional::isEmpty);
     }
 
     @Test
     void aFailingOffloadedTaskAnswers500() throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            RecordingProxy proxy = new RecordingProxy(peer(origin)) {
-                @Override
-                public CompletionStage<FilterResult> requestFilter(Session session, Ctx ctx) {
-                    return session.offload(() -> {
-                        throw new IOException("secret database is down");
-                    });
-                }
-            };
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine)) {
-                HttpResponse<String> r = RecordingProxy.http().send(HttpRequest.newBuilder(server.uri("/offload")).build(),
-                        HttpResponse.BodyHandlers.ofString());
-                assertThat(r.statusCode()).isEqualTo(500);
-                assertThat(r.body()).doesNotContain("secret", "Exception");
-                ProxyError e = proxy.onlyLoggedError();
-                assertThat(e.type()).isEqualTo(ErrorType.Kind.FILTER_FAILED);
-                assertThat(e.getCause()).isInstanceOf(IOException.class);
+        MockOrigin origin = fixture.origin();
+        RecordingProxy proxy = new RecordingProxy(peer(origin)) {
+            @Override
+            public CompletionStage<FilterResult> requestFilter(Session session, Ctx ctx) {
+                return session.offload(() -> {
+                    throw new IOException("secret database is down");
+                });
             }
-            proxy.awaitLogged(1);
-            assertThat(origin.requestCount()).isZero();
-        }
+        };
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        HttpResponse<String> r = RecordingProxy.http().send(HttpRequest.newBuilder(server.uri("/offload")).build(),
+                HttpResponse.BodyHandlers.ofString());
+        assertThat(r.statusCode()).isEqualTo(500);
+        assertThat(r.body()).doesNotContain("secret", "Exception");
+        ProxyError e = proxy.onlyLoggedError();
+        assertThat(e.type()).isEqualTo(ErrorType.Kind.FILTER_FAILED);
+        assertThat(e.getCause()).isInstanceOf(IOException.class);
+        proxy.awaitLogged(1);
+        assertThat(origin.requestCount()).isZero();
     }
 }

@@ -23,10 +23,14 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 
 /** Upstream connection pooling through real sockets: reuse, reuse keys, idle timeout, and what must not be pooled. */
 class PoolingIT {
+    @RegisterExtension
+    final ProxyFixture fixture = new ProxyFixture();
+
 
     private static HttpPeer peer(MockOrigin origin) {
         return HttpPeer.of("127.0.0.1:" + origin.port());
@@ -35,27 +39,27 @@ class PoolingIT {
     @Test
     void aKeepAliveRunOf1000RequestsUsesOneUpstreamConnection() throws Exception {
         int n = 1000;
-        try (MockOrigin origin = MockOrigin.start()) {
-            origin.setDispatcher(req -> MockResponse.ok(req.target()));
-            RecordingProxy proxy = new RecordingProxy(peer(origin));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine); RawClient client = RawClient.connect(server.port())) {
-                for (int i = 0; i < n; i++) {
-                    client.send("GET /r" + i + " HTTP/1.1\r\nHost: t\r\n\r\n");
-                    RawClient.Response r = client.readResponse();
-                    assertThat(r.status()).isEqualTo(200);
-                    assertThat(r.bodyText()).isEqualTo("/r" + i);
-                }
-                proxy.awaitLogged(n);
-                assertThat(engine.connector().reuseRatio()).isGreaterThanOrEqualTo(0.999);
-                assertThat(engine.connector().newConnections()).isEqualTo(1);
-                assertThat(engine.connector().reusedConnections()).isEqualTo(n - 1);
-                assertThat(engine.connector().openConnections()).isEqualTo(1);
+        MockOrigin origin = fixture.origin();
+        origin.setDispatcher(req -> MockResponse.ok(req.target()));
+        RecordingProxy proxy = new RecordingProxy(peer(origin));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        try (RawClient client = RawClient.connect(server.port())) {
+            for (int i = 0; i < n; i++) {
+                client.send("GET /r" + i + " HTTP/1.1\r\nHost: t\r\n\r\n");
+                RawClient.Response r = client.readResponse();
+                assertThat(r.status()).isEqualTo(200);
+                assertThat(r.bodyText()).isEqualTo("/r" + i);
             }
-            assertThat(origin.connectionCount()).isEqualTo(1);
-            assertThat(origin.requestCount()).isEqualTo(n);
-            assertThat(proxy.loggedErrors()).hasSize(n).allMatch(Optional::isEmpty);
+            proxy.awaitLogged(n);
+            assertThat(engine.connector().reuseRatio()).isGreaterThanOrEqualTo(0.999);
+            assertThat(engine.connector().newConnections()).isEqualTo(1);
+            assertThat(engine.connector().reusedConnections()).isEqualTo(n - 1);
+            assertThat(engine.connector().openConnections()).isEqualTo(1);
         }
+        assertThat(origin.connectionCount()).isEqualTo(1);
+        assertThat(origin.requestCount()).isEqualTo(n);
+        assertThat(proxy.loggedErrors()).hasSize(n).allMatch(Optional::isEmpty);
     }
 
     @Test
@@ -71,7 +75,8 @@ class PoolingIT {
                 }
             };
             HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine); RawClient client = RawClient.connect(server.port())) {
+            TestServer server = fixture.serve(engine);
+            try (RawClient client = RawClient.connect(server.port())) {
                 for (int i = 0; i < 20; i++) {
                     String which = i % 2 == 0 ? "a" : "b";
                     client.send("GET /" + which + " HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -90,69 +95,69 @@ class PoolingIT {
 
     @Test
     void peersThatDifferOnlyInSniDoNotShareConnections() throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            InetSocketAddress address = new InetSocketAddress("127.0.0.1", origin.port());
-            HttpPeer one = HttpPeer.of(address, false, "one.test");
-            HttpPeer two = HttpPeer.of(address, false, "two.test");
-            RecordingProxy proxy = new RecordingProxy(one) {
-                @Override
-                public CompletionStage<HttpPeer> upstreamPeer(Session session, Ctx ctx) {
-                    super.upstreamPeer(session, ctx);
-                    return Stages.completed(session.requestHeader().path().equals("/one") ? one : two);
-                }
-            };
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine); RawClient client = RawClient.connect(server.port())) {
-                for (String path : new String[] {"/one", "/two", "/one", "/two"}) {
-                    client.send("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n");
-                    assertThat(client.readResponse().status()).isEqualTo(200);
-                }
-                proxy.awaitLogged(4);
+        MockOrigin origin = fixture.origin();
+        InetSocketAddress address = new InetSocketAddress("127.0.0.1", origin.port());
+        HttpPeer one = HttpPeer.of(address, false, "one.test");
+        HttpPeer two = HttpPeer.of(address, false, "two.test");
+        RecordingProxy proxy = new RecordingProxy(one) {
+            @Override
+            public CompletionStage<HttpPeer> upstreamPeer(Session session, Ctx ctx) {
+                super.upstreamPeer(session, ctx);
+                return Stages.completed(session.requestHeader().path().equals("/one") ? one : two);
             }
-            assertThat(origin.connectionCount()).isEqualTo(2);
-            assertThat(origin.requests()).extracting(RecordedRequest::connectionIndex).containsExactly(1, 2, 1, 2);
+        };
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        try (RawClient client = RawClient.connect(server.port())) {
+            for (String path : new String[] {"/one", "/two", "/one", "/two"}) {
+                client.send("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n");
+                assertThat(client.readResponse().status()).isEqualTo(200);
+            }
+            proxy.awaitLogged(4);
         }
+        assertThat(origin.connectionCount()).isEqualTo(2);
+        assertThat(origin.requests()).extracting(RecordedRequest::connectionIndex).containsExactly(1, 2, 1, 2);
     }
 
     @Test
     void theIdleTimeoutClosesPooledConnections() throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            PeerOptions options = PeerOptions.builder().idleTimeout(Duration.ofMillis(300)).build();
-            RecordingProxy proxy = new RecordingProxy(peer(origin).withOptions(options));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine); RawClient client = RawClient.connect(server.port())) {
-                client.send("GET /1 HTTP/1.1\r\nHost: t\r\n\r\n");
-                assertThat(client.readResponse().status()).isEqualTo(200);
-                proxy.awaitLogged(1);
-                assertThat(origin.openConnections()).isEqualTo(1);
-                assertThat(origin.awaitNoOpenConnections(Duration.ofSeconds(5))).as("closed by the idle timeout").isTrue();
-                assertThat(RecordingProxy.eventually(() -> engine.connector().openConnections() == 0)).isTrue();
-                // and the next request simply opens a new one
-                client.send("GET /2 HTTP/1.1\r\nHost: t\r\n\r\n");
-                assertThat(client.readResponse().status()).isEqualTo(200);
-                proxy.awaitLogged(2);
-            }
-            assertThat(origin.connectionCount()).isEqualTo(2);
-            assertThat(proxy.loggedErrors()).allMatch(Optional::isEmpty);
+        MockOrigin origin = fixture.origin();
+        PeerOptions options = PeerOptions.builder().idleTimeout(Duration.ofMillis(300)).build();
+        RecordingProxy proxy = new RecordingProxy(peer(origin).withOptions(options));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        try (RawClient client = RawClient.connect(server.port())) {
+            client.send("GET /1 HTTP/1.1\r\nHost: t\r\n\r\n");
+            assertThat(client.readResponse().status()).isEqualTo(200);
+            proxy.awaitLogged(1);
+            assertThat(origin.openConnections()).isEqualTo(1);
+            assertThat(origin.awaitNoOpenConnections(Duration.ofSeconds(5))).as("closed by the idle timeout").isTrue();
+            assertThat(RecordingProxy.eventually(() -> engine.connector().openConnections() == 0)).isTrue();
+            // and the next request simply opens a new one
+            client.send("GET /2 HTTP/1.1\r\nHost: t\r\n\r\n");
+            assertThat(client.readResponse().status()).isEqualTo(200);
+            proxy.awaitLogged(2);
         }
+        assertThat(origin.connectionCount()).isEqualTo(2);
+        assertThat(proxy.loggedErrors()).allMatch(Optional::isEmpty);
     }
 
     @Test
     void aZeroIdleCapPoolsNothing() throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            RecordingProxy proxy = new RecordingProxy(peer(origin));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults().withMaxIdleUpstreamPerLoop(0));
-            try (TestServer server = RecordingProxy.serve(engine); RawClient client = RawClient.connect(server.port())) {
-                for (int i = 0; i < 3; i++) {
-                    client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
-                    assertThat(client.readResponse().status()).isEqualTo(200);
-                }
-                proxy.awaitLogged(3);
-                assertThat(origin.awaitNoOpenConnections(Duration.ofSeconds(5))).isTrue();
+        MockOrigin origin = fixture.origin();
+        RecordingProxy proxy = new RecordingProxy(peer(origin));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults().withMaxIdleUpstreamPerLoop(0));
+        TestServer server = fixture.serve(engine);
+        try (RawClient client = RawClient.connect(server.port())) {
+            for (int i = 0; i < 3; i++) {
+                client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+                assertThat(client.readResponse().status()).isEqualTo(200);
             }
-            assertThat(origin.connectionCount()).isEqualTo(3);
-            assertThat(engine.connector().reusedConnections()).isZero();
+            proxy.awaitLogged(3);
+            assertThat(origin.awaitNoOpenConnections(Duration.ofSeconds(5))).isTrue();
         }
+        assertThat(origin.connectionCount()).isEqualTo(3);
+        assertThat(engine.connector().reusedConnections()).isZero();
     }
 
     /** A response written as these bytes, after which the origin keeps the connection open. */
@@ -162,121 +167,118 @@ class PoolingIT {
 
     @Test
     void aResponseWithConnectionCloseIsNotPooled() throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            // the origin says close but leaves the connection open: only the header can tell the proxy
-            origin.setDispatcher(req -> raw("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nbye"));
-            RecordingProxy proxy = new RecordingProxy(peer(origin));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine); RawClient client = RawClient.connect(server.port())) {
-                for (int i = 0; i < 2; i++) {
-                    client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
-                    RawClient.Response r = client.readResponse();
-                    assertThat(r.bodyText()).isEqualTo("bye");
-                    assertThat(r.header("Connection")).as("hop-by-hop: the downstream keeps its own").isNull();
-                }
-                proxy.awaitLogged(2);
+        MockOrigin origin = fixture.origin();
+        // the origin says close but leaves the connection open: only the header can tell the proxy
+        origin.setDispatcher(req -> raw("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nbye"));
+        RecordingProxy proxy = new RecordingProxy(peer(origin));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        try (RawClient client = RawClient.connect(server.port())) {
+            for (int i = 0; i < 2; i++) {
+                client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+                RawClient.Response r = client.readResponse();
+                assertThat(r.bodyText()).isEqualTo("bye");
+                assertThat(r.header("Connection")).as("hop-by-hop: the downstream keeps its own").isNull();
             }
-            assertThat(origin.connectionCount()).isEqualTo(2);
-            assertThat(engine.connector().reusedConnections()).isZero();
-            assertThat(proxy.loggedErrors()).allMatch(Optional::isEmpty);
+            proxy.awaitLogged(2);
         }
+        assertThat(origin.connectionCount()).isEqualTo(2);
+        assertThat(engine.connector().reusedConnections()).isZero();
+        assertThat(proxy.loggedErrors()).allMatch(Optional::isEmpty);
     }
 
     @Test
     void anHttp10ResponseIsNotPooled() throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            origin.setDispatcher(req -> raw("HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nold"));
-            RecordingProxy proxy = new RecordingProxy(peer(origin));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine); RawClient client = RawClient.connect(server.port())) {
-                for (int i = 0; i < 2; i++) {
-                    client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
-                    assertThat(client.readResponse().bodyText()).isEqualTo("old");
-                }
-                proxy.awaitLogged(2);
+        MockOrigin origin = fixture.origin();
+        origin.setDispatcher(req -> raw("HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nold"));
+        RecordingProxy proxy = new RecordingProxy(peer(origin));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        try (RawClient client = RawClient.connect(server.port())) {
+            for (int i = 0; i < 2; i++) {
+                client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+                assertThat(client.readResponse().bodyText()).isEqualTo("old");
             }
-            assertThat(origin.connectionCount()).isEqualTo(2);
-            assertThat(proxy.loggedErrors()).allMatch(Optional::isEmpty);
+            proxy.awaitLogged(2);
         }
+        assertThat(origin.connectionCount()).isEqualTo(2);
+        assertThat(proxy.loggedErrors()).allMatch(Optional::isEmpty);
     }
 
     @Test
     void aRequestWithConnectionCloseStillReusesTheUpstream() throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            RecordingProxy proxy = new RecordingProxy(peer(origin));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine)) {
-                for (int i = 0; i < 3; i++) {
-                    try (RawClient client = RawClient.connect(server.port())) {
-                        // Connection is hop-by-hop: the client's close is about its own connection only
-                        client.send("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
-                        assertThat(client.readResponse().status()).isEqualTo(200);
-                        assertThat(client.isClosedByPeer()).isTrue();
-                    }
-                }
-                proxy.awaitLogged(3);
+        MockOrigin origin = fixture.origin();
+        RecordingProxy proxy = new RecordingProxy(peer(origin));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        for (int i = 0; i < 3; i++) {
+            try (RawClient client = RawClient.connect(server.port())) {
+                // Connection is hop-by-hop: the client's close is about its own connection only
+                client.send("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
+                assertThat(client.readResponse().status()).isEqualTo(200);
+                assertThat(client.isClosedByPeer()).isTrue();
             }
-            assertThat(origin.connectionCount()).isEqualTo(1);
-            assertThat(origin.requests()).allSatisfy(r -> assertThat(r.header("Connection")).isEmpty());
         }
+        proxy.awaitLogged(3);
+        assertThat(origin.connectionCount()).isEqualTo(1);
+        assertThat(origin.requests()).allSatisfy(r -> assertThat(r.header("Connection")).isEmpty());
     }
 
     @Test
     void pipelinedRequestsAreAnsweredInOrderOverThePool() throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            origin.setDispatcher(req -> MockResponse.ok(req.target()));
-            RecordingProxy proxy = new RecordingProxy(peer(origin));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            try (TestServer server = RecordingProxy.serve(engine); RawClient client = RawClient.connect(server.port())) {
-                client.send("GET /1 HTTP/1.1\r\nHost: t\r\n\r\nPOST /2 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
-                        + "GET /3 HTTP/1.1\r\nHost: t\r\n\r\n");
-                for (String path : new String[] {"/1", "/2", "/3"}) {
-                    assertThat(client.readResponse().bodyText()).isEqualTo(path);
-                }
-                proxy.awaitLogged(3);
+        MockOrigin origin = fixture.origin();
+        origin.setDispatcher(req -> MockResponse.ok(req.target()));
+        RecordingProxy proxy = new RecordingProxy(peer(origin));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        TestServer server = fixture.serve(engine);
+        try (RawClient client = RawClient.connect(server.port())) {
+            client.send("GET /1 HTTP/1.1\r\nHost: t\r\n\r\nPOST /2 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
+                    + "GET /3 HTTP/1.1\r\nHost: t\r\n\r\n");
+            for (String path : new String[] {"/1", "/2", "/3"}) {
+                assertThat(client.readResponse().bodyText()).isEqualTo(path);
             }
-            assertThat(origin.connectionCount()).isEqualTo(1);
-            assertThat(origin.requests().get(1).bodyUtf8()).isEqualTo("abc");
+            proxy.awaitLogged(3);
         }
+        assertThat(origin.connectionCount()).isEqualTo(1);
+        assertThat(origin.requests().get(1).bodyUtf8()).isEqualTo("abc");
     }
 
     @Test
     void concurrentClientsOnTwoEventLoopsEachUseTheirLoopsPool() throws Exception {
         int clients = 16;
         int perClient = 25;
-        try (MockOrigin origin = MockOrigin.start()) {
-            origin.setDispatcher(req -> MockResponse.ok(req.target()));
-            RecordingProxy proxy = new RecordingProxy(peer(origin));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
-            ServerConfig config = ServerConfig.builder().threads(2).gracePeriod(Duration.ofSeconds(5)).name("pool2").build();
-            try (TestServer server = TestServer.start(ListeningService.http("t", engine), config)
-                    .checkClosedOnStop(engine.connector()::openConnections)) {
-                List<Future<?>> done = new ArrayList<>();
-                try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
-                    for (int c = 0; c < clients; c++) {
-                        int id = c;
-                        done.add(pool.submit(() -> {
-                            try (RawClient client = RawClient.connect(server.port())) {
-                                for (int i = 0; i < perClient; i++) {
-                                    String path = "/c" + id + "/r" + i;
-                                    client.send("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n");
-                                    assertThat(client.readResponse().bodyText()).isEqualTo(path);
-                                }
+        MockOrigin origin = fixture.origin();
+        origin.setDispatcher(req -> MockResponse.ok(req.target()));
+        RecordingProxy proxy = new RecordingProxy(peer(origin));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        ServerConfig config = ServerConfig.builder().threads(2).gracePeriod(Duration.ofSeconds(5)).name("pool2").build();
+        try (TestServer server = TestServer.start(ListeningService.http("t", engine), config)
+                .checkClosedOnStop(engine.connector()::openConnections)) {
+            List<Future<?>> done = new ArrayList<>();
+            try (ExecutorService pool = Executors.newVirtualThreadPerTaskExecutor()) {
+                for (int c = 0; c < clients; c++) {
+                    int id = c;
+                    done.add(pool.submit(() -> {
+                        try (RawClient client = RawClient.connect(server.port())) {
+                            for (int i = 0; i < perClient; i++) {
+                                String path = "/c" + id + "/r" + i;
+                                client.send("GET " + path + " HTTP/1.1\r\nHost: t\r\n\r\n");
+                                assertThat(client.readResponse().bodyText()).isEqualTo(path);
                             }
-                            return null;
-                        }));
-                    }
-                    for (Future<?> f : done) {
-                        f.get(60, TimeUnit.SECONDS);
-                    }
+                        }
+                        return null;
+                    }));
                 }
-                proxy.awaitLogged(clients * perClient);
-                // never more upstream connections than requests in flight at once
-                assertThat(origin.connectionCount()).isLessThanOrEqualTo(clients);
-                assertThat(engine.connector().reusedConnections()).isGreaterThan(0);
+                for (Future<?> f : done) {
+                    f.get(60, TimeUnit.SECONDS);
+                }
             }
-            assertThat(origin.requestCount()).isEqualTo(clients * perClient);
-            assertThat(proxy.loggedErrors()).allMatch(Optional::isEmpty);
+            proxy.awaitLogged(clients * perClient);
+            // never more upstream connections than requests in flight at once
+            assertThat(origin.connectionCount()).isLessThanOrEqualTo(clients);
+            assertThat(engine.connector().reusedConnections()).isGreaterThan(0);
         }
+        assertThat(origin.requestCount()).isEqualTo(clients * perClient);
+        assertThat(proxy.loggedErrors()).allMatch(Optional::isEmpty);
     }
 }

@@ -57,17 +57,17 @@ class RecordingProxy implements ProxyHttp<RecordingProxy.Ctx> {
     }
 
     @Override
-    public ProxyError failToConnect(Session session, HttpPeer peer, Ctx ctx, ProxyError e) {
+    public ProxyError failToConnect(Session session, HttpPeer peer, ProxyError e, Ctx ctx) {
         ctx.phases.add("failToConnect");
         connectFailures.add(e);
         return e;
     }
 
     @Override
-    public ProxyError errorWhileProxy(HttpPeer peer, Session session, ProxyError e, Ctx ctx, boolean reusedConnection) {
+    public ProxyError errorWhileProxy(Session session, HttpPeer peer, ProxyError e, boolean reusedConnection, Ctx ctx) {
         ctx.phases.add("errorWhileProxy");
         proxyErrors.add(e);
-        return ProxyHttp.super.errorWhileProxy(peer, session, e, ctx, reusedConnection);
+        return ProxyHttp.super.errorWhileProxy(session, peer, e, reusedConnection, ctx);
     }
 
     @Override

@@ -16,6 +16,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.Arguments;
@@ -31,6 +32,9 @@ import org.junit.jupiter.params.provider.MethodSource;
  */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class ResponseSmugglingIT {
+    @RegisterExtension
+    final ProxyFixture fixture = new ProxyFixture();
+
     private static final String SPLIT = "HTTP/1.1 200 OK\r\nContent-Length: 9\r\n\r\nsmuggled!";
 
     /**
@@ -77,35 +81,33 @@ class ResponseSmugglingIT {
     @ParameterizedTest(name = "{0}")
     @MethodSource("faults")
     void aBadResponseNeitherDesynchronisesTheClientNorPoisonsThePool(Fault fault) throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            origin.enqueue(MockResponse.builder()
-                    .fault(new OriginFault.Raw(fault.raw().getBytes(StandardCharsets.ISO_8859_1), false)).build());
-            origin.setDispatcher(SmugglingCorpusIT::answer);
-            HttpProxy<Void> engine = HttpProxy.of(Http1StrictIT.Fixture.plainProxy(HttpPeer.of(origin.address(), false, "")));
-            try (TestServer server = RecordingProxy.serve(engine)) {
-                try (RawClient client = RawClient.connect(server.port())) {
-                    client.send(fault.method() + " /1 HTTP/1.1\r\nHost: t\r\n\r\n");
-                    boolean kept = readFirst(client, fault);
-                    if (kept) {
-                        client.send("GET /2 HTTP/1.1\r\nHost: t\r\n\r\n");
-                        assertAnswered(client.readResponse(), "GET /2 0\n", fault);
-                    }
-                }
-                try (RawClient fresh = RawClient.connect(server.port())) {
-                    fresh.send("GET /3 HTTP/1.1\r\nHost: t\r\n\r\n");
-                    assertAnswered(fresh.readResponse(), "GET /3 0\n", fault);
-                }
+        MockOrigin origin = fixture.origin();
+        origin.enqueue(MockResponse.builder()
+                .fault(new OriginFault.Raw(fault.raw().getBytes(StandardCharsets.ISO_8859_1), false)).build());
+        origin.setDispatcher(SmugglingCorpusIT::answer);
+        HttpProxy<Void> engine = HttpProxy.of(Http1StrictIT.Fixture.plainProxy(HttpPeer.of(origin.address(), false, "")));
+        TestServer server = fixture.serve(engine);
+        try (RawClient client = RawClient.connect(server.port())) {
+            client.send(fault.method() + " /1 HTTP/1.1\r\nHost: t\r\n\r\n");
+            boolean kept = readFirst(client, fault);
+            if (kept) {
+                client.send("GET /2 HTTP/1.1\r\nHost: t\r\n\r\n");
+                assertAnswered(client.readResponse(), "GET /2 0\n", fault);
             }
-            List<RecordedRequest> seen = origin.requests();
-            assertThat(seen.getFirst().target()).isEqualTo("/1");
-            List<String> targets = seen.stream().map(RecordedRequest::target).toList();
-            assertThat(List.of(List.of("/1", "/2", "/3"), List.of("/1", "/3"))).as("requests at the origin after %s", fault)
-                    .contains(targets);
-            if (fault.doubt()) {
-                int bad = seen.getFirst().connectionIndex();
-                assertThat(seen.subList(1, seen.size())).as("requests sent on the connection of %s", fault)
-                        .allMatch(r -> r.connectionIndex() != bad);
-            }
+        }
+        try (RawClient fresh = RawClient.connect(server.port())) {
+            fresh.send("GET /3 HTTP/1.1\r\nHost: t\r\n\r\n");
+            assertAnswered(fresh.readResponse(), "GET /3 0\n", fault);
+        }
+        List<RecordedRequest> seen = origin.requests();
+        assertThat(seen.getFirst().target()).isEqualTo("/1");
+        List<String> targets = seen.stream().map(RecordedRequest::target).toList();
+        assertThat(List.of(List.of("/1", "/2", "/3"), List.of("/1", "/3"))).as("requests at the origin after %s", fault)
+                .contains(targets);
+        if (fault.doubt()) {
+            int bad = seen.getFirst().connectionIndex();
+            assertThat(seen.subList(1, seen.size())).as("requests sent on the connection of %s", fault)
+                    .allMatch(r -> r.connectionIndex() != bad);
         }
     }
 

@@ -2,8 +2,6 @@ package dev.merapi.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.merapi.core.server.ServerConfig;
-import dev.merapi.core.services.ListeningService;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.core.upstreams.PeerOptions;
 import dev.merapi.error.ProxyError;
@@ -26,6 +24,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -36,6 +35,9 @@ import org.junit.jupiter.params.provider.ValueSource;
  * at the origin. The server runs one event loop, so every pooled connection is there for every request.
  */
 class RetrySafetyIT {
+    @RegisterExtension
+    final ProxyFixture fixture = new ProxyFixture();
+
     private static final int POOLED = 4;
 
     /** The requests that reach the origin under test, by method and target: {@code "POST /transfer"}. */
@@ -64,11 +66,6 @@ class RetrySafetyIT {
             return MockResponse.builder().fault(new OriginFault.CloseAfterRequest()).build(); // acted, then gone
         });
         return origin;
-    }
-
-    private static TestServer serve(HttpProxy<?> engine) {
-        return TestServer.start(ListeningService.http("t", engine), ServerConfig.builder().threads(1).build())
-                .checkClosedOnStop(engine.connector()::openConnections);
     }
 
     /** Fills the proxy's pool with {@value #POOLED} idle connections to the origin. */
@@ -116,94 +113,84 @@ class RetrySafetyIT {
     @ValueSource(strings = {"POST", "PATCH", "GET with a body", "DELETE with a body"})
     void aRequestThatIsNotIdempotentReachesAnOriginThatActsAndClosesOnlyOnce(String kind) throws Exception {
         AtomicInteger okAfter = new AtomicInteger(Integer.MAX_VALUE); // every /act acts, then closes
-        try (MockOrigin origin = actingOrigin(okAfter)) {
-            RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + origin.port()));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy);
-            try (TestServer server = serve(engine)) {
-                warmPool(server, engine);
-                assertThat(send(server, request(kind))).isEqualTo(502);
-                proxy.awaitLogged(POOLED + 1);
-            }
-            String method = kind.split(" ")[0];
-            assertThat(seen(origin, method + " /act")).as("times the origin acted on the %s", kind).isEqualTo(1);
-            assertThat(proxy.peerCalls.get()).as("upstreamPeer calls: no retry").isEqualTo(POOLED + 1);
-            assertThat(proxy.proxyErrors).singleElement().satisfies(e -> assertThat(e.retry()).isEqualTo(Retry.NO));
-        }
+        MockOrigin origin = fixture.closeAfter(actingOrigin(okAfter));
+        RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + origin.port()));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy);
+        TestServer server = fixture.serve(engine);
+        warmPool(server, engine);
+        assertThat(send(server, request(kind))).isEqualTo(502);
+        proxy.awaitLogged(POOLED + 1);
+        String method = kind.split(" ")[0];
+        assertThat(seen(origin, method + " /act")).as("times the origin acted on the %s", kind).isEqualTo(1);
+        assertThat(proxy.peerCalls.get()).as("upstreamPeer calls: no retry").isEqualTo(POOLED + 1);
+        assertThat(proxy.proxyErrors).singleElement().satisfies(e -> assertThat(e.retry()).isEqualTo(Retry.NO));
     }
 
     @Test
     void anIdempotentGetIsRetriedOnANewConnectionAndBurnsOnePooledConnectionAtMost() throws Exception {
         AtomicInteger okAfter = new AtomicInteger(Integer.MAX_VALUE);
-        try (MockOrigin origin = actingOrigin(okAfter)) {
-            RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + origin.port()));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy);
-            try (TestServer server = serve(engine)) {
-                warmPool(server, engine);
-                assertThat(send(server, "GET /act HTTP/1.1\r\nHost: t\r\n\r\n")).isEqualTo(502);
-                proxy.awaitLogged(POOLED + 1);
-            }
-            List<RecordedRequest> acts = origin.requests().stream().filter(r -> r.target().equals("/act")).toList();
-            assertThat(acts).as("one pooled connection, then one new one").hasSize(2);
-            assertThat(acts.get(0).connectionIndex()).isLessThanOrEqualTo(POOLED);
-            assertThat(acts.get(1).connectionIndex()).isEqualTo(POOLED + 1);
-        }
+        MockOrigin origin = fixture.closeAfter(actingOrigin(okAfter));
+        RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + origin.port()));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy);
+        TestServer server = fixture.serve(engine);
+        warmPool(server, engine);
+        assertThat(send(server, "GET /act HTTP/1.1\r\nHost: t\r\n\r\n")).isEqualTo(502);
+        proxy.awaitLogged(POOLED + 1);
+        List<RecordedRequest> acts = origin.requests().stream().filter(r -> r.target().equals("/act")).toList();
+        assertThat(acts).as("one pooled connection, then one new one").hasSize(2);
+        assertThat(acts.get(0).connectionIndex()).isLessThanOrEqualTo(POOLED);
+        assertThat(acts.get(1).connectionIndex()).isEqualTo(POOLED + 1);
     }
 
     @Test
     void anIdempotentGetSucceedsOnTheRetryAfterAPooledConnectionFails() throws Exception {
         AtomicInteger okAfter = new AtomicInteger(1); // the first /act closes, the second is answered
-        try (MockOrigin origin = actingOrigin(okAfter)) {
-            RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + origin.port()));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy);
-            try (TestServer server = serve(engine)) {
-                warmPool(server, engine);
-                assertThat(send(server, "GET /act HTTP/1.1\r\nHost: t\r\n\r\n")).isEqualTo(200);
-                proxy.awaitLogged(POOLED + 1);
-            }
-            assertThat(seen(origin, "GET /act")).isEqualTo(2);
-            assertThat(proxy.loggedErrors()).allMatch(java.util.Optional::isEmpty);
-        }
+        MockOrigin origin = fixture.closeAfter(actingOrigin(okAfter));
+        RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + origin.port()));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy);
+        TestServer server = fixture.serve(engine);
+        warmPool(server, engine);
+        assertThat(send(server, "GET /act HTTP/1.1\r\nHost: t\r\n\r\n")).isEqualTo(200);
+        proxy.awaitLogged(POOLED + 1);
+        assertThat(seen(origin, "GET /act")).isEqualTo(2);
+        assertThat(proxy.loggedErrors()).allMatch(java.util.Optional::isEmpty);
     }
 
     @Test
     void aPeerThatOptsInHasAPostRetried() throws Exception {
         AtomicInteger okAfter = new AtomicInteger(1);
-        try (MockOrigin origin = actingOrigin(okAfter)) {
-            HttpPeer peer = HttpPeer.of("127.0.0.1:" + origin.port())
-                    .withOptions(PeerOptions.builder().retryNonIdempotent(true).build());
-            RecordingProxy proxy = new RecordingProxy(peer);
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy);
-            try (TestServer server = serve(engine)) {
-                warmPool(server, engine);
-                assertThat(send(server, request("POST"))).isEqualTo(200);
-                proxy.awaitLogged(POOLED + 1);
-            }
-            assertThat(seen(origin, "POST /act")).isEqualTo(2);
-            assertThat(origin.requests().getLast().bodyUtf8()).isEqualTo("transfer $1000 to bob");
-        }
+        MockOrigin origin = fixture.closeAfter(actingOrigin(okAfter));
+        HttpPeer peer = HttpPeer.of("127.0.0.1:" + origin.port())
+                .withOptions(PeerOptions.builder().retryNonIdempotent(true).build());
+        RecordingProxy proxy = new RecordingProxy(peer);
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy);
+        TestServer server = fixture.serve(engine);
+        warmPool(server, engine);
+        assertThat(send(server, request("POST"))).isEqualTo(200);
+        proxy.awaitLogged(POOLED + 1);
+        assertThat(seen(origin, "POST /act")).isEqualTo(2);
+        assertThat(origin.requests().getLast().bodyUtf8()).isEqualTo("transfer $1000 to bob");
     }
 
     @Test
     void errorWhileProxyCanOptInForOneRequest() throws Exception {
         AtomicInteger okAfter = new AtomicInteger(1);
-        try (MockOrigin origin = actingOrigin(okAfter)) {
-            RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + origin.port())) {
-                @Override
-                public ProxyError errorWhileProxy(HttpPeer peer, Session session, ProxyError e, Ctx ctx, boolean reused) {
-                    super.errorWhileProxy(peer, session, e, ctx, reused);
-                    boolean keyed = session.requestHeader().headers().contains("Idempotency-Key");
-                    return keyed && reused ? e.withRetry(Retry.YES) : e;
-                }
-            };
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy);
-            try (TestServer server = serve(engine)) {
-                warmPool(server, engine);
-                assertThat(send(server, "POST /act HTTP/1.1\r\nHost: t\r\nIdempotency-Key: 7f3a\r\nContent-Length: 2\r\n\r\nok"))
-                        .isEqualTo(200);
-                proxy.awaitLogged(POOLED + 1);
+        MockOrigin origin = fixture.closeAfter(actingOrigin(okAfter));
+        RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + origin.port())) {
+            @Override
+            public ProxyError errorWhileProxy(Session session, HttpPeer peer, ProxyError e, boolean reused, Ctx ctx) {
+                super.errorWhileProxy(session, peer, e, reused, ctx);
+                boolean keyed = session.requestHeader().headers().contains("Idempotency-Key");
+                return keyed && reused ? e.withRetry(Retry.YES) : e;
             }
-            assertThat(seen(origin, "POST /act")).isEqualTo(2);
-        }
+        };
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy);
+        TestServer server = fixture.serve(engine);
+        warmPool(server, engine);
+        assertThat(send(server, "POST /act HTTP/1.1\r\nHost: t\r\nIdempotency-Key: 7f3a\r\nContent-Length: 2\r\n\r\nok"))
+                .isEqualTo(200);
+        proxy.awaitLogged(POOLED + 1);
+        assertThat(seen(origin, "POST /act")).isEqualTo(2);
     }
 
     @Test
@@ -212,17 +199,15 @@ class RetrySafetyIT {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             refused = s.getLocalPort();
         }
-        try (MockOrigin origin = MockOrigin.start()) {
-            AtomicInteger calls = new AtomicInteger();
-            RecordingProxy proxy = new RecordingProxy(() -> HttpPeer.of("127.0.0.1:"
-                    + (calls.getAndIncrement() == 0 ? refused : origin.port())));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy);
-            try (TestServer server = serve(engine)) {
-                assertThat(send(server, request("POST"))).isEqualTo(200);
-                proxy.awaitLogged(1);
-            }
-            assertThat(seen(origin, "POST /act")).isEqualTo(1);
-            assertThat(proxy.connectFailures).hasSize(1);
-        }
+        MockOrigin origin = fixture.origin();
+        AtomicInteger calls = new AtomicInteger();
+        RecordingProxy proxy = new RecordingProxy(() -> HttpPeer.of("127.0.0.1:"
+                + (calls.getAndIncrement() == 0 ? refused : origin.port())));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy);
+        TestServer server = fixture.serve(engine);
+        assertThat(send(server, request("POST"))).isEqualTo(200);
+        proxy.awaitLogged(1);
+        assertThat(seen(origin, "POST /act")).isEqualTo(1);
+        assertThat(proxy.connectFailures).hasSize(1);
     }
 }

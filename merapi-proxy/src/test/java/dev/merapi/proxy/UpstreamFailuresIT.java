@@ -11,6 +11,7 @@ import java.io.IOException;
 import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.util.List;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -20,6 +21,9 @@ import org.junit.jupiter.api.Test;
  * {@code 127.0.0.1:9}, rate-limited so that a dead origin under load cannot flood the log.
  */
 class UpstreamFailuresIT {
+    @RegisterExtension
+    final ProxyFixture fixture = new ProxyFixture();
+
     private LogCapture log;
 
     @BeforeEach
@@ -64,10 +68,9 @@ class UpstreamFailuresIT {
     void aRefusedUpstreamIsOneWarnLineNamingThePeerPlainly() throws Exception {
         int port = refusedPort();
         RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + port));
-        try (TestServer server = RecordingProxy.serve(HttpProxy.of(proxy, ProxyOptions.defaults().withMaxRetries(1)))) {
-            get(server);
-            proxy.awaitLogged(1);
-        }
+        TestServer server = fixture.serve(HttpProxy.of(proxy, ProxyOptions.defaults().withMaxRetries(1)));
+        get(server);
+        proxy.awaitLogged(1);
         assertThat(log.events()).singleElement().satisfies(e -> assertThat(e.getLevel()).isEqualTo(Level.WARN));
         assertThat(lines().getFirst())
                 .startsWith("upstream-failure peer=127.0.0.1:" + port + " error=CONNECT_REFUSED retries=1 request=\"GET /pay, Host: shop\"")
@@ -91,15 +94,14 @@ class UpstreamFailuresIT {
     void upstreamFailureLinesAreRateLimitedAndTheRestCounted() throws Exception {
         UpstreamFailures.rateLimitForTest(2, 1);
         RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + refusedPort()));
-        try (TestServer server = RecordingProxy.serve(HttpProxy.of(proxy, ProxyOptions.defaults().withMaxRetries(0)))) {
-            for (int i = 0; i < 6; i++) {
-                get(server);
-            }
-            proxy.awaitLogged(6);
-            // each summary comes once a token is free again, about a second later
-            assertThat(RecordingProxy.eventually(() -> failures().size() + suppressed() == 6))
-                    .as("every failure is either logged or counted: %s", lines()).isTrue();
+        TestServer server = fixture.serve(HttpProxy.of(proxy, ProxyOptions.defaults().withMaxRetries(0)));
+        for (int i = 0; i < 6; i++) {
+            get(server);
         }
+        proxy.awaitLogged(6);
+        // each summary comes once a token is free again, about a second later
+        assertThat(RecordingProxy.eventually(() -> failures().size() + suppressed() == 6))
+                .as("every failure is either logged or counted: %s", lines()).isTrue();
         assertThat(failures()).as("lines let through").hasSizeBetween(2, 4);
         assertThat(suppressed()).isPositive();
     }

@@ -10,10 +10,14 @@ import dev.merapi.testkit.RawClient;
 import dev.merapi.testkit.TestServer;
 import java.nio.file.Path;
 import java.util.concurrent.CompletionStage;
+import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 class UpstreamPeersIT {
+    @RegisterExtension
+    final ProxyFixture fixture = new ProxyFixture();
+
 
     private static HttpProxy<Void> proxyTo(HttpPeer peer) {
         return HttpProxy.of(new ProxyHttp<Void>() {
@@ -31,32 +35,30 @@ class UpstreamPeersIT {
 
     @Test
     void proxiesToAnOriginOnAUnixDomainSocket(@TempDir Path dir) throws Exception {
-        try (MockOrigin origin = MockOrigin.startUnix(dir.resolve("origin.sock"))) {
-            origin.enqueue(MockResponse.ok("over a unix socket"));
-            HttpProxy<Void> engine = proxyTo(HttpPeer.unix(dir.resolve("origin.sock")));
-            try (TestServer proxy = TestServer.start(ListeningService.http("t", engine))
-                    .checkClosedOnStop(engine.connector()::openConnections);
-                    RawClient c = RawClient.connect(proxy.port())) {
-                c.send("GET /uds HTTP/1.1\r\nHost: a\r\n\r\n");
-                RawClient.Response r = c.readResponse();
-                assertThat(r.status()).isEqualTo(200);
-                assertThat(r.bodyText()).isEqualTo("over a unix socket");
-                assertThat(origin.takeRequest().target()).isEqualTo("/uds");
-            }
+        MockOrigin origin = fixture.closeAfter(MockOrigin.startUnix(dir.resolve("origin.sock")));
+        origin.enqueue(MockResponse.ok("over a unix socket"));
+        HttpProxy<Void> engine = proxyTo(HttpPeer.unix(dir.resolve("origin.sock")));
+        try (TestServer proxy = TestServer.start(ListeningService.http("t", engine))
+                .checkClosedOnStop(engine.connector()::openConnections);
+                RawClient c = RawClient.connect(proxy.port())) {
+            c.send("GET /uds HTTP/1.1\r\nHost: a\r\n\r\n");
+            RawClient.Response r = c.readResponse();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.bodyText()).isEqualTo("over a unix socket");
+            assertThat(origin.takeRequest().target()).isEqualTo("/uds");
         }
     }
 
     @Test
     void aTlsPeerIsNeverContactedInPlainText() throws Exception {
-        try (MockOrigin origin = MockOrigin.start()) {
-            HttpProxy<Void> engine = proxyTo(HttpPeer.of(origin.address(), true, "origin.example"));
-            try (TestServer proxy = TestServer.start(ListeningService.http("t", engine))
-                    .checkClosedOnStop(engine.connector()::openConnections);
-                    RawClient c = RawClient.connect(proxy.port())) {
-                c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
-                assertThat(c.readResponse().status()).isEqualTo(502);
-            }
-            assertThat(origin.connectionCount()).isZero();
+        MockOrigin origin = fixture.origin();
+        HttpProxy<Void> engine = proxyTo(HttpPeer.of(origin.address(), true, "origin.example"));
+        try (TestServer proxy = TestServer.start(ListeningService.http("t", engine))
+                .checkClosedOnStop(engine.connector()::openConnections);
+                RawClient c = RawClient.connect(proxy.port())) {
+            c.send("GET / HTTP/1.1\r\nHost: a\r\n\r\n");
+            assertThat(c.readResponse().status()).isEqualTo(502);
         }
+        assertThat(origin.connectionCount()).isZero();
     }
 }

@@ -1,6 +1,7 @@
 package dev.merapi.core.security;
 
 import dev.merapi.core.listeners.ListenerConfig;
+import dev.merapi.error.ProxyError;
 import dev.merapi.http.RequestHeader;
 import io.netty.buffer.ByteBuf;
 import java.net.SocketAddress;
@@ -145,19 +146,9 @@ public final class SecurityEvents {
         return LIMIT.suppressedTotal();
     }
 
-    /** The rule name at the start of a rule-named error context ({@code "te-and-cl: ..."}), or {@code fallback}. */
-    public static String ruleOf(String context, String fallback) {
-        int colon = context.indexOf(':');
-        if (colon <= 0) {
-            return fallback;
-        }
-        for (int i = 0; i < colon; i++) {
-            char c = context.charAt(i);
-            if (!(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-')) {
-                return fallback;
-            }
-        }
-        return context.substring(0, colon);
+    /** The rule {@code e} was made for ({@link ProxyError#rejected}), or {@code fallback} if it names none. */
+    public static String ruleOf(ProxyError e, String fallback) {
+        return e.rule().orElse(fallback);
     }
 
     private static String address(SocketAddress a) {

@@ -2,6 +2,10 @@ package dev.merapi.core.security;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.merapi.error.ErrorSource;
+import dev.merapi.error.ErrorType;
+import dev.merapi.error.ProxyError;
+
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
@@ -52,9 +56,12 @@ class ExcerptTest {
     }
 
     @Test
-    void ruleNamesComeFromTheStartOfTheContext() {
-        assertThat(SecurityEvents.ruleOf("te-and-cl: both framings", "x")).isEqualTo("te-and-cl");
-        assertThat(SecurityEvents.ruleOf("Something else: here", "x")).isEqualTo("x");
-        assertThat(SecurityEvents.ruleOf("no colon", "x")).isEqualTo("x");
+    void ruleNamesComeFromTheErrorsRuleField() {
+        ProxyError named = ProxyError.rejected(new ErrorType.HttpStatus(400), ErrorSource.DOWNSTREAM, "te-and-cl",
+                "both framings");
+        assertThat(SecurityEvents.ruleOf(named, "x")).isEqualTo("te-and-cl");
+        ProxyError lookalike = ProxyError.explain(new ErrorType.HttpStatus(400), ErrorSource.DOWNSTREAM,
+                "te-and-cl: a context that only reads like a rule");
+        assertThat(SecurityEvents.ruleOf(lookalike, "x")).as("the text is never parsed").isEqualTo("x");
     }
 }

@@ -66,16 +66,16 @@ public final class LoadBalancerProxy implements ProxyHttp<LoadBalancerProxy.Ctx>
     }
 
     @Override
-    public ProxyError failToConnect(Session session, HttpPeer peer, Ctx ctx, ProxyError e) {
+    public ProxyError failToConnect(Session session, HttpPeer peer, ProxyError e, Ctx ctx) {
         ctx.lease.failed();
         return e; // connect failures are retryable: nothing was sent
     }
 
     @Override
-    public ProxyError errorWhileProxy(HttpPeer peer, Session session, ProxyError e, Ctx ctx, boolean reused) {
+    public ProxyError errorWhileProxy(Session session, HttpPeer peer, ProxyError e, boolean reused, Ctx ctx) {
         ctx.lease.failed();
         boolean again = IDEMPOTENT.contains(session.requestHeader().method()) && !session.isResponseStarted();
-        return again ? e.withRetry(Retry.YES) : ProxyHttp.super.errorWhileProxy(peer, session, e, ctx, reused);
+        return again ? e.withRetry(Retry.YES) : ProxyHttp.super.errorWhileProxy(session, peer, e, reused, ctx);
     }
 
     @Override

@@ -323,9 +323,9 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             }
             if (!Tokens.isTchar(b)) {
                 boolean tls = b == 0x16 && i == start && end - start >= 2 && buf.getByte(start + 1) == 0x03;
-                throw ProxyError.explain(new ErrorType.HttpStatus(400), ErrorSource.DOWNSTREAM, tls
-                        ? "not-http: a TLS handshake on a plain-text HTTP listener"
-                        : "not-http: bytes that cannot start an HTTP request line");
+                throw ProxyError.rejected(new ErrorType.HttpStatus(400), ErrorSource.DOWNSTREAM, "not-http", tls
+                        ? "a TLS handshake on a plain-text HTTP listener"
+                        : "bytes that cannot start an HTTP request line");
             }
         }
     }
@@ -333,18 +333,18 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     private void startExchange(RequestHeader request) {
         state = State.ACTIVE;
         if ("CONNECT".equals(request.method()) && !options.allowConnect()) {
-            reject(ProxyError.explain(new ErrorType.HttpStatus(405), ErrorSource.DOWNSTREAM, "connect-disabled: CONNECT is not enabled on this listener"), request);
+            reject(ProxyError.rejected(new ErrorType.HttpStatus(405), ErrorSource.DOWNSTREAM, "connect-disabled", "CONNECT is not enabled on this listener"), request);
             return;
         }
         if ("TRACE".equals(request.method()) && !options.allowTrace()) {
-            reject(ProxyError.explain(new ErrorType.HttpStatus(405), ErrorSource.DOWNSTREAM, "trace-disabled: TRACE is not enabled on this listener"), request);
+            reject(ProxyError.rejected(new ErrorType.HttpStatus(405), ErrorSource.DOWNSTREAM, "trace-disabled", "TRACE is not enabled on this listener"), request);
             return;
         }
         boolean expectContinue = false;
         String expect = request.headers().get(HeaderNames.EXPECT);
         if (expect != null) {
             if (!expect.equalsIgnoreCase("100-continue") || request.headers().count(HeaderNames.EXPECT) > 1) {
-                reject(ProxyError.explain(new ErrorType.HttpStatus(417), ErrorSource.DOWNSTREAM, "bad-expect: unsupported expectation"), request);
+                reject(ProxyError.rejected(new ErrorType.HttpStatus(417), ErrorSource.DOWNSTREAM, "bad-expect", "unsupported expectation"), request);
                 return;
             }
             request.headers().remove(HeaderNames.EXPECT);
@@ -374,7 +374,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
      */
     private void reject(ProxyError e, RequestHeader request) {
         log.debug("rejected request from {}: {}", channel.remoteAddress(), e.getMessage());
-        String rule = SecurityEvents.ruleOf(e.context(), "bad-request");
+        String rule = SecurityEvents.ruleOf(e, "bad-request");
         if (request != null) {
             SecurityEvents.record(rule, channel.remoteAddress(), channel.localAddress(), e.responseStatus(), request);
         } else {
@@ -652,7 +652,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         public void onBodyError(ProxyError e) {
             if (e.type() instanceof ErrorType.HttpStatus) {
                 // a broken chunked encoding; the excerpt is the request line, never body bytes
-                SecurityEvents.record(SecurityEvents.ruleOf(e.context(), "bad-chunk"), channel.remoteAddress(),
+                SecurityEvents.record(SecurityEvents.ruleOf(e, "bad-chunk"), channel.remoteAddress(),
                         channel.localAddress(), isResponseStarted() ? 0 : e.responseStatus(), request);
             }
             failBody(e);
