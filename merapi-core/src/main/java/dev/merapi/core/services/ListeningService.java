@@ -1,5 +1,6 @@
 package dev.merapi.core.services;
 
+import dev.merapi.core.apps.HttpServerApp;
 import dev.merapi.core.internal.ConnectionTracker;
 import dev.merapi.core.listeners.ConnectionFilter;
 import dev.merapi.core.listeners.ListenerConfig;
