@@ -3,7 +3,6 @@ package dev.merapi.core.protocols.http1;
 import dev.merapi.core.internal.ConnectionTracker;
 import dev.merapi.core.internal.Deadline;
 import dev.merapi.core.internal.TrackedConnection;
-import dev.merapi.core.listeners.ConnectionFilter;
 import dev.merapi.core.protocols.ErrorResponses;
 import dev.merapi.core.protocols.ServerSession;
 import dev.merapi.core.security.LogLimit;
@@ -74,7 +73,6 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
 
     private final HttpServerApp app;
     private final Http1Options options;
-    private final ConnectionFilter filter;
     private final ConnectionTracker tracker;
     private final Http1Parser.HeadScan scan = new Http1Parser.HeadScan();
     private final int hash = ThreadLocalRandom.current().nextInt();
@@ -96,13 +94,11 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     /**
      * @param app the application that gets each request
      * @param options limits and timeouts
-     * @param filter decides on the peer address before any byte is read
      * @param tracker the service's open connections, for graceful shutdown
      */
-    public Http1ServerConnection(HttpServerApp app, Http1Options options, ConnectionFilter filter, ConnectionTracker tracker) {
+    public Http1ServerConnection(HttpServerApp app, Http1Options options, ConnectionTracker tracker) {
         this.app = app;
         this.options = options;
-        this.filter = filter;
         this.tracker = tracker;
     }
 
@@ -140,13 +136,6 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        if (!filter.accept(channel.remoteAddress(), channel.localAddress())) {
-            log.debug("connection from {} refused by the connection filter", channel.remoteAddress());
-            SecurityEvents.record("connection-filter", channel.remoteAddress(), channel.localAddress(), 0);
-            state = State.CLOSED;
-            ctx.close();
-            return;
-        }
         if (!tracker.add(this)) {
             state = State.CLOSED;
             ctx.close();
