@@ -17,20 +17,25 @@ import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import java.net.InetSocketAddress;
 import java.net.Socket;
+import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.stream.Stream;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.MethodSource;
 
 /** An accepted connection's walk through a listening service's stages, over real sockets on every transport. */
 class ConnectionStagesIT {
 
+    static Stream<Transport> availableTransports() {
+        return Arrays.stream(Transport.values()).filter(Transport::isAvailable);
+    }
+
     @ParameterizedTest
-    @EnumSource(Transport.class)
+    @MethodSource("availableTransports")
     void addedStageSeesEachConnectionAndItsBytesBeforeTheProtocol(Transport transport) throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(transport.isAvailable(), transport + " is not available here");
         AtomicInteger installed = new AtomicInteger();
         AtomicLong bytesSeen = new AtomicLong();
         ListeningService service = ListeningService.http("t", OK).addStage((channel, next) -> {
@@ -60,9 +65,8 @@ class ConnectionStagesIT {
     }
 
     @ParameterizedTest
-    @EnumSource(Transport.class)
+    @MethodSource("availableTransports")
     void stageRefusalClosesUnreadAndGivesTheListenerSlotBack(Transport transport) throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(transport.isAvailable(), transport + " is not available here");
         AtomicInteger asked = new AtomicInteger();
         AtomicInteger served = new AtomicInteger();
         ListeningService service = ListeningService.http("t", s -> {
@@ -89,9 +93,8 @@ class ConnectionStagesIT {
     }
 
     @ParameterizedTest
-    @EnumSource(Transport.class)
+    @MethodSource("availableTransports")
     void connectionFilterRunsBeforeAddedStagesAndTheirOrderHolds(Transport transport) throws Exception {
-        org.junit.jupiter.api.Assumptions.assumeTrue(transport.isAvailable(), transport + " is not available here");
         List<String> walk = new CopyOnWriteArrayList<>();
         ListeningService service = ListeningService.http("t", OK)
                 .connectionFilter((remote, local) -> walk.add("filter"))
