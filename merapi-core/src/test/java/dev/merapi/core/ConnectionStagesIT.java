@@ -20,6 +20,8 @@ import java.net.Socket;
 import java.util.Arrays;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.stream.Stream;
@@ -110,6 +112,35 @@ class ConnectionStagesIT {
             server.shutdownFast();
         }
         assertThat(walk).containsExactly("filter", "first", "second");
+    }
+
+    @ParameterizedTest
+    @MethodSource("availableTransports")
+    void stageThatHandsOnLaterStartsTheProtocolOnAnActiveConnection(Transport transport) throws Exception {
+        CountDownLatch handedOn = new CountDownLatch(1);
+        ListeningService service = ListeningService.http("t", OK).addStage((channel, next) -> {
+            // decides once the connection is active, as a TLS handshake would, then leaves the pipeline
+            channel.pipeline().addLast("later", new ChannelInboundHandlerAdapter() {
+                @Override
+                public void channelActive(ChannelHandlerContext ctx) {
+                    ctx.executor().execute(() -> {
+                        ctx.pipeline().remove(this);
+                        next.install(ctx.channel());
+                        handedOn.countDown();
+                    });
+                }
+            });
+            return true;
+        }).addTcp("127.0.0.1:0");
+        Server server = start(service, transport);
+        try (Socket s = new Socket()) {
+            s.connect(service.boundAddresses().getFirst());
+            assertThat(handedOn.await(10, TimeUnit.SECONDS)).isTrue();
+            assertThat(exchange(s)).startsWith("HTTP/1.1 200 OK\r\n").endsWith("\r\n\r\nok");
+        } finally {
+            server.shutdownFast();
+        }
+        assertThat(service.openConnections()).isZero();
     }
 
     private static ConnectionStage named(String name, List<String> walk) {

@@ -38,10 +38,20 @@ public final class Http1Protocol implements ConnectionStage {
         return options;
     }
 
-    /** Installs the connection; the last stage, so {@code next} is not called. Always {@code true}. */
+    /**
+     * Installs the connection; the last stage, so {@code next} is not called. Always {@code true}.
+     *
+     * <p>Installed at accept, the connection starts when the channel becomes active. Installed later, by an earlier
+     * stage's handler once it is done (after a TLS handshake, say; on the connection's event loop), the channel is
+     * active already, so the connection is started here.
+     */
     @Override
     public boolean install(Channel channel, Next next) {
-        channel.pipeline().addLast("http1", new Http1ServerConnection(app, options, tracker));
+        Http1ServerConnection connection = new Http1ServerConnection(app, options, tracker);
+        channel.pipeline().addLast("http1", connection);
+        if (channel.isRegistered() && channel.isActive()) {
+            connection.channelActive(channel.pipeline().context(connection));
+        }
         return true;
     }
 }
