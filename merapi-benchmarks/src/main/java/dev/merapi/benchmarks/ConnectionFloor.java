@@ -4,7 +4,7 @@ import dev.merapi.core.listeners.Transport;
 import dev.merapi.core.protocols.ServerSession;
 import dev.merapi.core.server.Server;
 import dev.merapi.core.server.ServerConfig;
-import dev.merapi.core.services.HttpServerApp;
+import dev.merapi.core.apps.HttpServerApp;
 import dev.merapi.core.services.ListeningService;
 import dev.merapi.http.HeaderNames;
 import dev.merapi.http.ResponseHeader;

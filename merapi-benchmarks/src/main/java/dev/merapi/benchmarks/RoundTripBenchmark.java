@@ -3,7 +3,7 @@ package dev.merapi.benchmarks;
 import dev.merapi.core.protocols.ServerSession;
 import dev.merapi.core.server.Server;
 import dev.merapi.core.server.ServerConfig;
-import dev.merapi.core.services.HttpServerApp;
+import dev.merapi.core.apps.HttpServerApp;
 import dev.merapi.core.services.ListeningService;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.error.ProxyError;

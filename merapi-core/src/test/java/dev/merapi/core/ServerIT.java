@@ -8,7 +8,7 @@ import dev.merapi.core.protocols.ServerSession;
 import dev.merapi.core.server.Server;
 import dev.merapi.core.server.ServerConfig;
 import dev.merapi.core.services.BackgroundService;
-import dev.merapi.core.services.HttpServerApp;
+import dev.merapi.core.apps.HttpServerApp;
 import dev.merapi.core.services.ListeningService;
 import dev.merapi.error.ProxyError;
 import dev.merapi.http.HeaderNames;
@@ -64,14 +64,14 @@ class ServerIT {
         session.writeBody(body, true);
     }
 
-    private static Server start(ListeningService service, Transport transport) {
+    static Server start(ListeningService service, Transport transport) {
         Server server = new Server(ServerConfig.builder().threads(1).transport(transport).gracePeriod(Duration.ofSeconds(2)).build());
         server.addService(service);
         server.start();
         return server;
     }
 
-    private static String exchange(Socket s) throws IOException {
+    static String exchange(Socket s) throws IOException {
         s.setSoTimeout(5000);
         s.getOutputStream().write(REQUEST.getBytes(StandardCharsets.US_ASCII));
         return readAll(s.getInputStream());
@@ -313,7 +313,7 @@ class ServerIT {
     // ---- connection caps
 
     /** Connects and sends nothing: the server holds it until its first-byte timeout. */
-    private static Socket hold(InetSocketAddress server, String fromHost) throws IOException {
+    static Socket hold(InetSocketAddress server, String fromHost) throws IOException {
         Socket s = new Socket();
         s.bind(new InetSocketAddress(fromHost, 0));
         s.connect(server, 5000);
@@ -321,7 +321,7 @@ class ServerIT {
     }
 
     /** Whether the server closes {@code s} within a few seconds without answering (its timeouts are 30 s). */
-    private static boolean closedAtOnce(Socket s) throws IOException {
+    static boolean closedAtOnce(Socket s) throws IOException {
         s.setSoTimeout(5000);
         try {
             s.getOutputStream().write(REQUEST.getBytes(StandardCharsets.US_ASCII));

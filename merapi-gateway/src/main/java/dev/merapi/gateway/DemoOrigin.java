@@ -1,7 +1,7 @@
 package dev.merapi.gateway;
 
 import dev.merapi.core.protocols.ServerSession;
-import dev.merapi.core.services.HttpServerApp;
+import dev.merapi.core.apps.HttpServerApp;
 import dev.merapi.http.HeaderNames;
 import dev.merapi.http.ResponseHeader;
 import io.netty.buffer.ByteBuf;

@@ -2,7 +2,7 @@ package dev.merapi.proxy;
 
 import dev.merapi.core.connectors.Connector;
 import dev.merapi.core.protocols.ServerSession;
-import dev.merapi.core.services.HttpServerApp;
+import dev.merapi.core.apps.HttpServerApp;
 import dev.merapi.core.services.ListeningService;
 import dev.merapi.http.Http1Limits;
 import java.util.Objects;

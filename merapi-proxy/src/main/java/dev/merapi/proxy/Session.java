@@ -1,7 +1,7 @@
 package dev.merapi.proxy;
 
 import dev.merapi.core.protocols.ServerSession;
-import dev.merapi.core.protocols.http1.ErrorResponses;
+import dev.merapi.core.protocols.ErrorResponses;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.http.HeaderNames;
 import dev.merapi.http.RequestHeader;

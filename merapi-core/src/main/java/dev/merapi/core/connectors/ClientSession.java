@@ -1,32 +1,24 @@
 package dev.merapi.core.connectors;
 
 import dev.merapi.core.protocols.ServerSession;
-import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.error.ProxyError;
 import dev.merapi.http.RequestHeader;
 import dev.merapi.http.ResponseHeader;
 import io.netty.buffer.ByteBuf;
-import io.netty.channel.EventLoop;
 
 /**
  * One upstream connection while it carries one request: write the request, read the response on demand,
  * then {@link #release()} it to the pool (or close it when it cannot be reused).
  *
- * <p>Threading: every method must be called on {@link #eventLoop()}, the loop of the downstream session
- * that asked for it; every {@link Handler} callback runs there.
+ * <p>Threading: every method must be called on the event loop of the downstream session that asked for it, which
+ * is the connection's own; every {@link Handler} callback runs there.
  *
  * <p>Buffers: {@link #writeBody} takes ownership; {@link Handler#onBody} hands ownership to the handler.
  */
 public interface ClientSession {
 
-    /** The peer this connection goes to. */
-    HttpPeer peer();
-
     /** Whether this connection came from the pool (it served earlier requests). */
     boolean isReused();
-
-    /** The event loop of this connection. */
-    EventLoop eventLoop();
 
     /** Sets the handler of response, writability and error events; before writing the request. */
     void setHandler(Handler handler);
@@ -65,9 +57,6 @@ public interface ClientSession {
     default long spliceBody(ServerSession downstream, long minimum) {
         return -1;
     }
-
-    /** Whether any byte of a response has arrived. */
-    boolean isResponseStarted();
 
     /**
      * Ends the use of this connection: back to the pool if the exchange completed cleanly and the

@@ -62,23 +62,6 @@ public final class Connector {
     /**
      * @param transport the transport of the event loops this connector will be called on
      * @param maxIdlePerLoop the most idle connections each event loop keeps
-     */
-    public Connector(Transport transport, int maxIdlePerLoop) {
-        this(transport, maxIdlePerLoop, Http1Limits.DEFAULT);
-    }
-
-    /**
-     * @param transport the transport of the event loops this connector will be called on
-     * @param maxIdlePerLoop the most idle connections each event loop keeps
-     * @param limits limits for parsing responses
-     */
-    public Connector(Transport transport, int maxIdlePerLoop, Http1Limits limits) {
-        this(transport, maxIdlePerLoop, limits, false);
-    }
-
-    /**
-     * @param transport the transport of the event loops this connector will be called on
-     * @param maxIdlePerLoop the most idle connections each event loop keeps
      * @param limits limits for parsing responses
      * @param splice whether response bodies may be spliced ({@link ClientSession#spliceBody}); only on epoll.
      *     Connections then read response heads in pieces of at most {@value #HEAD_READ_BYTES} bytes, so that

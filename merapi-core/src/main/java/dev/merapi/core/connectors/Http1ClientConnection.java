@@ -26,7 +26,6 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
-import io.netty.channel.EventLoop;
 import io.netty.channel.epoll.AbstractEpollStreamChannel;
 import io.netty.channel.epoll.EpollMode;
 import io.netty.channel.epoll.EpollSocketChannel;
@@ -153,18 +152,8 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
     }
 
     @Override
-    public HttpPeer peer() {
-        return peer;
-    }
-
-    @Override
     public boolean isReused() {
         return uses > 1;
-    }
-
-    @Override
-    public EventLoop eventLoop() {
-        return channel.eventLoop();
     }
 
     @Override
@@ -238,11 +227,6 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
     @Override
     public boolean isWritable() {
         return channel.isWritable();
-    }
-
-    @Override
-    public boolean isResponseStarted() {
-        return responseStarted;
     }
 
     @Override

@@ -1,7 +1,9 @@
 /**
- * Listening sockets, transports and the connection filter.
+ * Listening sockets, transports, and the stages an accepted connection passes through before its protocol serves
+ * it (the connection filter first).
  *
- * <p>Starting points: {@link dev.merapi.core.listeners.ListenerConfig}, {@link dev.merapi.core.listeners.ConnectionFilter},
+ * <p>Starting points: {@link dev.merapi.core.listeners.ListenerConfig}, {@link dev.merapi.core.listeners.ConnectionStage},
+ * {@link dev.merapi.core.listeners.ConnectionFilter},
  * {@link dev.merapi.core.listeners.Transport}.
  */
 package dev.merapi.core.listeners;

@@ -1,6 +1,7 @@
 /**
- * Protocol-independent sessions: what an application sees of one downstream request.
+ * Protocol-independent sessions: what an application sees of one downstream request, and the error pages
+ * every protocol answers with.
  *
- * <p>Starting point: {@link dev.merapi.core.protocols.ServerSession}.
+ * <p>Starting points: {@link dev.merapi.core.protocols.ServerSession}, {@link dev.merapi.core.protocols.ErrorResponses}.
  */
 package dev.merapi.core.protocols;

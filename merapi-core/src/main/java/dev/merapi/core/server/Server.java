@@ -1,9 +1,9 @@
 package dev.merapi.core.server;
 
 import dev.merapi.core.internal.ConnectionLimits;
+import dev.merapi.core.listeners.ConnectionStage;
 import dev.merapi.core.listeners.ListenerConfig;
 import dev.merapi.core.listeners.Transport;
-import dev.merapi.core.protocols.http1.Http1ServerConnection;
 import dev.merapi.core.security.SecurityEvents;
 import dev.merapi.core.services.BackgroundService;
 import dev.merapi.core.services.ListeningService;
@@ -42,6 +42,9 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs {@link Service}s: binds the listeners of each {@link ListeningService} on shared event loops,
  * schedules each {@link BackgroundService}, and shuts everything down gracefully or fast.
+ *
+ * <p>The server knows no protocol: it caps, configures and registers each accepted connection and passes it
+ * through its service's {@link ConnectionStage}s (filter, TLS, protocol choice, the protocol's connection).
  *
  * <pre>{@code
  * Server server = new Server(ServerConfig.builder().threads(4).build());
@@ -92,11 +95,6 @@ public final class Server {
         return this;
     }
 
-    /** The event loops, once started; connectors should use these so that both legs share a loop. */
-    public EventLoopGroup eventLoops() {
-        return group;
-    }
-
     /**
      * Binds every listener, then starts accepting on all of them and starts every background service, then returns.
      *
@@ -134,6 +132,7 @@ public final class Server {
     }
 
     private void bind(ListeningService service, Transport transport) {
+        ConnectionStage.Next stages = ConnectionStage.chain(service.connectionStages());
         for (ListenerConfig l : service.listeners()) {
             boolean domain = l.isUnix();
             if (domain && l.address() instanceof UnixDomainSocketAddress uds) {
@@ -148,7 +147,7 @@ public final class Server {
                     .channel(transport.serverChannel(domain))
                     .option(ChannelOption.SO_BACKLOG, l.backlog())
                     .option(ChannelOption.AUTO_READ, false) // no accept until every listener is bound
-                    .handler(new Acceptor(service, group, l, domain, transport == Transport.EPOLL))
+                    .handler(new Acceptor(stages, group, l, domain, transport == Transport.EPOLL))
                     .childHandler(NotAccepted.INSTANCE);
             if (!domain) {
                 b.option(ChannelOption.SO_REUSEADDR, true);
@@ -340,9 +339,10 @@ public final class Server {
 
     /**
      * Sets up each accepted connection on the listening channel, ahead of {@code ServerBootstrap}'s own acceptor,
-     * which then sees no connection (it still handles accept errors): the {@link Http1ServerConnection} goes into
-     * the pipeline directly, where a child handler would add one handler and replace it by another, and the
-     * options are set without a map walk. Runs once per connection, so it stays small.
+     * which then sees no connection (it still handles accept errors): the listener's caps are taken, the options
+     * are set without a map walk, and the service's {@link ConnectionStage}s put their handlers into the pipeline
+     * directly, where a child handler would add one handler and replace it by another. Runs once per connection,
+     * so it stays small.
      */
     private static final class Acceptor extends ChannelInboundHandlerAdapter {
         private final ChannelFutureListener closeIfUnregistered = f -> {
@@ -351,15 +351,15 @@ public final class Server {
             }
         };
 
-        private final ListeningService service;
+        private final ConnectionStage.Next stages;
         private final ConnectionLimits limits;
         private final EventLoopGroup childGroup;
         private final boolean tcpNoDelayOff;
         private final boolean keepAlive;
         private final boolean readOnRegister;
 
-        Acceptor(ListeningService service, EventLoopGroup childGroup, ListenerConfig listener, boolean domain, boolean epoll) {
-            this.service = service;
+        Acceptor(ConnectionStage.Next stages, EventLoopGroup childGroup, ListenerConfig listener, boolean domain, boolean epoll) {
+            this.stages = stages;
             this.limits = new ConnectionLimits(listener);
             this.childGroup = childGroup;
             // Netty turns TCP_NODELAY on for every accepted socket; each option set is one more system call per
@@ -389,11 +389,16 @@ public final class Server {
                 if (keepAlive) {
                     config.setOption(ChannelOption.SO_KEEPALIVE, true);
                 }
-                child.pipeline().addLast("http1", new Http1ServerConnection(service.app(), service.http1Options(),
-                        service.connectionFilter(), service.connectionTracker()));
+                if (!stages.install(child)) {
+                    // refused by a stage (the connection filter): closed before it is registered, as over a cap
+                    child.unsafe().closeForcibly();
+                    limits.release(child);
+                    return;
+                }
                 if (readOnRegister) {
-                    // the connection reads as soon as it is active anyway (Http1ServerConnection.channelActive):
-                    // asked for before registration, the epoll interest goes in with the registration itself,
+                    // the first stage's handler reads as soon as the connection is active anyway (a protocol's
+                    // connection does, and so does a TLS handshake): asked for before registration, the epoll
+                    // interest goes in with the registration itself,
                     // which saves an epoll_ctl(MOD) per connection. An epoll channel only records the interest
                     // while it is unregistered.
                     child.unsafe().beginRead();

@@ -1,9 +1,12 @@
 package dev.merapi.core.services;
 
+import dev.merapi.core.apps.HttpServerApp;
 import dev.merapi.core.internal.ConnectionTracker;
 import dev.merapi.core.listeners.ConnectionFilter;
+import dev.merapi.core.listeners.ConnectionStage;
 import dev.merapi.core.listeners.ListenerConfig;
 import dev.merapi.core.protocols.http1.Http1Options;
+import dev.merapi.core.protocols.http1.Http1Protocol;
 import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -20,6 +23,12 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * ListeningService service = ListeningService.http("proxy", app).addTcp("0.0.0.0:8080");
  * server.addService(service);
  * }</pre>
+ *
+ * <p>Each accepted connection passes through the service's {@link ConnectionStage}s, in this order: the
+ * {@link ConnectionFilter} (when one is set), the stages added with {@link #addStage}, then the protocol's
+ * connection (HTTP/1.1, with the {@link Http1Options}). The server runs them without knowing what they are.
+ *
+ * <p>Not thread-safe while it is configured; once the server has started, its settings are only read.
  */
 public final class ListeningService implements Service {
     private final String name;
@@ -28,6 +37,7 @@ public final class ListeningService implements Service {
     private final List<SocketAddress> bound = new CopyOnWriteArrayList<>();
     private final ConnectionTracker connections = new ConnectionTracker();
     private Http1Options http1Options = Http1Options.DEFAULT;
+    private final List<ConnectionStage> stages = new ArrayList<>();
     private ConnectionFilter connectionFilter = ConnectionFilter.ACCEPT_ALL;
 
     private ListeningService(String name, HttpServerApp app) {
@@ -71,6 +81,29 @@ public final class ListeningService implements Service {
     public ListeningService connectionFilter(ConnectionFilter filter) {
         this.connectionFilter = Objects.requireNonNull(filter, "filter");
         return this;
+    }
+
+    /**
+     * Adds a stage that every accepted connection passes through after the {@link ConnectionFilter} and before the
+     * protocol's connection; stages run in the order they were added.
+     */
+    public ListeningService addStage(ConnectionStage stage) {
+        stages.add(Objects.requireNonNull(stage, "stage"));
+        return this;
+    }
+
+    /**
+     * The stages an accepted connection passes through, in order: the connection filter (unless it accepts every
+     * connection, when it is left out), the added stages, and last the protocol's connection.
+     */
+    public List<ConnectionStage> connectionStages() {
+        List<ConnectionStage> all = new ArrayList<>(stages.size() + 2);
+        if (connectionFilter != ConnectionFilter.ACCEPT_ALL) {
+            all.add(new FilterStage(connectionFilter));
+        }
+        all.addAll(stages);
+        all.add(Http1Protocol.of(app, http1Options, connections));
+        return List.copyOf(all);
     }
 
     /** The configured listeners. */

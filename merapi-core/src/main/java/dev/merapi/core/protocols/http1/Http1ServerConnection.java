@@ -6,11 +6,11 @@ import dev.merapi.core.internal.TrackedConnection;
 import dev.merapi.core.internal.http1.BodyReader;
 import dev.merapi.core.internal.http1.BodyWriter;
 import dev.merapi.core.internal.http1.KeepAlive;
-import dev.merapi.core.listeners.ConnectionFilter;
+import dev.merapi.core.protocols.ErrorResponses;
 import dev.merapi.core.protocols.ServerSession;
 import dev.merapi.core.security.LogLimit;
 import dev.merapi.core.security.SecurityEvents;
-import dev.merapi.core.services.HttpServerApp;
+import dev.merapi.core.apps.HttpServerApp;
 import dev.merapi.error.ErrorSource;
 import dev.merapi.error.ErrorType;
 import dev.merapi.error.ProxyError;
@@ -78,7 +78,6 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
 
     private final HttpServerApp app;
     private final Http1Options options;
-    private final ConnectionFilter filter;
     private final ConnectionTracker tracker;
     private final Http1Parser.HeadScan scan = new Http1Parser.HeadScan();
     private final BodyWriter writer = new BodyWriter(); // the current exchange's response body
@@ -101,13 +100,11 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     /**
      * @param app the application that gets each request
      * @param options limits and timeouts
-     * @param filter decides on the peer address before any byte is read
      * @param tracker the service's open connections, for graceful shutdown
      */
-    public Http1ServerConnection(HttpServerApp app, Http1Options options, ConnectionFilter filter, ConnectionTracker tracker) {
+    public Http1ServerConnection(HttpServerApp app, Http1Options options, ConnectionTracker tracker) {
         this.app = app;
         this.options = options;
-        this.filter = filter;
         this.tracker = tracker;
     }
 
@@ -145,13 +142,6 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
 
     @Override
     public void channelActive(ChannelHandlerContext ctx) {
-        if (!filter.accept(channel.remoteAddress(), channel.localAddress())) {
-            log.debug("connection from {} refused by the connection filter", channel.remoteAddress());
-            SecurityEvents.record("connection-filter", channel.remoteAddress(), channel.localAddress(), 0);
-            state = State.CLOSED;
-            ctx.close();
-            return;
-        }
         if (!tracker.add(this)) {
             state = State.CLOSED;
             ctx.close();

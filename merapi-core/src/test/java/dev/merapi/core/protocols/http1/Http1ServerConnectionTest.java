@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.merapi.core.internal.ConnectionTracker;
 import dev.merapi.core.internal.http1.Wire;
-import dev.merapi.core.listeners.ConnectionFilter;
 import dev.merapi.core.protocols.ServerSession;
 import dev.merapi.error.ErrorSource;
 import dev.merapi.error.ErrorType;
@@ -41,8 +40,7 @@ class Http1ServerConnectionTest {
     }
 
     private EmbeddedChannel connect(Http1Options options) {
-        Http1ServerConnection connection = new Http1ServerConnection(sessions::add, options, ConnectionFilter.ACCEPT_ALL,
-                new ConnectionTracker());
+        Http1ServerConnection connection = new Http1ServerConnection(sessions::add, options, new ConnectionTracker());
         channel = EmbeddedChannel.builder().ticker(ticker).handlers(connection).build();
         return channel;
     }

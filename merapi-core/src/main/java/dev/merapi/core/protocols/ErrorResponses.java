@@ -1,4 +1,4 @@
-package dev.merapi.core.protocols.http1;
+package dev.merapi.core.protocols;
 
 import dev.merapi.http.HeaderNames;
 import dev.merapi.http.ResponseHeader;

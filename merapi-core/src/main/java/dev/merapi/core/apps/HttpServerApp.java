@@ -1,9 +1,9 @@
-package dev.merapi.core.services;
+package dev.merapi.core.apps;
 
 import dev.merapi.core.protocols.ServerSession;
 
 /**
- * An application served by a {@link ListeningService}: it is handed each well-formed downstream request.
+ * An application served by a {@link dev.merapi.core.services.ListeningService}: it is handed each well-formed downstream request.
  * Malformed requests never reach it; the session answers them (400, 414, 431, 405 for CONNECT...) itself.
  */
 @FunctionalInterface

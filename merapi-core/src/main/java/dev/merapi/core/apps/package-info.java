@@ -1,0 +1,6 @@
+/**
+ * Applications a listening service serves: what receives each downstream request, whatever the protocol.
+ *
+ * <p>Starting point: {@link dev.merapi.core.apps.HttpServerApp}.
+ */
+package dev.merapi.core.apps;
