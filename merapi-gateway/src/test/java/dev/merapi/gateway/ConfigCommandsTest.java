@@ -76,7 +76,8 @@ class ConfigCommandsTest {
     void helpListsTheConfigCommands() {
         Run r = run("--help");
 
-        assertThat(r.out()).containsPattern("(?m)^\\s+check\\s+Validates a configuration file")
+        assertThat(r.out()).containsPattern("(?m)^\\s+run\\s+Runs the gateway described by a YAML configuration file")
+                .containsPattern("(?m)^\\s+check\\s+Validates a configuration file")
                 .containsPattern("(?m)^\\s+config\\s+Configuration helpers");
     }
 }
