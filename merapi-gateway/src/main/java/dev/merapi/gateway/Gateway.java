@@ -4,10 +4,13 @@ import dev.merapi.core.listeners.ListenerConfig;
 import dev.merapi.core.server.Server;
 import dev.merapi.core.server.ServerConfig;
 import dev.merapi.core.services.ListeningService;
+import dev.merapi.gateway.admin.AdminApp;
 import dev.merapi.gateway.config.ConfigException;
 import dev.merapi.gateway.config.ConfigLoader;
 import dev.merapi.gateway.config.GatewayConfig;
 import dev.merapi.gateway.config.GatewayConfig.Listener;
+import dev.merapi.gateway.observability.AccessLog;
+import dev.merapi.gateway.observability.GatewayMetrics;
 import dev.merapi.loadbalancing.LoadBalancer;
 import dev.merapi.proxy.HttpProxy;
 import dev.merapi.proxy.ProxyOptions;
@@ -29,6 +32,8 @@ import org.slf4j.LoggerFactory;
  * configuration and logs every error as {@code FILE:LINE:COL}. Listeners are bound at start: a reload that changes
  * them is refused, and a restart applies it.
  *
+ * <p>The access log and metrics settings take effect at start; a reload keeps them.
+ *
  * <p>Threading: {@link #reload()} may be called from any thread (SIGHUP, a file watch, code); reloads run one at a time.
  */
 final class Gateway {
@@ -41,6 +46,10 @@ final class Gateway {
     private final ReentrantLock reloading = new ReentrantLock();
     private final AtomicLong reloadsOk = new AtomicLong();
     private final AtomicLong reloadsFailed = new AtomicLong();
+    private final GatewayMetrics metrics;
+    private final java.util.Optional<AccessLog> accessLog;
+    private final java.util.concurrent.atomic.AtomicBoolean ready = new java.util.concurrent.atomic.AtomicBoolean();
+    private final java.util.Optional<ListeningService> admin;
 
     private Gateway(Path file, ConfigLoader loader, GatewayConfig config) {
         this.file = file;
@@ -50,7 +59,9 @@ final class Gateway {
         this.server = new Server(sc.build());
         GatewaySnapshot snapshot = GatewaySnapshot.build(config, null);
         warm(snapshot, null);
-        this.proxy = new GatewayProxy(snapshot);
+        this.metrics = new GatewayMetrics(this::health);
+        this.accessLog = AccessLog.of(config.accessLog());
+        this.proxy = new GatewayProxy(snapshot, metrics, accessLog);
         ListeningService s = ListeningService.http("gateway", HttpProxy.of(proxy, ProxyOptions.defaults().toBuilder()
                 .maxRetries(config.upstreams().stream().mapToInt(GatewayConfig.UpstreamGroup::retries).max().orElse(0)).build()));
         for (Listener l : config.listeners()) {
@@ -60,6 +71,51 @@ final class Gateway {
         this.service = s;
         server.addService(service);
         server.addService(new HealthChecks(proxy));
+        if (config.admin().enabled()) {
+            ListeningService a = ListeningService.http("admin", new AdminApp(metrics, ready::get)).addTcp(config.admin().address());
+            server.addService(a);
+            admin = java.util.Optional.of(a);
+        } else {
+            admin = java.util.Optional.empty();
+        }
+    }
+
+    /** Starts every listener; ready ({@code /readyz}) once they are bound, the first health checks having run at build. */
+    void start() {
+        server.start();
+        ready.set(true);
+    }
+
+    /** Marks the gateway not ready, then stops it gracefully (SIGTERM). */
+    void shutdownGracefully() {
+        ready.set(false);
+        server.shutdownGracefully();
+        accessLog.ifPresent(AccessLog::close);
+    }
+
+    /** Marks the gateway not ready, then stops it at once (SIGINT). */
+    void shutdownFast() {
+        ready.set(false);
+        server.shutdownFast();
+        accessLog.ifPresent(AccessLog::close);
+    }
+
+    boolean ready() {
+        return ready.get();
+    }
+
+    GatewayMetrics metrics() {
+        return metrics;
+    }
+
+    /** Where the admin listener listens, once started. */
+    java.util.Optional<SocketAddress> adminAddress() {
+        return admin.map(a -> a.boundAddresses().getFirst());
+    }
+
+    private List<GatewayMetrics.BackendHealth> health() {
+        return proxy.snapshot().groups().values().stream().flatMap(g -> g.balancer().status().stream()
+                .map(s -> new GatewayMetrics.BackendHealth(g.spec().name(), s.backend().name(), s.available()))).toList();
     }
 
     /**
@@ -105,12 +161,14 @@ final class Gateway {
                 next = loader.load(file);
             } catch (ConfigException e) {
                 reloadsFailed.incrementAndGet();
+                metrics.reload(false);
                 log.error("reload of {} failed; the running configuration stays:", file);
                 e.errors().forEach(err -> log.error("  {}", err));
                 return false;
             }
             if (!next.listeners().equals(config().listeners())) {
                 reloadsFailed.incrementAndGet();
+                metrics.reload(false);
                 log.error("reload of {} failed: it changes the listeners, which a restart applies; the running configuration stays", file);
                 return false;
             }
@@ -119,6 +177,7 @@ final class Gateway {
             warm(built, old);
             proxy.swap(built);
             reloadsOk.incrementAndGet();
+            metrics.reload(true);
             log.info("reloaded {}: {} upstream group(s), {} route(s)", file, next.upstreams().size(), next.routes().size());
             return true;
         } finally {

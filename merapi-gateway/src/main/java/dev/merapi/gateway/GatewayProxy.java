@@ -21,7 +21,12 @@ import dev.merapi.proxy.FilterResult;
 import dev.merapi.proxy.ProxyHttp;
 import dev.merapi.proxy.Session;
 import dev.merapi.proxy.Stages;
+import dev.merapi.gateway.observability.AccessLog;
+import dev.merapi.gateway.observability.GatewayMetrics;
 import java.nio.charset.StandardCharsets;
+import java.util.HexFormat;
+import java.util.Locale;
+import java.util.concurrent.ThreadLocalRandom;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -37,15 +42,23 @@ import java.util.regex.Matcher;
  * <p>Requests are routed on their normalised path ({@link PathNormalizer}) and forwarded with it; a path that
  * cannot be normalised (a bad percent-escape) is answered 400. A request no route takes is answered 404.
  *
+ * <p>Every request carries an {@code X-Request-Id}: the client's when valid, else a new one; it goes upstream and
+ * back to the client. Every request is counted in {@link GatewayMetrics} by route, group and status class.
+ *
  * <p>Threading: phases run on the session's event loop; {@link #swap} may be called from any thread.
  */
 final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
     private static final Set<String> IDEMPOTENT = Set.of("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE");
     private static final byte[] EMPTY = new byte[0];
+    /** The request-id header: kept from the client when valid, else generated; sent upstream and back to the client. */
+    static final String REQUEST_ID = "X-Request-Id";
     private final AtomicReference<GatewaySnapshot> current;
+    private final GatewayMetrics metrics;
+    private final Optional<AccessLog> accessLog;
 
     /** One request's state: the snapshot and route it was given, its upstream path, its lease on a backend. */
     static final class Ctx {
+        String requestId;
         GatewaySnapshot snapshot;
         Route route;
         GatewaySnapshot.Group group;
@@ -53,8 +66,10 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
         Lease lease;
     }
 
-    GatewayProxy(GatewaySnapshot initial) {
+    GatewayProxy(GatewaySnapshot initial, GatewayMetrics metrics, Optional<AccessLog> accessLog) {
         this.current = new AtomicReference<>(initial);
+        this.metrics = metrics;
+        this.accessLog = accessLog;
     }
 
     /** The snapshot new requests use. */
@@ -70,6 +85,38 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
     @Override
     public Ctx newCtx() {
         return new Ctx();
+    }
+
+    /** Decides the request id: the client's when it is 1 to 128 characters of letters, digits and {@code ._:-}, else a new one. */
+    @Override
+    public CompletionStage<Void> earlyRequestFilter(Session session, Ctx ctx) {
+        RequestHeader req = session.requestHeader();
+        String id = req.header(REQUEST_ID);
+        if (id == null || !validRequestId(id) || req.headers().count(REQUEST_ID) != 1) {
+            id = newRequestId();
+            req.headers().set(REQUEST_ID, id);
+        }
+        ctx.requestId = id;
+        return Stages.DONE;
+    }
+
+    static boolean validRequestId(String id) {
+        if (id.isEmpty() || id.length() > 128) {
+            return false;
+        }
+        for (int i = 0; i < id.length(); i++) {
+            char c = id.charAt(i);
+            if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == ':' || c == '-')) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** 128 random bits in hex: unique enough to find one request in the logs, not a secret. */
+    static String newRequestId() {
+        ThreadLocalRandom r = ThreadLocalRandom.current();
+        return HexFormat.of().toHexDigits(r.nextLong()) + HexFormat.of().toHexDigits(r.nextLong());
     }
 
     @Override
@@ -100,6 +147,7 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
             case Action.Redirect redirect -> {
                 ResponseHeader h = ResponseHeader.of(redirect.status());
                 h.setHeader(HeaderNames.LOCATION, redirect.location());
+                h.setHeader(REQUEST_ID, ctx.requestId);
                 edit(h.headers(), f.responseHeaders());
                 session.respond(h, EMPTY);
                 return FilterResult.RESPONDED_STAGE;
@@ -108,6 +156,7 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
                 byte[] body = respond.body().getBytes(StandardCharsets.UTF_8);
                 ResponseHeader h = ResponseHeader.of(respond.status());
                 h.setHeader(HeaderNames.CONTENT_TYPE, respond.contentType());
+                h.setHeader(REQUEST_ID, ctx.requestId);
                 edit(h.headers(), f.responseHeaders());
                 session.respond(h, body);
                 return FilterResult.RESPONDED_STAGE;
@@ -181,6 +230,9 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
 
     @Override
     public CompletionStage<Void> responseFilter(Session session, ResponseHeader upstreamResponse, Ctx ctx) {
+        if (ctx.requestId != null) {
+            upstreamResponse.headers().set(REQUEST_ID, ctx.requestId);
+        }
         if (ctx.route != null) {
             edit(upstreamResponse.headers(), ctx.route.filters().responseHeaders());
         }
@@ -213,6 +265,18 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
     @Override
     public void logging(Session session, Optional<ProxyError> error, Ctx ctx) {
         release(ctx);
+        String route = ctx.route == null ? "none" : ctx.route.name();
+        String group = ctx.group == null ? "" : ctx.group.spec().name();
+        metrics.request(route, group, session.responseStatus(), session.elapsedNanos(), session.retries());
+        if (error.isPresent() && error.get().source() == ErrorSource.UPSTREAM && ctx.group != null) {
+            metrics.upstreamError(group, error.get().type() instanceof ErrorType.Kind k ? k.name().toLowerCase(Locale.ROOT) : "other");
+        }
+        if (accessLog.isPresent()) {
+            accessLog.get().log(new AccessLog.Entry(session.requestHeader(), session.clientAddress(), session.responseStatus(),
+                    session.requestBodyBytes(), session.responseBodyBytes(), session.elapsedNanos(),
+                    session.upstreamPeer().map(p -> String.valueOf(p.address())).orElse(""), route, session.retries(),
+                    ctx.requestId == null ? "" : ctx.requestId, error.map(x -> String.valueOf(x.type())).orElse("")));
+        }
     }
 
     private static Backend release(Ctx ctx) {

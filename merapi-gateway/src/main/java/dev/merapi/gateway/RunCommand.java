@@ -39,12 +39,14 @@ final class RunCommand implements Callable<Integer> {
             return 2;
         }
         try {
-            gateway.server().start();
+            gateway.start();
         } catch (IllegalStateException e) {
             err.println("merapi run: " + e.getMessage());
             return 1;
         }
-        gateway.server().installSignalHandlers();
+        // not Server.run(): SIGTERM and SIGINT first mark the gateway not ready, so /readyz turns 503 during shutdown
+        Signal.handle(new Signal("TERM"), sig -> Thread.ofPlatform().name("merapi-shutdown").start(gateway::shutdownGracefully));
+        Signal.handle(new Signal("INT"), sig -> Thread.ofPlatform().name("merapi-shutdown").start(gateway::shutdownFast));
         PrintWriter out = spec.commandLine().getOut();
         SignalHandler previous = Signal.handle(new Signal("HUP"), sig -> Thread.ofVirtual().name("merapi-reload").start(gateway::reload));
         if (previous == SignalHandler.SIG_IGN) {
@@ -54,9 +56,10 @@ final class RunCommand implements Callable<Integer> {
         for (SocketAddress a : gateway.boundAddresses()) {
             out.println("  listening on http://" + ListenerConfig.describe(a));
         }
+        gateway.adminAddress().ifPresent(a -> out.println("  admin on http://" + ListenerConfig.describe(a) + " (/livez, /readyz, /metrics)"));
         out.println("Reload with SIGHUP; stop with Ctrl-C, or SIGTERM for a graceful stop.");
         out.flush();
-        gateway.server().run();
+        gateway.server().awaitTermination();
         return 0;
     }
 }

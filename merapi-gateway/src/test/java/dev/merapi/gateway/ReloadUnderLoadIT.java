@@ -62,7 +62,7 @@ class ReloadUnderLoadIT {
             Path file = dir.resolve("gw.yaml");
             Files.writeString(file, configA);
             Gateway gateway = Gateway.of(file, ConfigLoader.of());
-            gateway.server().start();
+            gateway.start();
             int port = ((InetSocketAddress) gateway.boundAddresses().getFirst()).getPort();
 
             // served.get(e) is the group that configuration epoch e sends the default route to; a reload is "pending"

@@ -152,7 +152,8 @@ public final class ConfigLoader {
         Admin admin = s.get("admin").flatMap(n -> b.section(n, "admin", Admin.KEYS))
                 .map(a -> new Admin(a.bool("enabled", true), a.string("address").orElse(Admin.DEFAULT.address()))).orElse(Admin.DEFAULT);
         AccessLog log = s.get("access-log").flatMap(n -> b.section(n, "access-log", AccessLog.KEYS))
-                .map(a -> new AccessLog(a.bool("enabled", true), a.string("output").orElse("stdout"), a.strings("redact-headers"),
+                .map(a -> new AccessLog(a.bool("enabled", true), a.string("output").orElse("stdout"),
+                        a.get("headers").isPresent() ? a.strings("headers") : AccessLog.DEFAULT_HEADERS, a.strings("redact-headers"),
                         a.strings("redact-query"))).orElse(AccessLog.DEFAULT);
         Metrics metrics = s.get("metrics").flatMap(n -> b.section(n, "metrics", Metrics.KEYS))
                 .map(m -> new Metrics(m.bool("enabled", true))).orElse(Metrics.DEFAULT);

@@ -245,14 +245,17 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
      *
      * @param enabled whether it is written
      * @param output {@code stdout} or a file path
+     * @param headers request headers whose values are logged
      * @param redactHeaders headers whose values are written as {@code [redacted]}, beside the ones always redacted
      * @param redactQuery query parameters whose values are redacted
      */
-    public record AccessLog(boolean enabled, String output, List<String> redactHeaders, List<String> redactQuery) {
-        public static final List<String> KEYS = List.of("enabled", "output", "redact-headers", "redact-query");
-        public static final AccessLog DEFAULT = new AccessLog(false, "stdout", List.of(), List.of());
+    public record AccessLog(boolean enabled, String output, List<String> headers, List<String> redactHeaders, List<String> redactQuery) {
+        public static final List<String> KEYS = List.of("enabled", "output", "headers", "redact-headers", "redact-query");
+        public static final List<String> DEFAULT_HEADERS = List.of("User-Agent", "Referer");
+        public static final AccessLog DEFAULT = new AccessLog(false, "stdout", DEFAULT_HEADERS, List.of(), List.of());
 
         public AccessLog {
+            headers = List.copyOf(headers);
             redactHeaders = List.copyOf(redactHeaders);
             redactQuery = List.copyOf(redactQuery);
         }
