@@ -16,7 +16,6 @@ import dev.merapi.http.HeaderNames;
 import dev.merapi.http.RequestHeader;
 import dev.merapi.http.ResponseHeader;
 import dev.merapi.loadbalancing.Backend;
-import dev.merapi.loadbalancing.Lease;
 import dev.merapi.proxy.FilterResult;
 import dev.merapi.proxy.ProxyHttp;
 import dev.merapi.proxy.Session;
@@ -57,13 +56,12 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
     private final Optional<AccessLog> accessLog;
 
     /** One request's state: the snapshot and route it was given, its upstream path, its lease on a backend. */
-    static final class Ctx {
+    static final class Ctx extends LeaseHolder {
         String requestId;
         GatewaySnapshot snapshot;
         Route route;
         GatewaySnapshot.Group group;
         String upstreamTarget;
-        Lease lease;
     }
 
     GatewayProxy(GatewaySnapshot initial, GatewayMetrics metrics, Optional<AccessLog> accessLog) {
@@ -145,21 +143,11 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
         }
         switch (r.action()) {
             case Action.Redirect redirect -> {
-                ResponseHeader h = ResponseHeader.of(redirect.status());
-                h.setHeader(HeaderNames.LOCATION, redirect.location());
-                h.setHeader(REQUEST_ID, ctx.requestId);
-                edit(h.headers(), f.responseHeaders());
-                session.respond(h, EMPTY);
-                return FilterResult.RESPONDED_STAGE;
+                return answer(session, ctx, ResponseHeader.of(redirect.status()).setHeader(HeaderNames.LOCATION, redirect.location()), EMPTY);
             }
             case Action.Respond respond -> {
-                byte[] body = respond.body().getBytes(StandardCharsets.UTF_8);
-                ResponseHeader h = ResponseHeader.of(respond.status());
-                h.setHeader(HeaderNames.CONTENT_TYPE, respond.contentType());
-                h.setHeader(REQUEST_ID, ctx.requestId);
-                edit(h.headers(), f.responseHeaders());
-                session.respond(h, body);
-                return FilterResult.RESPONDED_STAGE;
+                return answer(session, ctx, ResponseHeader.of(respond.status()).setHeader(HeaderNames.CONTENT_TYPE, respond.contentType()),
+                        respond.body().getBytes(StandardCharsets.UTF_8));
             }
             case Action.Proxy proxy -> {
                 ctx.group = snap.groups().get(proxy.upstream());
@@ -167,6 +155,14 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
                 return FilterResult.CONTINUE_STAGE;
             }
         }
+    }
+
+    /** Answers from the gateway (a redirect or a fixed response), with the request id and the route's response edits. */
+    private static CompletionStage<FilterResult> answer(Session session, Ctx ctx, ResponseHeader h, byte[] body) {
+        h.setHeader(REQUEST_ID, ctx.requestId);
+        edit(h.headers(), ctx.route.filters().responseHeaders());
+        session.respond(h, body);
+        return FilterResult.RESPONDED_STAGE;
     }
 
     /** The path that goes upstream: the normalised path, less {@code strip-prefix}, then rewritten. */
@@ -198,7 +194,7 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
 
     @Override
     public CompletionStage<HttpPeer> upstreamPeer(Session session, Ctx ctx) {
-        Backend failed = release(ctx);
+        Backend failed = ctx.release();
         GatewaySnapshot.Group g = ctx.group;
         byte[] key = g.balancer().algorithm().usesKey() ? g.hashKey().apply(session) : EMPTY;
         Optional<Backend> backend = g.balancer().select(key, b -> !b.equals(failed));
@@ -264,7 +260,7 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
 
     @Override
     public void logging(Session session, Optional<ProxyError> error, Ctx ctx) {
-        release(ctx);
+        ctx.release();
         String route = ctx.route == null ? "none" : ctx.route.name();
         String group = ctx.group == null ? "" : ctx.group.spec().name();
         metrics.request(route, group, session.responseStatus(), session.elapsedNanos(), session.retries());
@@ -277,16 +273,6 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
                     session.upstreamPeer().map(p -> String.valueOf(p.address())).orElse(""), route, session.retries(),
                     ctx.requestId == null ? "" : ctx.requestId, error.map(x -> String.valueOf(x.type())).orElse("")));
         }
-    }
-
-    private static Backend release(Ctx ctx) {
-        Lease l = ctx.lease;
-        ctx.lease = null;
-        if (l == null) {
-            return null;
-        }
-        l.close();
-        return l.backend();
     }
 
     /** Applies header edits: remove, then set, then add. */

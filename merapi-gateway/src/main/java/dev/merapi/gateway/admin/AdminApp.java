@@ -5,7 +5,6 @@ import dev.merapi.core.services.HttpServerApp;
 import dev.merapi.gateway.observability.GatewayMetrics;
 import dev.merapi.http.HeaderNames;
 import dev.merapi.http.ResponseHeader;
-import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
 import java.util.function.BooleanSupplier;
@@ -29,29 +28,7 @@ public final class AdminApp implements HttpServerApp {
 
     @Override
     public void onRequest(ServerSession session) {
-        session.setHandler(new ServerSession.Handler() {
-            @Override
-            public void onBody(ByteBuf data, boolean endOfStream) {
-                data.release();
-                if (endOfStream) {
-                    answer(session);
-                } else {
-                    session.readBody();
-                }
-            }
-
-            @Override
-            public void onWritable() {
-            }
-
-            @Override
-            public void onError(dev.merapi.error.ProxyError error) {
-                if (session.isOpen() && !session.isResponseStarted()) {
-                    session.abort();
-                }
-            }
-        });
-        session.readBody();
+        WholeRequest.thenAnswer(session, this::answer);
     }
 
     private void answer(ServerSession session) {

@@ -415,6 +415,27 @@ public final class ConfigLoader {
     }
 
     private static HeaderEdits edits(Section s) {
-        return new HeaderEdits(s.stringMap("add"), s.stringMap("set"), s.strings("remove"));
+        HeaderEdits e = new HeaderEdits(checked(s, "add"), checked(s, "set"), s.strings("remove"));
+        for (String name : e.remove()) {
+            checkField(s, "remove", name, "x");
+        }
+        return e;
+    }
+
+    /** A mapping of header names to values, each a valid field, so that no request fails on it later. */
+    private static Map<String, String> checked(Section s, String key) {
+        Map<String, String> m = s.stringMap(key);
+        m.forEach((name, value) -> checkField(s, key, name, value));
+        return m;
+    }
+
+    private static void checkField(Section s, String key, String name, String value) {
+        try {
+            new dev.merapi.http.Headers(1).add(name, value);
+        } catch (dev.merapi.error.ProxyError e) {
+            // the message names the rule, never the value, which may come from a secret
+            s.binder().error(s.get(key).orElseThrow(), s.at(key) + "." + name, "not a valid header: the name must be a token and the value"
+                    + " must hold no control character, no character above U+00FF and no space at either end");
+        }
     }
 }

@@ -214,4 +214,14 @@ class ConfigLoaderTest {
                 "gw.yaml:4:16: listeners[0].protocols: protocol 'h2c' is not available in this version; use h1",
                 "gw.yaml:5:5: listeners[0].tls: TLS listeners are not available in this version");
     }
+
+    @Test
+    void headerEditsThatCouldNotBeSentAreRefusedAtLoad() {
+        assertThat(errors(HEAD + "routes:\n  - name: r\n    upstream: app\n    request-headers:\n      set: {\"Bad Name\": x}\n"
+                + "    response-headers:\n      add: {X-A: \"${env:TOKEN}\\u0001\"}\n")).containsExactly(
+                "gw.yaml:11:12: routes[0].request-headers.set.Bad Name: not a valid header: the name must be a token and the value"
+                        + " must hold no control character, no character above U+00FF and no space at either end",
+                "gw.yaml:13:12: routes[0].response-headers.add.X-A: not a valid header: the name must be a token and the value"
+                        + " must hold no control character, no character above U+00FF and no space at either end");
+    }
 }
