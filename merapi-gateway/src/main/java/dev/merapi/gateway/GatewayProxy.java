@@ -23,9 +23,9 @@ import dev.merapi.proxy.Stages;
 import dev.merapi.gateway.observability.AccessLog;
 import dev.merapi.gateway.observability.GatewayMetrics;
 import java.nio.charset.StandardCharsets;
+import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.Locale;
-import java.util.concurrent.ThreadLocalRandom;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -58,7 +58,6 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
     /** One request's state: the snapshot and route it was given, its upstream path, its lease on a backend. */
     static final class Ctx extends LeaseHolder {
         String requestId;
-        GatewaySnapshot snapshot;
         Route route;
         GatewaySnapshot.Group group;
         String upstreamTarget;
@@ -111,16 +110,23 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
         return true;
     }
 
-    /** 128 random bits in hex: unique enough to find one request in the logs, not a secret. */
+    /** 128 random bits in hex, from a DRBG per thread (no lock shared between event loops). */
     static String newRequestId() {
-        ThreadLocalRandom r = ThreadLocalRandom.current();
+        SecureRandom r = RANDOM.get();
         return HexFormat.of().toHexDigits(r.nextLong()) + HexFormat.of().toHexDigits(r.nextLong());
     }
 
+    private static final ThreadLocal<SecureRandom> RANDOM = ThreadLocal.withInitial(() -> {
+        try {
+            return SecureRandom.getInstance("DRBG");
+        } catch (java.security.NoSuchAlgorithmException e) {
+            return new SecureRandom();
+        }
+    });
+
     @Override
     public CompletionStage<FilterResult> requestFilter(Session session, Ctx ctx) {
-        GatewaySnapshot snap = current.get();
-        ctx.snapshot = snap;
+        GatewaySnapshot snap = current.get(); // once per request: its route and group come from this snapshot
         RequestHeader req = session.requestHeader();
         String path;
         try {

@@ -53,7 +53,6 @@ public final class ConfigLoader {
     public static final String BUILT_IN = "<built-in>";
     private static final List<String> PROTOCOLS = List.of("h1", "h2", "h2c");
     private static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT");
-    private static final Pattern HOST = Pattern.compile("(\\*\\.)?[a-z0-9]([a-z0-9-]*[a-z0-9])?(\\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)*");
     private static final Duration MAX_TIMEOUT = Duration.ofHours(24);
     private static final Duration MIN_TIMEOUT = Duration.ofMillis(1);
 
@@ -263,9 +262,9 @@ public final class ConfigLoader {
         Binder b = s.binder();
         Optional<String> name = s.requiredString("name");
         String algorithm = s.choice("algorithm", UpstreamGroup.ALGORITHMS, "round-robin");
-        String hashKey = s.string("hash-key").orElse("uri");
-        if (!hashKey.equals("uri") && !hashKey.equals("client-ip") && !(hashKey.startsWith("header:") && hashKey.length() > 7)) {
-            b.error(s.get("hash-key").orElseThrow(), s.at("hash-key"), "expected uri, client-ip or header:NAME; got '" + hashKey + "'");
+        String keySpec = s.string("hash-key").orElse("uri");
+        if (!List.of("uri", "client-ip").contains(keySpec) && !(keySpec.startsWith("header:") && keySpec.length() > 7)) {
+            b.error(s.get("hash-key").orElseThrow(), s.at("hash-key"), "expected uri, client-ip or header:NAME; got '" + keySpec + "'");
         }
         s.get("tls").ifPresent(n -> b.error(s.keyNode("tls"), s.at("tls"), "TLS to upstreams is not available in this version"));
         List<BackendSpec> backends = s.required("backends").map(n -> b.list(n, s.at("backends"), (item, p) -> backend(b, item, p))).orElse(List.of());
@@ -293,7 +292,7 @@ public final class ConfigLoader {
         Duration write = s.duration("write-timeout", MIN_TIMEOUT, MAX_TIMEOUT, Duration.ofSeconds(60));
         Duration idle = s.duration("idle-timeout", MIN_TIMEOUT, MAX_TIMEOUT, Duration.ofSeconds(60));
         int retries = s.integer("retries", 0, dev.merapi.proxy.ProxyOptions.MAX_RETRIES, 1);
-        return name.map(n -> new UpstreamGroup(n, algorithm, hashKey, backends, health, connect, read, write, idle, retries));
+        return name.map(n -> new UpstreamGroup(n, algorithm, keySpec, backends, health, connect, read, write, idle, retries));
     }
 
     /** A backend: {@code host:port}, or a mapping of address and weight. */
@@ -370,7 +369,7 @@ public final class ConfigLoader {
     private static Match match(Section m) {
         Binder b = m.binder();
         Optional<String> host = m.string("host").map(h -> h.toLowerCase(Locale.ROOT));
-        host.filter(h -> !HOST.matcher(h).matches()).ifPresent(h -> b.error(m.get("host").orElseThrow(), m.at("host"),
+        host.filter(h -> !validHost(h)).ifPresent(h -> b.error(m.get("host").orElseThrow(), m.at("host"),
                 "expected a host name such as api.example.com or *.example.com; got '" + h + "'"));
         List<String> paths = List.of("path", "path-prefix", "path-regex").stream().filter(k -> m.get(k).isPresent()).toList();
         PathMatch path = new PathMatch.Any();
@@ -401,6 +400,21 @@ public final class ConfigLoader {
         Map<String, String> headers = new HashMap<>();
         m.stringMap("headers").forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), v));
         return new Match(host, path, methods, headers, m.stringMap("query"));
+    }
+
+    /** A host name of letters, digits and inner hyphens per label, with an optional leading {@code *.}. */
+    static boolean validHost(String host) {
+        String h = host.startsWith("*.") ? host.substring(2) : host;
+        if (h.isEmpty() || h.length() > 253) {
+            return false;
+        }
+        for (String label : h.split("\\.", -1)) {
+            if (label.isEmpty() || label.length() > 63 || label.startsWith("-") || label.endsWith("-")
+                    || !label.chars().allMatch(c -> (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+                return false;
+            }
+        }
+        return true;
     }
 
     private static Optional<Pattern> regex(Section s, String key) {

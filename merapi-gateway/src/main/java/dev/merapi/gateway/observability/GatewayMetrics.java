@@ -82,9 +82,4 @@ public final class GatewayMetrics {
                 .toList(), true);
         return registry.scrape();
     }
-
-    /** The registry, for code that adds its own meters. */
-    public PrometheusMeterRegistry registry() {
-        return registry;
-    }
 }

@@ -224,4 +224,10 @@ class ConfigLoaderTest {
                 "gw.yaml:13:12: routes[0].response-headers.add.X-A: not a valid header: the name must be a token and the value"
                         + " must hold no control character, no character above U+00FF and no space at either end");
     }
+
+    @Test
+    void aHostThatIsNotAHostNameIsRefused() {
+        assertThat(errors(HEAD + "routes:\n  - name: r\n    match: {host: -bad.com}\n    upstream: app\n")).containsExactly(
+                "gw.yaml:9:19: routes[0].match.host: expected a host name such as api.example.com or *.example.com; got '-bad.com'");
+    }
 }
