@@ -32,6 +32,9 @@ import org.slf4j.LoggerFactory;
  * configuration and logs every error as {@code FILE:LINE:COL}. Listeners are bound at start: a reload that changes
  * them is refused, and a restart applies it.
  *
+ * <p>Reloads come from SIGHUP, from a change of the file (its modification time or size, checked every second) and
+ * from code.
+ *
  * <p>The access log and metrics settings take effect at start; a reload keeps them.
  *
  * <p>Threading: {@link #reload()} may be called from any thread (SIGHUP, a file watch, code); reloads run one at a time.
@@ -54,6 +57,7 @@ final class Gateway {
     private Gateway(Path file, ConfigLoader loader, GatewayConfig config) {
         this.file = file;
         this.loader = loader;
+        this.fileStamp = stamp();
         ServerConfig.Builder sc = ServerConfig.builder().gracePeriod(config.server().gracePeriod());
         config.server().threads().ifPresent(sc::threads);
         this.server = new Server(sc.build());
@@ -71,6 +75,7 @@ final class Gateway {
         this.service = s;
         server.addService(service);
         server.addService(new HealthChecks(proxy));
+        server.addService(new FileWatch(this));
         if (config.admin().enabled()) {
             ListeningService a = ListeningService.http("admin", new AdminApp(metrics, ready::get)).addTcp(config.admin().address());
             server.addService(a);
@@ -196,6 +201,45 @@ final class Gateway {
                     Thread.currentThread().interrupt();
                     return;
                 }
+            }
+        }
+    }
+
+    /** The file's modification time and size as last seen, or null if it could not be read. */
+    private volatile String fileStamp;
+
+    private String stamp() {
+        try {
+            return java.nio.file.Files.getLastModifiedTime(file) + "/" + java.nio.file.Files.size(file);
+        } catch (java.io.IOException e) {
+            return null;
+        }
+    }
+
+    /** Reloads when the file's modification time or size changes (checked every second); a rename onto it counts too. */
+    private static final class FileWatch implements dev.merapi.core.services.BackgroundService {
+        private final Gateway gateway;
+
+        FileWatch(Gateway gateway) {
+            this.gateway = gateway;
+        }
+
+        @Override
+        public String name() {
+            return "config-watch";
+        }
+
+        @Override
+        public java.time.Duration period() {
+            return java.time.Duration.ofSeconds(1);
+        }
+
+        @Override
+        public void runOnce() {
+            String now = gateway.stamp();
+            if (now != null && !now.equals(gateway.fileStamp)) {
+                gateway.fileStamp = now;
+                gateway.reload();
             }
         }
     }

@@ -17,7 +17,7 @@ import sun.misc.SignalHandler;
 /** {@code merapi run --config FILE}: runs the gateway a configuration file describes; SIGHUP reloads it. */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = {"Runs the gateway described by a YAML configuration file (see: merapi config example).",
-            "SIGHUP reloads the file; a file with errors is refused and the running configuration stays."})
+            "SIGHUP or a change of the file reloads it; a file with errors is refused and the running configuration stays."})
 final class RunCommand implements Callable<Integer> {
     @Option(names = "--config", required = true, paramLabel = "FILE", description = "The YAML configuration.")
     Path config;

@@ -183,4 +183,21 @@ class ObservabilityIT {
         assertThat(out.lines().toList().getFirst()).isEqualTo("api 200 GET /api/x token=[redacted]&page=2 log-me [redacted] [redacted] [redacted] test-agent");
         assertThat(out.lines().toList().get(1)).startsWith("teapot 418 GET /tea");
     }
+
+    @Test
+    void aChangeOfTheFileIsReloadedWithoutASignal() throws Exception {
+        Path file = dir.resolve("gw.yaml");
+        assertThat(get("/tea").statusCode()).isEqualTo(418);
+        Files.writeString(file, Files.readString(file).replace("status: 418", "status: 419"));
+        Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 5_000));
+
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (get("/tea").statusCode() != 419 && System.nanoTime() - deadline < 0) {
+            Thread.sleep(100);
+        }
+
+        assertThat(get("/tea").statusCode()).isEqualTo(419);
+        assertThat(gateway.reloadsOk()).isEqualTo(1);
+        assertThat(parse(admin("/metrics").body())).containsEntry("merapi_config_reloads_total{result=ok}", 1.0);
+    }
 }

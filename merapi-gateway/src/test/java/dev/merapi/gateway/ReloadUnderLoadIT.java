@@ -29,6 +29,7 @@ import org.junit.jupiter.api.io.TempDir;
  * About 20 s of load on loopback while the configuration is reloaded 50 times, alternating two valid files (the
  * default route to group a, then to group b) and a broken one: no request fails, every response comes from the
  * group that a configuration in force while the request was in flight names, and no upstream connection is left open.
+ * The file watch runs too, so some writes are applied twice.
  */
 @Timeout(value = 180, unit = TimeUnit.SECONDS)
 class ReloadUnderLoadIT {
@@ -103,10 +104,10 @@ class ReloadUnderLoadIT {
                     case 1 -> broken;
                     default -> configA;
                 };
-                Files.writeString(file, text);
                 String next = text == broken ? served.getLast() : text == configA ? "a" : "b";
                 served.add(next);
-                pending.incrementAndGet();
+                pending.incrementAndGet(); // before the write: the file watch may apply it before reload() below
+                Files.writeString(file, text);
                 if (!gateway.reload()) {
                     refused++;
                 }
@@ -121,8 +122,9 @@ class ReloadUnderLoadIT {
             assertThat(failures).as("failed or misrouted requests").isEmpty();
             assertThat(ok.get()).as("requests served").isGreaterThan(1000);
             assertThat(refused).isEqualTo(17);
-            assertThat(gateway.reloadsOk()).isEqualTo(33);
-            assertThat(gateway.reloadsFailed()).isEqualTo(17);
+            // the file watch reloads some of the same writes again, or sees a file half written (and refuses it)
+            assertThat(gateway.reloadsOk()).isGreaterThanOrEqualTo(33);
+            assertThat(gateway.reloadsFailed()).isGreaterThanOrEqualTo(17);
             assertThat(a.requestCount()).isPositive();
             assertThat(b.requestCount()).isPositive();
             assertThat(a.awaitNoOpenConnections(Duration.ofSeconds(30))).as("connections left open to a").isTrue();
