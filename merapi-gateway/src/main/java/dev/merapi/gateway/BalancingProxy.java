@@ -7,7 +7,6 @@ import dev.merapi.error.ProxyError;
 import dev.merapi.error.Retry;
 import dev.merapi.http.ResponseHeader;
 import dev.merapi.loadbalancing.Backend;
-import dev.merapi.loadbalancing.Lease;
 import dev.merapi.loadbalancing.LoadBalancer;
 import dev.merapi.proxy.ProxyHttp;
 import dev.merapi.proxy.Session;
@@ -29,8 +28,7 @@ final class BalancingProxy implements ProxyHttp<BalancingProxy.Ctx> {
     private final Function<Session, byte[]> hashKey;
 
     /** One request's lease on the backend of its current attempt. */
-    static final class Ctx {
-        private Lease lease;
+    static final class Ctx extends LeaseHolder {
     }
 
     BalancingProxy(LoadBalancer balancer, Function<Session, byte[]> hashKey) {
@@ -45,7 +43,7 @@ final class BalancingProxy implements ProxyHttp<BalancingProxy.Ctx> {
 
     @Override
     public CompletionStage<HttpPeer> upstreamPeer(Session session, Ctx ctx) {
-        Backend failed = release(ctx);
+        Backend failed = ctx.release();
         byte[] key = balancer.algorithm().usesKey() ? hashKey.apply(session) : EMPTY;
         Optional<Backend> backend = balancer.select(key, b -> !b.equals(failed));
         if (backend.isEmpty()) {
@@ -85,17 +83,6 @@ final class BalancingProxy implements ProxyHttp<BalancingProxy.Ctx> {
 
     @Override
     public void logging(Session session, Optional<ProxyError> error, Ctx ctx) {
-        release(ctx);
-    }
-
-    /** Ends the current lease, if any; returns its backend. */
-    private static Backend release(Ctx ctx) {
-        Lease l = ctx.lease;
-        ctx.lease = null;
-        if (l == null) {
-            return null;
-        }
-        l.close();
-        return l.backend();
+        ctx.release();
     }
 }

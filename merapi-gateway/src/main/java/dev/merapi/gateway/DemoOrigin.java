@@ -4,7 +4,7 @@ import dev.merapi.core.protocols.ServerSession;
 import dev.merapi.core.apps.HttpServerApp;
 import dev.merapi.http.HeaderNames;
 import dev.merapi.http.ResponseHeader;
-import io.netty.buffer.ByteBuf;
+import dev.merapi.gateway.admin.WholeRequest;
 import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
 
@@ -21,29 +21,7 @@ final class DemoOrigin implements HttpServerApp {
 
     @Override
     public void onRequest(ServerSession session) {
-        session.setHandler(new ServerSession.Handler() {
-            @Override
-            public void onBody(ByteBuf data, boolean endOfStream) {
-                data.release();
-                if (endOfStream) {
-                    respond(session);
-                } else {
-                    session.readBody();
-                }
-            }
-
-            @Override
-            public void onWritable() {
-            }
-
-            @Override
-            public void onError(dev.merapi.error.ProxyError error) {
-                if (session.isOpen() && !session.isResponseStarted()) {
-                    session.abort();
-                }
-            }
-        });
-        session.readBody();
+        WholeRequest.thenAnswer(session, this::respond);
     }
 
     private void respond(ServerSession session) {

@@ -34,7 +34,7 @@ import picocli.CommandLine.Spec;
             "",
             "With no command, runs the embedded default: a proxy on 127.0.0.1:8080 in front of a built-in demo origin.",
         },
-        subcommands = {Main.ProxyCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {Main.ProxyCommand.class, RunCommand.class, CheckCommand.class, ConfigCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
     static final String VERSION = versionOf();
 

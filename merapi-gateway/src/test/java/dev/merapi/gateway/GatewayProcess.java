@@ -44,7 +44,7 @@ final class GatewayProcess implements AutoCloseable {
         List<String> command = new ArrayList<>();
         // a background job's shell may have left SIGINT ignored, which a child inherits and the JVM then honours
         if (ENV_RESETS_SIGNALS) {
-            command.addAll(List.of("/usr/bin/env", "--default-signal=INT,TERM"));
+            command.addAll(List.of("/usr/bin/env", "--default-signal=INT,TERM,HUP"));
         }
         command.add(ProcessHandle.current().info().command().orElse(Path.of(System.getProperty("java.home"), "bin", "java").toString()));
         command.addAll(JVM_FLAGS);

@@ -1,0 +1,36 @@
+package dev.merapi.gateway;
+
+import dev.merapi.gateway.config.ConfigLoader;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Spec;
+
+/** {@code merapi config example}: prints a commented configuration that {@code merapi check} accepts. */
+@Command(name = "config", mixinStandardHelpOptions = true, description = "Configuration helpers.",
+        subcommands = ConfigCommand.Example.class)
+final class ConfigCommand implements Callable<Integer> {
+    @Spec
+    CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        spec.commandLine().usage(spec.commandLine().getErr());
+        return 2;
+    }
+
+    /** Prints the example. */
+    @Command(name = "example", mixinStandardHelpOptions = true,
+            description = "Prints a commented example configuration, to copy and change: merapi config example > merapi.yaml")
+    static final class Example implements Callable<Integer> {
+        @Spec
+        CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            spec.commandLine().getOut().print(ConfigLoader.exampleText());
+            spec.commandLine().getOut().flush();
+            return 0;
+        }
+    }
+}

@@ -1,0 +1,455 @@
+package dev.merapi.gateway.config;
+
+import dev.merapi.gateway.config.Binder.Section;
+import dev.merapi.gateway.config.GatewayConfig.AccessLog;
+import dev.merapi.gateway.config.GatewayConfig.Action;
+import dev.merapi.gateway.config.GatewayConfig.Admin;
+import dev.merapi.gateway.config.GatewayConfig.BackendSpec;
+import dev.merapi.gateway.config.GatewayConfig.Filters;
+import dev.merapi.gateway.config.GatewayConfig.HeaderEdits;
+import dev.merapi.gateway.config.GatewayConfig.HealthCheckSpec;
+import dev.merapi.gateway.config.GatewayConfig.Listener;
+import dev.merapi.gateway.config.GatewayConfig.Match;
+import dev.merapi.gateway.config.GatewayConfig.Metrics;
+import dev.merapi.gateway.config.GatewayConfig.PathMatch;
+import dev.merapi.gateway.config.GatewayConfig.Rewrite;
+import dev.merapi.gateway.config.GatewayConfig.Route;
+import dev.merapi.gateway.config.GatewayConfig.Server;
+import dev.merapi.gateway.config.GatewayConfig.UpstreamGroup;
+import dev.merapi.loadbalancing.Backend;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.function.Function;
+import java.util.regex.Pattern;
+import java.util.regex.PatternSyntaxException;
+import org.snakeyaml.engine.v2.api.LoadSettings;
+import org.snakeyaml.engine.v2.api.lowlevel.Compose;
+import org.snakeyaml.engine.v2.exceptions.Mark;
+import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
+import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
+import org.snakeyaml.engine.v2.nodes.Node;
+
+/**
+ * Reads a gateway configuration from YAML and validates it whole: every problem is reported at once as
+ * {@code FILE:LINE:COL: key.path: message} (unknown keys with a "did you mean", wrong types, out-of-range values,
+ * duplicate names, routes to missing upstream groups, conflicting listeners, unreadable files). Stateless and
+ * thread-safe; reading may resolve host names, so call it off the event loops.
+ */
+public final class ConfigLoader {
+    /** The name that errors give to the embedded default. */
+    public static final String BUILT_IN = "<built-in>";
+    private static final List<String> PROTOCOLS = List.of("h1", "h2", "h2c");
+    private static final Set<String> METHODS = Set.of("GET", "HEAD", "POST", "PUT", "DELETE", "PATCH", "OPTIONS", "TRACE", "CONNECT");
+    private static final Duration MAX_TIMEOUT = Duration.ofHours(24);
+    private static final Duration MIN_TIMEOUT = Duration.ofMillis(1);
+
+    private final Function<String, String> env;
+
+    private ConfigLoader(Function<String, String> env) {
+        this.env = env;
+    }
+
+    /** A loader that resolves {@code ${env:NAME}} from the process environment. */
+    public static ConfigLoader of() {
+        return new ConfigLoader(System::getenv);
+    }
+
+    /** A loader that resolves {@code ${env:NAME}} through {@code env} (null for unset). */
+    public static ConfigLoader withEnvironment(Function<String, String> env) {
+        return new ConfigLoader(env);
+    }
+
+    /** The embedded default: the text {@code merapi config example} prints. */
+    public static String exampleText() {
+        try (InputStream in = ConfigLoader.class.getResourceAsStream("example.yaml")) {
+            if (in == null) {
+                throw new IllegalStateException("example.yaml is missing from the jar");
+            }
+            return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot read the built-in example.yaml", e);
+        }
+    }
+
+    /**
+     * Reads and validates a file.
+     *
+     * @throws ConfigException with every problem found, including an unreadable file
+     */
+    public GatewayConfig load(Path file) {
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException | RuntimeException e) {
+            throw new ConfigException(List.of(new ConfigError(file.toString(), 0, 0, "", "cannot read the file ("
+                    + e.getClass().getSimpleName() + ")")));
+        }
+        Path dir = file.toAbsolutePath().getParent();
+        return parse(text, file.toString(), dir == null ? Path.of(".") : dir);
+    }
+
+    /**
+     * Reads and validates YAML text.
+     *
+     * @param name the file name errors give
+     * @param baseDir where relative {@code ${file:...}} paths start
+     * @throws ConfigException with every problem found
+     */
+    public GatewayConfig parse(String text, String name, Path baseDir) {
+        Binder b = new Binder(name, baseDir, env);
+        Node root;
+        try {
+            LoadSettings settings = LoadSettings.builder().setLabel(name).setMaxAliasesForCollections(20)
+                    .setCodePointLimit(4 * 1024 * 1024).build();
+            Optional<Node> composed = new Compose(settings).composeString(text);
+            if (composed.isEmpty()) {
+                throw new ConfigException(List.of(new ConfigError(name, 1, 1, "", "the file is empty; at least one listener and one route are needed")));
+            }
+            root = composed.get();
+        } catch (MarkedYamlEngineException e) {
+            Optional<Mark> m = e.getProblemMark();
+            throw new ConfigException(List.of(new ConfigError(name, m.map(x -> x.getLine() + 1).orElse(0),
+                    m.map(x -> x.getColumn() + 1).orElse(0), "", "invalid YAML: " + e.getProblem())));
+        } catch (YamlEngineException e) {
+            throw new ConfigException(List.of(new ConfigError(name, 0, 0, "", "invalid YAML: " + e.getMessage())));
+        }
+        GatewayConfig config = bind(b, root, name);
+        if (!b.errors().isEmpty() || config == null) {
+            List<ConfigError> errors = new ArrayList<>(b.errors());
+            errors.sort(null);
+            throw new ConfigException(errors);
+        }
+        return config;
+    }
+
+    private GatewayConfig bind(Binder b, Node root, String name) {
+        Optional<Section> top = b.section(root, "", GatewayConfig.KEYS);
+        if (top.isEmpty()) {
+            return null;
+        }
+        Section s = top.get();
+        Server server = s.get("server").flatMap(n -> b.section(n, "server", Server.KEYS)).map(ConfigLoader::server).orElse(Server.DEFAULT);
+        List<Listener> listeners = s.required("listeners").map(n -> b.list(n, "listeners", (item, p) -> b.section(item, p, Listener.KEYS)
+                .flatMap(ConfigLoader::listener))).orElse(List.of());
+        List<UpstreamGroup> upstreams = s.get("upstreams").map(n -> b.list(n, "upstreams", (item, p) -> b.section(item, p, UpstreamGroup.KEYS)
+                .flatMap(ConfigLoader::upstream))).orElse(List.of());
+        List<Route> routes = s.required("routes").map(n -> b.list(n, "routes", (item, p) -> b.section(item, p, Route.KEYS)
+                .flatMap(ConfigLoader::route))).orElse(List.of());
+        Admin admin = s.get("admin").flatMap(n -> b.section(n, "admin", Admin.KEYS))
+                .map(a -> new Admin(a.bool("enabled", true), a.string("address").orElse(Admin.DEFAULT.address()))).orElse(Admin.DEFAULT);
+        AccessLog log = s.get("access-log").flatMap(n -> b.section(n, "access-log", AccessLog.KEYS))
+                .map(a -> new AccessLog(a.bool("enabled", true), a.string("output").orElse("stdout"),
+                        a.get("headers").isPresent() ? a.strings("headers") : AccessLog.DEFAULT_HEADERS, a.strings("redact-headers"),
+                        a.strings("redact-query"))).orElse(AccessLog.DEFAULT);
+        Metrics metrics = s.get("metrics").flatMap(n -> b.section(n, "metrics", Metrics.KEYS))
+                .map(m -> new Metrics(m.bool("enabled", true))).orElse(Metrics.DEFAULT);
+        crossCheck(b, s, listeners, upstreams, routes, admin);
+        return new GatewayConfig(name, server, listeners, upstreams, routes, admin, log, metrics);
+    }
+
+    /** Names unique, references resolved, addresses not shared. */
+    private static void crossCheck(Binder b, Section top, List<Listener> listeners, List<UpstreamGroup> upstreams, List<Route> routes, Admin admin) {
+        top.get("listeners").ifPresent(n -> {
+            if (listeners.isEmpty() && b.errors().isEmpty()) {
+                b.error(n, "listeners", "at least one listener is needed");
+            }
+        });
+        unique(b, top, "listeners", listeners.stream().map(Listener::name).toList());
+        unique(b, top, "upstreams", upstreams.stream().map(UpstreamGroup::name).toList());
+        unique(b, top, "routes", routes.stream().map(Route::name).toList());
+        Map<String, String> byAddress = new HashMap<>();
+        for (int i = 0; i < listeners.size(); i++) {
+            Listener l = listeners.get(i);
+            String previous = byAddress.putIfAbsent(l.address(), l.name());
+            if (previous != null && !l.address().endsWith(":0")) {
+                b.error(nodeOf(top, "listeners", i, "address"), "listeners[" + i + "].address", "listener '" + l.name()
+                        + "' conflicts with listener '" + previous + "': both listen on " + l.address());
+            }
+        }
+        if (admin.enabled() && byAddress.containsKey(admin.address()) && !admin.address().endsWith(":0")) {
+            b.error(top.get("admin").orElse(top.node()), "admin.address", "the admin listener conflicts with listener '"
+                    + byAddress.get(admin.address()) + "': both listen on " + admin.address());
+        }
+        Set<String> groups = new LinkedHashSet<>(upstreams.stream().map(UpstreamGroup::name).toList());
+        for (int i = 0; i < routes.size(); i++) {
+            if (routes.get(i).action() instanceof Action.Proxy p && !groups.contains(p.upstream())) {
+                b.error(nodeOf(top, "routes", i, "upstream"), "routes[" + i + "].upstream", "no upstream group is named '" + p.upstream()
+                        + "'" + Names.suggestion(p.upstream(), groups).map(x -> "; did you mean '" + x + "'?")
+                        .orElse(groups.isEmpty() ? "; define it under upstreams" : "; known groups: " + String.join(", ", groups)));
+            }
+        }
+    }
+
+    private static void unique(Binder b, Section top, String list, List<String> names) {
+        Set<String> seen = new java.util.HashSet<>();
+        for (int i = 0; i < names.size(); i++) {
+            if (!seen.add(names.get(i))) {
+                b.error(nodeOf(top, list, i, "name"), list + "[" + i + "].name", "the name '" + names.get(i) + "' is used twice in " + list);
+            }
+        }
+    }
+
+    /** The node of {@code list[i].key}, for the position of a cross-check error (the list's if not found). */
+    private static Node nodeOf(Section top, String list, int i, String key) {
+        Node listNode = top.get(list).orElse(top.node());
+        if (listNode instanceof org.snakeyaml.engine.v2.nodes.SequenceNode seq && i < seq.getValue().size()
+                && seq.getValue().get(i) instanceof org.snakeyaml.engine.v2.nodes.MappingNode m) {
+            for (var t : m.getValue()) {
+                if (t.getKeyNode() instanceof org.snakeyaml.engine.v2.nodes.ScalarNode k && k.getValue().equals(key)) {
+                    return t.getValueNode();
+                }
+            }
+            return m;
+        }
+        return listNode;
+    }
+
+    private static Server server(Section s) {
+        Optional<Integer> threads = s.get("threads").flatMap(n -> s.binder().integer(n, s.at("threads"), 1, 1024));
+        return new Server(threads, s.duration("grace-period", Duration.ZERO, Duration.ofHours(1), Server.DEFAULT.gracePeriod()));
+    }
+
+    private static Optional<Listener> listener(Section s) {
+        Optional<String> name = s.requiredString("name");
+        Optional<String> address = s.requiredString("address").filter(a -> checkAddress(s, "address", a));
+        s.get("tls").ifPresent(n -> s.binder().error(s.keyNode("tls"), s.at("tls"), "TLS listeners are not available in this version"));
+        List<String> protocols = s.get("protocols").map(n -> {
+            List<String> out = new ArrayList<>();
+            List<String> given = s.binder().strings(n, s.at("protocols"));
+            for (String p : given) {
+                if (!PROTOCOLS.contains(p)) {
+                    s.binder().error(n, s.at("protocols"), "unknown protocol '" + p + "'; expected h1, h2 or h2c");
+                } else if (!p.equals("h1")) {
+                    s.binder().error(n, s.at("protocols"), "protocol '" + p + "' is not available in this version; use h1");
+                } else {
+                    out.add(p);
+                }
+            }
+            return out;
+        }).orElse(List.of("h1"));
+        int max = s.integer("max-connections", 1, 10_000_000, dev.merapi.core.listeners.ListenerConfig.DEFAULT_MAX_CONNECTIONS);
+        int perIp = s.integer("max-connections-per-ip", 0, 10_000_000, 0);
+        if (name.isEmpty() || address.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new Listener(name.get(), address.get(), protocols.isEmpty() ? List.of("h1") : protocols, max, perIp));
+    }
+
+    private static boolean checkAddress(Section s, String key, String address) {
+        try {
+            dev.merapi.core.listeners.ListenerConfig.tcp(address);
+            return true;
+        } catch (IllegalArgumentException e) {
+            s.binder().error(s.get(key).orElseThrow(), s.at(key), "expected host:port such as 127.0.0.1:8080 or [::]:8080; got '" + address + "'");
+            return false;
+        }
+    }
+
+    private static Optional<UpstreamGroup> upstream(Section s) {
+        Binder b = s.binder();
+        Optional<String> name = s.requiredString("name");
+        String algorithm = s.choice("algorithm", UpstreamGroup.ALGORITHMS, "round-robin");
+        String keySpec = s.string("hash-key").orElse("uri");
+        if (!List.of("uri", "client-ip").contains(keySpec) && !(keySpec.startsWith("header:") && keySpec.length() > 7)) {
+            b.error(s.get("hash-key").orElseThrow(), s.at("hash-key"), "expected uri, client-ip or header:NAME; got '" + keySpec + "'");
+        }
+        s.get("tls").ifPresent(n -> b.error(s.keyNode("tls"), s.at("tls"), "TLS to upstreams is not available in this version"));
+        List<BackendSpec> backends = s.required("backends").map(n -> b.list(n, s.at("backends"), (item, p) -> backend(b, item, p))).orElse(List.of());
+        s.get("backends").ifPresent(n -> {
+            if (backends.isEmpty() && n instanceof org.snakeyaml.engine.v2.nodes.SequenceNode seq && seq.getValue().isEmpty()) {
+                b.error(n, s.at("backends"), "at least one backend is needed");
+            }
+            Set<String> seen = new java.util.HashSet<>();
+            for (BackendSpec be : backends) {
+                if (!seen.add(be.address())) {
+                    b.error(n, s.at("backends"), "backend " + be.address() + " is listed twice");
+                }
+            }
+        });
+        Optional<HealthCheckSpec> health = s.get("health-check").flatMap(n -> b.section(n, s.at("health-check"), HealthCheckSpec.KEYS))
+                .flatMap(h -> {
+                    Optional<String> path = h.requiredString("path");
+                    path.filter(p -> !p.startsWith("/")).ifPresent(p -> b.error(h.get("path").orElseThrow(), h.at("path"), "must start with /"));
+                    Duration interval = h.duration("interval", Duration.ofMillis(100), Duration.ofHours(1), Duration.ofSeconds(5));
+                    Duration timeout = h.duration("timeout", Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ofSeconds(1));
+                    return path.map(p -> new HealthCheckSpec(p, interval, timeout, h.integer("rise", 1, 100, 2), h.integer("fall", 1, 100, 3)));
+                });
+        Duration connect = s.duration("connect-timeout", MIN_TIMEOUT, MAX_TIMEOUT, Duration.ofSeconds(5));
+        Duration read = s.duration("read-timeout", MIN_TIMEOUT, MAX_TIMEOUT, Duration.ofSeconds(60));
+        Duration write = s.duration("write-timeout", MIN_TIMEOUT, MAX_TIMEOUT, Duration.ofSeconds(60));
+        Duration idle = s.duration("idle-timeout", MIN_TIMEOUT, MAX_TIMEOUT, Duration.ofSeconds(60));
+        int retries = s.integer("retries", 0, dev.merapi.proxy.ProxyOptions.MAX_RETRIES, 1);
+        return name.map(n -> new UpstreamGroup(n, algorithm, keySpec, backends, health, connect, read, write, idle, retries));
+    }
+
+    /** A backend: {@code host:port}, or a mapping of address and weight. */
+    private static Optional<BackendSpec> backend(Binder b, Node node, String path) {
+        Optional<String> address;
+        int weight = 1;
+        Node at = node;
+        if (node instanceof org.snakeyaml.engine.v2.nodes.ScalarNode) {
+            address = b.string(node, path);
+        } else {
+            Optional<Section> s = b.section(node, path, BackendSpec.KEYS);
+            if (s.isEmpty()) {
+                return Optional.empty();
+            }
+            address = s.get().requiredString("address");
+            at = s.get().get("address").orElse(node);
+            weight = s.get().integer("weight", 1, Backend.MAX_WEIGHT, 1);
+        }
+        if (address.isEmpty()) {
+            return Optional.empty();
+        }
+        try {
+            Backend.of(address.get());
+        } catch (IllegalArgumentException e) {
+            b.error(at, path, "expected host:port such as 10.0.0.1:80; got '" + address.get() + "'");
+            return Optional.empty();
+        }
+        return Optional.of(new BackendSpec(address.get(), weight));
+    }
+
+    private static Optional<Route> route(Section s) {
+        Binder b = s.binder();
+        Optional<String> name = s.requiredString("name");
+        Match match = s.get("match").flatMap(n -> b.section(n, s.at("match"), Match.KEYS)).map(ConfigLoader::match)
+                .orElse(new Match(Optional.empty(), new PathMatch.Any(), Set.of(), Map.of(), Map.of()));
+        List<String> actions = List.of("upstream", "redirect", "respond").stream().filter(k -> s.get(k).isPresent()).toList();
+        Optional<Action> action = Optional.empty();
+        if (actions.size() != 1) {
+            b.error(actions.isEmpty() ? s.node() : s.keyNode(actions.get(1)), s.path(), actions.isEmpty()
+                    ? "a route needs one action: upstream, redirect or respond"
+                    : "a route has one action; it has " + String.join(" and ", actions));
+        } else {
+            action = switch (actions.getFirst()) {
+                case "upstream" -> s.string("upstream").map(Action.Proxy::new);
+                case "redirect" -> b.section(s.get("redirect").orElseThrow(), s.at("redirect"), Action.Redirect.KEYS).flatMap(r -> {
+                    int status = r.integer("status", 300, 399, 302);
+                    return r.requiredString("location").map(l -> new Action.Redirect(l, status));
+                });
+                default -> b.section(s.get("respond").orElseThrow(), s.at("respond"), Action.Respond.KEYS).map(r ->
+                        new Action.Respond(r.integer("status", 200, 599, 200), r.string("body").orElse(""),
+                                r.string("content-type").orElse("text/plain; charset=utf-8")));
+            };
+        }
+        HeaderEdits req = s.get("request-headers").flatMap(n -> b.section(n, s.at("request-headers"), HeaderEdits.KEYS))
+                .map(ConfigLoader::edits).orElse(HeaderEdits.NONE);
+        HeaderEdits resp = s.get("response-headers").flatMap(n -> b.section(n, s.at("response-headers"), HeaderEdits.KEYS))
+                .map(ConfigLoader::edits).orElse(HeaderEdits.NONE);
+        Optional<String> strip = s.string("strip-prefix");
+        strip.filter(p -> !p.startsWith("/")).ifPresent(p -> b.error(s.get("strip-prefix").orElseThrow(), s.at("strip-prefix"), "must start with /"));
+        Optional<Rewrite> rewrite = s.get("rewrite").flatMap(n -> b.section(n, s.at("rewrite"), Rewrite.KEYS)).flatMap(r -> {
+            Optional<Pattern> p = regex(r, "pattern");
+            Optional<String> replacement = r.requiredString("replacement");
+            return p.flatMap(x -> replacement.map(y -> new Rewrite(x, y)));
+        });
+        OptionalLong maxBody = s.size("max-request-body", 0, Long.MAX_VALUE).map(OptionalLong::of).orElse(OptionalLong.empty());
+        Optional<Duration> timeout = s.optionalDuration("timeout", MIN_TIMEOUT, MAX_TIMEOUT);
+        Filters filters = new Filters(req, resp, strip, rewrite, maxBody, timeout);
+        if (name.isEmpty() || action.isEmpty()) {
+            return Optional.empty();
+        }
+        return Optional.of(new Route(name.get(), match, action.get(), filters));
+    }
+
+    private static Match match(Section m) {
+        Binder b = m.binder();
+        Optional<String> host = m.string("host").map(h -> h.toLowerCase(Locale.ROOT));
+        host.filter(h -> !validHost(h)).ifPresent(h -> b.error(m.get("host").orElseThrow(), m.at("host"),
+                "expected a host name such as api.example.com or *.example.com; got '" + h + "'"));
+        List<String> paths = List.of("path", "path-prefix", "path-regex").stream().filter(k -> m.get(k).isPresent()).toList();
+        PathMatch path = new PathMatch.Any();
+        if (paths.size() > 1) {
+            b.error(m.keyNode(paths.get(1)), m.path(), "give one of path, path-prefix and path-regex; it has " + String.join(" and ", paths));
+        } else if (paths.size() == 1) {
+            String key = paths.getFirst();
+            if (key.equals("path-regex")) {
+                path = regex(m, key).<PathMatch>map(PathMatch.Regex::new).orElse(path);
+            } else {
+                Optional<String> p = m.string(key);
+                if (p.isPresent() && (!p.get().startsWith("/") || !p.get().equals(dev.merapi.gateway.routing.PathNormalizer.normalize(p.get())))) {
+                    b.error(m.get(key).orElseThrow(), m.at(key), "must be a normalised path starting with / (no . or .. segments, no //); got '" + p.get() + "'");
+                } else if (p.isPresent()) {
+                    path = key.equals("path") ? new PathMatch.Exact(p.get()) : new PathMatch.Prefix(p.get());
+                }
+            }
+        }
+        Set<String> methods = new LinkedHashSet<>();
+        for (String method : m.strings("methods")) {
+            String upper = method.toUpperCase(Locale.ROOT);
+            if (METHODS.contains(upper)) {
+                methods.add(upper);
+            } else {
+                b.error(m.get("methods").orElseThrow(), m.at("methods"), "unknown method '" + method + "'");
+            }
+        }
+        Map<String, String> headers = new HashMap<>();
+        m.stringMap("headers").forEach((k, v) -> headers.put(k.toLowerCase(Locale.ROOT), v));
+        return new Match(host, path, methods, headers, m.stringMap("query"));
+    }
+
+    /** A host name of letters, digits and inner hyphens per label, with an optional leading {@code *.}. */
+    static boolean validHost(String host) {
+        String h = host.startsWith("*.") ? host.substring(2) : host;
+        if (h.isEmpty() || h.length() > 253) {
+            return false;
+        }
+        for (String label : h.split("\\.", -1)) {
+            if (label.isEmpty() || label.length() > 63 || label.startsWith("-") || label.endsWith("-")
+                    || !label.chars().allMatch(c -> (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-')) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private static Optional<Pattern> regex(Section s, String key) {
+        return (key.equals("pattern") ? s.requiredString(key) : s.string(key)).flatMap(r -> {
+            try {
+                return Optional.of(Pattern.compile(r));
+            } catch (PatternSyntaxException e) {
+                s.binder().error(s.get(key).orElseThrow(), s.at(key), "invalid regular expression: " + e.getDescription());
+                return Optional.empty();
+            }
+        });
+    }
+
+    private static HeaderEdits edits(Section s) {
+        HeaderEdits e = new HeaderEdits(checked(s, "add"), checked(s, "set"), s.strings("remove"));
+        for (String name : e.remove()) {
+            checkField(s, "remove", name, "x");
+        }
+        return e;
+    }
+
+    /** A mapping of header names to values, each a valid field, so that no request fails on it later. */
+    private static Map<String, String> checked(Section s, String key) {
+        Map<String, String> m = s.stringMap(key);
+        m.forEach((name, value) -> checkField(s, key, name, value));
+        return m;
+    }
+
+    private static void checkField(Section s, String key, String name, String value) {
+        try {
+            new dev.merapi.http.Headers(1).add(name, value);
+        } catch (dev.merapi.error.ProxyError e) {
+            // the message names the rule, never the value, which may come from a secret
+            s.binder().error(s.get(key).orElseThrow(), s.at(key) + "." + name, "not a valid header: the name must be a token and the value"
+                    + " must hold no control character, no character above U+00FF and no space at either end");
+        }
+    }
+}

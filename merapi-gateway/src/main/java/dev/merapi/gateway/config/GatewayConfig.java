@@ -1,0 +1,273 @@
+package dev.merapi.gateway.config;
+
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.OptionalLong;
+import java.util.Set;
+import java.util.regex.Pattern;
+
+/**
+ * A validated gateway configuration: immutable, every reference resolved (each route's upstream group exists),
+ * every default filled in. Made by {@link ConfigLoader}; docs/configuration.md is the reference of its keys, and a
+ * test keeps the two in step through each section's {@code KEYS}.
+ *
+ * @param source where it was read from, for messages ({@code <built-in>} for the embedded default)
+ * @param server process-wide settings
+ * @param listeners where the proxy accepts clients; at least one
+ * @param upstreams the upstream groups, by unique name
+ * @param routes the routes, in file order (docs/configuration.md, "Route precedence")
+ * @param admin the admin listener
+ * @param accessLog the access log
+ * @param metrics the metrics
+ */
+public record GatewayConfig(String source, Server server, List<Listener> listeners, List<UpstreamGroup> upstreams,
+        List<Route> routes, Admin admin, AccessLog accessLog, Metrics metrics) {
+
+    /** The top-level keys. */
+    public static final List<String> KEYS = List.of("server", "listeners", "upstreams", "routes", "admin", "access-log", "metrics");
+
+    public GatewayConfig {
+        listeners = List.copyOf(listeners);
+        upstreams = List.copyOf(upstreams);
+        routes = List.copyOf(routes);
+    }
+
+    /** The upstream group of that name. */
+    public Optional<UpstreamGroup> upstream(String name) {
+        return upstreams.stream().filter(u -> u.name().equals(name)).findFirst();
+    }
+
+    /**
+     * Process-wide settings.
+     *
+     * @param threads event loops; empty for one per core
+     * @param gracePeriod how long a stop (SIGTERM) lets requests finish
+     */
+    public record Server(Optional<Integer> threads, Duration gracePeriod) {
+        public static final List<String> KEYS = List.of("threads", "grace-period");
+        public static final Server DEFAULT = new Server(Optional.empty(), Duration.ofSeconds(30));
+    }
+
+    /**
+     * One listener of the proxy.
+     *
+     * @param name unique among listeners
+     * @param address {@code host:port}
+     * @param protocols what it speaks; {@code h1} in this version
+     * @param maxConnections most client connections open at once
+     * @param maxConnectionsPerIp most from one IP address; 0 for no cap
+     */
+    public record Listener(String name, String address, List<String> protocols, int maxConnections, int maxConnectionsPerIp) {
+        public static final List<String> KEYS = List.of("name", "address", "protocols", "tls", "max-connections", "max-connections-per-ip");
+
+        public Listener {
+            protocols = List.copyOf(protocols);
+        }
+    }
+
+    /**
+     * A group of interchangeable backends behind one name, which routes refer to.
+     *
+     * @param name unique among groups
+     * @param algorithm how a backend is chosen: round-robin, random, hash, ketama, least-conn, p2c-ewma, maglev
+     * @param hashKey what the hashing algorithms hash: uri, client-ip or header:NAME
+     * @param backends the static backends; at least one
+     * @param healthCheck an active HTTP health check, if any
+     * @param connectTimeout upstream connect timeout
+     * @param readTimeout upstream read timeout (between bytes of the response)
+     * @param writeTimeout upstream write timeout
+     * @param idleTimeout how long an idle pooled connection is kept
+     * @param retries how many times a failed attempt that is safe to retry is tried again, on another backend
+     */
+    public record UpstreamGroup(String name, String algorithm, String hashKey, List<BackendSpec> backends,
+            Optional<HealthCheckSpec> healthCheck, Duration connectTimeout, Duration readTimeout, Duration writeTimeout,
+            Duration idleTimeout, int retries) {
+        public static final List<String> KEYS = List.of("name", "algorithm", "hash-key", "backends", "health-check", "tls",
+                "connect-timeout", "read-timeout", "write-timeout", "idle-timeout", "retries");
+        public static final List<String> ALGORITHMS = List.of("round-robin", "random", "hash", "ketama", "least-conn", "p2c-ewma", "maglev");
+
+        public UpstreamGroup {
+            backends = List.copyOf(backends);
+        }
+    }
+
+    /**
+     * One static backend.
+     *
+     * @param address {@code host:port}
+     * @param weight its share, 1 to 10000
+     */
+    public record BackendSpec(String address, int weight) {
+        public static final List<String> KEYS = List.of("address", "weight");
+    }
+
+    /**
+     * An active HTTP health check: GET {@code path} every {@code interval}; 2xx and 3xx pass.
+     *
+     * @param path the path probed
+     * @param interval time between probes
+     * @param timeout the deadline of one probe
+     * @param rise successes that mark a backend up
+     * @param fall failures that mark it down
+     */
+    public record HealthCheckSpec(String path, Duration interval, Duration timeout, int rise, int fall) {
+        public static final List<String> KEYS = List.of("path", "interval", "timeout", "rise", "fall");
+    }
+
+    /**
+     * A route: when {@code match} matches a request, {@code action} handles it, through {@code filters}.
+     *
+     * @param name unique among routes; labels metrics and the access log
+     * @param match what requests it takes
+     * @param action what it does with them
+     * @param filters per-route changes and limits
+     */
+    public record Route(String name, Match match, Action action, Filters filters) {
+        public static final List<String> KEYS = List.of("name", "match", "upstream", "redirect", "respond",
+                "request-headers", "response-headers", "strip-prefix", "rewrite", "max-request-body", "timeout");
+    }
+
+    /**
+     * What a route matches. Every condition given must hold.
+     *
+     * @param host an exact host ({@code api.example.com}) or a wildcard ({@code *.example.com}, one or more
+     *     labels); empty for any host
+     * @param path how the normalised path must match
+     * @param methods the methods it takes; empty for any
+     * @param headers headers that must be present with exactly these values (names case-insensitive)
+     * @param query query parameters that must be present with exactly these values
+     */
+    public record Match(Optional<String> host, PathMatch path, Set<String> methods, Map<String, String> headers, Map<String, String> query) {
+        public static final List<String> KEYS = List.of("host", "path", "path-prefix", "path-regex", "methods", "headers", "query");
+
+        public Match {
+            methods = Set.copyOf(methods);
+            headers = Map.copyOf(headers);
+            query = Map.copyOf(query);
+        }
+    }
+
+    /** How a route matches the normalised path. */
+    public sealed interface PathMatch {
+        /** Any path. */
+        record Any() implements PathMatch {
+        }
+
+        /** Exactly this path. */
+        record Exact(String path) implements PathMatch {
+        }
+
+        /** This prefix, at a segment boundary: {@code /api} takes {@code /api} and {@code /api/x}, not {@code /apix}. */
+        record Prefix(String prefix) implements PathMatch {
+        }
+
+        /** A regular expression that must match the whole path. */
+        record Regex(Pattern pattern) implements PathMatch {
+        }
+    }
+
+    /** What a route does with a request it matched. */
+    public sealed interface Action {
+        /** Proxies to an upstream group. */
+        record Proxy(String upstream) implements Action {
+        }
+
+        /** Answers with a redirect to {@code location} (3xx). */
+        record Redirect(String location, int status) implements Action {
+            public static final List<String> KEYS = List.of("location", "status");
+        }
+
+        /** Answers with a fixed response. */
+        record Respond(int status, String body, String contentType) implements Action {
+            public static final List<String> KEYS = List.of("status", "body", "content-type");
+        }
+    }
+
+    /**
+     * Per-route changes and limits, applied in this order to the request: size limit, path rewrite
+     * ({@code stripPrefix}, then {@code rewrite}), request headers; and to the response: response headers.
+     *
+     * @param requestHeaders edits to the request that goes upstream
+     * @param responseHeaders edits to the response that goes to the client
+     * @param stripPrefix a prefix removed from the path before it goes upstream
+     * @param rewrite a regular-expression rewrite of the path
+     * @param maxRequestBody the largest request body taken (413 above it)
+     * @param timeout the upstream read timeout of this route, instead of the group's
+     */
+    public record Filters(HeaderEdits requestHeaders, HeaderEdits responseHeaders, Optional<String> stripPrefix,
+            Optional<Rewrite> rewrite, OptionalLong maxRequestBody, Optional<Duration> timeout) {
+        public static final Filters NONE = new Filters(HeaderEdits.NONE, HeaderEdits.NONE, Optional.empty(), Optional.empty(),
+                OptionalLong.empty(), Optional.empty());
+    }
+
+    /**
+     * Header edits: {@code remove}, then {@code set} (replaces), then {@code add} (appends).
+     *
+     * @param add headers appended
+     * @param set headers that replace any of the same name
+     * @param remove header names removed
+     */
+    public record HeaderEdits(Map<String, String> add, Map<String, String> set, List<String> remove) {
+        public static final List<String> KEYS = List.of("add", "set", "remove");
+        public static final HeaderEdits NONE = new HeaderEdits(Map.of(), Map.of(), List.of());
+
+        public HeaderEdits {
+            add = Map.copyOf(add);
+            set = Map.copyOf(set);
+            remove = List.copyOf(remove);
+        }
+
+        public boolean isEmpty() {
+            return add.isEmpty() && set.isEmpty() && remove.isEmpty();
+        }
+    }
+
+    /** A path rewrite: the first match of {@code pattern} is replaced by {@code replacement} ({@code $1} groups). */
+    public record Rewrite(Pattern pattern, String replacement) {
+        public static final List<String> KEYS = List.of("pattern", "replacement");
+    }
+
+    /**
+     * The admin listener: health endpoints and metrics.
+     *
+     * @param enabled whether it listens
+     * @param address {@code host:port}; loopback by default
+     */
+    public record Admin(boolean enabled, String address) {
+        public static final List<String> KEYS = List.of("enabled", "address");
+        public static final Admin DEFAULT = new Admin(true, "127.0.0.1:9901");
+    }
+
+    /**
+     * The access log: one JSON object per request.
+     *
+     * @param enabled whether it is written
+     * @param output {@code stdout} or a file path
+     * @param headers request headers whose values are logged
+     * @param redactHeaders headers whose values are written as {@code [redacted]}, beside the ones always redacted
+     * @param redactQuery query parameters whose values are redacted
+     */
+    public record AccessLog(boolean enabled, String output, List<String> headers, List<String> redactHeaders, List<String> redactQuery) {
+        public static final List<String> KEYS = List.of("enabled", "output", "headers", "redact-headers", "redact-query");
+        public static final List<String> DEFAULT_HEADERS = List.of("User-Agent", "Referer");
+        public static final AccessLog DEFAULT = new AccessLog(false, "stdout", DEFAULT_HEADERS, List.of(), List.of());
+
+        public AccessLog {
+            headers = List.copyOf(headers);
+            redactHeaders = List.copyOf(redactHeaders);
+            redactQuery = List.copyOf(redactQuery);
+        }
+    }
+
+    /**
+     * Prometheus metrics on the admin listener's {@code /metrics}.
+     *
+     * @param enabled whether they are collected
+     */
+    public record Metrics(boolean enabled) {
+        public static final List<String> KEYS = List.of("enabled");
+        public static final Metrics DEFAULT = new Metrics(true);
+    }
+}

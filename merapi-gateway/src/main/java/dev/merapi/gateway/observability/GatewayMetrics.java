@@ -1,0 +1,85 @@
+package dev.merapi.gateway.observability;
+
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MultiGauge;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
+
+/**
+ * The gateway's metrics, in Micrometer's Prometheus registry, scraped on the admin listener's {@code /metrics}:
+ * <ul>
+ *   <li>{@code merapi_requests_total{route, group, status_class}} and the latency histogram
+ *       {@code merapi_request_duration_seconds{route, group}};</li>
+ *   <li>{@code merapi_upstream_errors_total{group, kind}} and {@code merapi_upstream_retries_total{group}};</li>
+ *   <li>{@code merapi_config_reloads_total{result="ok"|"failed"}};</li>
+ *   <li>{@code merapi_backend_up{group, backend}} (1 healthy, 0 not), read at each scrape.</li>
+ * </ul>
+ * Thread-safe. Meters are looked up in a map per label set, so recording costs a hash lookup and an atomic add.
+ */
+public final class GatewayMetrics {
+    private final PrometheusMeterRegistry registry = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+    private final Map<List<String>, Counter> requests = new ConcurrentHashMap<>();
+    private final Map<List<String>, Timer> latency = new ConcurrentHashMap<>();
+    private final Map<List<String>, Counter> upstreamErrors = new ConcurrentHashMap<>();
+    private final Map<String, Counter> retries = new ConcurrentHashMap<>();
+    private final Counter reloadsOk;
+    private final Counter reloadsFailed;
+    private final MultiGauge backendUp;
+    private final Supplier<List<BackendHealth>> health;
+
+    /** The health of one backend, as the scrape reports it. */
+    public record BackendHealth(String group, String backend, boolean up) {
+    }
+
+    /**
+     * Metrics whose backend health is read from {@code health} at each scrape.
+     */
+    public GatewayMetrics(Supplier<List<BackendHealth>> health) {
+        this.health = health;
+        this.reloadsOk = Counter.builder("merapi.config.reloads").tag("result", "ok").description("configuration reloads").register(registry);
+        this.reloadsFailed = Counter.builder("merapi.config.reloads").tag("result", "failed").description("configuration reloads").register(registry);
+        this.backendUp = MultiGauge.builder("merapi.backend.up").description("1 if the backend is healthy, else 0").register(registry);
+    }
+
+    /** One request finished. {@code group} is empty for a route that does not proxy (or no route: route "none"). */
+    public void request(String route, String group, int status, long durationNanos, int retryCount) {
+        String statusClass = status <= 0 ? "none" : (status / 100) + "xx";
+        requests.computeIfAbsent(List.of(route, group, statusClass), k -> Counter.builder("merapi.requests")
+                .description("requests by route, upstream group and status class")
+                .tags("route", route, "group", group, "status_class", statusClass).register(registry)).increment();
+        latency.computeIfAbsent(List.of(route, group), k -> Timer.builder("merapi.request.duration")
+                .description("time from the request head to the end of the response").tags("route", route, "group", group)
+                .publishPercentileHistogram().minimumExpectedValue(Duration.ofMillis(1)).maximumExpectedValue(Duration.ofSeconds(60))
+                .register(registry)).record(durationNanos, TimeUnit.NANOSECONDS);
+        if (retryCount > 0) {
+            retries.computeIfAbsent(group, g -> Counter.builder("merapi.upstream.retries").description("retries on another backend")
+                    .tag("group", g).register(registry)).increment(retryCount);
+        }
+    }
+
+    /** A request to {@code group} ended with an upstream error of this kind. */
+    public void upstreamError(String group, String kind) {
+        upstreamErrors.computeIfAbsent(List.of(group, kind), k -> Counter.builder("merapi.upstream.errors")
+                .description("requests an upstream error ended, by kind").tags("group", group, "kind", kind).register(registry)).increment();
+    }
+
+    /** A reload ended. */
+    public void reload(boolean ok) {
+        (ok ? reloadsOk : reloadsFailed).increment();
+    }
+
+    /** The Prometheus text exposition of every metric, backend health read now. */
+    public String scrape() {
+        backendUp.register(health.get().stream().map(h -> MultiGauge.Row.of(Tags.of("group", h.group(), "backend", h.backend()), h.up() ? 1 : 0))
+                .toList(), true);
+        return registry.scrape();
+    }
+}

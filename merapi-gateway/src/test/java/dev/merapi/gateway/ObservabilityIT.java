@@ -1,0 +1,203 @@
+package dev.merapi.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.merapi.gateway.config.ConfigLoader;
+import dev.merapi.testkit.MockOrigin;
+import dev.merapi.testkit.MockResponse;
+import dev.merapi.testkit.RecordedRequest;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The admin listener ({@code /livez}, {@code /readyz}, {@code /metrics}), request ids and the JSON access log, over real sockets. */
+@Timeout(value = 120, unit = TimeUnit.SECONDS)
+class ObservabilityIT {
+    private static final Pattern SAMPLE = Pattern.compile("([a-zA-Z_:][a-zA-Z0-9_:]*)(\\{(.*)})? (-?[0-9.eE+-]+|NaN|\\+Inf|-Inf)");
+    private static final Pattern LABEL = Pattern.compile("([a-zA-Z_][a-zA-Z0-9_]*)=\"((?:[^\"\\\\]|\\\\.)*)\"");
+    @TempDir
+    Path dir;
+    private MockOrigin origin;
+    private Gateway gateway;
+    private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    @BeforeEach
+    void start() throws Exception {
+        origin = MockOrigin.start();
+        origin.setDispatcher(r -> MockResponse.ok("hello"));
+        Path file = dir.resolve("gw.yaml");
+        Files.writeString(file, """
+                listeners: [{name: main, address: "127.0.0.1:0"}]
+                upstreams: [{name: app, backends: ["127.0.0.1:%d"]}]
+                routes:
+                  - {name: api, match: {path-prefix: /api}, upstream: app}
+                  - {name: teapot, match: {path: /tea}, respond: {status: 418, body: "short and stout"}}
+                admin: {address: "127.0.0.1:0"}
+                access-log:
+                  output: %s
+                  headers: [User-Agent, Authorization, Cookie, X-Api-Key]
+                  redact-headers: [X-Api-Key]
+                  redact-query: [token]
+                """.formatted(origin.port(), dir.resolve("access.log")));
+        gateway = Gateway.of(file, ConfigLoader.of());
+        assertThat(gateway.ready()).as("ready before start").isFalse();
+        gateway.start();
+    }
+
+    @AfterEach
+    void stop() {
+        client.shutdownNow();
+        gateway.shutdownFast();
+        origin.close();
+    }
+
+    private String base() {
+        return "http://127.0.0.1:" + ((InetSocketAddress) gateway.boundAddresses().getFirst()).getPort();
+    }
+
+    private HttpResponse<String> admin(String path) throws Exception {
+        SocketAddress a = gateway.adminAddress().orElseThrow();
+        return client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + ((InetSocketAddress) a).getPort() + path)).build(),
+                HttpResponse.BodyHandlers.ofString());
+    }
+
+    private HttpResponse<String> get(String path, String... headers) throws Exception {
+        HttpRequest.Builder b = HttpRequest.newBuilder(URI.create(base() + path));
+        if (headers.length > 0) {
+            b.headers(headers);
+        }
+        return client.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void livezAndReadyzAnswerOnTheAdminListenerOnceStarted() throws Exception {
+        assertThat(admin("/livez").statusCode()).isEqualTo(200);
+        assertThat(admin("/readyz").statusCode()).isEqualTo(200);
+        assertThat(admin("/nope").statusCode()).isEqualTo(404);
+        assertThat(gateway.adminAddress().orElseThrow().toString()).contains("127.0.0.1");
+
+        gateway.shutdownGracefully();
+        assertThat(gateway.ready()).as("ready during shutdown").isFalse();
+    }
+
+    @Test
+    void aScrapeOfMetricsParsesAndShowsTheRequestJustMade() throws Exception {
+        assertThat(get("/api/x").statusCode()).isEqualTo(200);
+        assertThat(get("/tea").statusCode()).isEqualTo(418);
+        assertThat(get("/nowhere").statusCode()).isEqualTo(404);
+
+        HttpResponse<String> scrape = admin("/metrics");
+
+        assertThat(scrape.statusCode()).isEqualTo(200);
+        assertThat(scrape.headers().firstValue("Content-Type")).hasValueSatisfying(t -> assertThat(t).startsWith("text/plain; version=0.0.4"));
+        Map<String, Double> samples = parse(scrape.body());
+        assertThat(samples).containsEntry("merapi_requests_total{group=app,route=api,status_class=2xx}", 1.0)
+                .containsEntry("merapi_requests_total{group=,route=teapot,status_class=4xx}", 1.0)
+                .containsEntry("merapi_requests_total{group=,route=none,status_class=4xx}", 1.0)
+                .containsEntry("merapi_request_duration_seconds_count{group=app,route=api}", 1.0)
+                .containsEntry("merapi_backend_up{backend=127.0.0.1:" + origin.port() + ",group=app}", 1.0)
+                .containsEntry("merapi_config_reloads_total{result=ok}", 0.0);
+        assertThat(samples.keySet()).anyMatch(k -> k.startsWith("merapi_request_duration_seconds_bucket{group=app,le="));
+    }
+
+    /** A strict reading of the Prometheus text format: every line a comment or a sample; labels sorted into the key. */
+    private static Map<String, Double> parse(String text) {
+        Map<String, Double> out = new HashMap<>();
+        for (String line : text.split("\n")) {
+            if (line.isEmpty() || line.startsWith("# HELP ") || line.startsWith("# TYPE ")) {
+                continue;
+            }
+            Matcher m = SAMPLE.matcher(line);
+            assertThat(m.matches()).as("a sample line: %s", line).isTrue();
+            String labels = "";
+            if (m.group(3) != null) {
+                Matcher l = LABEL.matcher(m.group(3));
+                java.util.TreeMap<String, String> sorted = new java.util.TreeMap<>();
+                while (l.find()) {
+                    sorted.put(l.group(1), l.group(2));
+                }
+                labels = sorted.entrySet().stream().map(e -> e.getKey() + "=" + e.getValue()).reduce((a, b) -> a + "," + b)
+                        .map(s -> "{" + s + "}").orElse("");
+            }
+            out.put(m.group(1) + labels, Double.parseDouble(m.group(4).replace("+Inf", "Infinity")));
+        }
+        return out;
+    }
+
+    @Test
+    void aRequestIdIsGeneratedPassedUpstreamAndReturned() throws Exception {
+        HttpResponse<String> r = get("/api/x");
+        RecordedRequest upstream = origin.takeRequest(Duration.ofSeconds(5));
+
+        String id = r.headers().firstValue("X-Request-Id").orElseThrow();
+        assertThat(id).matches("[0-9a-f]{32}");
+        assertThat(upstream.header("X-Request-Id")).hasValue(id);
+
+        assertThat(get("/api/y", "X-Request-Id", "client-chosen.1").headers().firstValue("X-Request-Id")).hasValue("client-chosen.1");
+        assertThat(get("/tea", "X-Request-Id", "bad id!").headers().firstValue("X-Request-Id")).hasValueSatisfying(v -> assertThat(v).matches("[0-9a-f]{32}"));
+    }
+
+    @Test
+    void theAccessLogIsOneJsonObjectPerLineWithSecretsRedacted() throws Exception {
+        get("/api/x?token=tok-secret&page=2", "Authorization", "Bearer auth-secret", "Cookie", "sid=cookie-secret",
+                "X-Api-Key", "key-secret", "User-Agent", "test-agent", "X-Request-Id", "log-me");
+        get("/tea");
+        gateway.shutdownGracefully(); // flushes the asynchronous appender
+
+        Path log = dir.resolve("access.log");
+        List<String> lines = Files.readAllLines(log, StandardCharsets.UTF_8);
+        assertThat(lines).hasSize(2);
+        String all = String.join("\n", lines);
+        assertThat(all).doesNotContain("tok-secret", "auth-secret", "cookie-secret", "key-secret");
+        // Python's json module is the independent reader: each line is one object with the fields
+        Process py = new ProcessBuilder("/usr/bin/python3", "-c", """
+                import json, sys
+                for line in open(sys.argv[1]):
+                    o = json.loads(line)
+                    kv = {k: v for d in o["kvpList"] for k, v in d.items()}
+                    print(kv["route"], kv["status"], kv["method"], kv["path"], kv["query"], kv["request_id"],
+                          kv.get("header_authorization"), kv.get("header_cookie"), kv.get("header_x_api_key"), kv.get("header_user_agent"))
+                """, log.toString()).redirectErrorStream(true).start();
+        assertThat(py.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        String out = new String(py.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(py.exitValue()).as(out).isZero();
+        assertThat(out.lines()).hasSize(2);
+        assertThat(out.lines().toList().getFirst()).isEqualTo("api 200 GET /api/x token=[redacted]&page=2 log-me [redacted] [redacted] [redacted] test-agent");
+        assertThat(out.lines().toList().get(1)).startsWith("teapot 418 GET /tea");
+    }
+
+    @Test
+    void aChangeOfTheFileIsReloadedWithoutASignal() throws Exception {
+        Path file = dir.resolve("gw.yaml");
+        assertThat(get("/tea").statusCode()).isEqualTo(418);
+        Files.writeString(file, Files.readString(file).replace("status: 418", "status: 419"));
+        Files.setLastModifiedTime(file, java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 5_000));
+
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (get("/tea").statusCode() != 419 && System.nanoTime() - deadline < 0) {
+            Thread.sleep(100);
+        }
+
+        assertThat(get("/tea").statusCode()).isEqualTo(419);
+        assertThat(gateway.reloadsOk()).isEqualTo(1);
+        assertThat(parse(admin("/metrics").body())).containsEntry("merapi_config_reloads_total{result=ok}", 1.0);
+    }
+}
