@@ -5,7 +5,7 @@ import dev.merapi.gateway.config.GatewayConfig.Filters;
 import dev.merapi.gateway.config.GatewayConfig.Match;
 import dev.merapi.gateway.config.GatewayConfig.PathMatch;
 import dev.merapi.gateway.config.GatewayConfig.Route;
-import dev.merapi.gateway.routing.PathNormalizer;
+import dev.merapi.gateway.config.PathNormalizer;
 import dev.merapi.gateway.routing.Router;
 import dev.merapi.http.RequestHeader;
 import java.util.ArrayList;

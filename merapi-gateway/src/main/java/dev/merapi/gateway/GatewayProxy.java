@@ -9,7 +9,7 @@ import dev.merapi.gateway.config.GatewayConfig.Action;
 import dev.merapi.gateway.config.GatewayConfig.Filters;
 import dev.merapi.gateway.config.GatewayConfig.HeaderEdits;
 import dev.merapi.gateway.config.GatewayConfig.Route;
-import dev.merapi.gateway.routing.PathNormalizer;
+import dev.merapi.gateway.config.PathNormalizer;
 import dev.merapi.gateway.routing.Router;
 import dev.merapi.http.Headers;
 import dev.merapi.http.HeaderNames;

@@ -381,7 +381,7 @@ public final class ConfigLoader {
                 path = regex(m, key).<PathMatch>map(PathMatch.Regex::new).orElse(path);
             } else {
                 Optional<String> p = m.string(key);
-                if (p.isPresent() && (!p.get().startsWith("/") || !p.get().equals(dev.merapi.gateway.routing.PathNormalizer.normalize(p.get())))) {
+                if (p.isPresent() && (!p.get().startsWith("/") || !p.get().equals(PathNormalizer.normalize(p.get())))) {
                     b.error(m.get(key).orElseThrow(), m.at(key), "must be a normalised path starting with / (no . or .. segments, no //); got '" + p.get() + "'");
                 } else if (p.isPresent()) {
                     path = key.equals("path") ? new PathMatch.Exact(p.get()) : new PathMatch.Prefix(p.get());

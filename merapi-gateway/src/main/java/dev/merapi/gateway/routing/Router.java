@@ -51,7 +51,7 @@ public final class Router {
      *
      * @param request the request, for its method, headers and query
      * @param host the host it is for, lower case, without a port
-     * @param path its normalised path ({@link PathNormalizer})
+     * @param path its normalised path ({@link dev.merapi.gateway.config.PathNormalizer})
      */
     public Optional<Route> route(RequestHeader request, String host, String path) {
         Table t = exactHosts.get(host);

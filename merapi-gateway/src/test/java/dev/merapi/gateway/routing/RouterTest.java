@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.merapi.gateway.config.ConfigLoader;
 import dev.merapi.gateway.config.GatewayConfig;
+import dev.merapi.gateway.config.PathNormalizer;
 import dev.merapi.gateway.config.GatewayConfig.Route;
 import dev.merapi.http.RequestHeader;
 import java.nio.file.Path;

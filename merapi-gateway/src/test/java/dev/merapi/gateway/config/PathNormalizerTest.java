@@ -1,4 +1,4 @@
-package dev.merapi.gateway.routing;
+package dev.merapi.gateway.config;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;

@@ -1,4 +1,4 @@
-package dev.merapi.gateway.routing;
+package dev.merapi.gateway.config;
 
 import java.util.ArrayList;
 import java.util.List;
