@@ -12,7 +12,6 @@ import dev.merapi.proxy.ProxyHttp;
 import dev.merapi.proxy.Session;
 import dev.merapi.proxy.Stages;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
 
@@ -23,7 +22,6 @@ import java.util.function.Function;
  * hop-by-hop headers (the {@code Host} the client sent is kept, as with one upstream).
  */
 final class BalancingProxy implements ProxyHttp<BalancingProxy.Ctx> {
-    private static final Set<String> IDEMPOTENT = Set.of("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE");
     private final LoadBalancer balancer;
     private final Function<Session, byte[]> hashKey;
 
@@ -68,7 +66,7 @@ final class BalancingProxy implements ProxyHttp<BalancingProxy.Ctx> {
         if (ctx.lease != null) {
             ctx.lease.failed();
         }
-        if (IDEMPOTENT.contains(session.requestHeader().method()) && !session.isResponseStarted()) {
+        if (session.isRequestIdempotent() && !session.isResponseStarted()) {
             return e.withRetry(Retry.YES);
         }
         return ProxyHttp.super.errorWhileProxy(session, peer, e, reused, ctx);

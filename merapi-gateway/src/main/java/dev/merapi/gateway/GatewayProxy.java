@@ -28,7 +28,6 @@ import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
@@ -47,7 +46,6 @@ import java.util.regex.Matcher;
  * <p>Threading: phases run on the session's event loop; {@link #swap} may be called from any thread.
  */
 final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
-    private static final Set<String> IDEMPOTENT = Set.of("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE");
     private static final byte[] EMPTY = new byte[0];
     /** The request-id header: kept from the client when valid, else generated; sent upstream and back to the client. */
     static final String REQUEST_ID = "X-Request-Id";
@@ -254,7 +252,7 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
         if (ctx.lease != null) {
             ctx.lease.failed();
         }
-        ProxyError decided = IDEMPOTENT.contains(session.requestHeader().method()) && !session.isResponseStarted()
+        ProxyError decided = session.isRequestIdempotent() && !session.isResponseStarted()
                 ? e.withRetry(Retry.YES) : ProxyHttp.super.errorWhileProxy(session, peer, e, reused, ctx);
         return withinRetries(session, ctx, decided);
     }

@@ -49,6 +49,15 @@ public final class Session {
         return downstream.request();
     }
 
+    /**
+     * Whether the request may be sent again after an origin may have acted on it (RFC 9110 §9.2.2), by the rule the
+     * engine's own retries follow: PUT, and GET, HEAD, OPTIONS, TRACE and DELETE without a body. A phase that marks an
+     * error {@link dev.merapi.error.Retry#YES} opts the request into a retry, so it should ask this first.
+     */
+    public boolean isRequestIdempotent() {
+        return RetryRule.idempotent(downstream.request().method(), downstream.hasRequestBody());
+    }
+
     /** The protocol session underneath (HTTP/1.1 today, HTTP/2 later). */
     public ServerSession downstream() {
         return downstream;

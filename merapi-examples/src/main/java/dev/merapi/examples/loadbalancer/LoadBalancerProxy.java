@@ -20,7 +20,6 @@ import dev.merapi.proxy.Session;
 import dev.merapi.proxy.Stages;
 import java.util.List;
 import java.util.Optional;
-import java.util.Set;
 import java.util.concurrent.CompletionStage;
 
 /**
@@ -28,7 +27,6 @@ import java.util.concurrent.CompletionStage;
  * idempotent request is retried on another backend; failures and latency feed back into the balancer.
  */
 public final class LoadBalancerProxy implements ProxyHttp<LoadBalancerProxy.Ctx> {
-    private static final Set<String> IDEMPOTENT = Set.of("GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE");
     private final LoadBalancer balancer;
 
     /** Per request: the backend of the current attempt, counted in flight until released. */
@@ -74,7 +72,7 @@ public final class LoadBalancerProxy implements ProxyHttp<LoadBalancerProxy.Ctx>
     @Override
     public ProxyError errorWhileProxy(Session session, HttpPeer peer, ProxyError e, boolean reused, Ctx ctx) {
         ctx.lease.failed();
-        boolean again = IDEMPOTENT.contains(session.requestHeader().method()) && !session.isResponseStarted();
+        boolean again = session.isRequestIdempotent() && !session.isResponseStarted();
         return again ? e.withRetry(Retry.YES) : ProxyHttp.super.errorWhileProxy(session, peer, e, reused, ctx);
     }
 

@@ -9,6 +9,7 @@ import dev.merapi.loadbalancing.selection.SelectionAlgorithm;
 import dev.merapi.proxy.HttpProxy;
 import dev.merapi.testkit.MockOrigin;
 import dev.merapi.testkit.MockResponse;
+import dev.merapi.testkit.OriginFault;
 import dev.merapi.testkit.RecordedRequest;
 import dev.merapi.testkit.TestServer;
 import java.net.http.HttpClient;
@@ -95,6 +96,26 @@ class LoadBalancerProxyTest {
                     .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
             assertThat(response.statusCode()).isEqualTo(502);
             assertThat(a.requestCount() + b.requestCount()).isZero();
+        }
+    }
+
+    @Test
+    void aGetWithABodyThatAnOriginMayHaveActedOnIsNotRetriedButAPlainGetIs() throws Exception {
+        a.setDispatcher(request -> MockResponse.builder().fault(new OriginFault.CloseAfterRequest()).build());
+        HttpProxy<LoadBalancerProxy.Ctx> proxy = HttpProxy.of(new LoadBalancerProxy(balancer(a, b)));
+        try (TestServer server = TestServer.start(ListeningService.http("lb", proxy))
+                .checkClosedOnStop(proxy.connector()::openConnections)) {
+            HttpResponse<String> withBody = client.send(HttpRequest.newBuilder(server.uri("/search"))
+                    .method("GET", HttpRequest.BodyPublishers.ofString("q=1")).timeout(Duration.ofSeconds(10)).build(),
+                    HttpResponse.BodyHandlers.ofString());
+            assertThat(withBody.statusCode()).as("content on a GET makes it not idempotent").isEqualTo(502);
+            assertThat(a.requestCount()).isEqualTo(1);
+            assertThat(b.requestCount()).as("never sent to a second backend").isZero();
+
+            HttpResponse<String> plain = client.send(HttpRequest.newBuilder(server.uri("/plain"))
+                    .timeout(Duration.ofSeconds(10)).build(), HttpResponse.BodyHandlers.ofString());
+            assertThat(plain.statusCode()).isEqualTo(200);
+            assertThat(plain.body()).isEqualTo("b");
         }
     }
 
