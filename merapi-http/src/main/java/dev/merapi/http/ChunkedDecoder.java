@@ -182,7 +182,7 @@ public final class ChunkedDecoder {
                         Http1Parser.headerLine(in, start, lf - 1, request);
                     } catch (ProxyError e) {
                         // a trailer line is part of the body: a broken one is a body error, not a head error
-                        throw request ? e : Http1Parser.failBody(false, 400, Http1Parser.ruleOf(e), Http1Parser.detailOf(e));
+                        throw request ? e : Http1Parser.trailerError(e);
                     }
                     in.readerIndex(lf + 1);
                 }

@@ -609,18 +609,9 @@ public final class Http1Parser {
         return ProxyError.rejected(ErrorType.Kind.INVALID_HTTP_HEADER, ErrorSource.UPSTREAM, rule, detail);
     }
 
-    /** The rule an error from {@link #fail} names: its context up to the colon. */
-    static String ruleOf(ProxyError e) {
-        String c = e.context();
-        int colon = c.indexOf(':');
-        return colon < 0 ? c : c.substring(0, colon);
-    }
-
-    /** The detail an error from {@link #fail} gives after its rule. */
-    static String detailOf(ProxyError e) {
-        String c = e.context();
-        int colon = c.indexOf(':');
-        return colon < 0 ? "" : c.substring(colon + 1).strip();
+    /** The error a response's broken trailer line (a head error from {@link #fail}) becomes: a body error. */
+    static ProxyError trailerError(ProxyError headError) {
+        return ProxyError.explain(ErrorType.Kind.INVALID_HTTP_BODY, ErrorSource.UPSTREAM, headError.context());
     }
 
     /**
