@@ -1,6 +1,7 @@
 package dev.merapi.loadbalancing;
 
 import dev.merapi.core.upstreams.HttpPeer;
+import dev.merapi.loadbalancing.internal.Bounds;
 import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -135,10 +136,7 @@ public final class Backend {
 
         /** The weight, 1 to {@value #MAX_WEIGHT}; default 1. */
         public Builder weight(int weight) {
-            if (weight < 1 || weight > MAX_WEIGHT) {
-                throw new IllegalArgumentException("weight must be 1 to " + MAX_WEIGHT + ": " + weight);
-            }
-            this.weight = weight;
+            this.weight = Bounds.count("weight", weight, 1, MAX_WEIGHT);
             return this;
         }
 

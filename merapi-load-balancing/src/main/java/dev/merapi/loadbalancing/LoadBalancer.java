@@ -617,10 +617,7 @@ public final class LoadBalancer {
 
         /** The most candidates one selection looks at, 1 to 1024; default 32. */
         public Builder maxIterations(int n) {
-            if (n < 1 || n > 1024) {
-                throw new IllegalArgumentException("maxIterations must be 1 to 1024: " + n);
-            }
-            this.maxIterations = n;
+            this.maxIterations = Bounds.count("maxIterations", n, 1, 1024);
             return this;
         }
 

@@ -259,7 +259,7 @@ public final class DnsDiscovery implements ServiceDiscovery, AutoCloseable {
 
         /** The weight of every address of {@link #name}; default 1 (SRV records bring their own). */
         public Builder weight(int weight) {
-            this.weight = Backend.builder("0.0.0.0:1").weight(weight).build().weight();
+            this.weight = Bounds.count("weight", weight, 1, Backend.MAX_WEIGHT);
             return this;
         }
 

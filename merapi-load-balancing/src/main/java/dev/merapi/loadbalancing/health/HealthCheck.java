@@ -101,26 +101,19 @@ public final class HealthCheck {
 
         /** Passed probes in a row to turn healthy, 1 to 100; default 2. */
         public Builder rise(int rise) {
-            this.rise = count("rise", rise);
+            this.rise = Bounds.count("rise", rise, 1, 100);
             return this;
         }
 
         /** Failed probes in a row to turn unhealthy, 1 to 100; default 3. */
         public Builder fall(int fall) {
-            this.fall = count("fall", fall);
+            this.fall = Bounds.count("fall", fall, 1, 100);
             return this;
         }
 
         /** The check. */
         public HealthCheck build() {
             return new HealthCheck(this);
-        }
-
-        private static int count(String what, int n) {
-            if (n < 1 || n > 100) {
-                throw new IllegalArgumentException(what + " must be 1 to 100: " + n);
-            }
-            return n;
         }
     }
 }

@@ -21,14 +21,10 @@ public record OutlierDetection(int consecutiveFailures, Duration baseEjectionTim
 
     /** Checks the bounds. */
     public OutlierDetection {
-        if (consecutiveFailures < 1 || consecutiveFailures > 1000) {
-            throw new IllegalArgumentException("consecutiveFailures must be 1 to 1000: " + consecutiveFailures);
-        }
+        Bounds.count("consecutiveFailures", consecutiveFailures, 1, 1000);
         Bounds.duration("baseEjectionTime", baseEjectionTime, Duration.ofMillis(1), Duration.ofHours(1));
         Bounds.duration("maxEjectionTime", maxEjectionTime, baseEjectionTime, Duration.ofHours(24));
-        if (maxEjectionPercent < 0 || maxEjectionPercent > 100) {
-            throw new IllegalArgumentException("maxEjectionPercent must be 0 to 100: " + maxEjectionPercent);
-        }
+        Bounds.count("maxEjectionPercent", maxEjectionPercent, 0, 100);
     }
 
     /** The most backends of {@code total} that may be ejected at once: the percentage, but at least one. */

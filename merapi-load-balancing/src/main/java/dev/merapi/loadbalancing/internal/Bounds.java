@@ -3,7 +3,7 @@ package dev.merapi.loadbalancing.internal;
 import java.time.Duration;
 import java.util.Objects;
 
-/** Checks of configured durations, shared by the builders; static. */
+/** Checks of configured durations and counts, shared by the builders; static. */
 public final class Bounds {
     private Bounds() {
     }
@@ -19,5 +19,17 @@ public final class Bounds {
             throw new IllegalArgumentException(what + " must be between " + min + " and " + max + ": " + d);
         }
         return d;
+    }
+
+    /**
+     * {@code n} if it lies within {@code [min, max]}.
+     *
+     * @throws IllegalArgumentException naming {@code what} otherwise
+     */
+    public static int count(String what, int n, int min, int max) {
+        if (n < min || n > max) {
+            throw new IllegalArgumentException(what + " must be " + min + " to " + max + ": " + n);
+        }
+        return n;
     }
 }
