@@ -41,31 +41,22 @@ final class BalancingProxy implements ProxyHttp<BalancingProxy.Ctx> {
 
     @Override
     public CompletionStage<HttpPeer> upstreamPeer(Session session, Ctx ctx) {
-        Backend failed = ctx.release();
-        byte[] key = balancer.algorithm().usesKey() ? hashKey.apply(session) : EMPTY;
-        Optional<Backend> backend = balancer.select(key, b -> !b.equals(failed));
+        Optional<Backend> backend = ctx.leaseNext(balancer, hashKey, session);
         if (backend.isEmpty()) {
             return Stages.failed(ProxyError.explain(ErrorType.Kind.NO_UPSTREAM, ErrorSource.UPSTREAM, "no healthy upstream"));
         }
-        ctx.lease = balancer.begin(backend.get());
         return Stages.completed(backend.get().peer());
     }
 
-    private static final byte[] EMPTY = new byte[0];
-
     @Override
     public ProxyError failToConnect(Session session, HttpPeer peer, ProxyError e, Ctx ctx) {
-        if (ctx.lease != null) {
-            ctx.lease.failed();
-        }
+        ctx.failed();
         return e;
     }
 
     @Override
     public ProxyError errorWhileProxy(Session session, HttpPeer peer, ProxyError e, boolean reused, Ctx ctx) {
-        if (ctx.lease != null) {
-            ctx.lease.failed();
-        }
+        ctx.failed();
         if (session.isRequestIdempotent() && !session.isResponseStarted()) {
             return e.withRetry(Retry.YES);
         }
@@ -74,9 +65,7 @@ final class BalancingProxy implements ProxyHttp<BalancingProxy.Ctx> {
 
     @Override
     public void upstreamResponseFilter(Session session, ResponseHeader upstreamResponse, Ctx ctx) {
-        if (ctx.lease != null) {
-            ctx.lease.responded(upstreamResponse.status());
-        }
+        ctx.responded(upstreamResponse.status());
     }
 
     @Override

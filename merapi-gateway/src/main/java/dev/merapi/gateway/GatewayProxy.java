@@ -198,15 +198,12 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
 
     @Override
     public CompletionStage<HttpPeer> upstreamPeer(Session session, Ctx ctx) {
-        Backend failed = ctx.release();
         GatewaySnapshot.Group g = ctx.group;
-        byte[] key = g.balancer().algorithm().usesKey() ? g.hashKey().apply(session) : EMPTY;
-        Optional<Backend> backend = g.balancer().select(key, b -> !b.equals(failed));
+        Optional<Backend> backend = ctx.leaseNext(g.balancer(), g.hashKey(), session);
         if (backend.isEmpty()) {
             return Stages.failed(ProxyError.explain(ErrorType.Kind.NO_UPSTREAM, ErrorSource.UPSTREAM,
                     "no healthy backend in upstream group '" + g.spec().name() + "'"));
         }
-        ctx.lease = g.balancer().begin(backend.get());
         HttpPeer peer = g.peer(backend.get());
         if (ctx.route.filters().timeout().isPresent()) {
             peer = peer.withOptions(peer.options().toBuilder().readTimeout(ctx.route.filters().timeout().get()).build());
@@ -223,9 +220,7 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
 
     @Override
     public void upstreamResponseFilter(Session session, ResponseHeader upstreamResponse, Ctx ctx) {
-        if (ctx.lease != null) {
-            ctx.lease.responded(upstreamResponse.status());
-        }
+        ctx.responded(upstreamResponse.status());
     }
 
     @Override
@@ -241,17 +236,13 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
 
     @Override
     public ProxyError failToConnect(Session session, HttpPeer peer, ProxyError e, Ctx ctx) {
-        if (ctx.lease != null) {
-            ctx.lease.failed();
-        }
+        ctx.failed();
         return withinRetries(session, ctx, e);
     }
 
     @Override
     public ProxyError errorWhileProxy(Session session, HttpPeer peer, ProxyError e, boolean reused, Ctx ctx) {
-        if (ctx.lease != null) {
-            ctx.lease.failed();
-        }
+        ctx.failed();
         ProxyError decided = session.isRequestIdempotent() && !session.isResponseStarted()
                 ? e.withRetry(Retry.YES) : ProxyHttp.super.errorWhileProxy(session, peer, e, reused, ctx);
         return withinRetries(session, ctx, decided);
