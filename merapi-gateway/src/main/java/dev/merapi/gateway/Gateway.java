@@ -66,7 +66,7 @@ final class Gateway {
         this.metrics = new GatewayMetrics(this::health);
         this.accessLog = AccessLog.of(config.accessLog());
         this.proxy = new GatewayProxy(snapshot, metrics, accessLog);
-        ListeningService s = ListeningService.http("gateway", HttpProxy.of(proxy, ProxyOptions.defaults().toBuilder()
+        ListeningService s = ListeningService.http("gateway", HttpProxy.of(proxy, ProxyOptions.builder()
                 .maxRetries(config.upstreams().stream().mapToInt(GatewayConfig.UpstreamGroup::retries).max().orElse(0)).build()));
         for (Listener l : config.listeners()) {
             s.addListener(ListenerConfig.tcp(l.address()).toBuilder().maxConnections(l.maxConnections())

@@ -1,5 +1,6 @@
 package dev.merapi.gateway;
 
+import dev.merapi.core.SystemSettings;
 import dev.merapi.core.listeners.ListenerConfig;
 import dev.merapi.core.listeners.Transport;
 import dev.merapi.core.server.Server;
@@ -70,7 +71,7 @@ public final class Main implements Callable<Integer> {
             // the proxy's port is bound first, so that a busy port stops the start before the origin listens; no
             // listener accepts before all are bound, so the origin's port is known by the time a request arrives
             ForwardProxy forward = new ForwardProxy(() -> HttpPeer.of((InetSocketAddress) origin.boundAddresses().getFirst(), false, ""));
-            proxy = ListeningService.http("proxy", HttpProxy.of(forward, proxyOptions(transport)))
+            proxy = ListeningService.http("proxy", HttpProxy.of(forward, ProxyOptions.DEFAULT))
                     .addListener(ListenerConfig.tcp(listen));
         } catch (IllegalArgumentException e) {
             spec.commandLine().getErr().println("merapi: " + e.getMessage());
@@ -96,6 +97,7 @@ public final class Main implements Callable<Integer> {
     }
 
     static ServerConfig serverConfig(Integer threads, String transport, String grace) {
+        SystemSettings.current(); // a bad -Dmerapi.* value is a usage error naming the property, before anything else
         ServerConfig.Builder b = ServerConfig.builder().gracePeriod(parseDuration(grace));
         if (threads != null) {
             b.threads(threads);
@@ -106,13 +108,8 @@ public final class Main implements Callable<Integer> {
         return b.build();
     }
 
-    static ProxyOptions proxyOptions(String transport) {
-        ProxyOptions o = ProxyOptions.defaults();
-        return transport == null ? o : o.withTransport(Transport.parse(transport));
-    }
-
-    static ProxyOptions proxyOptions(String transport, String via, List<String> trustedProxies) {
-        return proxyOptions(transport).toBuilder().via(via).forwardedHeaders(ForwardedHeaders.trusting(trustedProxies)).build();
+    static ProxyOptions proxyOptions(String via, List<String> trustedProxies) {
+        return ProxyOptions.builder().via(via).forwardedHeaders(ForwardedHeaders.trusting(trustedProxies)).build();
     }
 
     static Duration parseDuration(String s) {
@@ -218,7 +215,7 @@ public final class Main implements Callable<Integer> {
                     throw new IllegalArgumentException("--max-connections-per-ip must be 0 (no cap) or more: " + maxConnectionsPerIp);
                 }
                 balancer = balancer(backends);
-                ProxyOptions options = proxyOptions(transport, via, trustedProxies);
+                ProxyOptions options = proxyOptions(via, trustedProxies);
                 service = (balancer.isPresent()
                         ? ListeningService.http("proxy", HttpProxy.of(new BalancingProxy(balancer.get(), UpstreamSpec.hashKey(hashKey)), options))
                         : ListeningService.http("proxy", HttpProxy.of(new ForwardProxy(backends.getFirst().peer()), options)))

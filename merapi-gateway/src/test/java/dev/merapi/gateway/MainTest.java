@@ -71,7 +71,7 @@ class MainTest {
         Run r = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--via", "two words");
 
         assertThat(r.exitCode()).isEqualTo(2);
-        assertThat(r.err()).startsWith("merapi proxy: the Via pseudonym must be a token");
+        assertThat(r.err()).startsWith("merapi proxy: via, the Via pseudonym, must be empty or a token");
     }
 
     @Test
@@ -159,7 +159,7 @@ class MainTest {
         Run r = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--threads", "0");
 
         assertThat(r.exitCode()).isEqualTo(2);
-        assertThat(r.err()).contains("threads must be positive");
+        assertThat(r.err()).contains("threads must be 1 to 4096: ");
     }
 
     @Test

@@ -229,14 +229,14 @@ class Http1ParserTest {
 
         @Test
         void requestLineLongerThanTheLimitGets414() {
-            Http1Limits limits = LIMITS.withMaxRequestLine(64);
+            Http1Limits limits = LIMITS.toBuilder().maxRequestLine(64).build();
             String line = "GET /" + "a".repeat(64) + " HTTP/1.1\r\n";
             assertRejected(requestError(line + "Host: a\r\n\r\n", limits), 414, "request-line-too-long");
         }
 
         @Test
         void requestLineAtTheLimitIsAccepted() {
-            Http1Limits limits = LIMITS.withMaxRequestLine(64);
+            Http1Limits limits = LIMITS.toBuilder().maxRequestLine(64).build();
             String line = "GET /" + "a".repeat(64 - 16) + " HTTP/1.1\r\n";
             assertThat(line).hasSize(64);
             ByteBuf buf = bytes(line + "Host: a\r\n\r\n");
@@ -250,7 +250,7 @@ class Http1ParserTest {
 
         @Test
         void unterminatedRequestLineGets414WithoutWaitingForItsEnd() {
-            Http1Limits limits = LIMITS.withMaxRequestLine(64);
+            Http1Limits limits = LIMITS.toBuilder().maxRequestLine(64).build();
             ByteBuf buf = bytes("GET /" + "a".repeat(100));
             try {
                 ProxyError e = catchThrowableOfType(ProxyError.class,
@@ -263,14 +263,14 @@ class Http1ParserTest {
 
         @Test
         void headerSectionLargerThanTheLimitGets431() {
-            Http1Limits limits = LIMITS.withMaxHeaderBytes(128);
+            Http1Limits limits = LIMITS.toBuilder().maxHeaderBytes(128).build();
             assertRejected(requestError("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + "b".repeat(128) + "\r\n\r\n", limits),
                     431, "header-section-too-large");
         }
 
         @Test
         void unterminatedHeaderSectionGets431WithoutWaitingForItsEnd() {
-            Http1Limits limits = LIMITS.withMaxHeaderBytes(128);
+            Http1Limits limits = LIMITS.toBuilder().maxHeaderBytes(128).build();
             ByteBuf buf = bytes("GET / HTTP/1.1\r\nHost: a\r\nX-Big: " + "b".repeat(200));
             try {
                 ProxyError e = catchThrowableOfType(ProxyError.class,
@@ -286,7 +286,7 @@ class Http1ParserTest {
             // found by fuzzing: a read that ended right after the last field (or on the CR of the empty line)
             // counted one byte too many and answered 431 to a head that fits
             String head = "GET / HTTP/1.1\r\nHost: a\r\nX-Pad: " + "p".repeat(78) + "\r\n\r\n";
-            Http1Limits limits = LIMITS.withMaxHeaderBytes(96); // "Host: a\r\n" + the X-Pad line = 96 bytes
+            Http1Limits limits = LIMITS.toBuilder().maxHeaderBytes(96).build(); // "Host: a\r\n" + the X-Pad line = 96 bytes
             for (int cut = 1; cut < head.length(); cut++) {
                 ByteBuf buf = bytes(head.substring(0, cut));
                 try {
@@ -304,7 +304,7 @@ class Http1ParserTest {
 
         @Test
         void moreHeadersThanTheLimitGets431() {
-            Http1Limits limits = LIMITS.withMaxHeaderCount(10);
+            Http1Limits limits = LIMITS.toBuilder().maxHeaderCount(10).build();
             StringBuilder sb = new StringBuilder("GET / HTTP/1.1\r\nHost: a\r\n");
             for (int i = 0; i < 9; i++) {
                 sb.append("X-").append(i).append(": v\r\n");

@@ -1,7 +1,7 @@
 package dev.merapi.loadbalancing;
 
 import dev.merapi.core.upstreams.HttpPeer;
-import dev.merapi.loadbalancing.internal.Bounds;
+import dev.merapi.error.Bounds;
 import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
 import java.util.Map;

@@ -7,7 +7,7 @@ import dev.merapi.loadbalancing.health.HealthEvent;
 import dev.merapi.loadbalancing.health.HealthListener;
 import dev.merapi.loadbalancing.health.OutlierDetection;
 import dev.merapi.loadbalancing.internal.BackendState;
-import dev.merapi.loadbalancing.internal.Bounds;
+import dev.merapi.error.Bounds;
 import dev.merapi.loadbalancing.selection.BackendLoad;
 import dev.merapi.loadbalancing.selection.SelectionAlgorithm;
 import dev.merapi.loadbalancing.selection.Selector;

@@ -24,7 +24,7 @@ import java.util.Objects;
  * </ul>
  * A client on a Unix domain socket has no address: it is written as {@code unknown}.
  *
- * <p>Immutable and thread-safe. Applied to the upstream request before {@code upstreamRequestFilter}, which may
+ * <p>Start from {@link #DEFAULT}, {@link #trusting(List)} or {@link #off()}. Immutable and thread-safe. Applied to the upstream request before {@code upstreamRequestFilter}, which may
  * change the result.
  */
 public final class ForwardedHeaders {
@@ -34,8 +34,10 @@ public final class ForwardedHeaders {
     public static final String X_REAL_IP = "X-Real-IP";
     public static final String FORWARDED = "Forwarded";
 
+    /** The default: headers set afresh for every client, none trusted. */
+    public static final ForwardedHeaders DEFAULT = new ForwardedHeaders(true, List.of());
+
     private static final ForwardedHeaders OFF = new ForwardedHeaders(false, List.of());
-    private static final ForwardedHeaders UNTRUSTING = new ForwardedHeaders(true, List.of());
 
     private final boolean enabled;
     private final List<String> trustedProxies;
@@ -51,11 +53,6 @@ public final class ForwardedHeaders {
         this.rules = List.copyOf(r);
     }
 
-    /** The default: headers set afresh for every client, none trusted. */
-    public static ForwardedHeaders defaults() {
-        return UNTRUSTING;
-    }
-
     /**
      * Headers set afresh, except from the given proxies, whose headers are kept and appended to.
      *
@@ -64,7 +61,7 @@ public final class ForwardedHeaders {
      */
     public static ForwardedHeaders trusting(List<String> trustedProxies) {
         Objects.requireNonNull(trustedProxies, "trustedProxies");
-        return trustedProxies.isEmpty() ? UNTRUSTING : new ForwardedHeaders(true, trustedProxies);
+        return trustedProxies.isEmpty() ? DEFAULT : new ForwardedHeaders(true, trustedProxies);
     }
 
     /** No forwarding headers: the client's pass through untouched, none is added. */

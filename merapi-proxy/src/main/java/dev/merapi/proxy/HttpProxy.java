@@ -16,7 +16,7 @@ import java.util.Objects;
  * listening service that feeds it requests.
  * <pre>{@code
  * Server server = new Server();
- * server.addService(HttpProxy.service("proxy", new MyProxy(), ProxyOptions.defaults()).addTcp("0.0.0.0:8080"));
+ * server.addService(HttpProxy.service("proxy", new MyProxy(), ProxyOptions.DEFAULT).addTcp("0.0.0.0:8080"));
  * server.run();
  * }</pre>
  * {@link #of(ProxyHttp, ProxyOptions)} makes the engine alone, for a test or for a {@link ListeningService} built
@@ -39,13 +39,14 @@ public final class HttpProxy<C> implements HttpServerApp {
         this.responseBodyFiltered = overrides(proxy, "upstreamResponseBodyFilter", Session.class, BodyChunk.class, boolean.class, Object.class)
                 || overrides(proxy, "responseBodyFilter", Session.class, BodyChunk.class, boolean.class, Object.class);
         // a body that a filter sees must pass through the JVM, so only an unfiltered one is spliced
-        this.connector = new Connector(options.transport(), options.maxIdleUpstreamPerLoop(), Http1Limits.DEFAULT,
+        // the connector takes the transport of the loop each connection is opened on: the server's, never another
+        this.connector = new Connector(options.maxIdleUpstreamPerLoop(), Http1Limits.DEFAULT,
                 options.splice() && !responseBodyFiltered, options.maxSplicePipesPerLoop());
     }
 
     /** An engine for {@code proxy} with the default options. */
     public static <C> HttpProxy<C> of(ProxyHttp<C> proxy) {
-        return new HttpProxy<>(proxy, ProxyOptions.defaults());
+        return new HttpProxy<>(proxy, ProxyOptions.DEFAULT);
     }
 
     /** An engine for {@code proxy}. */
@@ -64,9 +65,9 @@ public final class HttpProxy<C> implements HttpServerApp {
         return ListeningService.http(name, of(proxy, options));
     }
 
-    /** {@link #service(String, ProxyHttp, ProxyOptions)} with {@link ProxyOptions#defaults()}. */
+    /** {@link #service(String, ProxyHttp, ProxyOptions)} with {@link ProxyOptions#DEFAULT}. */
     public static <C> ListeningService service(String name, ProxyHttp<C> proxy) {
-        return service(name, proxy, ProxyOptions.defaults());
+        return service(name, proxy, ProxyOptions.DEFAULT);
     }
 
     /** The upstream connector, with its pool and reuse counters. */

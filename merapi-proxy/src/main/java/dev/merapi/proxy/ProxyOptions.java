@@ -1,34 +1,43 @@
 package dev.merapi.proxy;
 
+import dev.merapi.core.SystemSettings;
 import dev.merapi.core.connectors.Connector;
-import dev.merapi.core.listeners.Transport;
+import dev.merapi.error.Bounds;
 import dev.merapi.http.Tokens;
 import java.util.Objects;
 
 /**
- * Settings of an {@link HttpProxy}. Start from {@link #defaults()} or {@link #builder()}.
+ * Settings of an {@link HttpProxy}. Immutable; start from {@link #DEFAULT}, {@link #builder()} or {@link #toBuilder()}.
  *
- * @param maxRetries how many times a retryable failure may be retried (default 3, at most 16)
- * @param replayBufferBytes the largest request body kept for replay on retry (default 64 KiB); a larger body is not retried
- * @param maxIdleUpstreamPerLoop the most idle upstream connections each event loop keeps (default 128)
- * @param transport the transport of the server's event loops (default {@link Transport#auto()})
+ * <pre>{@code
+ * ProxyOptions options = ProxyOptions.builder().maxRetries(1).via("edge-1").build();
+ * }</pre>
+ *
+ * <p>The transport is not set here: the proxy's upstream connections use the transport of the event loops the proxy
+ * runs on, which is {@link dev.merapi.core.server.ServerConfig#transport()} of its server.
+ *
+ * @param maxRetries how many times a retryable failure may be retried (default 3; 0 to {@value #MAX_RETRIES})
+ * @param replayBufferBytes the largest request body kept for replay on retry (default 64 KiB; at least 0, where 0
+ *     keeps none); a larger body is not retried
+ * @param maxIdleUpstreamPerLoop the most idle upstream connections each event loop keeps (default 128; at least 0,
+ *     where 0 pools none)
  * @param splice whether large response bodies go from the upstream socket to the client's with the kernel's
- *     {@code splice}, never copied through the JVM (default on; the {@code merapi.splice} system property
- *     sets the default). It applies on epoll, over plain HTTP/1.1, to Content-Length bodies of at least
- *     {@link #SPLICE_MIN_BYTES} bytes, when the {@link ProxyHttp} filters no response body.
+ *     {@code splice}, never copied through the JVM (default on; the {@code merapi.splice} system property, read by
+ *     {@link SystemSettings}, sets the default). It applies on epoll, over plain HTTP/1.1, to Content-Length bodies
+ *     of at least {@link #SPLICE_MIN_BYTES} bytes, when the {@link ProxyHttp} filters no response body.
  * @param via the pseudonym this proxy writes in {@code Via} (RFC 9110 §7.6.3) on every request it forwards and every
  *     response it relays, as {@code Via: 1.1 merapi}; a request whose {@code Via} already names it has come round
  *     a loop and is answered 508 Loop Detected. Default {@value #DEFAULT_VIA}; give each proxy of a chain its own.
- *     Empty: no Via and no loop detection.
- * @param forwardedHeaders what the origin is told about the client (default {@link ForwardedHeaders#defaults()}:
+ *     Empty: no Via and no loop detection. Otherwise a token of at most 64 characters.
+ * @param forwardedHeaders what the origin is told about the client (default {@link ForwardedHeaders#DEFAULT}:
  *     X-Forwarded-For and its kin set afresh, none trusted from the client)
  * @param maxSplicePipesPerLoop the most client connections of each event loop that may hold a splice pipe (default
- *     {@value dev.merapi.core.connectors.Connector#DEFAULT_SPLICE_PIPES_PER_LOOP}). The kernel splices through a pipe
- *     of two file descriptors that a client connection keeps, and reuses, until it closes; above the cap a body is
- *     copied through the JVM instead, so splicing never costs more than twice this many descriptors per loop.
- *     0 turns splicing off.
+ *     {@value dev.merapi.core.connectors.Connector#DEFAULT_SPLICE_PIPES_PER_LOOP}; at least 0). The kernel splices
+ *     through a pipe of two file descriptors that a client connection keeps, and reuses, until it closes; above the
+ *     cap a body is copied through the JVM instead, so splicing never costs more than twice this many descriptors per
+ *     loop. 0 turns splicing off.
  */
-public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUpstreamPerLoop, Transport transport,
+public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUpstreamPerLoop,
         boolean splice, String via, ForwardedHeaders forwardedHeaders, int maxSplicePipesPerLoop) {
     /** The most retries allowed. */
     public static final int MAX_RETRIES = 16;
@@ -39,38 +48,27 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
     /** The default pseudonym in {@code Via}. */
     public static final String DEFAULT_VIA = "merapi";
 
+    /** The defaults; {@link #splice()} comes from {@link SystemSettings#current()}. */
+    public static final ProxyOptions DEFAULT = new ProxyOptions(3, 64 * 1024, 128, SystemSettings.current().splice(), DEFAULT_VIA,
+            ForwardedHeaders.DEFAULT, Connector.DEFAULT_SPLICE_PIPES_PER_LOOP);
+
+    /**
+     * Checks every setting.
+     *
+     * @throws IllegalArgumentException naming the first setting out of its range
+     */
     public ProxyOptions {
-        if (maxRetries < 0 || maxRetries > MAX_RETRIES) {
-            throw new IllegalArgumentException("maxRetries must be 0 to " + MAX_RETRIES + ": " + maxRetries);
-        }
-        if (replayBufferBytes < 0) {
-            throw new IllegalArgumentException("replayBufferBytes must not be negative: " + replayBufferBytes);
-        }
-        if (maxIdleUpstreamPerLoop < 0) {
-            throw new IllegalArgumentException("maxIdleUpstreamPerLoop must not be negative: " + maxIdleUpstreamPerLoop);
-        }
-        Objects.requireNonNull(transport, "transport");
-        Objects.requireNonNull(via, "via");
-        if (!via.isEmpty() && (via.length() > 64 || !Tokens.isToken(via))) {
-            throw new IllegalArgumentException("the Via pseudonym must be a token of at most 64 characters"
-                    + " (letters, digits and !#$%&'*+-.^_`|~): '" + via + "'");
-        }
+        checkMaxRetries(maxRetries);
+        checkReplayBufferBytes(replayBufferBytes);
+        checkMaxIdleUpstreamPerLoop(maxIdleUpstreamPerLoop);
+        checkVia(via);
         Objects.requireNonNull(forwardedHeaders, "forwardedHeaders");
-        if (maxSplicePipesPerLoop < 0) {
-            throw new IllegalArgumentException("maxSplicePipesPerLoop must not be negative: " + maxSplicePipesPerLoop);
-        }
+        checkMaxSplicePipesPerLoop(maxSplicePipesPerLoop);
     }
 
-    /** The defaults. */
-    public static ProxyOptions defaults() {
-        return new ProxyOptions(3, 64 * 1024, 128, Transport.auto(),
-                Boolean.parseBoolean(System.getProperty("merapi.splice", "true")), DEFAULT_VIA, ForwardedHeaders.defaults(),
-                Connector.DEFAULT_SPLICE_PIPES_PER_LOOP);
-    }
-
-    /** A builder starting from the defaults. */
+    /** A builder starting from {@link #DEFAULT}. */
     public static Builder builder() {
-        return new Builder(defaults());
+        return new Builder(DEFAULT);
     }
 
     /** A builder starting from these options. */
@@ -78,42 +76,39 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
         return new Builder(this);
     }
 
-    /** A copy with another retry bound. */
-    public ProxyOptions withMaxRetries(int value) {
-        return toBuilder().maxRetries(value).build();
+    private static int checkMaxRetries(int v) {
+        return Bounds.count("maxRetries", v, 0, MAX_RETRIES);
     }
 
-    /** A copy with another replay buffer size. */
-    public ProxyOptions withReplayBufferBytes(int value) {
-        return toBuilder().replayBufferBytes(value).build();
+    private static int checkReplayBufferBytes(int v) {
+        return Bounds.atLeast("replayBufferBytes", v, 0);
     }
 
-    /** A copy with another idle-connection cap. */
-    public ProxyOptions withMaxIdleUpstreamPerLoop(int value) {
-        return toBuilder().maxIdleUpstreamPerLoop(value).build();
+    private static int checkMaxIdleUpstreamPerLoop(int v) {
+        return Bounds.atLeast("maxIdleUpstreamPerLoop", v, 0);
     }
 
-    /** A copy for another transport. */
-    public ProxyOptions withTransport(Transport value) {
-        return toBuilder().transport(value).build();
+    private static int checkMaxSplicePipesPerLoop(int v) {
+        return Bounds.atLeast("maxSplicePipesPerLoop", v, 0);
     }
 
-    /** A copy with splicing of response bodies on or off. */
-    public ProxyOptions withSplice(boolean value) {
-        return toBuilder().splice(value).build();
+    private static String checkVia(String via) {
+        Objects.requireNonNull(via, "via");
+        if (!via.isEmpty() && (via.length() > 64 || !Tokens.isToken(via))) {
+            throw new IllegalArgumentException("via, the Via pseudonym, must be empty or a token of at most 64 characters"
+                    + " (letters, digits and !#$%&'*+-.^_`|~): '" + via + "'");
+        }
+        return via;
     }
 
-    /** A copy with another cap on the splice pipes of each event loop. */
-    public ProxyOptions withMaxSplicePipesPerLoop(int value) {
-        return toBuilder().maxSplicePipesPerLoop(value).build();
-    }
-
-    /** Builds {@link ProxyOptions}; each setter documents nothing new, see the record's components. */
+    /**
+     * Builds {@link ProxyOptions}. Each setter checks its value at once and throws an {@link IllegalArgumentException}
+     * naming the setting and its range; the record's components document each setting. Not thread-safe.
+     */
     public static final class Builder {
         private int maxRetries;
         private int replayBufferBytes;
         private int maxIdleUpstreamPerLoop;
-        private Transport transport;
         private boolean splice;
         private String via;
         private ForwardedHeaders forwardedHeaders;
@@ -123,7 +118,6 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
             maxRetries = from.maxRetries;
             replayBufferBytes = from.replayBufferBytes;
             maxIdleUpstreamPerLoop = from.maxIdleUpstreamPerLoop;
-            transport = from.transport;
             splice = from.splice;
             via = from.via;
             forwardedHeaders = from.forwardedHeaders;
@@ -131,22 +125,17 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
         }
 
         public Builder maxRetries(int value) {
-            maxRetries = value;
+            maxRetries = checkMaxRetries(value);
             return this;
         }
 
         public Builder replayBufferBytes(int value) {
-            replayBufferBytes = value;
+            replayBufferBytes = checkReplayBufferBytes(value);
             return this;
         }
 
         public Builder maxIdleUpstreamPerLoop(int value) {
-            maxIdleUpstreamPerLoop = value;
-            return this;
-        }
-
-        public Builder transport(Transport value) {
-            transport = value;
+            maxIdleUpstreamPerLoop = checkMaxIdleUpstreamPerLoop(value);
             return this;
         }
 
@@ -157,22 +146,22 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
 
         /** The Via pseudonym; empty for no Via and no loop detection. */
         public Builder via(String pseudonym) {
-            via = pseudonym;
+            via = checkVia(pseudonym);
             return this;
         }
 
         public Builder forwardedHeaders(ForwardedHeaders value) {
-            forwardedHeaders = value;
+            forwardedHeaders = Objects.requireNonNull(value, "forwardedHeaders");
             return this;
         }
 
         public Builder maxSplicePipesPerLoop(int value) {
-            maxSplicePipesPerLoop = value;
+            maxSplicePipesPerLoop = checkMaxSplicePipesPerLoop(value);
             return this;
         }
 
         public ProxyOptions build() {
-            return new ProxyOptions(maxRetries, replayBufferBytes, maxIdleUpstreamPerLoop, transport, splice, via,
+            return new ProxyOptions(maxRetries, replayBufferBytes, maxIdleUpstreamPerLoop, splice, via,
                     forwardedHeaders, maxSplicePipesPerLoop);
         }
     }

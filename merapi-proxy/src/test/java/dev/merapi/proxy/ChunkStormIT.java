@@ -64,7 +64,7 @@ class ChunkStormIT {
         MockOrigin origin = fixture.origin();
         origin.setDispatcher(req -> MockResponse.ok(req.bodySize() + " " + req.bodyCrc32()));
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(new InetSocketAddress("127.0.0.1", server.port()), Duration.ofSeconds(60))) {
             client.send(head).send(oneByteChunks(data));
@@ -88,7 +88,7 @@ class ChunkStormIT {
         origin.setDispatcher(req -> MockResponse.builder().chunkedBody(req.target().equals("/small") ? small : data, 1)
                 .trailer("X-End", "1").build());
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(new InetSocketAddress("127.0.0.1", server.port()), Duration.ofSeconds(60))) {
             RawClient.Response r = client.send("GET /down HTTP/1.1\r\nHost: t\r\n\r\n").readResponse();
@@ -118,7 +118,7 @@ class ChunkStormIT {
                 return Duration.ZERO;
             }
         };
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(new InetSocketAddress("127.0.0.1", server.port()), Duration.ofSeconds(60))) {
             RawClient.Response r = client.send("GET /down HTTP/1.1\r\nHost: t\r\n\r\n").readResponse();

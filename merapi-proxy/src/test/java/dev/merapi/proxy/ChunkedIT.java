@@ -47,7 +47,7 @@ class ChunkedIT {
         MockOrigin origin = fixture.origin();
         origin.setDispatcher(req -> MockResponse.ok("got " + req.bodySize()));
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(server.port())) {
             client.send("POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -75,7 +75,7 @@ class ChunkedIT {
         MockOrigin origin = fixture.origin();
         origin.setDispatcher(req -> MockResponse.ok(req.bodySize() + " " + req.bodyCrc32()));
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         // ofInputStream has no known length, so HttpClient sends it chunked
         HttpResponse<String> r = RecordingProxy.http().send(HttpRequest.newBuilder(server.uri("/up"))
@@ -93,7 +93,7 @@ class ChunkedIT {
         MockOrigin origin = fixture.origin();
         origin.setDispatcher(req -> MockResponse.builder().chunkedBody(body, 777).trailer("X-Sum", "1").build());
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(server.port())) {
             for (int i = 0; i < 2; i++) {
@@ -117,7 +117,7 @@ class ChunkedIT {
         MockOrigin origin = fixture.origin();
         origin.enqueue(MockResponse.builder().chunkedBody(body, 1000).build());
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         byte[] all = readToClose(server, "GET /down HTTP/1.0\r\nHost: t\r\n\r\n");
         String text = new String(all, StandardCharsets.ISO_8859_1);
@@ -135,7 +135,7 @@ class ChunkedIT {
         origin.enqueue(MockResponse.builder().body(body).fault(new OriginFault.CloseDelimitedBody()).build());
         origin.enqueue(MockResponse.ok("after"));
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(server.port())) {
             client.send("GET /until-close HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -158,7 +158,7 @@ class ChunkedIT {
         MockOrigin origin = fixture.origin();
         origin.enqueue(MockResponse.builder().body(body).fault(new OriginFault.CloseDelimitedBody()).build());
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         byte[] all = readToClose(server, "GET /until-close HTTP/1.0\r\nHost: t\r\n\r\n");
         String text = new String(all, StandardCharsets.ISO_8859_1);
@@ -173,7 +173,7 @@ class ChunkedIT {
     void aContentLengthUploadStaysContentLength() throws Exception {
         MockOrigin origin = fixture.origin();
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(server.port())) {
             client.send("PUT /x HTTP/1.1\r\nHost: t\r\nContent-Length: 11\r\n\r\nhello world");
@@ -203,7 +203,7 @@ class ChunkedIT {
         MockOrigin origin = fixture.origin();
         origin.setDispatcher(req -> MockResponse.ok("got " + req.bodyUtf8()));
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(server.port())) {
             client.send("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 5\r\nExpect: 100-continue\r\n\r\n");
@@ -225,7 +225,7 @@ class ChunkedIT {
         origin.enqueue(MockResponse.builder().status(204).build());
         origin.enqueue(MockResponse.ok("last"));
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(server.port())) {
             client.send("HEAD /h HTTP/1.1\r\nHost: t\r\n\r\n");

@@ -122,7 +122,7 @@ class FaultsIT {
     void connectRefusedIsRetriedUpToMaxRetriesThenAnswers502(int maxRetries) throws Exception {
         int port = unusedPort();
         RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + port));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults().withMaxRetries(maxRetries));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.builder().maxRetries(maxRetries).build());
         TestServer server = fixture.serve(engine);
         HttpResponse<String> r = get(server, "/refused");
         assertThat(r.statusCode()).isEqualTo(502);
@@ -151,7 +151,7 @@ class FaultsIT {
                 return e.withRetry(Retry.NO);
             }
         };
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         assertThat(get(server, "/").statusCode()).isEqualTo(502);
         proxy.awaitLogged(1);
@@ -164,7 +164,7 @@ class FaultsIT {
         MockOrigin origin = fixture.origin();
         List<HttpPeer> peers = new ArrayList<>(List.of(HttpPeer.of("127.0.0.1:" + dead), peer(origin)));
         RecordingProxy proxy = new RecordingProxy(() -> peers.size() > 1 ? peers.removeFirst() : peers.getFirst());
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         HttpResponse<String> r = get(server, "/");
         assertThat(r.statusCode()).isEqualTo(200);
@@ -196,7 +196,7 @@ class FaultsIT {
                 Assumptions.assumeTrue(queueFull, "could not fill a loopback accept queue; see connectTimeoutMapsTo504");
                 PeerOptions options = PeerOptions.builder().connectTimeout(Duration.ofMillis(200)).build();
                 RecordingProxy proxy = new RecordingProxy(peer(full.getLocalPort(), options));
-                HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults().withMaxRetries(1));
+                HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.builder().maxRetries(1).build());
                 TestServer server = fixture.serve(engine);
                 HttpResponse<String> r = get(server, "/slow-connect");
                 assertThat(r.statusCode()).isEqualTo(504);
@@ -225,7 +225,7 @@ class FaultsIT {
                 return ProxyError.because(ErrorType.Kind.CONNECT_TIMEOUT, ErrorSource.UPSTREAM, "as if timed out", e);
             }
         };
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         assertThat(get(server, "/").statusCode()).isEqualTo(504);
         assertThat(proxy.onlyLoggedError().type()).isEqualTo(ErrorType.Kind.CONNECT_TIMEOUT);
@@ -271,7 +271,7 @@ class FaultsIT {
         MockOrigin origin = fixture.origin();
         origin.enqueue(cut.response());
         RecordingProxy proxy = new RecordingProxy(fixture.peer(PeerOptions.builder().readTimeout(cut.readTimeout()).build()));
-        TestServer server = fixture.serve(HttpProxy.of(proxy, ProxyOptions.defaults()));
+        TestServer server = fixture.serve(HttpProxy.of(proxy, ProxyOptions.DEFAULT));
         Seen seen = sendAndReadToClose(server.port(), "GET /cut HTTP/1.1\r\nHost: t\r\n\r\n");
         assertThat(seen.status()).isEqualTo(200);
         assertThat(seen.header("Content-Length")).isEqualTo(cut.contentLength());
@@ -291,7 +291,7 @@ class FaultsIT {
         origin.enqueue(MockResponse.builder().fault(new OriginFault.Stall()).build());
         PeerOptions options = PeerOptions.builder().readTimeout(Duration.ofMillis(300)).build();
         RecordingProxy proxy = new RecordingProxy(peer(origin.port(), options));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         HttpResponse<String> r = get(server, "/stall");
         assertThat(r.statusCode()).isEqualTo(504);
@@ -309,7 +309,7 @@ class FaultsIT {
         MockOrigin origin = fixture.origin();
         origin.enqueue(MockResponse.builder().body("0123456789").fault(new OriginFault.WrongContentLength(4)).build());
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(server.port())) {
             client.send("GET /long HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -340,7 +340,7 @@ class FaultsIT {
         MockOrigin origin = fixture.origin();
         origin.enqueue(MockResponse.builder().fault(new OriginFault.Raw(raw.getBytes(StandardCharsets.ISO_8859_1), true)).build());
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         HttpResponse<String> r = get(server, "/bad");
         assertThat(r.statusCode()).isEqualTo(502);
@@ -357,7 +357,7 @@ class FaultsIT {
         MockOrigin origin = fixture.origin();
         origin.enqueue(MockResponse.builder().informational(103, 2).body("final").build());
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(server.port())) {
             client.send("GET /hints HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -376,7 +376,7 @@ class FaultsIT {
         MockOrigin origin = fixture.origin();
         origin.enqueue(MockResponse.builder().informational(103, 1).body("final").build());
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         Seen seen = sendAndReadToClose(server.port(), "GET /hints HTTP/1.0\r\nHost: t\r\n\r\n");
         assertThat(seen.status()).isEqualTo(200);
@@ -390,7 +390,7 @@ class FaultsIT {
     void aPooledConnectionClosedByTheOriginWhileIdleIsNotUsed() throws Exception {
         MockOrigin origin = fixture.origin();
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         assertThat(get(server, "/one").statusCode()).isEqualTo(200);
         proxy.awaitLogged(1);
@@ -415,7 +415,7 @@ class FaultsIT {
         origin.enqueue(MockResponse.builder().fault(fault).build());
         origin.enqueue(MockResponse.ok("second"));
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         assertThat(get(server, "/one").body()).isEqualTo("first");
         proxy.awaitLogged(1);
@@ -435,7 +435,7 @@ class FaultsIT {
         MockOrigin origin = fixture.origin();
         origin.enqueue(MockResponse.builder().fault(new OriginFault.CloseAfterRequest()).build());
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         HttpResponse<String> r = get(server, "/once");
         assertThat(r.statusCode()).isEqualTo(502);
@@ -455,7 +455,7 @@ class FaultsIT {
         origin.enqueue(MockResponse.builder().fault(new OriginFault.CloseAfterRequest()).build());
         origin.enqueue(MockResponse.ok("second"));
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         HttpClient client = RecordingProxy.http();
         assertThat(get(server, "/warm").body()).isEqualTo("first");
@@ -479,7 +479,7 @@ class FaultsIT {
         origin.enqueue(MockResponse.ok("first"));
         origin.enqueue(MockResponse.builder().fault(new OriginFault.CloseAfterRequest()).build());
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         assertThat(get(server, "/warm").body()).isEqualTo("first");
         HttpResponse<String> r = RecordingProxy.http().send(HttpRequest.newBuilder(server.uri("/upload"))
@@ -499,7 +499,7 @@ class FaultsIT {
     void clientDisconnectingMidUploadAbortsTheUpstream() throws Exception {
         MockOrigin origin = fixture.origin();
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (Socket s = new Socket()) {
             s.connect(server.address(), 5000);
@@ -524,7 +524,7 @@ class FaultsIT {
         MockOrigin origin = fixture.origin();
         origin.enqueue(MockResponse.builder().streamedBody(100L << 20).build());
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (Socket s = new Socket()) {
             s.connect(server.address(), 5000);
@@ -564,7 +564,7 @@ class FaultsIT {
                 return Duration.ZERO;
             }
         };
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         Seen seen = sendAndReadToClose(server.port(), "GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
         assertThat(seen.status()).isEqualTo(200);
@@ -582,7 +582,7 @@ class FaultsIT {
         // an origin that waits at most 300 ms for the next bytes: a client pausing mid-upload makes it hang up
         MockOrigin origin = fixture.closeAfter(MockOrigin.builder().readTimeout(Duration.ofMillis(300)).start());
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(server.port())) {
             client.send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: 1000000\r\n\r\n");
@@ -604,7 +604,7 @@ class FaultsIT {
     void aClientStallingMidUploadGets408AndTheUpstreamIsClosed() throws Exception {
         MockOrigin origin = fixture.origin();
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         ListeningService service = ListeningService.http("t", engine)
                 .http1Options(Http1Options.builder().bodyReadTimeout(Duration.ofMillis(300)).build());
         TestServer server = fixture.closeAfter(TestServer.start(service).checkClosedOnStop(engine.connector()::openConnections));
@@ -636,7 +636,7 @@ class FaultsIT {
                 return Stages.DONE;
             }
         };
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         assertThat(get(server, "/one").body()).isEqualTo("first");
         assertThat(get(server, "/two").body()).isEqualTo("second");
@@ -653,7 +653,7 @@ class FaultsIT {
         MockOrigin origin = fixture.origin();
         origin.enqueue(MockResponse.builder().fault(new OriginFault.Stall()).build());
         RecordingProxy proxy = new RecordingProxy(peer(origin)); // default read timeout: 60 s
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(server.port())) {
             client.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -672,7 +672,7 @@ class FaultsIT {
         origin.enqueue(MockResponse.builder().fault(new OriginFault.CloseAfterRequest()).build());
         origin.enqueue(MockResponse.ok("second"));
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(server.port())) {
             client.send("GET /warm HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -696,7 +696,7 @@ class FaultsIT {
         String raw = "HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n5\r\nhello\r\nZZ\r\nbad\r\n0\r\n\r\n";
         origin.enqueue(MockResponse.builder().fault(new OriginFault.Raw(raw.getBytes(StandardCharsets.ISO_8859_1), true)).build());
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         Seen seen = sendAndReadToClose(server.port(), "GET /chunks HTTP/1.1\r\nHost: t\r\n\r\n");
         String body = new String(seen.body(), StandardCharsets.ISO_8859_1);

@@ -41,7 +41,7 @@ class ForwardedHeadersIT {
 
     @Test
     void headersFromAnUntrustedClientAreReplacedByItsRealAddress() throws Exception {
-        RecordedRequest got = forward(ProxyOptions.defaults(), SPOOFED);
+        RecordedRequest got = forward(ProxyOptions.DEFAULT, SPOOFED);
         assertThat(got.headerValues("X-Forwarded-For")).containsExactly("127.0.0.1");
         assertThat(got.headerValues("X-Real-IP")).containsExactly("127.0.0.1");
         assertThat(got.headerValues("X-Forwarded-Proto")).containsExactly("http");
@@ -51,7 +51,7 @@ class ForwardedHeadersIT {
 
     @Test
     void aRequestWithoutForwardingHeadersGetsThem() throws Exception {
-        RecordedRequest got = forward(ProxyOptions.defaults(), "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+        RecordedRequest got = forward(ProxyOptions.DEFAULT, "GET / HTTP/1.1\r\nHost: t\r\n\r\n");
         assertThat(got.headerValues("X-Forwarded-For")).containsExactly("127.0.0.1");
         assertThat(got.headerValues("Forwarded")).containsExactly("for=127.0.0.1;proto=http;host=\"t\"");
     }
@@ -86,7 +86,7 @@ class ForwardedHeadersIT {
     @Test
     void anIpv6ClientIsWrittenAsRfc7239Wants() {
         Headers h = new Headers();
-        ForwardedHeaders.defaults().apply(h, new InetSocketAddress("2001:db8::7", 4711), "http", "[::1]:8080");
+        ForwardedHeaders.DEFAULT.apply(h, new InetSocketAddress("2001:db8::7", 4711), "http", "[::1]:8080");
         assertThat(h.get("X-Forwarded-For")).isEqualTo("2001:db8::7");
         assertThat(h.get("Forwarded")).isEqualTo("for=\"[2001:db8::7]\";proto=http;host=\"[::1]:8080\"");
     }

@@ -405,19 +405,19 @@ class Http1StrictIT {
 
     @Test
     void requestLineLongerThanAConfiguredLimitGets414AndClosed() throws IOException {
-        Http1Options options = Http1Options.builder().limits(Http1Limits.DEFAULT.withMaxRequestLine(64)).build();
+        Http1Options options = Http1Options.builder().limits(Http1Limits.DEFAULT.toBuilder().maxRequestLine(64).build()).build();
         assertRejectedAndClosed(options, crlf("GET /" + "a".repeat(64) + " HTTP/1.1|Host: a||"), 414);
     }
 
     @Test
     void unterminatedRequestLineGets414WithoutWaitingForItsEnd() throws IOException {
-        Http1Options options = Http1Options.builder().limits(Http1Limits.DEFAULT.withMaxRequestLine(64)).build();
+        Http1Options options = Http1Options.builder().limits(Http1Limits.DEFAULT.toBuilder().maxRequestLine(64).build()).build();
         assertRejectedAndClosed(options, "GET /" + "a".repeat(200), 414);
     }
 
     @Test
     void requestLineAtAConfiguredLimitIsProxied() throws IOException {
-        Http1Options options = Http1Options.builder().limits(Http1Limits.DEFAULT.withMaxRequestLine(64)).build();
+        Http1Options options = Http1Options.builder().limits(Http1Limits.DEFAULT.toBuilder().maxRequestLine(64).build()).build();
         String line = "GET /" + "a".repeat(64 - 16) + " HTTP/1.1\r\n";
         assertThat(line).hasSize(64);
         try (Fixture f = new Fixture(options); RawClient c = f.connect()) {
@@ -444,7 +444,7 @@ class Http1StrictIT {
 
     @Test
     void headerSectionLargerThanAConfiguredLimitGets431AndClosed() throws IOException {
-        Http1Options options = Http1Options.builder().limits(Http1Limits.DEFAULT.withMaxHeaderBytes(256)).build();
+        Http1Options options = Http1Options.builder().limits(Http1Limits.DEFAULT.toBuilder().maxHeaderBytes(256).build()).build();
         assertRejectedAndClosed(options, crlf("GET / HTTP/1.1|Host: a|X-Big: " + "b".repeat(256) + "||"), 431);
     }
 
@@ -459,7 +459,7 @@ class Http1StrictIT {
 
     @Test
     void moreHeadersThanAConfiguredLimitGets431AndClosed() throws IOException {
-        Http1Options options = Http1Options.builder().limits(Http1Limits.DEFAULT.withMaxHeaderCount(10)).build();
+        Http1Options options = Http1Options.builder().limits(Http1Limits.DEFAULT.toBuilder().maxHeaderCount(10).build()).build();
         StringBuilder sb = new StringBuilder("GET / HTTP/1.1|Host: a|");
         for (int i = 0; i < 10; i++) {
             sb.append("X-").append(i).append(": v|");
@@ -469,7 +469,7 @@ class Http1StrictIT {
 
     @Test
     void headersAtAConfiguredLimitAreProxied() throws IOException {
-        Http1Options options = Http1Options.builder().limits(Http1Limits.DEFAULT.withMaxHeaderCount(10)).build();
+        Http1Options options = Http1Options.builder().limits(Http1Limits.DEFAULT.toBuilder().maxHeaderCount(10).build()).build();
         StringBuilder sb = new StringBuilder("GET / HTTP/1.1|Host: a|");
         for (int i = 0; i < 9; i++) {
             sb.append("X-").append(i).append(": v|");

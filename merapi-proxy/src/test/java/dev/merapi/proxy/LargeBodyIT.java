@@ -72,7 +72,7 @@ class LargeBodyIT {
         MockOrigin origin = fixture.closeAfter(MockOrigin.builder().maxRetainedBodySize(0).start());
         origin.setDispatcher(req -> MockResponse.ok(req.bodySize() + " " + req.bodyCrc32()));
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (Socket s = new Socket()) {
             s.connect(server.address(), 5000);
@@ -113,7 +113,7 @@ class LargeBodyIT {
         MockOrigin origin = fixture.origin();
         origin.enqueue(MockResponse.builder().streamedBody(SIZE).build());
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (Socket s = new Socket()) {
             s.connect(server.address(), 5000);

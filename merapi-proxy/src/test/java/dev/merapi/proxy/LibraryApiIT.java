@@ -52,7 +52,7 @@ class LibraryApiIT {
             refused = s.getLocalPort();
         }
         Clocked proxy = new Clocked(HttpPeer.of("127.0.0.1:" + refused));
-        ProxyOptions noRetries = ProxyOptions.defaults().withMaxRetries(0);
+        ProxyOptions noRetries = ProxyOptions.builder().maxRetries(0).build();
         ListeningService service = HttpProxy.service("no-retries", proxy, noRetries);
         assertThat(service.name()).isEqualTo("no-retries");
         assertThat(((HttpProxy<?>) service.app()).options()).isEqualTo(noRetries);
@@ -64,7 +64,7 @@ class LibraryApiIT {
         }
         assertThat(proxy.retries).containsExactly(0);
         assertThat(proxy.peerCalls).hasValue(1);
-        assertThat(ProxyOptions.defaults().maxRetries()).as("the default would have retried").isPositive();
+        assertThat(ProxyOptions.DEFAULT.maxRetries()).as("the default would have retried").isPositive();
     }
 
     @Test

@@ -142,7 +142,7 @@ class PhasesIT {
     void phasesRunInTheDocumentedOrder() throws Exception {
         MockOrigin origin = fixture.origin();
         PhaseProxy proxy = new PhaseProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         HttpClient client = RecordingProxy.http();
         HttpResponse<String> get = client.send(HttpRequest.newBuilder(server.uri("/get")).build(),
@@ -193,7 +193,7 @@ class PhasesIT {
                 return FilterResult.RESPONDED_STAGE;
             }
         };
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         HttpClient client = RecordingProxy.http();
         for (int i = 0; i < 2; i++) { // twice on one kept-alive connection: the response was framed right
@@ -232,7 +232,7 @@ class PhasesIT {
                 return Stages.DONE;
             }
         };
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         HttpResponse<String> r = RecordingProxy.http().send(HttpRequest.newBuilder(server.uri("/original"))
                 .header("X-Drop-Me", "please").header("X-Client", "c").build(), HttpResponse.BodyHandlers.ofString());
@@ -272,7 +272,7 @@ class PhasesIT {
                 return Duration.ZERO;
             }
         };
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(server.port())) {
             // two exchanges on one connection: if either framing were off, the second would break
@@ -306,7 +306,7 @@ class PhasesIT {
                 return Duration.ofMillis(1);
             }
         };
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         HttpResponse<InputStream> r = RecordingProxy.http().send(HttpRequest.newBuilder(server.uri("/slow")).build(),
                 HttpResponse.BodyHandlers.ofInputStream());
@@ -368,7 +368,7 @@ class PhasesIT {
                 return CompletableFuture.runAsync(() -> resp.headers().add("X-Async-Response", "yes"), ELSEWHERE);
             }
         };
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         HttpClient client = RecordingProxy.http();
         for (int i = 0; i < 3; i++) { // the later ones on a pooled upstream connection
@@ -412,7 +412,7 @@ class PhasesIT {
                 return super.upstreamPeer(session, ctx);
             }
         };
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         HttpResponse<String> r = RecordingProxy.http().send(HttpRequest.newBuilder(server.uri("/offload")).build(),
                 HttpResponse.BodyHandlers.ofString());
@@ -506,7 +506,7 @@ class PhasesIT {
         String phase = which.substring(which.indexOf(':') + 1);
         MockOrigin origin = fixture.origin();
         FailingProxy proxy = new FailingProxy(peer(origin), phase, async);
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         HttpResponse<String> r = RecordingProxy.http().send(HttpRequest.newBuilder(server.uri("/fail")).build(),
                 HttpResponse.BodyHandlers.ofString());
@@ -525,7 +525,7 @@ class PhasesIT {
     void aFailingNewCtxAnswers500() throws Exception {
         MockOrigin origin = fixture.origin();
         FailingProxy proxy = new FailingProxy(peer(origin), "newCtx", false);
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         HttpResponse<String> r = RecordingProxy.http().send(HttpRequest.newBuilder(server.uri("/fail")).build(),
                 HttpResponse.BodyHandlers.ofString());
@@ -546,7 +546,7 @@ class PhasesIT {
                 return FilterResult.RESPONDED_STAGE;
             }
         };
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(server.port())) {
             client.send("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n" + "x".repeat(1000));
@@ -571,7 +571,7 @@ class PhasesIT {
                 });
             }
         };
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         HttpResponse<String> r = RecordingProxy.http().send(HttpRequest.newBuilder(server.uri("/offload")).build(),
                 HttpResponse.BodyHandlers.ofString());

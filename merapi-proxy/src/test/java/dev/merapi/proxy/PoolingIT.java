@@ -42,7 +42,7 @@ class PoolingIT {
         MockOrigin origin = fixture.origin();
         origin.setDispatcher(req -> MockResponse.ok(req.target()));
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(server.port())) {
             for (int i = 0; i < n; i++) {
@@ -74,7 +74,7 @@ class PoolingIT {
                     return Stages.completed(session.requestHeader().path().startsWith("/a") ? peer(a) : peer(b));
                 }
             };
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
             TestServer server = fixture.serve(engine);
             try (RawClient client = RawClient.connect(server.port())) {
                 for (int i = 0; i < 20; i++) {
@@ -106,7 +106,7 @@ class PoolingIT {
                 return Stages.completed(session.requestHeader().path().equals("/one") ? one : two);
             }
         };
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(server.port())) {
             for (String path : new String[] {"/one", "/two", "/one", "/two"}) {
@@ -124,7 +124,7 @@ class PoolingIT {
         MockOrigin origin = fixture.origin();
         PeerOptions options = PeerOptions.builder().idleTimeout(Duration.ofMillis(300)).build();
         RecordingProxy proxy = new RecordingProxy(peer(origin).withOptions(options));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(server.port())) {
             client.send("GET /1 HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -146,7 +146,7 @@ class PoolingIT {
     void aZeroIdleCapPoolsNothing() throws Exception {
         MockOrigin origin = fixture.origin();
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults().withMaxIdleUpstreamPerLoop(0));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.builder().maxIdleUpstreamPerLoop(0).build());
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(server.port())) {
             for (int i = 0; i < 3; i++) {
@@ -171,7 +171,7 @@ class PoolingIT {
         // the origin says close but leaves the connection open: only the header can tell the proxy
         origin.setDispatcher(req -> raw("HTTP/1.1 200 OK\r\nConnection: close\r\nContent-Length: 3\r\n\r\nbye"));
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(server.port())) {
             for (int i = 0; i < 2; i++) {
@@ -192,7 +192,7 @@ class PoolingIT {
         MockOrigin origin = fixture.origin();
         origin.setDispatcher(req -> raw("HTTP/1.0 200 OK\r\nContent-Length: 3\r\n\r\nold"));
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(server.port())) {
             for (int i = 0; i < 2; i++) {
@@ -209,7 +209,7 @@ class PoolingIT {
     void aRequestWithConnectionCloseStillReusesTheUpstream() throws Exception {
         MockOrigin origin = fixture.origin();
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         for (int i = 0; i < 3; i++) {
             try (RawClient client = RawClient.connect(server.port())) {
@@ -229,7 +229,7 @@ class PoolingIT {
         MockOrigin origin = fixture.origin();
         origin.setDispatcher(req -> MockResponse.ok(req.target()));
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         TestServer server = fixture.serve(engine);
         try (RawClient client = RawClient.connect(server.port())) {
             client.send("GET /1 HTTP/1.1\r\nHost: t\r\n\r\nPOST /2 HTTP/1.1\r\nHost: t\r\nContent-Length: 3\r\n\r\nabc"
@@ -250,7 +250,7 @@ class PoolingIT {
         MockOrigin origin = fixture.origin();
         origin.setDispatcher(req -> MockResponse.ok(req.target()));
         RecordingProxy proxy = new RecordingProxy(peer(origin));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         ServerConfig config = ServerConfig.builder().threads(2).gracePeriod(Duration.ofSeconds(5)).name("pool2").build();
         try (TestServer server = TestServer.start(ListeningService.http("t", engine), config)
                 .checkClosedOnStop(engine.connector()::openConnections)) {

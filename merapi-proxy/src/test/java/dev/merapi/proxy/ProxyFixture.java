@@ -1,6 +1,7 @@
 package dev.merapi.proxy;
 
 import dev.merapi.core.protocols.http1.Http1Options;
+import dev.merapi.core.server.ServerConfig;
 import dev.merapi.core.services.ListeningService;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.core.upstreams.PeerOptions;
@@ -62,6 +63,12 @@ final class ProxyFixture implements AfterEachCallback {
     /** Runs {@code engine} on 127.0.0.1:0 with these HTTP/1 options (TRACE or CONNECT let through, say). */
     TestServer serve(HttpProxy<?> engine, Http1Options http1) {
         return serve(ListeningService.http("t", engine).http1Options(http1), engine);
+    }
+
+    /** Runs {@code engine} on 127.0.0.1:0 in a server with these settings (another transport, say). */
+    TestServer serve(HttpProxy<?> engine, ServerConfig config) {
+        return closeAfter(TestServer.start(ListeningService.http("t", engine), config)
+                .checkClosedOnStop(engine.connector()::openConnections));
     }
 
     private TestServer serve(ListeningService service, HttpProxy<?> engine) {

@@ -193,7 +193,7 @@ class SecurityEventsIT {
 
     @Test
     void overLongRequestLineGives414Event() throws IOException {
-        try (Fixture f = new Fixture(Http1Options.builder().limits(Http1Limits.DEFAULT.withMaxRequestLine(256)).build())) {
+        try (Fixture f = new Fixture(Http1Options.builder().limits(Http1Limits.DEFAULT.toBuilder().maxRequestLine(256).build()).build())) {
             long before = SecurityEvents.count("request-line-too-long");
             Exchange ex = exchange(f.proxy.port(), "GET /" + "a".repeat(1000) + " HTTP/1.1|Host: a||");
             assertThat(ex.status()).isEqualTo(414);
@@ -204,7 +204,7 @@ class SecurityEventsIT {
 
     @Test
     void tooManyHeadersGives431Event() throws IOException {
-        try (Fixture f = new Fixture(Http1Options.builder().limits(Http1Limits.DEFAULT.withMaxHeaderCount(10)).build())) {
+        try (Fixture f = new Fixture(Http1Options.builder().limits(Http1Limits.DEFAULT.toBuilder().maxHeaderCount(10).build()).build())) {
             long before = SecurityEvents.count("too-many-headers");
             Exchange ex = exchange(f.proxy.port(), "GET / HTTP/1.1|Host: a|" + "X-A: 1|".repeat(20) + "|");
             assertThat(ex.status()).isEqualTo(431);

@@ -121,7 +121,7 @@ class SpliceIT {
         try (MockOrigin origin = MockOrigin.start()) {
             origin.setDispatcher(req -> MockResponse.builder().streamedBody(Long.parseLong(req.target().substring(1))).build());
             RecordingProxy proxy = new RecordingProxy(peer(origin));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
             try (TestServer server = RecordingProxy.serve(engine); Socket client = connect(server)) {
                 for (long size : sizes) {
                     assertWhole(get(client, "/" + size), size);
@@ -140,7 +140,7 @@ class SpliceIT {
         try (MockOrigin origin = MockOrigin.start()) {
             origin.setDispatcher(req -> MockResponse.builder().streamedBody(Long.parseLong(req.target().substring(1))).build());
             RecordingProxy proxy = new RecordingProxy(peer(origin));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
             try (TestServer server = RecordingProxy.serve(engine); Socket client = connect(server)) {
                 String two = "GET /" + BIG + " HTTP/1.1\r\nHost: t\r\n\r\nGET /10 HTTP/1.1\r\nHost: t\r\n\r\nGET /" + BIG
                         + " HTTP/1.1\r\nHost: t\r\n\r\n";
@@ -160,7 +160,7 @@ class SpliceIT {
         try (MockOrigin origin = MockOrigin.start()) {
             origin.setDispatcher(req -> MockResponse.builder().streamedBody(size).build());
             RecordingProxy proxy = new RecordingProxy(peer(origin));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
             try (TestServer server = RecordingProxy.serve(engine); Socket client = new Socket()) {
                 client.setReceiveBufferSize(16 * 1024);
                 client.connect(new InetSocketAddress("127.0.0.1", server.port()), 5000);
@@ -201,9 +201,9 @@ class SpliceIT {
                     return Duration.ZERO;
                 }
             };
-            HttpProxy<RecordingProxy.Ctx> filtered = HttpProxy.of(filtering, ProxyOptions.defaults());
+            HttpProxy<RecordingProxy.Ctx> filtered = HttpProxy.of(filtering, ProxyOptions.DEFAULT);
             RecordingProxy plain = new RecordingProxy(peer(origin));
-            HttpProxy<RecordingProxy.Ctx> off = HttpProxy.of(plain, ProxyOptions.defaults().withSplice(false));
+            HttpProxy<RecordingProxy.Ctx> off = HttpProxy.of(plain, ProxyOptions.builder().splice(false).build());
             for (HttpProxy<RecordingProxy.Ctx> engine : java.util.List.of(filtered, off)) {
                 try (TestServer server = RecordingProxy.serve(engine); RawClient client = RawClient.connect(server.port())) {
                     RawClient.Response r = client.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n").readResponse();
@@ -223,7 +223,7 @@ class SpliceIT {
         try (MockOrigin origin = MockOrigin.start()) {
             origin.enqueue(MockResponse.builder().streamedBody(4L << 20).fault(new OriginFault.ResetMidBody(BIG)).build());
             RecordingProxy proxy = new RecordingProxy(peer(origin));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
             try (TestServer server = RecordingProxy.serve(engine); Socket client = connect(server)) {
                 Seen seen = get(client, "/");
                 assertThat(seen.status()).isEqualTo(200);
@@ -242,7 +242,7 @@ class SpliceIT {
         try (MockOrigin origin = MockOrigin.start()) {
             origin.enqueue(MockResponse.builder().streamedBody(4L << 20).fault(new OriginFault.StallBody(BIG)).build());
             RecordingProxy proxy = new RecordingProxy(peer(origin, Duration.ofMillis(400)));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
             try (TestServer server = RecordingProxy.serve(engine); Socket client = connect(server)) {
                 Seen seen = get(client, "/");
                 assertThat(seen.received()).isEqualTo(BIG);
@@ -260,7 +260,7 @@ class SpliceIT {
         try (MockOrigin origin = MockOrigin.start()) {
             origin.enqueue(MockResponse.builder().streamedBody(256L << 20).build());
             RecordingProxy proxy = new RecordingProxy(peer(origin, Duration.ofMillis(400)));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
             try (TestServer server = RecordingProxy.serve(engine); Socket client = connect(server)) {
                 client.getOutputStream().write("GET / HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
                 // read nothing: the proxy must give up within its timeout, not hold both connections forever
@@ -278,7 +278,7 @@ class SpliceIT {
         try (MockOrigin origin = MockOrigin.start()) {
             origin.enqueue(MockResponse.builder().streamedBody(256L << 20).build());
             RecordingProxy proxy = new RecordingProxy(peer(origin));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
             try (TestServer server = RecordingProxy.serve(engine)) {
                 try (Socket client = connect(server)) {
                     client.getOutputStream().write("GET / HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
@@ -303,7 +303,7 @@ class SpliceIT {
             origin.enqueue(MockResponse.builder().fault(new OriginFault.Raw(raw.toByteArray(), false)).build());
             origin.enqueue(MockResponse.ok("second"));
             RecordingProxy proxy = new RecordingProxy(peer(origin));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults());
+            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
             try (TestServer server = RecordingProxy.serve(engine); Socket client = connect(server)) {
                 assertWhole(get(client, "/first"), BIG);
                 proxy.awaitLogged(1);
@@ -347,7 +347,7 @@ class SpliceIT {
         try (MockOrigin origin = MockOrigin.start()) {
             origin.setDispatcher(req -> MockResponse.builder().streamedBody(req.target().equals("/warm") ? 10 : size).build());
             RecordingProxy proxy = new RecordingProxy(peer(origin));
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults().withMaxSplicePipesPerLoop(cap));
+            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.builder().maxSplicePipesPerLoop(cap).build());
             Fds beforeServer = Fds.now();
             try (TestServer server = RecordingProxy.serve(engine)) {
                 try (Socket warm = connect(server)) {

@@ -68,7 +68,7 @@ class UpstreamFailuresIT {
     void aRefusedUpstreamIsOneWarnLineNamingThePeerPlainly() throws Exception {
         int port = refusedPort();
         RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + port));
-        TestServer server = fixture.serve(HttpProxy.of(proxy, ProxyOptions.defaults().withMaxRetries(1)));
+        TestServer server = fixture.serve(HttpProxy.of(proxy, ProxyOptions.builder().maxRetries(1).build()));
         get(server);
         proxy.awaitLogged(1);
         assertThat(log.events()).singleElement().satisfies(e -> assertThat(e.getLevel()).isEqualTo(Level.WARN));
@@ -82,7 +82,7 @@ class UpstreamFailuresIT {
     void aNamedPeerIsLoggedByItsNameAndAddress() throws Exception {
         int port = refusedPort();
         RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + port).withName("billing-1"));
-        try (TestServer server = RecordingProxy.serve(HttpProxy.of(proxy, ProxyOptions.defaults().withMaxRetries(0)))) {
+        try (TestServer server = RecordingProxy.serve(HttpProxy.of(proxy, ProxyOptions.builder().maxRetries(0).build()))) {
             get(server);
             proxy.awaitLogged(1);
         }
@@ -94,7 +94,7 @@ class UpstreamFailuresIT {
     void upstreamFailureLinesAreRateLimitedAndTheRestCounted() throws Exception {
         UpstreamFailures.rateLimitForTest(2, 1);
         RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + refusedPort()));
-        TestServer server = fixture.serve(HttpProxy.of(proxy, ProxyOptions.defaults().withMaxRetries(0)));
+        TestServer server = fixture.serve(HttpProxy.of(proxy, ProxyOptions.builder().maxRetries(0).build()));
         for (int i = 0; i < 6; i++) {
             get(server);
         }

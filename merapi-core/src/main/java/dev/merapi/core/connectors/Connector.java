@@ -43,7 +43,6 @@ import java.util.concurrent.atomic.LongAdder;
  * when there is none does it open a new one. Host names are resolved on a virtual thread, never on a loop.
  */
 public final class Connector {
-    private final Transport transport;
     private final int maxIdlePerLoop;
     private final Http1Limits limits;
     private final Executor resolver = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("merapi-resolve-", 0).factory());
@@ -60,37 +59,25 @@ public final class Connector {
     private final LongAdder copiedOverPipeCap = new LongAdder();
 
     /**
-     * @param transport the transport of the event loops this connector will be called on
+     * A connector whose connections use the transport of the event loop each is opened on ({@link Transport#of}), which
+     * is the transport of the server the caller runs in: there is no second transport setting that could differ.
+     *
      * @param maxIdlePerLoop the most idle connections each event loop keeps
      * @param limits limits for parsing responses
-     * @param splice whether response bodies may be spliced ({@link ClientSession#spliceBody}); only on epoll.
-     *     Connections then read response heads in pieces of at most {@value #HEAD_READ_BYTES} bytes, so that
-     *     a large body stays in the socket for the kernel to move. Each event loop lets at most
-     *     {@value #DEFAULT_SPLICE_PIPES_PER_LOOP} client connections hold a splice pipe.
-     */
-    public Connector(Transport transport, int maxIdlePerLoop, Http1Limits limits, boolean splice) {
-        this(transport, maxIdlePerLoop, limits, splice, DEFAULT_SPLICE_PIPES_PER_LOOP);
-    }
-
-    /**
-     * @param transport the transport of the event loops this connector will be called on
-     * @param maxIdlePerLoop the most idle connections each event loop keeps
-     * @param limits limits for parsing responses
-     * @param splice whether response bodies may be spliced ({@link ClientSession#spliceBody}); only on epoll.
-     *     Connections then read response heads in pieces of at most {@value #HEAD_READ_BYTES} bytes, so that
+     * @param splice whether response bodies may be spliced ({@link ClientSession#spliceBody}); only on epoll loops.
+     *     Connections on epoll then read response heads in pieces of at most {@value #HEAD_READ_BYTES} bytes, so that
      *     a large body stays in the socket for the kernel to move.
      * @param maxSplicePipesPerLoop the most client connections of each event loop that may hold a splice pipe (two
      *     file descriptors, kept until the connection closes); above it a body is copied through the JVM
      * @throws IllegalArgumentException if {@code maxSplicePipesPerLoop} is negative
      */
-    public Connector(Transport transport, int maxIdlePerLoop, Http1Limits limits, boolean splice, int maxSplicePipesPerLoop) {
+    public Connector(int maxIdlePerLoop, Http1Limits limits, boolean splice, int maxSplicePipesPerLoop) {
         if (maxSplicePipesPerLoop < 0) {
             throw new IllegalArgumentException("maxSplicePipesPerLoop must not be negative: " + maxSplicePipesPerLoop);
         }
-        this.transport = transport;
         this.maxIdlePerLoop = maxIdlePerLoop;
         this.limits = limits;
-        this.splice = splice && transport == Transport.EPOLL && maxSplicePipesPerLoop > 0;
+        this.splice = splice && maxSplicePipesPerLoop > 0;
         this.maxSplicePipesPerLoop = maxSplicePipesPerLoop;
     }
 
@@ -158,6 +145,7 @@ public final class Connector {
     private void open(HttpPeer peer, SocketAddress address, EventLoop loop,
             ConnectionPool<HttpPeer.ReuseKey, Http1ClientConnection> pool, Promise<ClientSession> promise) {
         boolean domain = Transport.isDomain(address);
+        Transport transport = Transport.of(loop);
         Http1ClientConnection conn = new Http1ClientConnection(peer, this, pool, limits);
         Bootstrap b = new Bootstrap()
                 .group(loop)
@@ -173,7 +161,7 @@ public final class Connector {
                 });
         if (!domain) {
             b.option(ChannelOption.TCP_NODELAY, true).option(ChannelOption.SO_KEEPALIVE, true);
-            if (splice) {
+            if (splice && transport == Transport.EPOLL) {
                 b.option(ChannelOption.RCVBUF_ALLOCATOR, new HeadFirstAllocator(conn));
             }
         }
@@ -239,7 +227,7 @@ public final class Connector {
         return reused.sum();
     }
 
-    /** Whether this connector splices response bodies. */
+    /** Whether this connector splices response bodies, on the connections of epoll loops. */
     boolean splices() {
         return splice;
     }

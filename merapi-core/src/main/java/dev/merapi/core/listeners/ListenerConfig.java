@@ -1,6 +1,7 @@
 package dev.merapi.core.listeners;
 
 import com.sun.management.UnixOperatingSystemMXBean;
+import dev.merapi.error.Bounds;
 import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
@@ -10,21 +11,26 @@ import java.util.Objects;
 
 /**
  * One listening socket: a TCP address (IPv4 or IPv6) or a Unix domain socket path, and its socket options.
- * Built with {@link #tcp(String)} or {@link #unix(Path)} and then {@link #toBuilder()} for the options.
+ * Immutable; start from {@link #tcp(String)} or {@link #unix(Path)} (the defaults on that address), or from
+ * {@link #DEFAULT}, {@link #builder()} or {@link #toBuilder()}.
  *
- * @param address where to listen; port 0 picks a free port
- * @param backlog the accept queue length (default 4096)
+ * <pre>{@code
+ * ListenerConfig listener = ListenerConfig.tcp("0.0.0.0:8080").toBuilder().maxConnectionsPerIp(256).build();
+ * }</pre>
+ *
+ * @param address where to listen; port 0 picks a free port (default {@code 127.0.0.1:8080}: loopback only)
+ * @param backlog the accept queue length (default 4096, at least 1)
  * @param reusePort SO_REUSEPORT, native transports only (default off)
  * @param tcpNoDelay TCP_NODELAY on accepted connections (default on)
  * @param keepAlive SO_KEEPALIVE on accepted connections (default off: idle connections are bounded by the
  *        keep-alive and read timeouts, and the option costs a system call per connection)
- * @param fastOpenQueue TCP Fast Open queue length, 0 for off (default off; native transports only)
+ * @param fastOpenQueue TCP Fast Open queue length, 0 for off (default off; at least 0; native transports only)
  * @param maxConnections most client connections open at once on this listener (default
  *        {@link #DEFAULT_MAX_CONNECTIONS}: half the process's open-file limit, which leaves the other half for
- *        upstream connections and files). One more is closed as soon as it is accepted, before any byte is read,
- *        and counted as the security event {@code max-connections}
+ *        upstream connections and files; at least 1). One more is closed as soon as it is accepted, before any byte is
+ *        read, and counted as the security event {@code max-connections}
  * @param maxConnectionsPerIp most client connections open at once from one IP address on this listener, 0 for no
- *        such cap (the default: clients behind one NAT or proxy share an address). One more is closed as soon as it is
+ *        such cap (the default: clients behind one NAT or proxy share an address; at least 0). One more is closed as soon as it is
  *        accepted and counted as the security event {@code max-connections-per-ip}. Unix domain sockets have no
  *        client address, so only {@code maxConnections} applies to them
  */
@@ -37,20 +43,37 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
      */
     public static final int DEFAULT_MAX_CONNECTIONS = defaultMaxConnections();
 
+    /** The defaults, on {@code 127.0.0.1:8080}. */
+    public static final ListenerConfig DEFAULT = new ListenerConfig(new InetSocketAddress("127.0.0.1", 8080), 4096, false, true,
+            false, 0, DEFAULT_MAX_CONNECTIONS, 0);
+
+    /**
+     * Checks every setting.
+     *
+     * @throws IllegalArgumentException naming the first setting out of its range
+     */
     public ListenerConfig {
         Objects.requireNonNull(address, "address");
-        if (backlog <= 0) {
-            throw new IllegalArgumentException("backlog must be positive: " + backlog);
-        }
-        if (fastOpenQueue < 0) {
-            throw new IllegalArgumentException("fastOpenQueue must not be negative: " + fastOpenQueue);
-        }
-        if (maxConnections <= 0) {
-            throw new IllegalArgumentException("maxConnections must be positive: " + maxConnections);
-        }
-        if (maxConnectionsPerIp < 0) {
-            throw new IllegalArgumentException("maxConnectionsPerIp must not be negative (0 is no cap): " + maxConnectionsPerIp);
-        }
+        checkBacklog(backlog);
+        checkFastOpenQueue(fastOpenQueue);
+        checkMaxConnections(maxConnections);
+        checkMaxConnectionsPerIp(maxConnectionsPerIp);
+    }
+
+    private static int checkBacklog(int v) {
+        return Bounds.atLeast("backlog", v, 1);
+    }
+
+    private static int checkFastOpenQueue(int v) {
+        return Bounds.atLeast("fastOpenQueue (0 is off)", v, 0);
+    }
+
+    private static int checkMaxConnections(int v) {
+        return Bounds.atLeast("maxConnections", v, 1);
+    }
+
+    private static int checkMaxConnectionsPerIp(int v) {
+        return Bounds.atLeast("maxConnectionsPerIp (0 is no cap)", v, 0);
     }
 
     private static int defaultMaxConnections() {
@@ -89,12 +112,12 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
 
     /** A TCP listener on a socket address with the default options. */
     public static ListenerConfig tcp(InetSocketAddress address) {
-        return new ListenerConfig(address, 4096, false, true, false, 0, DEFAULT_MAX_CONNECTIONS, 0);
+        return DEFAULT.toBuilder().address(address).build();
     }
 
-    /** A Unix domain socket listener with the default options. */
+    /** A Unix domain socket listener with the default options, TCP_NODELAY aside, which a Unix socket has not. */
     public static ListenerConfig unix(Path path) {
-        return new ListenerConfig(UnixDomainSocketAddress.of(path), 4096, false, false, false, 0, DEFAULT_MAX_CONNECTIONS, 0);
+        return DEFAULT.toBuilder().address(UnixDomainSocketAddress.of(path)).tcpNoDelay(false).build();
     }
 
     /**
@@ -117,14 +140,23 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
         return address instanceof UnixDomainSocketAddress;
     }
 
+    /** A builder starting from {@link #DEFAULT}. */
+    public static Builder builder() {
+        return new Builder(DEFAULT);
+    }
+
     /** A builder starting from this configuration. */
     public Builder toBuilder() {
         return new Builder(this);
     }
 
-    /** Builds a {@link ListenerConfig}. */
+    /**
+     * Builds a {@link ListenerConfig}. Each setter checks its value at once and throws an
+     * {@link IllegalArgumentException} naming the setting and its range; the record's components document each
+     * setting. Not thread-safe.
+     */
     public static final class Builder {
-        private final SocketAddress address;
+        private SocketAddress address;
         private int backlog;
         private boolean reusePort;
         private boolean tcpNoDelay;
@@ -144,8 +176,14 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
             maxConnectionsPerIp = c.maxConnectionsPerIp;
         }
 
+        /** Where to listen: an {@link InetSocketAddress} or a {@link UnixDomainSocketAddress}. */
+        public Builder address(SocketAddress v) {
+            address = Objects.requireNonNull(v, "address");
+            return this;
+        }
+
         public Builder backlog(int v) {
-            backlog = v;
+            backlog = checkBacklog(v);
             return this;
         }
 
@@ -165,18 +203,18 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
         }
 
         public Builder fastOpenQueue(int v) {
-            fastOpenQueue = v;
+            fastOpenQueue = checkFastOpenQueue(v);
             return this;
         }
 
         public Builder maxConnections(int v) {
-            maxConnections = v;
+            maxConnections = checkMaxConnections(v);
             return this;
         }
 
         /** 0 for no per-address cap. */
         public Builder maxConnectionsPerIp(int v) {
-            maxConnectionsPerIp = v;
+            maxConnectionsPerIp = checkMaxConnectionsPerIp(v);
             return this;
         }
 

@@ -1,6 +1,8 @@
 package dev.merapi.core.listeners;
 
 import io.netty.channel.Channel;
+import io.netty.channel.EventLoop;
+import io.netty.channel.IoEventLoop;
 import io.netty.channel.IoHandlerFactory;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.epoll.Epoll;
@@ -38,18 +40,32 @@ public enum Transport {
     NIO;
 
     /**
-     * The transport to use: the {@code merapi.transport} system property ({@code epoll}, {@code io_uring},
-     * {@code nio}) if set and available, else epoll if available, else NIO.
+     * The best transport this machine can run: epoll if available, else NIO. The default of {@code ServerConfig}
+     * comes from {@code SystemSettings}, which lets the {@code merapi.transport} system property choose another.
      */
     public static Transport auto() {
-        String wanted = System.getProperty("merapi.transport", "");
-        if (!wanted.isEmpty()) {
-            Transport t = parse(wanted);
-            if (t.isAvailable()) {
-                return t;
+        return EPOLL.isAvailable() ? EPOLL : NIO;
+    }
+
+    /**
+     * The transport of {@code loop}: the one whose I/O handler it runs. A connection opened on a loop must use its
+     * transport's channel classes, so a connector asks the loop rather than keeping a transport of its own.
+     *
+     * @throws IllegalArgumentException if {@code loop} runs none of these transports
+     */
+    public static Transport of(EventLoop loop) {
+        if (loop instanceof IoEventLoop io) {
+            if (io.isIoType(EpollIoHandler.class)) {
+                return EPOLL;
+            }
+            if (io.isIoType(NioIoHandler.class)) {
+                return NIO;
+            }
+            if (io.isIoType(IoUringIoHandler.class)) {
+                return IO_URING;
             }
         }
-        return EPOLL.isAvailable() ? EPOLL : NIO;
+        throw new IllegalArgumentException("the event loop " + loop + " runs none of the transports epoll, io_uring or nio");
     }
 
     /** Parses {@code epoll}, {@code io_uring} (or {@code iouring}) or {@code nio}, ignoring case. */

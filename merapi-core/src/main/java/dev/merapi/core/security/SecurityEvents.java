@@ -1,5 +1,6 @@
 package dev.merapi.core.security;
 
+import dev.merapi.core.SystemSettings;
 import dev.merapi.core.listeners.ListenerConfig;
 import dev.merapi.error.ProxyError;
 import dev.merapi.http.RequestHeader;
@@ -27,7 +28,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The limit is a token bucket ({@link LogLimit}) shared by the whole process: {@link #DEFAULT_BURST} lines at once, then
  * {@link #DEFAULT_PER_SECOND} per second (system properties {@code merapi.security.events.burst} and
- * {@code merapi.security.events.per-second}, or {@link #rateLimit}). Events over the limit are still counted; the
+ * {@code merapi.security.events.per-second}, read by {@link SystemSettings}, or {@link #rateLimit}). Events over the limit are still counted; the
  * summary {@code security-events-suppressed count=N} is logged as soon as the limit lifts (before the next event's
  * line, or by itself once a token is free if no event comes).
  *
@@ -36,10 +37,10 @@ import org.slf4j.LoggerFactory;
 public final class SecurityEvents {
     /** The name of the logger the events go to. */
     public static final String LOGGER_NAME = "merapi.security";
-    /** Lines let through at once before the rate applies. */
-    public static final int DEFAULT_BURST = 50;
-    /** Lines let through per second once the burst is spent. */
-    public static final double DEFAULT_PER_SECOND = 10;
+    /** Lines let through at once before the rate applies, unless a system property says otherwise. */
+    public static final int DEFAULT_BURST = SystemSettings.DEFAULT_SECURITY_EVENTS_BURST;
+    /** Lines let through per second once the burst is spent, unless a system property says otherwise. */
+    public static final double DEFAULT_PER_SECOND = SystemSettings.DEFAULT_SECURITY_EVENTS_PER_SECOND;
 
     private static final Logger log = LoggerFactory.getLogger(LOGGER_NAME);
     // one entry per rule name; the rules are the fixed names of Merapi's checks, so the map stays small
@@ -47,13 +48,9 @@ public final class SecurityEvents {
     private static final LogLimit LIMIT = new LogLimit(log, "security-events-suppressed", DEFAULT_BURST, DEFAULT_PER_SECOND);
 
     static {
-        try {
-            rateLimit(Integer.getInteger("merapi.security.events.burst", DEFAULT_BURST),
-                    doubleProperty("merapi.security.events.per-second", DEFAULT_PER_SECOND));
-        } catch (IllegalArgumentException e) {
-            // a bad setting must not break the rejection paths: keep the defaults and say so
-            log.warn("ignoring the security event rate limit settings: {}", e.getMessage());
-        }
+        // checked already when the server started (a bad value stops the start), so this cannot fail on a rejection path
+        SystemSettings settings = SystemSettings.current();
+        rateLimit(settings.securityEventsBurst(), settings.securityEventsPerSecond());
     }
 
     private SecurityEvents() {
@@ -153,17 +150,5 @@ public final class SecurityEvents {
 
     private static String address(SocketAddress a) {
         return a == null ? "-" : Excerpt.escape(ListenerConfig.describe(a), 100);
-    }
-
-    private static double doubleProperty(String name, double fallback) {
-        String v = System.getProperty(name);
-        if (v == null) {
-            return fallback;
-        }
-        try {
-            return Double.parseDouble(v);
-        } catch (NumberFormatException e) {
-            return fallback;
-        }
     }
 }

@@ -1,5 +1,6 @@
 package dev.merapi.core.server;
 
+import dev.merapi.core.SystemSettings;
 import dev.merapi.core.internal.ConnectionLimits;
 import dev.merapi.core.listeners.ConnectionStage;
 import dev.merapi.core.listeners.ListenerConfig;
@@ -78,7 +79,7 @@ public final class Server {
 
     /** A server with the default settings. */
     public Server() {
-        this(ServerConfig.defaults());
+        this(ServerConfig.DEFAULT);
     }
 
     /** The settings. */
@@ -100,11 +101,14 @@ public final class Server {
      *
      * @throws IllegalStateException if a listener cannot be bound (everything started is stopped again); its message
      *     names the address, such as {@code 127.0.0.1:8080 is already in use}
+     * @throws IllegalArgumentException if a Merapi system property has a bad value ({@link SystemSettings}); its
+     *     message names the property
      */
     public synchronized void start() {
         if (started) {
             throw new IllegalStateException("already started");
         }
+        SystemSettings.current(); // every system property is checked before anything is bound
         started = true;
         Transport transport = config.transport();
         group = new MultiThreadIoEventLoopGroup(config.threads(), new DefaultThreadFactory(config.name() + "-loop", false),

@@ -1,11 +1,16 @@
 package dev.merapi.core.upstreams;
 
+import dev.merapi.error.Bounds;
 import java.time.Duration;
-import java.util.Objects;
 
 /**
- * How Merapi talks to one upstream peer: its timeouts (none of them can be infinite) and whether requests that are
- * not idempotent may be sent to it again after a failure.
+ * How Merapi talks to one upstream peer: its timeouts (none of them can be infinite; each is more than 0) and whether
+ * requests that are not idempotent may be sent to it again after a failure. Immutable; start from {@link #DEFAULT},
+ * {@link #builder()} or {@link #toBuilder()}.
+ *
+ * <pre>{@code
+ * PeerOptions options = PeerOptions.builder().connectTimeout(Duration.ofSeconds(2)).build();
+ * }</pre>
  *
  * @param connectTimeout limit on a TCP or Unix-socket connect (default 5 s)
  * @param readTimeout longest wait for the next bytes of a response once the request is sent (default 60 s)
@@ -22,11 +27,16 @@ public record PeerOptions(Duration connectTimeout, Duration readTimeout, Duratio
     public static final PeerOptions DEFAULT = new PeerOptions(
             Duration.ofSeconds(5), Duration.ofSeconds(60), Duration.ofSeconds(60), Duration.ofSeconds(60), false);
 
+    /**
+     * Checks every setting.
+     *
+     * @throws IllegalArgumentException naming the first timeout that is not positive
+     */
     public PeerOptions {
-        positive(connectTimeout, "connectTimeout");
-        positive(readTimeout, "readTimeout");
-        positive(writeTimeout, "writeTimeout");
-        positive(idleTimeout, "idleTimeout");
+        Bounds.positive("connectTimeout", connectTimeout);
+        Bounds.positive("readTimeout", readTimeout);
+        Bounds.positive("writeTimeout", writeTimeout);
+        Bounds.positive("idleTimeout", idleTimeout);
     }
 
     /** A builder starting from the defaults. */
@@ -39,14 +49,10 @@ public record PeerOptions(Duration connectTimeout, Duration readTimeout, Duratio
         return new Builder(this);
     }
 
-    private static void positive(Duration d, String name) {
-        Objects.requireNonNull(d, name);
-        if (d.isNegative() || d.isZero()) {
-            throw new IllegalArgumentException(name + " must be positive (there is no infinite timeout): " + d);
-        }
-    }
-
-    /** Builds {@link PeerOptions}. */
+    /**
+     * Builds {@link PeerOptions}. Each setter checks its value at once and throws an {@link IllegalArgumentException}
+     * naming the setting and its range; the record's components document each setting. Not thread-safe.
+     */
     public static final class Builder {
         private Duration connectTimeout;
         private Duration readTimeout;
@@ -63,22 +69,22 @@ public record PeerOptions(Duration connectTimeout, Duration readTimeout, Duratio
         }
 
         public Builder connectTimeout(Duration d) {
-            connectTimeout = d;
+            connectTimeout = Bounds.positive("connectTimeout", d);
             return this;
         }
 
         public Builder readTimeout(Duration d) {
-            readTimeout = d;
+            readTimeout = Bounds.positive("readTimeout", d);
             return this;
         }
 
         public Builder writeTimeout(Duration d) {
-            writeTimeout = d;
+            writeTimeout = Bounds.positive("writeTimeout", d);
             return this;
         }
 
         public Builder idleTimeout(Duration d) {
-            idleTimeout = d;
+            idleTimeout = Bounds.positive("idleTimeout", d);
             return this;
         }
 

@@ -1,7 +1,7 @@
 package dev.merapi.loadbalancing.discovery;
 
 import dev.merapi.loadbalancing.Backend;
-import dev.merapi.loadbalancing.internal.Bounds;
+import dev.merapi.error.Bounds;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.AddressedEnvelope;
 import io.netty.channel.EventLoopGroup;

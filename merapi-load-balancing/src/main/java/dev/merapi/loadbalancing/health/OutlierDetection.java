@@ -1,6 +1,6 @@
 package dev.merapi.loadbalancing.health;
 
-import dev.merapi.loadbalancing.internal.Bounds;
+import dev.merapi.error.Bounds;
 import java.time.Duration;
 
 /**

@@ -1,20 +1,28 @@
 package dev.merapi.core.protocols.http1;
 
+import dev.merapi.error.Bounds;
 import dev.merapi.http.Http1Limits;
 import java.time.Duration;
 import java.util.Objects;
 
 /**
  * How a listener speaks HTTP/1.1 to clients: parser limits, timeouts, keep-alive, how much a client may send
- * ahead, and CONNECT and TRACE. None of the timeouts can be infinite.
+ * ahead, and CONNECT and TRACE. None of the timeouts can be infinite. Immutable; start from {@link #DEFAULT},
+ * {@link #builder()} or {@link #toBuilder()}.
  *
- * @param limits request-line, header and chunk limits
+ * <pre>{@code
+ * Http1Options options = Http1Options.builder().keepAliveTimeout(Duration.ofSeconds(15)).build();
+ * }</pre>
+ *
+ * <p>Every timeout is more than 0.
+ *
+ * @param limits request-line, header and chunk limits (default {@link Http1Limits#DEFAULT})
  * @param firstByteTimeout from accept to the first byte of the first request (default 30 s)
  * @param headerReadTimeout from the first byte of a request to the end of its head (default 30 s); slow heads get 408
  * @param keepAliveTimeout how long an idle keep-alive connection waits for its next request (default 60 s)
  * @param bodyReadTimeout longest silence while a request body is being read (default 60 s)
  * @param writeTimeout longest time a response write may stay blocked by a slow client (default 60 s)
- * @param maxRequestsPerConnection after this many requests a connection is closed (default 10000)
+ * @param maxRequestsPerConnection after this many requests a connection is closed (default 10000, at least 1)
  * @param allowConnect whether CONNECT requests reach the application; otherwise they get 405 (default off)
  * @param allowTrace whether TRACE requests reach the application; otherwise they get 405 (default off: TRACE echoes
  *        the request, credentials included, back to whoever can make the client send it)
@@ -35,19 +43,31 @@ public record Http1Options(Http1Limits limits, Duration firstByteTimeout, Durati
             Duration.ofSeconds(30), Duration.ofSeconds(60), Duration.ofSeconds(60), Duration.ofSeconds(60), 10_000, false,
             false, DEFAULT_MAX_UNPROCESSED_BYTES);
 
+    /** The smallest {@link #maxUnprocessedBytes()}. */
+    public static final int MIN_UNPROCESSED_BYTES = 1024;
+
+    /**
+     * Checks every setting.
+     *
+     * @throws IllegalArgumentException naming the first setting out of its range
+     */
     public Http1Options {
         Objects.requireNonNull(limits, "limits");
-        positive(firstByteTimeout, "firstByteTimeout");
-        positive(headerReadTimeout, "headerReadTimeout");
-        positive(keepAliveTimeout, "keepAliveTimeout");
-        positive(bodyReadTimeout, "bodyReadTimeout");
-        positive(writeTimeout, "writeTimeout");
-        if (maxRequestsPerConnection <= 0) {
-            throw new IllegalArgumentException("maxRequestsPerConnection must be positive: " + maxRequestsPerConnection);
-        }
-        if (maxUnprocessedBytes < 1024) {
-            throw new IllegalArgumentException("maxUnprocessedBytes must be at least 1024: " + maxUnprocessedBytes);
-        }
+        Bounds.positive("firstByteTimeout", firstByteTimeout);
+        Bounds.positive("headerReadTimeout", headerReadTimeout);
+        Bounds.positive("keepAliveTimeout", keepAliveTimeout);
+        Bounds.positive("bodyReadTimeout", bodyReadTimeout);
+        Bounds.positive("writeTimeout", writeTimeout);
+        checkMaxRequestsPerConnection(maxRequestsPerConnection);
+        checkMaxUnprocessedBytes(maxUnprocessedBytes);
+    }
+
+    private static int checkMaxRequestsPerConnection(int v) {
+        return Bounds.atLeast("maxRequestsPerConnection", v, 1);
+    }
+
+    private static int checkMaxUnprocessedBytes(int v) {
+        return Bounds.atLeast("maxUnprocessedBytes", v, MIN_UNPROCESSED_BYTES);
     }
 
     /** A builder starting from the defaults. */
@@ -60,14 +80,10 @@ public record Http1Options(Http1Limits limits, Duration firstByteTimeout, Durati
         return new Builder(this);
     }
 
-    private static void positive(Duration d, String name) {
-        Objects.requireNonNull(d, name);
-        if (d.isNegative() || d.isZero()) {
-            throw new IllegalArgumentException(name + " must be positive (there is no infinite timeout): " + d);
-        }
-    }
-
-    /** Builds {@link Http1Options}. */
+    /**
+     * Builds {@link Http1Options}. Each setter checks its value at once and throws an {@link IllegalArgumentException}
+     * naming the setting and its range; the record's components document each setting. Not thread-safe.
+     */
     public static final class Builder {
         private Http1Limits limits;
         private Duration firstByteTimeout;
@@ -94,37 +110,37 @@ public record Http1Options(Http1Limits limits, Duration firstByteTimeout, Durati
         }
 
         public Builder limits(Http1Limits v) {
-            limits = v;
+            limits = Objects.requireNonNull(v, "limits");
             return this;
         }
 
         public Builder firstByteTimeout(Duration v) {
-            firstByteTimeout = v;
+            firstByteTimeout = Bounds.positive("firstByteTimeout", v);
             return this;
         }
 
         public Builder headerReadTimeout(Duration v) {
-            headerReadTimeout = v;
+            headerReadTimeout = Bounds.positive("headerReadTimeout", v);
             return this;
         }
 
         public Builder keepAliveTimeout(Duration v) {
-            keepAliveTimeout = v;
+            keepAliveTimeout = Bounds.positive("keepAliveTimeout", v);
             return this;
         }
 
         public Builder bodyReadTimeout(Duration v) {
-            bodyReadTimeout = v;
+            bodyReadTimeout = Bounds.positive("bodyReadTimeout", v);
             return this;
         }
 
         public Builder writeTimeout(Duration v) {
-            writeTimeout = v;
+            writeTimeout = Bounds.positive("writeTimeout", v);
             return this;
         }
 
         public Builder maxRequestsPerConnection(int v) {
-            maxRequestsPerConnection = v;
+            maxRequestsPerConnection = checkMaxRequestsPerConnection(v);
             return this;
         }
 
@@ -139,7 +155,7 @@ public record Http1Options(Http1Limits limits, Duration firstByteTimeout, Durati
         }
 
         public Builder maxUnprocessedBytes(int v) {
-            maxUnprocessedBytes = v;
+            maxUnprocessedBytes = checkMaxUnprocessedBytes(v);
             return this;
         }
 

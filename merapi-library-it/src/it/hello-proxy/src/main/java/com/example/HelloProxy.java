@@ -36,7 +36,7 @@ public final class HelloProxy implements ProxyHttp<HelloProxy.Ctx> {
     public static void main(String[] args) {
         String listen = args.length > 0 ? args[0] : "127.0.0.1:8080";
         HttpPeer upstream = HttpPeer.of(args.length > 1 ? args[1] : "127.0.0.1:9000").withName("origin");
-        ListeningService service = HttpProxy.service("hello-proxy", new HelloProxy(upstream), ProxyOptions.defaults())
+        ListeningService service = HttpProxy.service("hello-proxy", new HelloProxy(upstream), ProxyOptions.DEFAULT)
                 .addTcp(listen);
         Server server = new Server();
         server.addService(service);

@@ -1,0 +1,158 @@
+package dev.merapi.core;
+
+import dev.merapi.core.listeners.Transport;
+import java.util.Locale;
+import java.util.Objects;
+import java.util.function.UnaryOperator;
+
+/**
+ * The JVM system properties Merapi reads, all in one place: each is read once, at the first call of {@link #current()},
+ * and checked, so that a bad value stops the start with a message naming the property instead of being ignored.
+ * A property set to a blank value counts as not set. The defaults of the configuration types ({@code ServerConfig.DEFAULT}, {@code ProxyOptions.DEFAULT}) and the
+ * security-event log limit take their values from here; a value set in code overrides them.
+ *
+ * <table>
+ *   <caption>The system properties</caption>
+ *   <tr><th>Property</th><th>Meaning</th><th>Default</th></tr>
+ *   <tr><td>{@value #TRANSPORT}</td><td>the I/O transport of the event loops: {@code epoll}, {@code io_uring} or
+ *       {@code nio}; naming one that this machine cannot run is an error</td>
+ *       <td>epoll, or NIO where epoll is unavailable ({@link Transport#auto()})</td></tr>
+ *   <tr><td>{@value #SPLICE}</td><td>whether the proxy splices large response bodies ({@code true} or
+ *       {@code false})</td><td>{@code true}</td></tr>
+ *   <tr><td>{@value #SECURITY_EVENTS_BURST}</td><td>security-event log lines let through at once, 1 to
+ *       {@value #MAX_SECURITY_EVENTS_BURST}</td><td>{@value #DEFAULT_SECURITY_EVENTS_BURST}</td></tr>
+ *   <tr><td>{@value #SECURITY_EVENTS_PER_SECOND}</td><td>security-event log lines let through per second once the
+ *       burst is spent, more than 0 and at most {@value #MAX_SECURITY_EVENTS_PER_SECOND}</td>
+ *       <td>{@value #DEFAULT_SECURITY_EVENTS_PER_SECOND}</td></tr>
+ * </table>
+ *
+ * <p>Immutable; {@link #current()} is thread-safe.
+ *
+ * @param transport the value of {@value #TRANSPORT}, or the machine's best transport when it is not set
+ * @param splice the value of {@value #SPLICE}
+ * @param securityEventsBurst the value of {@value #SECURITY_EVENTS_BURST}
+ * @param securityEventsPerSecond the value of {@value #SECURITY_EVENTS_PER_SECOND}
+ */
+public record SystemSettings(Transport transport, boolean splice, int securityEventsBurst, double securityEventsPerSecond) {
+    /** The property that chooses the transport. */
+    public static final String TRANSPORT = "merapi.transport";
+    /** The property that turns splicing of response bodies off by default. */
+    public static final String SPLICE = "merapi.splice";
+    /** The property of the security-event log burst. */
+    public static final String SECURITY_EVENTS_BURST = "merapi.security.events.burst";
+    /** The property of the security-event log rate. */
+    public static final String SECURITY_EVENTS_PER_SECOND = "merapi.security.events.per-second";
+
+    /** Security-event log lines let through at once, unless {@value #SECURITY_EVENTS_BURST} says otherwise. */
+    public static final int DEFAULT_SECURITY_EVENTS_BURST = 50;
+    /** The largest {@value #SECURITY_EVENTS_BURST}. */
+    public static final int MAX_SECURITY_EVENTS_BURST = 1_000_000;
+    /** Security-event log lines per second, unless {@value #SECURITY_EVENTS_PER_SECOND} says otherwise. */
+    public static final double DEFAULT_SECURITY_EVENTS_PER_SECOND = 10;
+    /** The largest {@value #SECURITY_EVENTS_PER_SECOND}. */
+    public static final double MAX_SECURITY_EVENTS_PER_SECOND = 1_000_000;
+
+    private static volatile SystemSettings current;
+
+    /**
+     * Checks every setting.
+     *
+     * @throws IllegalArgumentException naming the property of the first bad value
+     */
+    public SystemSettings {
+        Objects.requireNonNull(transport, TRANSPORT);
+        if (!transport.isAvailable()) {
+            throw new IllegalArgumentException(TRANSPORT + "=" + name(transport) + ": this transport is not available here ("
+                    + transport.unavailabilityCause() + "); expected one of epoll, io_uring or nio that is");
+        }
+        if (securityEventsBurst < 1 || securityEventsBurst > MAX_SECURITY_EVENTS_BURST) {
+            throw new IllegalArgumentException(SECURITY_EVENTS_BURST + " must be 1 to " + MAX_SECURITY_EVENTS_BURST + ": "
+                    + securityEventsBurst);
+        }
+        if (!(securityEventsPerSecond > 0 && securityEventsPerSecond <= MAX_SECURITY_EVENTS_PER_SECOND)) {
+            throw new IllegalArgumentException(SECURITY_EVENTS_PER_SECOND + " must be more than 0 and at most "
+                    + MAX_SECURITY_EVENTS_PER_SECOND + ": " + securityEventsPerSecond);
+        }
+    }
+
+    /**
+     * The settings of this JVM, read from the system properties at the first call and kept from then on.
+     * {@code Server.start()} calls it, so a bad value fails the start.
+     *
+     * @throws IllegalArgumentException naming the property whose value is bad (thrown again at every call, as nothing
+     *     is kept until every value is good)
+     */
+    public static SystemSettings current() {
+        SystemSettings s = current;
+        if (s == null) {
+            synchronized (SystemSettings.class) {
+                s = current;
+                if (s == null) {
+                    s = read(System::getProperty);
+                    current = s;
+                }
+            }
+        }
+        return s;
+    }
+
+    /**
+     * Reads and checks the settings from {@code properties}, which maps a property name to its value or to
+     * {@code null} when it is not set; {@link #current()} passes {@link System#getProperty(String)}.
+     *
+     * @throws IllegalArgumentException naming the property whose value is bad
+     */
+    public static SystemSettings read(UnaryOperator<String> properties) {
+        String transport = value(properties, TRANSPORT);
+        String splice = value(properties, SPLICE);
+        String burst = value(properties, SECURITY_EVENTS_BURST);
+        String perSecond = value(properties, SECURITY_EVENTS_PER_SECOND);
+        return new SystemSettings(
+                transport == null ? Transport.auto() : transport(transport),
+                splice == null || bool(SPLICE, splice),
+                burst == null ? DEFAULT_SECURITY_EVENTS_BURST : integer(SECURITY_EVENTS_BURST, burst),
+                perSecond == null ? DEFAULT_SECURITY_EVENTS_PER_SECOND : decimal(SECURITY_EVENTS_PER_SECOND, perSecond));
+    }
+
+    /** The value of {@code property}, or {@code null} if it is not set or blank (as {@code -Dmerapi.splice=} is). */
+    private static String value(UnaryOperator<String> properties, String property) {
+        String v = properties.apply(property);
+        return v == null || v.isBlank() ? null : v;
+    }
+
+    private static Transport transport(String value) {
+        try {
+            return Transport.parse(value.trim());
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(TRANSPORT + " must be epoll, io_uring or nio: '" + value + "'", e);
+        }
+    }
+
+    private static boolean bool(String property, String value) {
+        return switch (value.trim().toLowerCase(Locale.ROOT)) {
+            case "true" -> true;
+            case "false" -> false;
+            default -> throw new IllegalArgumentException(property + " must be true or false: '" + value + "'");
+        };
+    }
+
+    private static int integer(String property, String value) {
+        try {
+            return Integer.parseInt(value.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(property + " must be a whole number: '" + value + "'", e);
+        }
+    }
+
+    private static double decimal(String property, String value) {
+        try {
+            return Double.parseDouble(value.trim());
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(property + " must be a number: '" + value + "'", e);
+        }
+    }
+
+    private static String name(Transport t) {
+        return t.name().toLowerCase(Locale.ROOT);
+    }
+}
