@@ -1,9 +1,12 @@
 package dev.merapi.core;
 
 import dev.merapi.core.listeners.Transport;
+import java.util.HashMap;
+import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Objects;
-import java.util.function.UnaryOperator;
+import java.util.concurrent.atomic.AtomicReference;
 
 /**
  * The JVM system properties Merapi reads, all in one place: each is read once, at the first call of {@link #current()},
@@ -52,7 +55,10 @@ public record SystemSettings(Transport transport, boolean splice, int securityEv
     /** The largest {@value #SECURITY_EVENTS_PER_SECOND}. */
     public static final double MAX_SECURITY_EVENTS_PER_SECOND = 1_000_000;
 
-    private static volatile SystemSettings current;
+    /** The properties read, in the order of the components. */
+    public static final List<String> PROPERTIES = List.of(TRANSPORT, SPLICE, SECURITY_EVENTS_BURST, SECURITY_EVENTS_PER_SECOND);
+
+    private static final AtomicReference<SystemSettings> CURRENT = new AtomicReference<>();
 
     /**
      * Checks every setting.
@@ -83,53 +89,57 @@ public record SystemSettings(Transport transport, boolean splice, int securityEv
      *     is kept until every value is good)
      */
     public static SystemSettings current() {
-        SystemSettings s = current;
+        SystemSettings s = CURRENT.get();
         if (s == null) {
-            synchronized (SystemSettings.class) {
-                s = current;
-                if (s == null) {
-                    s = read(System::getProperty);
-                    current = s;
+            Map<String, String> set = new HashMap<>();
+            for (String name : PROPERTIES) {
+                String v = System.getProperty(name);
+                if (v != null) {
+                    set.put(name, v);
                 }
+            }
+            s = read(set); // nothing is kept when it throws, so a bad value fails every call alike
+            if (!CURRENT.compareAndSet(null, s)) {
+                s = CURRENT.get(); // another thread read the same properties first: keep one instance
             }
         }
         return s;
     }
 
     /**
-     * Reads and checks the settings from {@code properties}, which maps a property name to its value or to
-     * {@code null} when it is not set; {@link #current()} passes {@link System#getProperty(String)}.
+     * Reads and checks the settings from {@code properties}, which holds the value of each property that is set;
+     * {@link #current()} passes the JVM's system properties.
      *
      * @throws IllegalArgumentException naming the property whose value is bad
      */
-    public static SystemSettings read(UnaryOperator<String> properties) {
+    public static SystemSettings read(Map<String, String> properties) {
         String transport = value(properties, TRANSPORT);
         String splice = value(properties, SPLICE);
         String burst = value(properties, SECURITY_EVENTS_BURST);
         String perSecond = value(properties, SECURITY_EVENTS_PER_SECOND);
         return new SystemSettings(
-                transport == null ? Transport.auto() : transport(transport),
-                splice == null || bool(SPLICE, splice),
-                burst == null ? DEFAULT_SECURITY_EVENTS_BURST : integer(SECURITY_EVENTS_BURST, burst),
-                perSecond == null ? DEFAULT_SECURITY_EVENTS_PER_SECOND : decimal(SECURITY_EVENTS_PER_SECOND, perSecond));
+                transport.isEmpty() ? Transport.auto() : transport(transport),
+                splice.isEmpty() || bool(SPLICE, splice),
+                burst.isEmpty() ? DEFAULT_SECURITY_EVENTS_BURST : integer(SECURITY_EVENTS_BURST, burst),
+                perSecond.isEmpty() ? DEFAULT_SECURITY_EVENTS_PER_SECOND : decimal(SECURITY_EVENTS_PER_SECOND, perSecond));
     }
 
-    /** The value of {@code property}, or {@code null} if it is not set or blank (as {@code -Dmerapi.splice=} is). */
-    private static String value(UnaryOperator<String> properties, String property) {
-        String v = properties.apply(property);
-        return v == null || v.isBlank() ? null : v;
+    /** The value of {@code property}, trimmed; empty if it is not set or blank (as {@code -Dmerapi.splice=} is). */
+    private static String value(Map<String, String> properties, String property) {
+        String v = properties.get(property);
+        return v == null ? "" : v.trim();
     }
 
     private static Transport transport(String value) {
         try {
-            return Transport.parse(value.trim());
+            return Transport.parse(value);
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(TRANSPORT + " must be epoll, io_uring or nio: '" + value + "'", e);
         }
     }
 
     private static boolean bool(String property, String value) {
-        return switch (value.trim().toLowerCase(Locale.ROOT)) {
+        return switch (value.toLowerCase(Locale.ROOT)) {
             case "true" -> true;
             case "false" -> false;
             default -> throw new IllegalArgumentException(property + " must be true or false: '" + value + "'");
@@ -138,7 +148,7 @@ public record SystemSettings(Transport transport, boolean splice, int securityEv
 
     private static int integer(String property, String value) {
         try {
-            return Integer.parseInt(value.trim());
+            return Integer.parseInt(value);
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(property + " must be a whole number: '" + value + "'", e);
         }
@@ -146,7 +156,7 @@ public record SystemSettings(Transport transport, boolean splice, int securityEv
 
     private static double decimal(String property, String value) {
         try {
-            return Double.parseDouble(value.trim());
+            return Double.parseDouble(value);
         } catch (NumberFormatException e) {
             throw new IllegalArgumentException(property + " must be a number: '" + value + "'", e);
         }
