@@ -30,9 +30,9 @@ import java.util.Objects;
  *        upstream connections and files; at least 1). One more is closed as soon as it is accepted, before any byte is
  *        read, and counted as the security event {@code max-connections}
  * @param maxConnectionsPerIp most client connections open at once from one IP address on this listener, 0 for no
- *        such cap (the default: clients behind one NAT or proxy share an address; at least 0). One more is closed as soon as it is
- *        accepted and counted as the security event {@code max-connections-per-ip}. Unix domain sockets have no
- *        client address, so only {@code maxConnections} applies to them
+ *        such cap (the default: clients behind one NAT or proxy share an address; at least 0). One more is closed
+ *        as soon as it is accepted and counted as the security event {@code max-connections-per-ip}. Unix domain
+ *        sockets have no client address, so only {@code maxConnections} applies to them
  */
 public record ListenerConfig(SocketAddress address, int backlog, boolean reusePort, boolean tcpNoDelay, boolean keepAlive,
         int fastOpenQueue, int maxConnections, int maxConnectionsPerIp) {
