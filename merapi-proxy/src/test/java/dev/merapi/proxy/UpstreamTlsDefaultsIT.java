@@ -3,7 +3,6 @@ package dev.merapi.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.merapi.core.security.SecurityEvents;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.core.upstreams.UpstreamTls;
 import dev.merapi.testkit.ExternalServer;
@@ -63,8 +62,7 @@ class UpstreamTlsDefaultsIT {
 
     @BeforeEach
     void captureTheUpstreamLogger() {
-        UpstreamFailures.rateLimitForTest(SecurityEvents.DEFAULT_BURST, SecurityEvents.DEFAULT_PER_SECOND);
-        log = LogCapture.of(UpstreamFailures.LOGGER_NAME);
+        log = LogCapture.upstreamFailures();
     }
 
     @AfterEach

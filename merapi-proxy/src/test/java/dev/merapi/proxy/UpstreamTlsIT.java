@@ -4,7 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
-import dev.merapi.core.security.SecurityEvents;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.core.upstreams.UpstreamTls;
 import dev.merapi.error.ErrorType;
@@ -106,8 +105,7 @@ class UpstreamTlsIT {
 
     @BeforeEach
     void captureTheUpstreamLogger() {
-        UpstreamFailures.rateLimitForTest(SecurityEvents.DEFAULT_BURST, SecurityEvents.DEFAULT_PER_SECOND);
-        log = LogCapture.of(UpstreamFailures.LOGGER_NAME);
+        log = LogCapture.upstreamFailures();
     }
 
     @AfterEach

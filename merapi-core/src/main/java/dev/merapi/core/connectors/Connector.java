@@ -20,6 +20,7 @@ import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -44,7 +45,7 @@ import java.util.concurrent.atomic.LongAdder;
  * the peer's {@link dev.merapi.core.upstreams.UpstreamTls} settings: SNI sent, chain and host name verified unless the
  * peer opted out. A failed handshake is a {@code TLS_HANDSHAKE_FAILURE} naming the reason (certificate expired, unknown
  * CA, name mismatch…), never retried: another attempt would meet the same certificate. The handshake must finish
- * within the peer's connect timeout. Merapi never downgrades a TLS peer to plain text.
+ * within the peer's connect timeout, else the attempt is a CONNECT_TIMEOUT, retried like a connect. Merapi never downgrades a TLS peer to plain text.
  *
  * <p>{@link #connect} first takes the most recently used idle connection for the peer's reuse key; only
  * when there is none does it open a new one. Host names are resolved on a virtual thread, never on a loop.
@@ -214,11 +215,15 @@ public final class Connector {
     }
 
     /**
-     * A failed handshake: a TLS failure (verification, no shared protocol or suite, an alert) is not retried, since
+     * A failed handshake: one that did not finish in time is a CONNECT_TIMEOUT (504), retried like a connect; a TLS failure (verification, no shared protocol or suite, an alert) is not retried, since
      * another attempt would meet the same peer; the connection closing or timing out during the handshake is, as a
      * failed connect is, since no byte of the request was sent.
      */
     private static ProxyError handshakeError(HttpPeer peer, Throwable cause) {
+        if (cause instanceof SslHandshakeTimeoutException) {
+            return ProxyError.because(ErrorType.Kind.CONNECT_TIMEOUT, ErrorSource.UPSTREAM, "TLS handshake with " + peer
+                    + " did not finish within the connect timeout", cause).withRetry(Retry.YES);
+        }
         if (!ClientTlsContexts.isTlsFailure(cause)) {
             return ProxyError.because(ErrorType.Kind.TLS_HANDSHAKE_FAILURE, ErrorSource.UPSTREAM,
                     "TLS handshake with " + peer + " did not complete: " + ClientTlsContexts.reason(cause), cause).withRetry(Retry.YES);

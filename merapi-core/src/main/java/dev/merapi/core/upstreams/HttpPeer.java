@@ -9,7 +9,8 @@ import java.util.Optional;
 
 /**
  * Where and how to connect for one upstream request: an address (TCP or Unix domain socket), whether to
- * use TLS, the SNI / host name, {@link PeerOptions}, and an optional {@linkplain #name() name} for logs. Immutable,
+ * use TLS and with which {@link UpstreamTls} settings (by default the chain and host name are verified), the SNI /
+ * host name, {@link PeerOptions}, and an optional {@linkplain #name() name} for logs. Immutable,
  * so one instance may be shared by every event loop.
  *
  * <p>{@link #reuseKey()} decides which pooled connections a peer may share: two peers with equal keys

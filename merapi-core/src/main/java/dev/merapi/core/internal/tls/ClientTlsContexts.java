@@ -60,17 +60,32 @@ public final class ClientTlsContexts {
     }
 
     /**
-     * What a context is built from: PEM bytes (an element {@code null} when absent) and flags.
-     *
-     * @param verify whether the peer's chain and host name are verified
-     * @param ca a PEM bundle of CA certificates to trust instead of the JDK's, or {@code null}
-     * @param chain the client certificate chain (PEM), or {@code null}
-     * @param key the client certificate's private key (PEM), or {@code null}
-     * @param alpn the ALPN protocols offered, none for no ALPN
+     * What a context is built from: PEM bytes (copied; {@code null} when absent) and flags. Immutable.
      */
-    public record Recipe(boolean verify, byte[] ca, byte[] chain, byte[] key, List<String> alpn) {
+    public static final class Recipe {
         /** The recipe of the default settings: verification against the JDK's trust store, ALPN {@code http/1.1}. */
         public static final Recipe DEFAULT = new Recipe(true, null, null, null, List.of("http/1.1"));
+
+        private final boolean verify;
+        private final byte[] ca;
+        private final byte[] chain;
+        private final byte[] key;
+        private final List<String> alpn;
+
+        /**
+         * @param verify whether the peer's chain and host name are verified
+         * @param ca a PEM bundle of CA certificates to trust instead of the JDK's, or {@code null}
+         * @param chain the client certificate chain (PEM), or {@code null}
+         * @param key the client certificate's private key (PEM), or {@code null}
+         * @param alpn the ALPN protocols offered, none for no ALPN
+         */
+        public Recipe(boolean verify, byte[] ca, byte[] chain, byte[] key, List<String> alpn) {
+            this.verify = verify;
+            this.ca = ca == null ? null : ca.clone();
+            this.chain = chain == null ? null : chain.clone();
+            this.key = key == null ? null : key.clone();
+            this.alpn = List.copyOf(alpn);
+        }
     }
 
     private record Entry(Recipe recipe, SslContext netty, SSLContext[] jdk) {
@@ -190,21 +205,21 @@ public final class ClientTlsContexts {
         try {
             SslContextBuilder b = SslContextBuilder.forClient().sslProvider(provider)
                     .protocols(PROTOCOLS).ciphers(CIPHERS, SupportedCipherSuiteFilter.INSTANCE);
-            if (!r.verify()) {
+            if (!r.verify) {
                 b.trustManager(InsecureTrustManagerFactory.INSTANCE).endpointIdentificationAlgorithm(null);
             } else {
                 b.endpointIdentificationAlgorithm("HTTPS");
-                if (r.ca() != null) {
-                    b.trustManager(new ByteArrayInputStream(r.ca()));
+                if (r.ca != null) {
+                    b.trustManager(new ByteArrayInputStream(r.ca));
                 }
             }
-            if (r.chain() != null) {
-                b.keyManager(new ByteArrayInputStream(r.chain()), new ByteArrayInputStream(r.key()));
+            if (r.chain != null) {
+                b.keyManager(new ByteArrayInputStream(r.chain), new ByteArrayInputStream(r.key));
             }
-            if (!r.alpn().isEmpty()) {
+            if (!r.alpn.isEmpty()) {
                 b.applicationProtocolConfig(new ApplicationProtocolConfig(ApplicationProtocolConfig.Protocol.ALPN,
                         ApplicationProtocolConfig.SelectorFailureBehavior.NO_ADVERTISE,
-                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, r.alpn()));
+                        ApplicationProtocolConfig.SelectedListenerFailureBehavior.ACCEPT, r.alpn));
             }
             return b.build();
         } catch (SSLException | IllegalArgumentException e) {

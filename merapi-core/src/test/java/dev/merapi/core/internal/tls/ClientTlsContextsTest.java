@@ -18,14 +18,15 @@ import org.junit.jupiter.api.Test;
 
 /** The defaults of every upstream TLS context: provider, protocols, suites, verification, SNI. */
 class ClientTlsContextsTest {
-    private static SSLEngine engine(UpstreamTls tls, String sni, String verifyName) {
+    /** Runs {@code check} on the engine of a new handler for these settings, then releases the engine. */
+    private static void withEngine(UpstreamTls tls, String sni, String verifyName, java.util.function.Consumer<SSLEngine> check) {
         SslContext context = ClientTlsContexts.netty(tls);
         SslHandler h = ClientTlsContexts.newHandler(context, UnpooledByteBufAllocator.DEFAULT, sni, verifyName, 443, Duration.ofSeconds(5));
-        return h.engine();
-    }
-
-    private static void release(SSLEngine e) {
-        ReferenceCountUtil.release(e);
+        try {
+            check.accept(h.engine());
+        } finally {
+            ReferenceCountUtil.release(h.engine());
+        }
     }
 
     @Test
@@ -37,59 +38,44 @@ class ClientTlsContextsTest {
 
     @Test
     void onlyTls12And13AreEnabledByDefault() {
-        SSLEngine e = engine(UpstreamTls.DEFAULT, "origin.test", "origin.test");
-        try {
+        withEngine(UpstreamTls.DEFAULT, "origin.test", "origin.test", e -> {
             // Netty's OpenSSL engine always lists the SSLv2Hello pseudo-protocol, a hello format BoringSSL never sends
             assertThat(e.getEnabledProtocols()).filteredOn(p -> !p.equals("SSLv2Hello")).containsExactlyInAnyOrder("TLSv1.2", "TLSv1.3");
-        } finally {
-            release(e);
-        }
+        });
     }
 
     @Test
     void onlyEcdheAeadSuitesAreEnabledByDefault() {
-        SSLEngine e = engine(UpstreamTls.DEFAULT, "origin.test", "origin.test");
-        try {
+        withEngine(UpstreamTls.DEFAULT, "origin.test", "origin.test", e -> {
             assertThat(e.getEnabledCipherSuites()).isNotEmpty().allSatisfy(s -> {
                 assertThat(s).matches(x -> x.contains("GCM") || x.contains("CHACHA20_POLY1305"), "an AEAD suite");
                 assertThat(s).matches(x -> x.startsWith("TLS_AES") || x.startsWith("TLS_CHACHA20") || x.startsWith("TLS_ECDHE_"),
                         "TLS 1.3 or ECDHE key exchange");
             });
-        } finally {
-            release(e);
-        }
+        });
     }
 
     @Test
     void theHostNameIsVerifiedByDefaultAndTheSniIsSent() {
-        SSLEngine e = engine(UpstreamTls.DEFAULT, "sni.test", "verify.test");
-        try {
+        withEngine(UpstreamTls.DEFAULT, "sni.test", "verify.test", e -> {
             assertThat(e.getSSLParameters().getEndpointIdentificationAlgorithm()).isEqualTo("HTTPS");
             assertThat(e.getPeerHost()).isEqualTo("verify.test");
             assertThat(e.getSSLParameters().getServerNames()).containsExactly(new SNIHostName("sni.test"));
-        } finally {
-            release(e);
-        }
+        });
     }
 
     @Test
     void noSniIsSentForAnIpAddress() {
-        SSLEngine e = engine(UpstreamTls.DEFAULT, "127.0.0.1", "127.0.0.1");
-        try {
+        withEngine(UpstreamTls.DEFAULT, "127.0.0.1", "127.0.0.1", e -> {
             assertThat(e.getSSLParameters().getServerNames()).isEmpty();
-        } finally {
-            release(e);
-        }
+        });
     }
 
     @Test
     void anInsecurePeerSkipsHostNameVerification() {
-        SSLEngine e = engine(UpstreamTls.builder().insecure().build(), "sni.test", "sni.test");
-        try {
+        withEngine(UpstreamTls.builder().insecure().build(), "sni.test", "sni.test", e -> {
             assertThat(e.getSSLParameters().getEndpointIdentificationAlgorithm()).isNullOrEmpty();
-        } finally {
-            release(e);
-        }
+        });
     }
 
     @Test
