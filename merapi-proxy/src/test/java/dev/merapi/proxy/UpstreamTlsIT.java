@@ -74,7 +74,7 @@ class UpstreamTlsIT {
         largeSha256 = writeRandomFile(www.resolve("large.bin"), LARGE);
         String location = """
                         location = /tls { default_type text/plain;
-                            return 200 "sni=$ssl_server_name conn=$connection proto=$ssl_protocol client=$ssl_client_s_dn\\n"; }
+                            return 200 "sni=$ssl_server_name conn=$connection proto=$ssl_protocol alpn=$ssl_alpn_protocol client=$ssl_client_s_dn\\n"; }
                         location / { root %s; }
                 """.formatted(www);
         nginx = ExternalServer.nginx(ExternalProxy.NGINX, dir.resolve("nginx"), port -> """
@@ -149,7 +149,34 @@ class UpstreamTlsIT {
             RawClient.Response r = get(server, 1, "/tls").getFirst();
 
             assertThat(r.status()).isEqualTo(200);
-            assertThat(r.bodyText()).contains("sni=good.test", "proto=TLSv1.3");
+            assertThat(r.bodyText()).contains("sni=good.test", "proto=TLSv1.3", "alpn=http/1.1 ");
+        }
+    }
+
+    @Test
+    void withNoAlpnProtocolsTheHandshakeCarriesNoAlpn() throws Exception {
+        UpstreamTls tls = UpstreamTls.builder().trustedCa(pki.caPem()).alpn().build();
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(new RecordingProxy(peer("good.test", tls)));
+        try (TestServer server = RecordingProxy.serve(engine)) {
+            RawClient.Response r = get(server, 1, "/tls").getFirst();
+
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.bodyText()).contains("sni=good.test", "alpn= ");
+        }
+        assertThatThrownBy(() -> UpstreamTls.builder().alpn("h2")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("only http/1.1");
+    }
+
+    @Test
+    void aVerifyNameChecksAnotherNameThanTheSniSent() throws Exception {
+        // nginx shows the wrong.test certificate for the SNI other.test: verifying wrong.test accepts it
+        UpstreamTls tls = UpstreamTls.builder().trustedCa(pki.caPem()).verifyName("wrong.test").build();
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(new RecordingProxy(peer("other.test", tls)));
+        try (TestServer server = RecordingProxy.serve(engine)) {
+            RawClient.Response r = get(server, 1, "/tls").getFirst();
+
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.bodyText()).contains("sni=other.test");
         }
     }
 
