@@ -153,7 +153,7 @@ public final class Main implements Callable<Integer> {
 
         @Option(names = "--upstream", required = true, paramLabel = "[https://]HOST:PORT[,weight=N]",
                 description = {"An upstream; repeat it for several, balanced by --balance. HOST:PORT or http://HOST:PORT speaks"
-                    + " plain HTTP; https://HOST:PORT speaks TLS 1.2 or 1.3, sends HOST as SNI and verifies the certificate chain"
+                    + " plain HTTP; https://HOST:PORT speaks TLS 1.2 or 1.3, sends HOST as SNI (unless an IP address), verifies the certificate chain"
                     + " (the JDK's trust store unless --upstream-ca) and that the certificate names HOST."})
         List<String> upstreams;
 
