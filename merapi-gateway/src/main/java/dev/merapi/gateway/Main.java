@@ -7,6 +7,7 @@ import dev.merapi.core.server.Server;
 import dev.merapi.core.server.ServerConfig;
 import dev.merapi.core.services.ListeningService;
 import dev.merapi.core.upstreams.HttpPeer;
+import dev.merapi.core.upstreams.UpstreamTls;
 import dev.merapi.proxy.ForwardedHeaders;
 import dev.merapi.loadbalancing.Backend;
 import dev.merapi.loadbalancing.LoadBalancer;
@@ -17,6 +18,7 @@ import dev.merapi.proxy.HttpProxy;
 import dev.merapi.proxy.ProxyOptions;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -139,14 +141,40 @@ public final class Main implements Callable<Integer> {
     @Command(name = "proxy", mixinStandardHelpOptions = true,
             description = {"Runs a plain reverse proxy: every request on --listen goes to --upstream.",
                 "With several upstreams, a load balancer chooses one per request, e.g.:",
-                "  merapi proxy --listen 127.0.0.1:8080 --upstream 10.0.0.1:80 --upstream 10.0.0.2:80,weight=2 --health-check /healthz"})
+                "  merapi proxy --listen 127.0.0.1:8080 --upstream 10.0.0.1:80 --upstream 10.0.0.2:80,weight=2 --health-check /healthz",
+                "TLS to the upstream, verified against a private CA:",
+                "  merapi proxy --listen 127.0.0.1:8080 --upstream https://origin.internal:443 --upstream-ca ca.pem"})
     static final class ProxyCommand implements Callable<Integer> {
         @Option(names = "--listen", required = true, description = "Address to listen on, such as 127.0.0.1:8080 or [::]:8080.")
         String listen;
 
-        @Option(names = "--upstream", required = true, paramLabel = "HOST:PORT[,weight=N]",
-                description = "An upstream; repeat it for several, balanced by --balance. https:// upstreams are refused until TLS to upstreams lands.")
+        @Option(names = "--upstream", required = true, paramLabel = "[https://]HOST:PORT[,weight=N]",
+                description = {"An upstream; repeat it for several, balanced by --balance. HOST:PORT or http://HOST:PORT speaks"
+                    + " plain HTTP; https://HOST:PORT speaks TLS 1.2 or 1.3, sends HOST as SNI (unless an IP address), verifies the certificate chain"
+                    + " (the JDK's trust store unless --upstream-ca) and that the certificate names HOST."})
         List<String> upstreams;
+
+        // TLS to https:// upstreams: the same settings for each of them
+        @Option(names = "--upstream-ca", paramLabel = "FILE",
+                description = "Trusts the CA certificates of this PEM bundle, instead of the JDK's trust store, for https:// upstreams.")
+        Path upstreamCa;
+
+        @Option(names = "--upstream-sni", paramLabel = "NAME",
+                description = "The name sent as SNI to https:// upstreams and verified in their certificates (default: the upstream's HOST).")
+        String upstreamSni;
+
+        @Option(names = "--upstream-client-cert", paramLabel = "FILE",
+                description = "A PEM client certificate (and chain) shown to https:// upstreams that ask for one; needs --upstream-client-key.")
+        Path upstreamClientCert;
+
+        @Option(names = "--upstream-client-key", paramLabel = "FILE",
+                description = "The PEM (PKCS#8) private key of --upstream-client-cert.")
+        Path upstreamClientKey;
+
+        @Option(names = "--upstream-insecure",
+                description = "Turns certificate and host-name verification off for https:// upstreams (for tests only: anyone on the"
+                    + " path could read and change the traffic); says so on stderr at start.")
+        boolean upstreamInsecure;
 
         @Option(names = "--balance", defaultValue = "round-robin",
                 description = "How to choose among upstreams: round-robin, random, hash, ketama, least-conn, p2c-ewma or maglev (default: ${DEFAULT-VALUE}).")
@@ -203,6 +231,16 @@ public final class Main implements Callable<Integer> {
                 err.println("merapi proxy: --upstream: " + e.getMessage());
                 return 2;
             }
+            try {
+                backends = UpstreamSpec.withTls(backends, upstreamTls(), upstreamSni);
+            } catch (IllegalArgumentException e) {
+                err.println("merapi proxy: " + e.getMessage());
+                return 2;
+            }
+            if (upstreamInsecure) {
+                err.println("merapi proxy: WARNING: --upstream-insecure: the certificates and host names of https:// upstreams are"
+                        + " not verified; anyone on the path can read and change that traffic");
+            }
             Server server;
             ListeningService service;
             Optional<LoadBalancer> balancer;
@@ -240,6 +278,43 @@ public final class Main implements Callable<Integer> {
             return 0;
         }
 
+        /**
+         * The TLS settings of the {@code --upstream-*} flags, files read; {@code null} when none is given.
+         *
+         * @throws IllegalArgumentException naming the flag, for a file that cannot be read or does not hold what it should,
+         *     or flags that contradict each other
+         */
+        private UpstreamTls upstreamTls() {
+            if (upstreamCa == null && upstreamClientCert == null && upstreamClientKey == null && !upstreamInsecure) {
+                return null;
+            }
+            if ((upstreamClientCert == null) != (upstreamClientKey == null)) {
+                throw new IllegalArgumentException("--upstream-client-cert and --upstream-client-key go together");
+            }
+            if (upstreamInsecure && upstreamCa != null) {
+                throw new IllegalArgumentException("--upstream-insecure verifies nothing, so --upstream-ca would not be used; give one of them");
+            }
+            UpstreamTls.Builder b = UpstreamTls.builder();
+            if (upstreamCa != null) {
+                flag("--upstream-ca", () -> b.trustedCa(upstreamCa));
+            }
+            if (upstreamClientCert != null) {
+                flag("--upstream-client-cert", () -> b.clientCertificate(upstreamClientCert, upstreamClientKey));
+            }
+            if (upstreamInsecure) {
+                b.insecure();
+            }
+            return flag(upstreamClientCert != null ? "--upstream-client-cert/--upstream-client-key" : "--upstream-ca", b::build);
+        }
+
+        private static <T> T flag(String name, java.util.function.Supplier<T> step) {
+            try {
+                return step.get();
+            } catch (IllegalArgumentException e) {
+                throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
+            }
+        }
+
         /** A balancer when there is more than one upstream, or a balancing option; none for a plain proxy. */
         private Optional<LoadBalancer> balancer(List<Backend> backends) {
             SelectionAlgorithm algorithm = SelectionAlgorithm.parse(balance);
@@ -255,7 +330,7 @@ public final class Main implements Callable<Integer> {
         }
 
         private static String describe(List<Backend> backends, Optional<LoadBalancer> balancer) {
-            String list = String.join(", ", backends.stream().map(b -> "http://" + b).toList());
+            String list = String.join(", ", backends.stream().map(b -> b.tls() ? b.toString() : "http://" + b).toList());
             return balancer.map(lb -> list + " [" + lb.algorithm().name() + "]").orElse(list);
         }
     }

@@ -1,5 +1,6 @@
 package dev.merapi.gateway;
 
+import dev.merapi.core.upstreams.UpstreamTls;
 import dev.merapi.loadbalancing.Backend;
 import dev.merapi.proxy.Session;
 import java.net.InetSocketAddress;
@@ -10,8 +11,8 @@ import java.util.Locale;
 import java.util.function.Function;
 
 /**
- * The upstream options of {@code merapi proxy}: {@code --upstream HOST:PORT[,weight=N]} (repeatable) and
- * {@code --hash-key uri|client-ip|header:NAME}. Static; every parse error is an {@link IllegalArgumentException}
+ * The upstream options of {@code merapi proxy}: {@code --upstream [https://]HOST:PORT[,weight=N]} (repeatable), the
+ * {@code --upstream-*} TLS flags and {@code --hash-key uri|client-ip|header:NAME}. Static; every parse error is an {@link IllegalArgumentException}
  * whose message the command prints before exiting with 2.
  */
 final class UpstreamSpec {
@@ -21,8 +22,7 @@ final class UpstreamSpec {
     /**
      * The backends of the {@code --upstream} values, in order.
      *
-     * @throws IllegalArgumentException for a bad address, weight or option, an {@code https://} upstream (TLS to
-     *     upstreams is not available yet), or the same upstream twice
+     * @throws IllegalArgumentException for a bad address, weight or option, or the same upstream twice
      */
     static List<Backend> parse(List<String> specs) {
         List<Backend> out = new ArrayList<>();
@@ -40,16 +40,16 @@ final class UpstreamSpec {
         String[] parts = spec.strip().split(",", -1);
         String address = parts[0].strip();
         String lower = address.toLowerCase(Locale.ROOT);
-        if (lower.startsWith("https://")) {
-            throw new IllegalArgumentException("'" + spec + "': TLS to upstreams is not available yet; use HOST:PORT");
-        }
-        if (lower.startsWith("http://")) {
+        boolean tls = lower.startsWith("https://");
+        if (tls) {
+            address = address.substring("https://".length());
+        } else if (lower.startsWith("http://")) {
             address = address.substring("http://".length());
         }
         if (address.endsWith("/")) {
             address = address.substring(0, address.length() - 1);
         }
-        Backend.Builder b = Backend.builder(address);
+        Backend.Builder b = Backend.builder(address).tls(tls);
         for (int i = 1; i < parts.length; i++) {
             String option = parts[i].strip();
             if (!option.startsWith("weight=")) {
@@ -62,6 +62,39 @@ final class UpstreamSpec {
             }
         }
         return b.build();
+    }
+
+    /**
+     * The backends with the TLS flags applied to each {@code https://} one.
+     *
+     * @param tls the settings of {@code --upstream-ca}, {@code --upstream-client-cert/-key} and {@code --upstream-insecure};
+     *     {@code null} when none was given
+     * @param sni the {@code --upstream-sni} name; {@code null} when not given
+     * @throws IllegalArgumentException when TLS flags are given and no upstream is {@code https://}
+     */
+    static List<Backend> withTls(List<Backend> backends, UpstreamTls tls, String sni) {
+        if ((tls != null || sni != null) && backends.stream().noneMatch(Backend::tls)) {
+            throw new IllegalArgumentException("the --upstream-* TLS flags need an https:// upstream");
+        }
+        if (sni != null && (sni.isBlank() || sni.chars().anyMatch(c -> c <= ' ' || c >= 0x7f))) {
+            throw new IllegalArgumentException("--upstream-sni: invalid name '" + sni + "'");
+        }
+        List<Backend> out = new ArrayList<>();
+        for (Backend b : backends) {
+            if (!b.tls()) {
+                out.add(b);
+                continue;
+            }
+            Backend.Builder builder = b.toBuilder();
+            if (tls != null) {
+                builder.upstreamTls(tls);
+            }
+            if (sni != null) {
+                builder.sni(sni.strip());
+            }
+            out.add(builder.build());
+        }
+        return out;
     }
 
     /**

@@ -190,10 +190,66 @@ class MainTest {
     }
 
     @Test
-    void httpsUpstreamIsRefusedUntilTlsToUpstreamsLands() {
-        Run r = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "https://127.0.0.1:8443");
+    void proxyHelpDocumentsTheUpstreamTlsFlags() {
+        Run r = run("proxy", "--help");
+
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).contains("[https://]HOST:PORT[,weight=N]", "--upstream-ca=FILE", "--upstream-sni=NAME",
+                "--upstream-client-cert=FILE", "--upstream-client-key=FILE", "--upstream-insecure", "JDK's trust store");
+    }
+
+    @Test
+    void upstreamTlsFlagsWithoutAnHttpsUpstreamAreRejected() {
+        Run r = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--upstream-insecure");
+
         assertThat(r.exitCode()).isEqualTo(2);
-        assertThat(r.err()).startsWith("merapi proxy: --upstream: ").contains("TLS to upstreams is not available yet");
+        assertThat(r.err()).isEqualTo("merapi proxy: the --upstream-* TLS flags need an https:// upstream" + System.lineSeparator());
+    }
+
+    @Test
+    void anUnreadableUpstreamCaExitsWithTwoAndOneLineNamingTheFlag() {
+        Run r = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "https://127.0.0.1:9", "--upstream-ca", "/nonexistent/ca.pem");
+
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).startsWith("merapi proxy: --upstream-ca: cannot read the CA bundle file /nonexistent/ca.pem")
+                .hasLineCount(1);
+        assertThat(r.out()).isEmpty();
+    }
+
+    @Test
+    void aClientCertificateNeedsItsKeyAndAKeyMustBePem(@org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws IOException {
+        java.nio.file.Path cert = java.nio.file.Files.writeString(dir.resolve("c.pem"), "not a certificate\n");
+        Run alone = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "https://127.0.0.1:9", "--upstream-client-cert", cert.toString());
+        assertThat(alone.exitCode()).isEqualTo(2);
+        assertThat(alone.err()).contains("--upstream-client-cert and --upstream-client-key go together");
+
+        Run bad = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "https://127.0.0.1:9", "--upstream-client-cert", cert.toString(),
+                "--upstream-client-key", cert.toString());
+        assertThat(bad.exitCode()).isEqualTo(2);
+        assertThat(bad.err()).startsWith("merapi proxy: --upstream-client-cert/--upstream-client-key: invalid upstream TLS settings")
+                .hasLineCount(1);
+    }
+
+    @Test
+    void insecureWithACaIsRejectedAsContradictory() {
+        Run r = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "https://127.0.0.1:9", "--upstream-insecure",
+                "--upstream-ca", "/nonexistent/ca.pem");
+
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).contains("--upstream-insecure verifies nothing");
+    }
+
+    @Test
+    void httpAndBareUpstreamsStayPlainAndHttpsOnesSpeakTls() {
+        assertThat(UpstreamSpec.parseOne("127.0.0.1:80").tls()).isFalse();
+        assertThat(UpstreamSpec.parseOne("http://127.0.0.1:80/").tls()).isFalse();
+        dev.merapi.loadbalancing.Backend tls = UpstreamSpec.parseOne("https://origin.test:8443,weight=3");
+        assertThat(tls.tls()).isTrue();
+        assertThat(tls.weight()).isEqualTo(3);
+        assertThat(tls.peer().tlsServerName()).isEqualTo("origin.test");
+        assertThat(tls.peer().tlsVerifyName()).isEqualTo("origin.test");
+        assertThat(tls.peer().upstreamTls().verify()).isTrue();
+        assertThat(UpstreamSpec.withTls(java.util.List.of(tls), null, "api.test").getFirst().peer().tlsServerName()).isEqualTo("api.test");
     }
 
     @Test

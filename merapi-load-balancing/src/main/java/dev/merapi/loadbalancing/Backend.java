@@ -1,6 +1,7 @@
 package dev.merapi.loadbalancing;
 
 import dev.merapi.core.upstreams.HttpPeer;
+import dev.merapi.core.upstreams.UpstreamTls;
 import dev.merapi.error.Bounds;
 import java.net.InetSocketAddress;
 import java.util.LinkedHashMap;
@@ -15,8 +16,8 @@ import java.util.Optional;
  * <p>A backend is known by its {@link #name()}, {@code host:port} as written (such as {@code 10.0.0.7:8080} or
  * {@code [::1]:443}). The name is what the hashing algorithms hash, as nginx hashes the name of each
  * {@code server} line, and what the load balancer keys health state by, so a backend keeps its state when a
- * new set with a changed weight replaces the old one. Two backends are equal when name, weight, TLS, SNI and
- * extensions are equal.
+ * new set with a changed weight replaces the old one. Two backends are equal when name, weight, TLS, SNI, TLS
+ * settings and extensions are equal.
  */
 public final class Backend {
     /** The largest weight: a backend with it counts as this many backends of weight 1. */
@@ -26,6 +27,7 @@ public final class Backend {
     private final int weight;
     private final boolean tls;
     private final String sni;
+    private final UpstreamTls upstreamTls;
     private final Map<Class<?>, Object> extensions;
     private final HttpPeer peer;
 
@@ -34,8 +36,9 @@ public final class Backend {
         this.weight = b.weight;
         this.tls = b.tls;
         this.sni = b.sni;
+        this.upstreamTls = b.upstreamTls;
         this.extensions = Map.copyOf(b.extensions);
-        this.peer = HttpPeer.of(name, tls, sni);
+        this.peer = tls ? HttpPeer.of(name, true, sni).withTls(upstreamTls) : HttpPeer.of(name, false, sni);
     }
 
     /**
@@ -66,7 +69,7 @@ public final class Backend {
 
     /** A builder holding this backend's settings. */
     public Builder toBuilder() {
-        Builder b = new Builder(name).weight(weight).tls(tls).sni(sni);
+        Builder b = new Builder(name).weight(weight).tls(tls).sni(sni).upstreamTls(upstreamTls);
         b.extensions.putAll(extensions);
         return b;
     }
@@ -96,6 +99,11 @@ public final class Backend {
         return sni;
     }
 
+    /** The TLS settings used when {@link #tls()}: {@link UpstreamTls#DEFAULT} unless others were set. */
+    public UpstreamTls upstreamTls() {
+        return upstreamTls;
+    }
+
     /** The peer to return from {@code upstreamPeer} for this backend; made once. */
     public HttpPeer peer() {
         return peer;
@@ -109,7 +117,7 @@ public final class Backend {
     @Override
     public boolean equals(Object o) {
         return o instanceof Backend b && b.name.equals(name) && b.weight == weight && b.tls == tls && b.sni.equals(sni)
-                && b.extensions.equals(extensions);
+                && b.upstreamTls.equals(upstreamTls) && b.extensions.equals(extensions);
     }
 
     @Override
@@ -128,6 +136,7 @@ public final class Backend {
         private int weight = 1;
         private boolean tls;
         private String sni = "";
+        private UpstreamTls upstreamTls = UpstreamTls.DEFAULT;
         private final Map<Class<?>, Object> extensions = new LinkedHashMap<>();
 
         private Builder(String hostPort) {
@@ -149,6 +158,12 @@ public final class Backend {
         /** The TLS server name (and default {@code Host}); default none. */
         public Builder sni(String sni) {
             this.sni = Objects.requireNonNull(sni, "sni");
+            return this;
+        }
+
+        /** The TLS settings (trusted CA, client certificate…) used when it speaks TLS; default {@link UpstreamTls#DEFAULT}. */
+        public Builder upstreamTls(UpstreamTls upstreamTls) {
+            this.upstreamTls = Objects.requireNonNull(upstreamTls, "upstreamTls");
             return this;
         }
 

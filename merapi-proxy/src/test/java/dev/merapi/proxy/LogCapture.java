@@ -28,6 +28,13 @@ final class LogCapture implements AutoCloseable {
         return new LogCapture(loggerName);
     }
 
+    /** Starts capturing the {@code merapi.upstream} lines, with the rate limit of {@link UpstreamFailures} refilled. */
+    static LogCapture upstreamFailures() {
+        UpstreamFailures.rateLimitForTest(dev.merapi.core.security.SecurityEvents.DEFAULT_BURST,
+                dev.merapi.core.security.SecurityEvents.DEFAULT_PER_SECOND);
+        return of(UpstreamFailures.LOGGER_NAME);
+    }
+
     /** The events so far, in order. */
     List<ILoggingEvent> events() {
         synchronized (appender.list) {

@@ -1,5 +1,6 @@
 package dev.merapi.core.connectors;
 
+import dev.merapi.core.internal.tls.ClientTlsContexts;
 import dev.merapi.core.listeners.Transport;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.error.ErrorSource;
@@ -17,6 +18,9 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.channel.EventLoop;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslHandler;
+import io.netty.handler.ssl.SslHandshakeTimeoutException;
 import io.netty.util.concurrent.FastThreadLocal;
 import io.netty.util.concurrent.Future;
 import io.netty.util.concurrent.Promise;
@@ -37,7 +41,11 @@ import java.util.concurrent.atomic.LongAdder;
  * Makes and pools upstream connections. A connection is always made on the event loop of the downstream
  * session that needs it and pooled on that loop, so neither side needs locks (DESIGN.md §3).
  *
- * <p>Peers that ask for TLS are refused until upstream TLS is implemented: Merapi never downgrades them to plain text.
+ * <p>A TLS peer ({@link HttpPeer#tls()}) gets a connection whose handshake has completed before it is handed out, with
+ * the peer's {@link dev.merapi.core.upstreams.UpstreamTls} settings: SNI sent, chain and host name verified unless the
+ * peer opted out. A failed handshake is a {@code TLS_HANDSHAKE_FAILURE} naming the reason (certificate expired, unknown
+ * CA, name mismatch…), never retried: another attempt would meet the same certificate. The handshake must finish
+ * within the peer's connect timeout, else the attempt is a CONNECT_TIMEOUT, retried like a connect. Merapi never downgrades a TLS peer to plain text.
  *
  * <p>{@link #connect} first takes the most recently used idle connection for the peer's reuse key; only
  * when there is none does it open a new one. Host names are resolved on a virtual thread, never on a loop.
@@ -106,12 +114,6 @@ public final class Connector {
      * @see #connect(HttpPeer, EventLoop)
      */
     public Future<ClientSession> connect(HttpPeer peer, EventLoop loop, boolean pooled) {
-        if (peer.tls()) {
-            // never fall back to plain text for a peer that asked for TLS
-            failed.increment();
-            return loop.newFailedFuture(ProxyError.explain(ErrorType.Kind.TLS_HANDSHAKE_FAILURE, ErrorSource.UPSTREAM,
-                    "TLS to upstream peers is not supported by this version; refusing to connect to " + peer + " in plain text"));
-        }
         ConnectionPool<HttpPeer.ReuseKey, Http1ClientConnection> pool = pool(loop);
         Http1ClientConnection idle;
         while (pooled && (idle = pool.acquire(peer.reuseKey())) != null) {
@@ -147,6 +149,7 @@ public final class Connector {
         boolean domain = Transport.isDomain(address);
         Transport transport = Transport.of(loop);
         Http1ClientConnection conn = new Http1ClientConnection(peer, this, pool, limits);
+        SslContext tls = peer.tls() ? ClientTlsContexts.netty(peer.upstreamTls()) : null;
         Bootstrap b = new Bootstrap()
                 .group(loop)
                 .channel(transport.channel(domain))
@@ -156,28 +159,65 @@ public final class Connector {
                 .handler(new ChannelInitializer<Channel>() {
                     @Override
                     protected void initChannel(Channel ch) {
+                        if (tls != null) {
+                            int port = address instanceof InetSocketAddress inet ? inet.getPort() : -1;
+                            ch.pipeline().addLast("tls", ClientTlsContexts.newHandler(tls, ch.alloc(), peer.tlsServerName(),
+                                    peer.tlsVerifyName(), port, peer.options().connectTimeout()));
+                        }
                         ch.pipeline().addLast("http1-client", conn);
                     }
                 });
         if (!domain) {
             b.option(ChannelOption.TCP_NODELAY, true).option(ChannelOption.SO_KEEPALIVE, true);
-            if (splice && transport == Transport.EPOLL) {
+            if (splice && tls == null && transport == Transport.EPOLL) { // a TLS connection's bytes are encrypted: never spliced
                 b.option(ChannelOption.RCVBUF_ALLOCATOR, new HeadFirstAllocator(conn));
             }
         }
         ChannelFuture f = b.connect(transport.nativeAddress(address));
         f.addListener((ChannelFutureListener) cf -> {
-            if (cf.isSuccess()) {
-                fresh.increment();
-                conn.begin(false);
-                if (!promise.trySuccess(conn)) {
-                    conn.abort();
-                }
-            } else {
+            if (!cf.isSuccess()) {
                 failed.increment();
                 promise.tryFailure(connectError(peer, cf.cause()));
+            } else if (tls == null) {
+                connected(conn, promise);
+            } else {
+                cf.channel().pipeline().get(SslHandler.class).handshakeFuture().addListener(hf -> {
+                    if (hf.isSuccess()) {
+                        connected(conn, promise);
+                    } else {
+                        failed.increment();
+                        cf.channel().close();
+                        promise.tryFailure(handshakeError(peer, hf.cause()));
+                    }
+                });
             }
         });
+    }
+
+    private void connected(Http1ClientConnection conn, Promise<ClientSession> promise) {
+        fresh.increment();
+        conn.begin(false);
+        if (!promise.trySuccess(conn)) {
+            conn.abort();
+        }
+    }
+
+    /**
+     * A failed handshake: one that did not finish in time is a CONNECT_TIMEOUT (504), retried like a connect; a TLS failure (verification, no shared protocol or suite, an alert) is not retried, since
+     * another attempt would meet the same peer; the connection closing or timing out during the handshake is, as a
+     * failed connect is, since no byte of the request was sent.
+     */
+    private static ProxyError handshakeError(HttpPeer peer, Throwable cause) {
+        if (cause instanceof SslHandshakeTimeoutException) {
+            return ProxyError.because(ErrorType.Kind.CONNECT_TIMEOUT, ErrorSource.UPSTREAM, "TLS handshake with " + peer
+                    + " did not finish within the connect timeout", cause).withRetry(Retry.YES);
+        }
+        if (!ClientTlsContexts.isTlsFailure(cause)) {
+            return ProxyError.because(ErrorType.Kind.TLS_HANDSHAKE_FAILURE, ErrorSource.UPSTREAM,
+                    "TLS handshake with " + peer + " did not complete: " + ClientTlsContexts.reason(cause), cause).withRetry(Retry.YES);
+        }
+        return ProxyError.because(ErrorType.Kind.TLS_HANDSHAKE_FAILURE, ErrorSource.UPSTREAM,
+                "TLS handshake with " + peer + " failed: " + ClientTlsContexts.reason(cause), cause);
     }
 
     private static ProxyError connectError(HttpPeer peer, Throwable cause) {

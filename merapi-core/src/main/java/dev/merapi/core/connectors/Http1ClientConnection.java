@@ -241,8 +241,8 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
     public long spliceBody(ServerSession downstream, long minimum) {
         if (!connector.splices() || released || handler == null || response == null
                 || reader.state() != BodyReader.State.LENGTH || notReusable || !responseKeepAlive || state != State.ACTIVE || !requestDone
-                || !(channel instanceof EpollSocketChannel source)) {
-            return -1;
+                || !(channel instanceof EpollSocketChannel source) || ctx.pipeline().first() != this) {
+            return -1; // only a bare TCP connection on epoll: nothing (such as TLS) may sit between this handler and the socket
         }
         long total = reader.remaining();
         long buffered = cumulation == null ? 0 : Math.min(cumulation.readableBytes(), total);

@@ -9,7 +9,8 @@ import java.util.Optional;
 
 /**
  * Where and how to connect for one upstream request: an address (TCP or Unix domain socket), whether to
- * use TLS, the SNI / host name, {@link PeerOptions}, and an optional {@linkplain #name() name} for logs. Immutable,
+ * use TLS and with which {@link UpstreamTls} settings (by default the chain and host name are verified), the SNI /
+ * host name, {@link PeerOptions}, and an optional {@linkplain #name() name} for logs. Immutable,
  * so one instance may be shared by every event loop.
  *
  * <p>{@link #reuseKey()} decides which pooled connections a peer may share: two peers with equal keys
@@ -20,20 +21,22 @@ public final class HttpPeer {
     private final boolean tls;
     private final String sni;
     private final PeerOptions options;
+    private final UpstreamTls upstreamTls;
     private final ReuseKey reuseKey;
     private final String name;
 
-    private HttpPeer(SocketAddress address, boolean tls, String sni, PeerOptions options, String name) {
+    private HttpPeer(SocketAddress address, boolean tls, String sni, PeerOptions options, String name, UpstreamTls upstreamTls) {
         this.address = Objects.requireNonNull(address, "address");
         this.tls = tls;
         this.sni = Objects.requireNonNull(sni, "sni");
         this.options = Objects.requireNonNull(options, "options");
         this.name = Objects.requireNonNull(name, "name");
-        this.reuseKey = new ReuseKey(address, tls, sni);
+        this.upstreamTls = Objects.requireNonNull(upstreamTls, "upstreamTls");
+        this.reuseKey = new ReuseKey(address, tls, sni, tls ? upstreamTls : UpstreamTls.DEFAULT);
     }
 
     private HttpPeer(SocketAddress address, boolean tls, String sni, PeerOptions options) {
-        this(address, tls, sni, options, "");
+        this(address, tls, sni, options, "", UpstreamTls.DEFAULT);
     }
 
     /**
@@ -41,8 +44,9 @@ public final class HttpPeer {
      * the connection is made, never here.
      *
      * @param hostPort such as {@code 127.0.0.1:8080} or {@code [::1]:443} or {@code origin.internal:80}
-     * @param tls whether to speak TLS to it
-     * @param sni the TLS server name and default {@code Host}; empty to use none
+     * @param tls whether to speak TLS to it, with {@link UpstreamTls#DEFAULT} settings (chain and host name verified)
+     * @param sni the TLS server name, also the name verified and the default {@code Host}; empty for the host of
+     *     {@code hostPort} (no SNI is sent for an IP address)
      */
     public static HttpPeer of(String hostPort, boolean tls, String sni) {
         return new HttpPeer(parse(hostPort), tls, sni, PeerOptions.DEFAULT);
@@ -65,7 +69,18 @@ public final class HttpPeer {
 
     /** A copy with other options; they do not change the reuse key. */
     public HttpPeer withOptions(PeerOptions options) {
-        return new HttpPeer(address, tls, sni, options, name);
+        return new HttpPeer(address, tls, sni, options, name, upstreamTls);
+    }
+
+    /**
+     * A copy that speaks TLS with these settings (trusted CA, name to verify, client certificate, ALPN). They are part
+     * of the reuse key: a connection made with one TLS identity is never handed to a peer with another.
+     */
+    public HttpPeer withTls(UpstreamTls upstreamTls) {
+        if (address instanceof UnixDomainSocketAddress) {
+            throw new IllegalArgumentException("TLS over a Unix domain socket is not supported: " + this);
+        }
+        return new HttpPeer(address, true, sni, options, name, upstreamTls);
     }
 
     /**
@@ -83,7 +98,7 @@ public final class HttpPeer {
                 throw new IllegalArgumentException("a peer name must not hold control characters");
             }
         }
-        return new HttpPeer(address, tls, sni, options, name);
+        return new HttpPeer(address, tls, sni, options, name, upstreamTls);
     }
 
     /** The name given by {@link #withName(String)}, if any. */
@@ -104,6 +119,30 @@ public final class HttpPeer {
     /** The TLS server name, empty if none. */
     public String sni() {
         return sni;
+    }
+
+    /** The TLS settings used when {@link #tls()}: {@link UpstreamTls#DEFAULT} unless {@link #withTls} set others. */
+    public UpstreamTls upstreamTls() {
+        return upstreamTls;
+    }
+
+    /**
+     * The name a TLS peer's certificate must carry: the settings' {@linkplain UpstreamTls#verifyName() verify name},
+     * else the SNI, else the host of the address (a name or an IP address).
+     */
+    public String tlsVerifyName() {
+        if (upstreamTls.verifyName().isPresent()) {
+            return upstreamTls.verifyName().get();
+        }
+        return !sni.isEmpty() ? sni : address instanceof InetSocketAddress inet ? inet.getHostString() : "";
+    }
+
+    /** The SNI sent to a TLS peer: the SNI, else the host name of the address (none for an IP address). */
+    public String tlsServerName() {
+        if (!sni.isEmpty()) {
+            return sni;
+        }
+        return address instanceof InetSocketAddress inet && !isIpLiteral(inet.getHostString()) ? inet.getHostString() : "";
     }
 
     /** Timeouts and other options. */
@@ -139,8 +178,10 @@ public final class HttpPeer {
      * @param address the socket address
      * @param tls whether TLS is used
      * @param sni the TLS server name
+     * @param upstreamTls the TLS settings: trust, verification, client certificate, ALPN ({@link UpstreamTls#DEFAULT}
+     *     for a plain-text peer)
      */
-    public record ReuseKey(SocketAddress address, boolean tls, String sni) {
+    public record ReuseKey(SocketAddress address, boolean tls, String sni, UpstreamTls upstreamTls) {
     }
 
     static InetSocketAddress parse(String hostPort) {
@@ -198,7 +239,7 @@ public final class HttpPeer {
         } else {
             where = String.valueOf(address);
         }
-        String security = !tls ? "" : sni.isEmpty() ? "tls" : "tls, sni=" + sni;
+        String security = !tls ? "" : (sni.isEmpty() ? "tls" : "tls, sni=" + sni) + (upstreamTls.verify() ? "" : ", insecure");
         if (name.isEmpty()) {
             return security.isEmpty() ? where : where + " (" + security + ")";
         }

@@ -1,5 +1,7 @@
 package dev.merapi.loadbalancing.health;
 
+import dev.merapi.core.upstreams.HttpPeer;
+import dev.merapi.core.upstreams.UpstreamTls;
 import dev.merapi.loadbalancing.Backend;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -34,8 +36,10 @@ public interface Probe {
     }
 
     /**
-     * Passes when a TLS handshake with the backend succeeds within the timeout, with the JDK's trusted
-     * certificates and host-name verification (against the SNI, else the host).
+     * Passes when a TLS handshake with the backend succeeds within the timeout, with the backend's
+     * {@link Backend#upstreamTls() TLS settings}: its trusted CA (by default the JDK's trust store), its client
+     * certificate, and host-name verification (against the verify name, else the SNI, else the host) unless the
+     * settings turn verification off. Only TLS 1.2 and 1.3 are offered.
      */
     static Probe tls() {
         return (backend, timeout) -> {
@@ -62,18 +66,21 @@ public interface Probe {
         }
     }
 
-    /** A TLS connection to {@code backend} whose handshake has completed, certificate and host name verified. */
+    /** A TLS connection to {@code backend} whose handshake has completed, verified as its TLS settings say. */
     static SSLSocket tlsHandshake(Backend backend, Duration timeout) throws IOException {
         Socket plain = connect(backend, timeout);
-        String host = backend.sni().isEmpty() ? backend.address().getHostString() : backend.sni();
+        HttpPeer peer = backend.tls() ? backend.peer() : HttpPeer.of(backend.name(), true, backend.sni()).withTls(backend.upstreamTls());
+        UpstreamTls settings = peer.upstreamTls();
         try {
-            SSLSocket s = (SSLSocket) ((SSLSocketFactory) SSLSocketFactory.getDefault())
-                    .createSocket(plain, host, backend.address().getPort(), true);
+            SSLSocketFactory factory = settings.jdkContext().getSocketFactory();
+            SSLSocket s = (SSLSocket) factory.createSocket(plain, peer.tlsVerifyName(), backend.address().getPort(), true);
             SSLParameters p = s.getSSLParameters();
-            p.setEndpointIdentificationAlgorithm("HTTPS");
-            if (!backend.sni().isEmpty()) {
-                p.setServerNames(java.util.List.of(new SNIHostName(backend.sni())));
+            p.setProtocols(new String[] {"TLSv1.3", "TLSv1.2"});
+            if (settings.verify()) {
+                p.setEndpointIdentificationAlgorithm("HTTPS");
             }
+            String sni = peer.tlsServerName();
+            p.setServerNames(sni.isEmpty() ? java.util.List.of() : java.util.List.of(new SNIHostName(sni)));
             s.setSSLParameters(p);
             s.startHandshake();
             return s;
