@@ -14,9 +14,13 @@ import dev.merapi.gateway.observability.GatewayMetrics;
 import dev.merapi.loadbalancing.LoadBalancer;
 import dev.merapi.proxy.HttpProxy;
 import dev.merapi.proxy.ProxyOptions;
+import dev.merapi.core.listeners.Transport;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
@@ -41,7 +45,7 @@ import org.slf4j.LoggerFactory;
  */
 final class Gateway {
     private static final Logger log = LoggerFactory.getLogger(Gateway.class);
-    private final Path file;
+    private final Optional<Path> file;
     private final ConfigLoader loader;
     private final Server server;
     private final GatewayProxy proxy;
@@ -50,39 +54,64 @@ final class Gateway {
     private final AtomicLong reloadsOk = new AtomicLong();
     private final AtomicLong reloadsFailed = new AtomicLong();
     private final GatewayMetrics metrics;
-    private final java.util.Optional<AccessLog> accessLog;
-    private final java.util.concurrent.atomic.AtomicBoolean ready = new java.util.concurrent.atomic.AtomicBoolean();
-    private final java.util.Optional<ListeningService> admin;
+    private final Optional<AccessLog> accessLog;
+    private final AtomicBoolean ready = new AtomicBoolean();
+    private final Optional<ListeningService> admin;
+    private final Optional<ListeningService> demoOrigin;
 
-    private Gateway(Path file, ConfigLoader loader, GatewayConfig config) {
+    private Gateway(Optional<Path> file, ConfigLoader loader, GatewayConfig config, Optional<Transport> transport) {
         this.file = file;
         this.loader = loader;
         this.fileStamp = stamp();
         ServerConfig.Builder sc = ServerConfig.builder().gracePeriod(config.server().gracePeriod());
         config.server().threads().ifPresent(sc::threads);
+        transport.ifPresent(sc::transport);
         this.server = new Server(sc.build());
-        GatewaySnapshot snapshot = GatewaySnapshot.build(config, null);
+        // the demo origin listens on a loopback port of its own, known once bound: its peer is made when a request needs it
+        this.demoOrigin = GatewaySnapshot.usesDemoOrigin(config)
+                ? Optional.of(ListeningService.http("demo-origin", new DemoOrigin(Main.VERSION)).addTcp("127.0.0.1:0"))
+                : Optional.empty();
+        GatewaySnapshot snapshot = GatewaySnapshot.build(config, null, this::demoOriginAddress);
         warm(snapshot, null);
         this.metrics = new GatewayMetrics(this::health);
         this.accessLog = AccessLog.of(config.accessLog());
         this.proxy = new GatewayProxy(snapshot, metrics, accessLog);
-        ListeningService s = ListeningService.http("gateway", HttpProxy.of(proxy, ProxyOptions.defaults().toBuilder()
+        ProxyOptions options = ProxyOptions.defaults();
+        if (transport.isPresent()) {
+            options = options.withTransport(transport.get());
+        }
+        ListeningService s = ListeningService.http("gateway", HttpProxy.of(proxy, options.toBuilder()
                 .maxRetries(config.upstreams().stream().mapToInt(GatewayConfig.UpstreamGroup::retries).max().orElse(0)).build()));
         for (Listener l : config.listeners()) {
             s.addListener(ListenerConfig.tcp(l.address()).toBuilder().maxConnections(l.maxConnections())
                     .maxConnectionsPerIp(l.maxConnectionsPerIp()).build());
         }
         this.service = s;
+        // bound in this order: a busy proxy port stops the start before the admin listener or the demo origin listens
         server.addService(service);
         server.addService(new HealthChecks(proxy));
-        server.addService(new FileWatch(this));
+        if (file.isPresent()) {
+            server.addService(new FileWatch(this));
+        }
         if (config.admin().enabled()) {
             ListeningService a = ListeningService.http("admin", new AdminApp(metrics, ready::get)).addTcp(config.admin().address());
             server.addService(a);
-            admin = java.util.Optional.of(a);
+            admin = Optional.of(a);
         } else {
-            admin = java.util.Optional.empty();
+            admin = Optional.empty();
         }
+        demoOrigin.ifPresent(server::addService);
+    }
+
+    /** Where the built-in demo origin listens; only once the server has started. */
+    private InetSocketAddress demoOriginAddress() {
+        return (InetSocketAddress) demoOrigin.orElseThrow(() -> new IllegalStateException("the built-in demo origin does not run"))
+                .boundAddresses().getFirst();
+    }
+
+    /** Where the built-in demo origin listens, once started, if this configuration runs it. */
+    Optional<SocketAddress> demoOriginBound() {
+        return demoOrigin.map(d -> d.boundAddresses().getFirst());
     }
 
     /** Starts every listener; ready ({@code /readyz}) once they are bound, the first health checks having run at build. */
@@ -114,7 +143,7 @@ final class Gateway {
     }
 
     /** Where the admin listener listens, once started. */
-    java.util.Optional<SocketAddress> adminAddress() {
+    Optional<SocketAddress> adminAddress() {
         return admin.map(a -> a.boundAddresses().getFirst());
     }
 
@@ -129,7 +158,15 @@ final class Gateway {
      * @throws ConfigException if the file is not a valid configuration
      */
     static Gateway of(Path file, ConfigLoader loader) {
-        return new Gateway(file, loader, loader.load(file));
+        return new Gateway(Optional.of(file), loader, loader.load(file), Optional.empty());
+    }
+
+    /**
+     * A gateway for a configuration that no file holds (the embedded default), not started; {@link #reload()} keeps
+     * it. {@code transport} overrides the default transport.
+     */
+    static Gateway of(GatewayConfig config, Optional<Transport> transport) {
+        return new Gateway(Optional.empty(), ConfigLoader.of(), config, transport);
     }
 
     Server server() {
@@ -159,31 +196,42 @@ final class Gateway {
      * @return whether the new configuration is in force
      */
     boolean reload() {
+        if (file.isEmpty()) {
+            log.info("nothing to reload: the embedded default is built in; run a file with merapi run --config FILE");
+            return false;
+        }
         reloading.lock();
         try {
             GatewayConfig next;
             try {
-                next = loader.load(file);
+                next = loader.load(file.get());
             } catch (ConfigException e) {
                 reloadsFailed.incrementAndGet();
                 metrics.reload(false);
-                log.error("reload of {} failed; the running configuration stays:", file);
+                log.error("reload of {} failed; the running configuration stays:", file.get());
                 e.errors().forEach(err -> log.error("  {}", err));
                 return false;
             }
             if (!next.listeners().equals(config().listeners())) {
                 reloadsFailed.incrementAndGet();
                 metrics.reload(false);
-                log.error("reload of {} failed: it changes the listeners, which a restart applies; the running configuration stays", file);
+                log.error("reload of {} failed: it changes the listeners, which a restart applies; the running configuration stays", file.get());
+                return false;
+            }
+            if (GatewaySnapshot.usesDemoOrigin(next) && demoOrigin.isEmpty()) {
+                reloadsFailed.incrementAndGet();
+                metrics.reload(false);
+                log.error("reload of {} failed: it adds the demo-origin backend, which only starts with the gateway; the running configuration stays",
+                        file.get());
                 return false;
             }
             GatewaySnapshot old = proxy.snapshot();
-            GatewaySnapshot built = GatewaySnapshot.build(next, old);
+            GatewaySnapshot built = GatewaySnapshot.build(next, old, this::demoOriginAddress);
             warm(built, old);
             proxy.swap(built);
             reloadsOk.incrementAndGet();
             metrics.reload(true);
-            log.info("reloaded {}: {} upstream group(s), {} route(s)", file, next.upstreams().size(), next.routes().size());
+            log.info("reloaded {}: {} upstream group(s), {} route(s)", file.get(), next.upstreams().size(), next.routes().size());
             return true;
         } finally {
             reloading.unlock();
@@ -209,8 +257,11 @@ final class Gateway {
     private volatile String fileStamp;
 
     private String stamp() {
+        if (file.isEmpty()) {
+            return null;
+        }
         try {
-            return java.nio.file.Files.getLastModifiedTime(file) + "/" + java.nio.file.Files.size(file);
+            return java.nio.file.Files.getLastModifiedTime(file.get()) + "/" + java.nio.file.Files.size(file.get());
         } catch (java.io.IOException e) {
             return null;
         }

@@ -41,7 +41,7 @@ import java.util.regex.Matcher;
  * cannot be normalised (a bad percent-escape) is answered 400. A request no route takes is answered 404.
  *
  * <p>Every request carries an {@code X-Request-Id}: the client's when valid, else a new one; it goes upstream and
- * back to the client. Every request is counted in {@link GatewayMetrics} by route, group and status class.
+ * back to the client (unless {@code request-id.respond} is off). Every request is counted in {@link GatewayMetrics} by route, group and status class.
  *
  * <p>Threading: phases run on the session's event loop; {@link #swap} may be called from any thread.
  */
@@ -56,6 +56,7 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
     /** One request's state: the snapshot and route it was given, its upstream path, its lease on a backend. */
     static final class Ctx extends LeaseHolder {
         String requestId;
+        boolean returnRequestId;
         Route route;
         GatewaySnapshot.Group group;
         String upstreamTarget;
@@ -92,6 +93,7 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
             req.headers().set(REQUEST_ID, id);
         }
         ctx.requestId = id;
+        ctx.returnRequestId = current.get().config().requestId().respond();
         return Stages.DONE;
     }
 
@@ -163,7 +165,9 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
 
     /** Answers from the gateway (a redirect or a fixed response), with the request id and the route's response edits. */
     private static CompletionStage<FilterResult> answer(Session session, Ctx ctx, ResponseHeader h, byte[] body) {
-        h.setHeader(REQUEST_ID, ctx.requestId);
+        if (ctx.returnRequestId) {
+            h.setHeader(REQUEST_ID, ctx.requestId);
+        }
         edit(h.headers(), ctx.route.filters().responseHeaders());
         session.respond(h, body);
         return FilterResult.RESPONDED_STAGE;
@@ -225,7 +229,7 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
 
     @Override
     public CompletionStage<Void> responseFilter(Session session, ResponseHeader upstreamResponse, Ctx ctx) {
-        if (ctx.requestId != null) {
+        if (ctx.requestId != null && ctx.returnRequestId) {
             upstreamResponse.headers().set(REQUEST_ID, ctx.requestId);
         }
         if (ctx.route != null) {

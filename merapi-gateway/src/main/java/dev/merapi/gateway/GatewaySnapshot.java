@@ -3,6 +3,7 @@ package dev.merapi.gateway;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.core.upstreams.PeerOptions;
 import dev.merapi.gateway.config.GatewayConfig;
+import dev.merapi.gateway.config.GatewayConfig.BackendSpec;
 import dev.merapi.gateway.config.GatewayConfig.UpstreamGroup;
 import dev.merapi.gateway.routing.Router;
 import dev.merapi.loadbalancing.Backend;
@@ -14,7 +15,9 @@ import dev.merapi.proxy.Session;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.net.InetSocketAddress;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Everything one request of the gateway needs, built from one {@link GatewayConfig}: the router and a load
@@ -35,11 +38,24 @@ record GatewaySnapshot(GatewayConfig config, Router router, Map<String, Group> g
      * @param hashKey what hashing algorithms hash
      * @param peers each backend's peer with the group's timeouts
      */
-    record Group(UpstreamGroup spec, LoadBalancer balancer, Function<Session, byte[]> hashKey, Map<Backend, HttpPeer> peers) {
+    record Group(UpstreamGroup spec, LoadBalancer balancer, Function<Session, byte[]> hashKey, Map<Backend, HttpPeer> peers,
+            Supplier<HttpPeer> demoOrigin) {
         HttpPeer peer(Backend b) {
             HttpPeer p = peers.get(b);
-            return p != null ? p : b.peer().withOptions(options(spec)); // a backend the balancer learned since
+            if (p != null) {
+                return p;
+            }
+            // the demo origin's port is known once the server has bound it; else a backend the balancer learned since
+            return b.name().equals(DEMO_ORIGIN_NAME) ? demoOrigin.get() : b.peer().withOptions(options(spec));
         }
+    }
+
+    /** The backend name of the built-in demo origin ({@code demo-origin} in the configuration). */
+    static final String DEMO_ORIGIN_NAME = BackendSpec.DEMO_ORIGIN + ":80";
+
+    /** Whether a configuration names the built-in demo origin as a backend. */
+    static boolean usesDemoOrigin(GatewayConfig config) {
+        return config.upstreams().stream().anyMatch(g -> g.backends().stream().anyMatch(BackendSpec::isDemoOrigin));
     }
 
     /**
@@ -47,15 +63,29 @@ record GatewaySnapshot(GatewayConfig config, Router router, Map<String, Group> g
      * so that their health state, and the pooled connections to their peers, carry over a reload.
      */
     static GatewaySnapshot build(GatewayConfig config, GatewaySnapshot previous) {
+        return build(config, previous, () -> {
+            throw new IllegalStateException("the built-in demo origin does not run in this gateway");
+        });
+    }
+
+    /**
+     * Builds a snapshot whose {@code demo-origin} backends are at the address {@code demoOrigin} gives (read per
+     * request to such a backend, once the server has bound it).
+     */
+    static GatewaySnapshot build(GatewayConfig config, GatewaySnapshot previous, Supplier<InetSocketAddress> demoOrigin) {
         Map<String, Group> groups = new HashMap<>();
         for (UpstreamGroup g : config.upstreams()) {
             Group old = previous == null ? null : previous.groups().get(g.name());
             LoadBalancer lb = old != null && sameBalancing(old.spec(), g) ? old.balancer() : balancer(g);
             Map<Backend, HttpPeer> peers = new HashMap<>();
             for (Backend b : lb.backends()) {
-                peers.put(b, b.peer().withOptions(options(g)));
+                if (!b.name().equals(DEMO_ORIGIN_NAME)) {
+                    peers.put(b, b.peer().withOptions(options(g)));
+                }
             }
-            groups.put(g.name(), new Group(g, lb, UpstreamSpec.hashKey(g.hashKey()), Map.copyOf(peers)));
+            PeerOptions options = options(g);
+            groups.put(g.name(), new Group(g, lb, UpstreamSpec.hashKey(g.hashKey()), Map.copyOf(peers),
+                    () -> HttpPeer.of(demoOrigin.get(), false, "").withOptions(options)));
         }
         return new GatewaySnapshot(config, Router.of(config.routes()), Map.copyOf(groups));
     }
@@ -77,7 +107,7 @@ record GatewaySnapshot(GatewayConfig config, Router router, Map<String, Group> g
 
     private static LoadBalancer balancer(UpstreamGroup g) {
         LoadBalancer.Builder b = LoadBalancer.builder(SelectionAlgorithm.parse(g.algorithm())).name(g.name())
-                .backends(g.backends().stream().map(s -> Backend.of(s.address(), s.weight())).toList());
+                .backends(g.backends().stream().map(s -> Backend.of(s.isDemoOrigin() ? DEMO_ORIGIN_NAME : s.address(), s.weight())).toList());
         g.healthCheck().ifPresent(h -> b.healthCheck(HealthCheck.builder(HttpProbe.of(h.path())).interval(h.interval()).timeout(h.timeout())
                 .rise(h.rise()).fall(h.fall()).build()));
         return b.build();

@@ -185,7 +185,7 @@ class GracefulShutdownIT {
     @Test
     void theEmbeddedDefaultServesItsDemoOriginThenStopsOnSigterm() throws Exception {
         int port = GatewayProcess.freePort();
-        try (GatewayProcess gateway = GatewayProcess.start("--listen", "127.0.0.1:" + port, "--threads", "1");
+        try (GatewayProcess gateway = GatewayProcess.start("--listen", "127.0.0.1:" + port, "--admin", "127.0.0.1:0", "--threads", "1");
                 HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                         .connectTimeout(Duration.ofSeconds(5)).build()) {
             String tryIt = gateway.awaitLine("Try it:", Duration.ofSeconds(30));

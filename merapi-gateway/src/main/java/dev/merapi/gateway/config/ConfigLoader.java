@@ -12,6 +12,7 @@ import dev.merapi.gateway.config.GatewayConfig.Listener;
 import dev.merapi.gateway.config.GatewayConfig.Match;
 import dev.merapi.gateway.config.GatewayConfig.Metrics;
 import dev.merapi.gateway.config.GatewayConfig.PathMatch;
+import dev.merapi.gateway.config.GatewayConfig.RequestId;
 import dev.merapi.gateway.config.GatewayConfig.Rewrite;
 import dev.merapi.gateway.config.GatewayConfig.Route;
 import dev.merapi.gateway.config.GatewayConfig.Server;
@@ -156,8 +157,10 @@ public final class ConfigLoader {
                         a.strings("redact-query"))).orElse(AccessLog.DEFAULT);
         Metrics metrics = s.get("metrics").flatMap(n -> b.section(n, "metrics", Metrics.KEYS))
                 .map(m -> new Metrics(m.bool("enabled", true))).orElse(Metrics.DEFAULT);
+        RequestId requestId = s.get("request-id").flatMap(n -> b.section(n, "request-id", RequestId.KEYS))
+                .map(r -> new RequestId(r.bool("respond", true))).orElse(RequestId.DEFAULT);
         crossCheck(b, s, listeners, upstreams, routes, admin);
-        return new GatewayConfig(name, server, listeners, upstreams, routes, admin, log, metrics);
+        return new GatewayConfig(name, server, listeners, upstreams, routes, admin, log, metrics, requestId);
     }
 
     /** Names unique, references resolved, addresses not shared. */
@@ -287,6 +290,9 @@ public final class ConfigLoader {
                     Duration timeout = h.duration("timeout", Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ofSeconds(1));
                     return path.map(p -> new HealthCheckSpec(p, interval, timeout, h.integer("rise", 1, 100, 2), h.integer("fall", 1, 100, 3)));
                 });
+        if (health.isPresent() && backends.stream().anyMatch(BackendSpec::isDemoOrigin)) {
+            b.error(s.keyNode("health-check"), s.at("health-check"), "a group with the built-in demo-origin backend takes no health check");
+        }
         Duration connect = s.duration("connect-timeout", MIN_TIMEOUT, MAX_TIMEOUT, Duration.ofSeconds(5));
         Duration read = s.duration("read-timeout", MIN_TIMEOUT, MAX_TIMEOUT, Duration.ofSeconds(60));
         Duration write = s.duration("write-timeout", MIN_TIMEOUT, MAX_TIMEOUT, Duration.ofSeconds(60));
@@ -314,10 +320,13 @@ public final class ConfigLoader {
         if (address.isEmpty()) {
             return Optional.empty();
         }
+        if (address.get().equals(BackendSpec.DEMO_ORIGIN)) {
+            return Optional.of(new BackendSpec(address.get(), weight));
+        }
         try {
             Backend.of(address.get());
         } catch (IllegalArgumentException e) {
-            b.error(at, path, "expected host:port such as 10.0.0.1:80; got '" + address.get() + "'");
+            b.error(at, path, "expected host:port such as 10.0.0.1:80, or demo-origin; got '" + address.get() + "'");
             return Optional.empty();
         }
         return Optional.of(new BackendSpec(address.get(), weight));

@@ -21,12 +21,14 @@ import java.util.regex.Pattern;
  * @param admin the admin listener
  * @param accessLog the access log
  * @param metrics the metrics
+ * @param requestId the request id
  */
 public record GatewayConfig(String source, Server server, List<Listener> listeners, List<UpstreamGroup> upstreams,
-        List<Route> routes, Admin admin, AccessLog accessLog, Metrics metrics) {
+        List<Route> routes, Admin admin, AccessLog accessLog, Metrics metrics, RequestId requestId) {
 
     /** The top-level keys. */
-    public static final List<String> KEYS = List.of("server", "listeners", "upstreams", "routes", "admin", "access-log", "metrics");
+    public static final List<String> KEYS = List.of("server", "listeners", "upstreams", "routes", "admin", "access-log", "metrics",
+            "request-id");
 
     public GatewayConfig {
         listeners = List.copyOf(listeners);
@@ -96,11 +98,19 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
     /**
      * One static backend.
      *
-     * @param address {@code host:port}
+     * @param address {@code host:port}, or {@value #DEMO_ORIGIN}: the built-in demo origin, which then runs in the
+     *     gateway's process on a loopback port of its own
      * @param weight its share, 1 to 10000
      */
     public record BackendSpec(String address, int weight) {
         public static final List<String> KEYS = List.of("address", "weight");
+        /** The address that names the built-in demo origin. */
+        public static final String DEMO_ORIGIN = "demo-origin";
+
+        /** Whether this is the built-in demo origin. */
+        public boolean isDemoOrigin() {
+            return address.equals(DEMO_ORIGIN);
+        }
     }
 
     /**
@@ -269,5 +279,15 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
     public record Metrics(boolean enabled) {
         public static final List<String> KEYS = List.of("enabled");
         public static final Metrics DEFAULT = new Metrics(true);
+    }
+
+    /**
+     * The request id ({@code X-Request-Id}): the client's when valid, else a new one; always sent upstream and logged.
+     *
+     * @param respond whether it is also returned to the client
+     */
+    public record RequestId(boolean respond) {
+        public static final List<String> KEYS = List.of("respond");
+        public static final RequestId DEFAULT = new RequestId(true);
     }
 }

@@ -40,9 +40,20 @@ class ConfigLoaderTest {
         GatewayConfig c = parse(ConfigLoader.exampleText());
 
         assertThat(c.listeners()).extracting(GatewayConfig.Listener::address).containsExactly("127.0.0.1:8080");
-        assertThat(c.upstreams()).extracting(GatewayConfig.UpstreamGroup::name).containsExactly("app", "static");
+        assertThat(c.upstreams()).extracting(GatewayConfig.UpstreamGroup::name).containsExactly("app", "demo");
+        assertThat(c.upstream("demo").orElseThrow().backends()).extracting(GatewayConfig.BackendSpec::address).containsExactly("demo-origin");
         assertThat(c.routes()).hasSize(4);
         assertThat(c.admin().address()).isEqualTo("127.0.0.1:9901");
+    }
+
+    @Test
+    void theDemoOriginBackendTakesNoHealthCheck() {
+        assertThat(errors("""
+                listeners: [{name: main, address: "127.0.0.1:0"}]
+                upstreams: [{name: demo, backends: [demo-origin], health-check: {path: /}}]
+                routes: [{name: all, upstream: demo}]
+                """)).singleElement().asString().matches("gw\\.yaml:2:\\d+: upstreams\\[0]\\.health-check: "
+                + "a group with the built-in demo-origin backend takes no health check");
     }
 
     @Test

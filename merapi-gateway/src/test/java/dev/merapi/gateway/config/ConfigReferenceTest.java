@@ -32,7 +32,9 @@ class ConfigReferenceTest {
         add(fromCode, "admin", GatewayConfig.Admin.KEYS);
         add(fromCode, "access-log", GatewayConfig.AccessLog.KEYS);
         add(fromCode, "metrics", GatewayConfig.Metrics.KEYS);
-        assertThat(GatewayConfig.KEYS).containsExactlyInAnyOrder("server", "listeners", "upstreams", "routes", "admin", "access-log", "metrics");
+        add(fromCode, "request-id", GatewayConfig.RequestId.KEYS);
+        assertThat(GatewayConfig.KEYS).containsExactlyInAnyOrder("server", "listeners", "upstreams", "routes", "admin", "access-log", "metrics",
+                "request-id");
 
         String doc = Files.readString(Path.of("..", "docs", "configuration.md"));
         String table = doc.substring(doc.indexOf("## Gateway YAML"));
