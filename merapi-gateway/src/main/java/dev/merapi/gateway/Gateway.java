@@ -18,7 +18,11 @@ import dev.merapi.core.listeners.Transport;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -27,14 +31,17 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A gateway run from a configuration file: a {@link Server} with one proxy service over the configured listeners,
- * and {@link #reload()} to read the file again and swap the routes and upstream groups in at once.
+ * A gateway run from a configuration file: a {@link Server} with one proxy service per configured listener (all
+ * sharing one proxy and its connection pools), and {@link #reload()} to read the file again and swap the routes and
+ * upstream groups in at once.
  *
  * <p>Reload: parse, validate, build (groups whose backends and balancing did not change keep their balancer, so
  * their health state and pooled connections carry over), warm (a first health check of new groups), then one
  * atomic swap. Requests in flight finish on the snapshot they started with. A reload that fails keeps the running
- * configuration and logs every error as {@code FILE:LINE:COL}. Listeners are bound at start: a reload that changes
- * them is refused, and a restart applies it.
+ * configuration and logs every error as {@code FILE:LINE:COL}. Listeners that a reload leaves as they were keep
+ * their sockets and connections; removed ones stop accepting at once and their connections drain within the grace
+ * period; added ones are bound before the swap (one that cannot be bound fails the reload). A listener whose address
+ * or limits change is removed and added, so for a moment new connections to it are refused.
  *
  * <p>Reloads come from SIGHUP, from a change of the file (its modification time or size, checked every second) and
  * from code.
@@ -49,7 +56,9 @@ final class Gateway {
     private final ConfigLoader loader;
     private final Server server;
     private final GatewayProxy proxy;
-    private final ListeningService service;
+    private final HttpProxy<GatewayProxy.Ctx> app;
+    /** One listening service per configured listener, by listener, in file order; changed only under {@link #reloading}. */
+    private final Map<Listener, ListeningService> listeners = new LinkedHashMap<>();
     private final ReentrantLock reloading = new ReentrantLock();
     private final AtomicLong reloadsOk = new AtomicLong();
     private final AtomicLong reloadsFailed = new AtomicLong();
@@ -80,15 +89,14 @@ final class Gateway {
         if (transport.isPresent()) {
             options = options.withTransport(transport.get());
         }
-        ListeningService s = ListeningService.http("gateway", HttpProxy.of(proxy, options.toBuilder()
-                .maxRetries(config.upstreams().stream().mapToInt(GatewayConfig.UpstreamGroup::retries).max().orElse(0)).build()));
-        for (Listener l : config.listeners()) {
-            s.addListener(ListenerConfig.tcp(l.address()).toBuilder().maxConnections(l.maxConnections())
-                    .maxConnectionsPerIp(l.maxConnectionsPerIp()).build());
-        }
-        this.service = s;
+        this.app = HttpProxy.of(proxy, options.toBuilder()
+                .maxRetries(config.upstreams().stream().mapToInt(GatewayConfig.UpstreamGroup::retries).max().orElse(0)).build());
         // bound in this order: a busy proxy port stops the start before the admin listener or the demo origin listens
-        server.addService(service);
+        for (Listener l : config.listeners()) {
+            ListeningService s = service(l);
+            listeners.put(l, s);
+            server.addService(s);
+        }
         server.addService(new HealthChecks(proxy));
         if (file.isPresent()) {
             server.addService(new FileWatch(this));
@@ -173,9 +181,20 @@ final class Gateway {
         return server;
     }
 
-    /** Where the proxy listens, once started. */
+    /** Where the proxy listens, once started: each listener's address, in file order. */
     List<SocketAddress> boundAddresses() {
-        return service.boundAddresses();
+        reloading.lock();
+        try {
+            return listeners.values().stream().flatMap(s -> s.boundAddresses().stream()).toList();
+        } finally {
+            reloading.unlock();
+        }
+    }
+
+    /** The listening service of one configured listener: the gateway's proxy on its address, with its limits. */
+    private ListeningService service(Listener l) {
+        return ListeningService.http("listener " + l.name(), app).addListener(ListenerConfig.tcp(l.address()).toBuilder()
+                .maxConnections(l.maxConnections()).maxConnectionsPerIp(l.maxConnectionsPerIp()).build());
     }
 
     GatewayConfig config() {
@@ -212,12 +231,6 @@ final class Gateway {
                 e.errors().forEach(err -> log.error("  {}", err));
                 return false;
             }
-            if (!next.listeners().equals(config().listeners())) {
-                reloadsFailed.incrementAndGet();
-                metrics.reload(false);
-                log.error("reload of {} failed: it changes the listeners, which a restart applies; the running configuration stays", file.get());
-                return false;
-            }
             if (GatewaySnapshot.usesDemoOrigin(next) && demoOrigin.isEmpty()) {
                 reloadsFailed.incrementAndGet();
                 metrics.reload(false);
@@ -228,6 +241,13 @@ final class Gateway {
             GatewaySnapshot old = proxy.snapshot();
             GatewaySnapshot built = GatewaySnapshot.build(next, old, this::demoOriginAddress);
             warm(built, old);
+            List<Listener> removed = listeners.keySet().stream().filter(l -> !next.listeners().contains(l)).toList();
+            List<Listener> added = next.listeners().stream().filter(l -> !listeners.containsKey(l)).toList();
+            if (!swapListeners(removed, added)) {
+                reloadsFailed.incrementAndGet();
+                metrics.reload(false);
+                return false;
+            }
             proxy.swap(built);
             reloadsOk.incrementAndGet();
             metrics.reload(true);
@@ -235,6 +255,53 @@ final class Gateway {
             return true;
         } finally {
             reloading.unlock();
+        }
+    }
+
+    /**
+     * Stops the removed listeners (their sockets close now; their connections drain in the background within the
+     * grace period), then starts the added ones. A listener whose address or limits changed is one of each, so it is
+     * closed before it is bound again. If an added one cannot be bound, the added ones are stopped again and the
+     * removed ones bound again, and the reload fails.
+     *
+     * @return whether every added listener was bound
+     */
+    private boolean swapListeners(List<Listener> removed, List<Listener> added) {
+        Duration grace = server.config().gracePeriod();
+        for (Listener l : removed) {
+            server.stopListening(listeners.remove(l), grace);
+            log.info("listener '{}' on {} removed: it accepts no more and its connections drain", l.name(), l.address());
+        }
+        List<Listener> started = new ArrayList<>();
+        for (Listener l : added) {
+            ListeningService s = service(l);
+            try {
+                server.startListening(s);
+            } catch (IllegalStateException e) {
+                log.error("reload of {} failed: listener '{}': {}; the running configuration stays", file.orElseThrow(), l.name(), e.getMessage());
+                for (Listener back : started) {
+                    server.stopListening(listeners.remove(back), Duration.ZERO);
+                }
+                for (Listener back : removed) {
+                    restart(back);
+                }
+                return false;
+            }
+            listeners.put(l, s);
+            started.add(l);
+            log.info("listener '{}' added: listening on {}", l.name(), ListenerConfig.describe(s.boundAddresses().getFirst()));
+        }
+        return true;
+    }
+
+    /** Binds a removed listener again after a failed reload; says so if its address was taken meanwhile. */
+    private void restart(Listener l) {
+        ListeningService s = service(l);
+        try {
+            server.startListening(s);
+            listeners.put(l, s);
+        } catch (IllegalStateException e) {
+            log.error("listener '{}' could not be bound again after the failed reload: {}", l.name(), e.getMessage());
         }
     }
 
