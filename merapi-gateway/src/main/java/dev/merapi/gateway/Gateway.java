@@ -12,6 +12,7 @@ import dev.merapi.gateway.config.GatewayConfig.Listener;
 import dev.merapi.gateway.observability.AccessLog;
 import dev.merapi.gateway.observability.GatewayMetrics;
 import dev.merapi.loadbalancing.LoadBalancer;
+import dev.merapi.loadbalancing.discovery.DnsDiscovery;
 import dev.merapi.proxy.HttpProxy;
 import dev.merapi.proxy.ProxyOptions;
 import dev.merapi.core.listeners.Transport;
@@ -132,14 +133,19 @@ final class Gateway {
     void shutdownGracefully() {
         ready.set(false);
         server.shutdownGracefully();
-        accessLog.ifPresent(AccessLog::close);
+        closeAll();
     }
 
     /** Marks the gateway not ready, then stops it at once (SIGINT). */
     void shutdownFast() {
         ready.set(false);
         server.shutdownFast();
+        closeAll();
+    }
+
+    private void closeAll() {
         accessLog.ifPresent(AccessLog::close);
+        proxy.snapshot().groups().values().forEach(g -> g.discovery().ifPresent(DnsDiscovery::close));
     }
 
     boolean ready() {
@@ -249,6 +255,7 @@ final class Gateway {
                 return false;
             }
             proxy.swap(built);
+            old.retiredBy(built).forEach(g -> g.discovery().ifPresent(DnsDiscovery::close));
             reloadsOk.incrementAndGet();
             metrics.reload(true);
             log.info("reloaded {}: {} upstream group(s), {} route(s)", file.get(), next.upstreams().size(), next.routes().size());
@@ -309,6 +316,9 @@ final class Gateway {
     private static void warm(GatewaySnapshot next, GatewaySnapshot previous) {
         for (GatewaySnapshot.Group g : next.groups().values()) {
             boolean known = previous != null && previous.groups().values().stream().anyMatch(o -> o.balancer() == g.balancer());
+            if (!known && g.discovery().isPresent() && (!g.balancer().update() || g.balancer().backends().isEmpty())) {
+                log.warn("upstream group '{}': DNS gave no backend yet; asking again in the background", g.spec().name());
+            }
             if (!known && g.spec().healthCheck().isPresent()) {
                 try {
                     g.balancer().runHealthChecks();

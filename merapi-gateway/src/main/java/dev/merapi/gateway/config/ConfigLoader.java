@@ -5,6 +5,7 @@ import dev.merapi.gateway.config.GatewayConfig.AccessLog;
 import dev.merapi.gateway.config.GatewayConfig.Action;
 import dev.merapi.gateway.config.GatewayConfig.Admin;
 import dev.merapi.gateway.config.GatewayConfig.BackendSpec;
+import dev.merapi.gateway.config.GatewayConfig.DnsSpec;
 import dev.merapi.gateway.config.GatewayConfig.Filters;
 import dev.merapi.gateway.config.GatewayConfig.HeaderEdits;
 import dev.merapi.gateway.config.GatewayConfig.HealthCheckSpec;
@@ -270,7 +271,12 @@ public final class ConfigLoader {
             b.error(s.get("hash-key").orElseThrow(), s.at("hash-key"), "expected uri, client-ip or header:NAME; got '" + keySpec + "'");
         }
         s.get("tls").ifPresent(n -> b.error(s.keyNode("tls"), s.at("tls"), "TLS to upstreams is not available in this version"));
-        List<BackendSpec> backends = s.required("backends").map(n -> b.list(n, s.at("backends"), (item, p) -> backend(b, item, p))).orElse(List.of());
+        Optional<DnsSpec> dns = s.get("dns").flatMap(n -> b.section(n, s.at("dns"), DnsSpec.KEYS)).flatMap(ConfigLoader::dns);
+        if (s.get("dns").isPresent() && s.get("backends").isPresent()) {
+            b.error(s.keyNode("dns"), s.at("dns"), "give either backends or dns, not both");
+        }
+        List<BackendSpec> backends = (s.get("dns").isPresent() ? s.get("backends") : s.required("backends"))
+                .map(n -> b.list(n, s.at("backends"), (item, p) -> backend(b, item, p))).orElse(List.of());
         s.get("backends").ifPresent(n -> {
             if (backends.isEmpty() && n instanceof org.snakeyaml.engine.v2.nodes.SequenceNode seq && seq.getValue().isEmpty()) {
                 b.error(n, s.at("backends"), "at least one backend is needed");
@@ -298,7 +304,45 @@ public final class ConfigLoader {
         Duration write = s.duration("write-timeout", MIN_TIMEOUT, MAX_TIMEOUT, Duration.ofSeconds(60));
         Duration idle = s.duration("idle-timeout", MIN_TIMEOUT, MAX_TIMEOUT, Duration.ofSeconds(60));
         int retries = s.integer("retries", 0, dev.merapi.proxy.ProxyOptions.MAX_RETRIES, 1);
-        return name.map(n -> new UpstreamGroup(n, algorithm, keySpec, backends, health, connect, read, write, idle, retries));
+        return name.map(n -> new UpstreamGroup(n, algorithm, keySpec, backends, dns, health, connect, read, write, idle, retries));
+    }
+
+    /** A {@code dns} section: {@code name} with {@code port}, or {@code srv}. */
+    private static Optional<DnsSpec> dns(Section s) {
+        Binder b = s.binder();
+        Optional<String> name = s.string("name");
+        Optional<String> srv = s.string("srv");
+        int port = s.integer("port", 1, 65535, 0);
+        boolean ok = true;
+        if (name.isPresent() == srv.isPresent()) {
+            b.error(s.node(), s.path(), "give either name (with port) or srv");
+            ok = false;
+        } else if (name.isPresent() && port == 0) {
+            b.error(s.node(), s.at("port"), "'port' is required with name");
+            ok = false;
+        } else if (srv.isPresent() && s.get("port").isPresent()) {
+            b.error(s.keyNode("port"), s.at("port"), "SRV records give the ports; remove 'port'");
+            ok = false;
+        }
+        for (String host : name.map(List::of).orElse(srv.map(List::of).orElse(List.of()))) {
+            if (host.startsWith("*") || !validHost(host.toLowerCase(Locale.ROOT).replace("_", ""))) {
+                b.error(s.get(name.isPresent() ? "name" : "srv").orElseThrow(), s.at(name.isPresent() ? "name" : "srv"),
+                        "not a DNS name: '" + host + "'");
+                ok = false;
+            }
+        }
+        List<String> servers = s.strings("name-servers");
+        for (String server : servers) {
+            try {
+                Backend.of(server);
+            } catch (IllegalArgumentException e) {
+                b.error(s.get("name-servers").orElseThrow(), s.at("name-servers"), "expected host:port such as 10.0.0.2:53; got '" + server + "'");
+                ok = false;
+            }
+        }
+        Duration refresh = s.duration("refresh", Duration.ofSeconds(1), Duration.ofDays(1), Duration.ofSeconds(30));
+        Duration timeout = s.duration("timeout", Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ofSeconds(2));
+        return ok ? Optional.of(new DnsSpec(name, port, srv, servers, refresh, timeout)) : Optional.empty();
     }
 
     /** A backend: {@code host:port}, or a mapping of address and weight. */

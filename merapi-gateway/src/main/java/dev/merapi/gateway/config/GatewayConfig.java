@@ -75,7 +75,8 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
      * @param name unique among groups
      * @param algorithm how a backend is chosen: round-robin, random, hash, ketama, least-conn, p2c-ewma, maglev
      * @param hashKey what the hashing algorithms hash: uri, client-ip or header:NAME
-     * @param backends the static backends; at least one
+     * @param backends the static backends; at least one unless {@code dns} gives them
+     * @param dns backends found in DNS, instead of static ones
      * @param healthCheck an active HTTP health check, if any
      * @param connectTimeout upstream connect timeout
      * @param readTimeout upstream read timeout (between bytes of the response)
@@ -83,10 +84,10 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
      * @param idleTimeout how long an idle pooled connection is kept
      * @param retries how many times a failed attempt that is safe to retry is tried again, on another backend
      */
-    public record UpstreamGroup(String name, String algorithm, String hashKey, List<BackendSpec> backends,
+    public record UpstreamGroup(String name, String algorithm, String hashKey, List<BackendSpec> backends, Optional<DnsSpec> dns,
             Optional<HealthCheckSpec> healthCheck, Duration connectTimeout, Duration readTimeout, Duration writeTimeout,
             Duration idleTimeout, int retries) {
-        public static final List<String> KEYS = List.of("name", "algorithm", "hash-key", "backends", "health-check", "tls",
+        public static final List<String> KEYS = List.of("name", "algorithm", "hash-key", "backends", "dns", "health-check", "tls",
                 "connect-timeout", "read-timeout", "write-timeout", "idle-timeout", "retries");
         public static final List<String> ALGORITHMS = List.of("round-robin", "random", "hash", "ketama", "least-conn", "p2c-ewma", "maglev");
 
@@ -110,6 +111,27 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
         /** Whether this is the built-in demo origin. */
         public boolean isDemoOrigin() {
             return address.equals(DEMO_ORIGIN);
+        }
+    }
+
+    /**
+     * Backends from DNS: every A and AAAA address of {@code name} on {@code port}, or the targets, ports and weights
+     * of the SRV records of {@code srv}. Asked again when the answer's TTL runs out, within {@code refresh}; a failed
+     * query keeps the last good set.
+     *
+     * @param name a host name whose addresses are the backends (with {@code port}), or empty
+     * @param port the port of every address of {@code name}; 0 with {@code srv}
+     * @param srv a service name whose SRV records give the backends, or empty
+     * @param nameServers the name servers to ask ({@code host:port}); empty for the system's
+     * @param refresh the longest time between two queries
+     * @param timeout the deadline of one query
+     */
+    public record DnsSpec(Optional<String> name, int port, Optional<String> srv, List<String> nameServers, Duration refresh,
+            Duration timeout) {
+        public static final List<String> KEYS = List.of("name", "port", "srv", "name-servers", "refresh", "timeout");
+
+        public DnsSpec {
+            nameServers = List.copyOf(nameServers);
         }
     }
 

@@ -47,6 +47,30 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void aDnsGroupNeedsANameWithAPortOrAnSrvNameAndNoStaticBackends() {
+        String head = "listeners: [{name: main, address: \"127.0.0.1:0\"}]\nroutes: [{name: all, upstream: app}]\nupstreams:\n";
+        GatewayConfig ok = parse(head + "  - {name: app, dns: {name: app.internal, port: 8080}}\n");
+        assertThat(ok.upstreams().getFirst().dns()).hasValueSatisfying(d -> {
+            assertThat(d.name()).hasValue("app.internal");
+            assertThat(d.port()).isEqualTo(8080);
+            assertThat(d.refresh()).isEqualTo(java.time.Duration.ofSeconds(30));
+        });
+        assertThat(ok.upstreams().getFirst().backends()).isEmpty();
+
+        assertThat(errors(head + "  - {name: app, dns: {name: app.internal}}\n")).singleElement().asString()
+                .contains("upstreams[0].dns.port: 'port' is required with name");
+        assertThat(errors(head + "  - {name: app, dns: {srv: _http._tcp.app, port: 80}}\n")).singleElement().asString()
+                .contains("upstreams[0].dns.port: SRV records give the ports");
+        assertThat(errors(head + "  - {name: app, dns: {port: 80}}\n")).singleElement().asString()
+                .contains("upstreams[0].dns: give either name (with port) or srv");
+        assertThat(errors(head + "  - {name: app, backends: [127.0.0.1:1], dns: {name: a.b, port: 80}}\n")).singleElement().asString()
+                .contains("upstreams[0].dns: give either backends or dns, not both");
+        assertThat(errors(head + "  - {name: app, dns: {name: a.b, port: 80, name-servers: [nowhere]}}\n")).singleElement().asString()
+                .contains("upstreams[0].dns.name-servers: expected host:port");
+        assertThat(errors(head + "  - {name: app}\n")).singleElement().asString().contains("upstreams[0]: 'backends' is required");
+    }
+
+    @Test
     void theDemoOriginBackendTakesNoHealthCheck() {
         assertThat(errors("""
                 listeners: [{name: main, address: "127.0.0.1:0"}]

@@ -23,6 +23,7 @@ class ConfigReferenceTest {
         add(fromCode, "upstreams[]", GatewayConfig.UpstreamGroup.KEYS);
         add(fromCode, "upstreams[].backends[]", GatewayConfig.BackendSpec.KEYS);
         add(fromCode, "upstreams[].health-check", GatewayConfig.HealthCheckSpec.KEYS);
+        add(fromCode, "upstreams[].dns", GatewayConfig.DnsSpec.KEYS);
         add(fromCode, "routes[]", GatewayConfig.Route.KEYS);
         add(fromCode, "routes[].match", GatewayConfig.Match.KEYS);
         add(fromCode, "routes[].redirect", GatewayConfig.Action.Redirect.KEYS);
