@@ -199,8 +199,8 @@ final class Gateway {
 
     /** The listening service of one configured listener: the gateway's proxy on its address, with its limits. */
     private ListeningService service(Listener l) {
-        return ListeningService.http("listener " + l.name(), app).addListener(ListenerConfig.tcp(l.address()).toBuilder()
-                .maxConnections(l.maxConnections()).maxConnectionsPerIp(l.maxConnectionsPerIp()).build());
+        return ListeningService.http("listener " + l.name(), app).http1Options(l.http1()).addListener(ListenerConfig.tcp(l.address())
+                .toBuilder().maxConnections(l.maxConnections()).maxConnectionsPerIp(l.maxConnectionsPerIp()).build());
     }
 
     GatewayConfig config() {

@@ -18,6 +18,8 @@ import dev.merapi.gateway.config.GatewayConfig.Rewrite;
 import dev.merapi.gateway.config.GatewayConfig.Route;
 import dev.merapi.gateway.config.GatewayConfig.Server;
 import dev.merapi.gateway.config.GatewayConfig.UpstreamGroup;
+import dev.merapi.core.protocols.http1.Http1Options;
+import dev.merapi.http.Http1Limits;
 import dev.merapi.loadbalancing.Backend;
 import java.io.IOException;
 import java.io.InputStream;
@@ -246,10 +248,24 @@ public final class ConfigLoader {
         }).orElse(List.of("h1"));
         int max = s.integer("max-connections", 1, 10_000_000, dev.merapi.core.listeners.ListenerConfig.DEFAULT_MAX_CONNECTIONS);
         int perIp = s.integer("max-connections-per-ip", 0, 10_000_000, 0);
+        Http1Options d = Http1Options.DEFAULT;
+        Http1Limits l = d.limits();
+        Http1Limits limits = new Http1Limits(
+                (int) s.size("max-request-line", 256, 1024 * 1024).orElse((long) l.maxRequestLine()).longValue(),
+                (int) s.size("max-header-size", 1024, 1024 * 1024).orElse((long) l.maxHeaderBytes()).longValue(),
+                s.integer("max-headers", 8, 10_000, l.maxHeaderCount()), l.maxChunkLine(), l.maxTrailerBytes());
+        Http1Options http1 = d.toBuilder().limits(limits)
+                .firstByteTimeout(s.duration("first-byte-timeout", MIN_TIMEOUT, MAX_TIMEOUT, d.firstByteTimeout()))
+                .headerReadTimeout(s.duration("header-timeout", MIN_TIMEOUT, MAX_TIMEOUT, d.headerReadTimeout()))
+                .keepAliveTimeout(s.duration("keep-alive-timeout", MIN_TIMEOUT, MAX_TIMEOUT, d.keepAliveTimeout()))
+                .bodyReadTimeout(s.duration("body-timeout", MIN_TIMEOUT, MAX_TIMEOUT, d.bodyReadTimeout()))
+                .writeTimeout(s.duration("write-timeout", MIN_TIMEOUT, MAX_TIMEOUT, d.writeTimeout()))
+                .maxRequestsPerConnection(s.integer("max-requests-per-connection", 1, 10_000_000, d.maxRequestsPerConnection()))
+                .build();
         if (name.isEmpty() || address.isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of(new Listener(name.get(), address.get(), protocols.isEmpty() ? List.of("h1") : protocols, max, perIp));
+        return Optional.of(new Listener(name.get(), address.get(), protocols.isEmpty() ? List.of("h1") : protocols, max, perIp, http1));
     }
 
     private static boolean checkAddress(Section s, String key, String address) {

@@ -1,5 +1,6 @@
 package dev.merapi.gateway.config;
 
+import dev.merapi.core.protocols.http1.Http1Options;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -60,9 +61,13 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
      * @param protocols what it speaks; {@code h1} in this version
      * @param maxConnections most client connections open at once
      * @param maxConnectionsPerIp most from one IP address; 0 for no cap
+     * @param http1 HTTP/1.1 limits and timeouts of its connections
      */
-    public record Listener(String name, String address, List<String> protocols, int maxConnections, int maxConnectionsPerIp) {
-        public static final List<String> KEYS = List.of("name", "address", "protocols", "tls", "max-connections", "max-connections-per-ip");
+    public record Listener(String name, String address, List<String> protocols, int maxConnections, int maxConnectionsPerIp,
+            Http1Options http1) {
+        public static final List<String> KEYS = List.of("name", "address", "protocols", "tls", "max-connections", "max-connections-per-ip",
+                "max-request-line", "max-header-size", "max-headers", "first-byte-timeout", "header-timeout", "keep-alive-timeout",
+                "body-timeout", "write-timeout", "max-requests-per-connection");
 
         public Listener {
             protocols = List.copyOf(protocols);
