@@ -143,9 +143,12 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
         Route r = route.get();
         ctx.route = r;
         Filters f = r.filters();
-        if (f.maxRequestBody().isPresent() && req.bodyLength() > f.maxRequestBody().getAsLong()) {
-            session.respond(413, "text/plain; charset=utf-8", "Content Too Large\n");
-            return FilterResult.RESPONDED_STAGE;
+        if (f.maxRequestBody().isPresent()) {
+            if (req.bodyLength() > f.maxRequestBody().getAsLong()) {
+                session.respond(413, "text/plain; charset=utf-8", "Content Too Large\n");
+                return FilterResult.RESPONDED_STAGE;
+            }
+            session.limitRequestBody(f.maxRequestBody().getAsLong()); // a chunked body is counted as it arrives
         }
         switch (r.action()) {
             case Action.Redirect redirect -> {
