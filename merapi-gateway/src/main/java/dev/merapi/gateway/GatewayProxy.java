@@ -57,6 +57,8 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
     static final class Ctx extends LeaseHolder {
         String requestId;
         boolean returnRequestId;
+        /** The request's origin when the route's CORS allows it; null otherwise. */
+        String corsOrigin;
         Route route;
         GatewaySnapshot.Group group;
         String upstreamTarget;
@@ -135,7 +137,10 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
             session.respond(400, "text/plain; charset=utf-8", "Bad Request: " + e.getMessage() + "\n");
             return FilterResult.RESPONDED_STAGE;
         }
-        Optional<Route> route = snap.router().route(req, Router.hostOf(req.host()), path);
+        boolean preflight = CorsFilter.isPreflight(req);
+        // a preflight is routed as the request it announces, so that a route's methods match it
+        RequestHeader routed = preflight ? req.copy().setMethod(req.header(CorsFilter.REQUEST_METHOD).strip()) : req;
+        Optional<Route> route = snap.router().route(routed, Router.hostOf(req.host()), path);
         if (route.isEmpty()) {
             session.respond(404, "text/plain; charset=utf-8", "Not Found: no route for this request\n");
             return FilterResult.RESPONDED_STAGE;
@@ -143,6 +148,12 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
         Route r = route.get();
         ctx.route = r;
         Filters f = r.filters();
+        if (f.cors().isPresent()) {
+            if (preflight) {
+                return answer(session, ctx, CorsFilter.preflight(f.cors().get(), req), EMPTY);
+            }
+            ctx.corsOrigin = CorsFilter.allowedOrigin(f.cors().get(), req).orElse(null);
+        }
         if (f.maxRequestBody().isPresent()) {
             if (req.bodyLength() > f.maxRequestBody().getAsLong()) {
                 session.respond(413, "text/plain; charset=utf-8", "Content Too Large\n");
@@ -170,6 +181,9 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
     private static CompletionStage<FilterResult> answer(Session session, Ctx ctx, ResponseHeader h, byte[] body) {
         if (ctx.returnRequestId) {
             h.setHeader(REQUEST_ID, ctx.requestId);
+        }
+        if (ctx.corsOrigin != null) {
+            CorsFilter.onResponse(ctx.route.filters().cors().orElseThrow(), ctx.corsOrigin, h.headers());
         }
         edit(h.headers(), ctx.route.filters().responseHeaders());
         session.respond(h, body);
@@ -236,6 +250,9 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
             upstreamResponse.headers().set(REQUEST_ID, ctx.requestId);
         }
         if (ctx.route != null) {
+            if (ctx.corsOrigin != null) {
+                CorsFilter.onResponse(ctx.route.filters().cors().orElseThrow(), ctx.corsOrigin, upstreamResponse.headers());
+            }
             edit(upstreamResponse.headers(), ctx.route.filters().responseHeaders());
         }
         return Stages.DONE;

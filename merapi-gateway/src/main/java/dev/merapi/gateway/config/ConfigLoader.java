@@ -5,6 +5,7 @@ import dev.merapi.gateway.config.GatewayConfig.AccessLog;
 import dev.merapi.gateway.config.GatewayConfig.Action;
 import dev.merapi.gateway.config.GatewayConfig.Admin;
 import dev.merapi.gateway.config.GatewayConfig.BackendSpec;
+import dev.merapi.gateway.config.GatewayConfig.Cors;
 import dev.merapi.gateway.config.GatewayConfig.DnsSpec;
 import dev.merapi.gateway.config.GatewayConfig.Filters;
 import dev.merapi.gateway.config.GatewayConfig.HeaderEdits;
@@ -323,6 +324,43 @@ public final class ConfigLoader {
         return name.map(n -> new UpstreamGroup(n, algorithm, keySpec, backends, dns, health, connect, read, write, idle, retries));
     }
 
+    /** A route's {@code cors} section. */
+    private static Optional<Cors> cors(Section s) {
+        Binder b = s.binder();
+        boolean ok = true;
+        List<String> origins = s.required("allow-origins").map(n -> b.strings(n, s.at("allow-origins"))).orElse(List.of());
+        for (String o : origins) {
+            if (!o.equals("*") && !o.matches("(?i)https?://[a-z0-9.\\-\\[\\]:]+")) {
+                b.error(s.get("allow-origins").orElseThrow(), s.at("allow-origins"),
+                        "an origin is scheme://host[:port] with no path, such as https://app.example.com, or *; got '" + o + "'");
+                ok = false;
+            }
+        }
+        List<String> methods = s.get("allow-methods").isPresent() ? s.strings("allow-methods") : Cors.DEFAULT_METHODS;
+        for (String m : methods) {
+            if (!METHODS.contains(m)) {
+                b.error(s.get("allow-methods").orElseThrow(), s.at("allow-methods"), "unknown method '" + m + "'");
+                ok = false;
+            }
+        }
+        List<String> headers = s.strings("allow-headers");
+        List<String> expose = s.strings("expose-headers");
+        for (String h : java.util.stream.Stream.concat(headers.stream(), expose.stream()).toList()) {
+            if (!h.equals("*") && !dev.merapi.http.Tokens.isToken(h)) {
+                b.error(s.node(), s.path(), "not a header name: '" + h + "'");
+                ok = false;
+            }
+        }
+        boolean credentials = s.bool("allow-credentials", false);
+        if (credentials && origins.contains("*")) {
+            b.error(s.keyNode("allow-credentials"), s.at("allow-credentials"),
+                    "credentials cannot be allowed for any origin (*): list the origins");
+            ok = false;
+        }
+        Duration maxAge = s.duration("max-age", Duration.ZERO, Duration.ofDays(1), Duration.ofMinutes(10));
+        return ok ? Optional.of(new Cors(origins, methods, headers, expose, credentials, maxAge)) : Optional.empty();
+    }
+
     /** A {@code dns} section: {@code name} with {@code port}, or {@code srv}. */
     private static Optional<DnsSpec> dns(Section s) {
         Binder b = s.binder();
@@ -428,7 +466,8 @@ public final class ConfigLoader {
         });
         OptionalLong maxBody = s.size("max-request-body", 0, Long.MAX_VALUE).map(OptionalLong::of).orElse(OptionalLong.empty());
         Optional<Duration> timeout = s.optionalDuration("timeout", MIN_TIMEOUT, MAX_TIMEOUT);
-        Filters filters = new Filters(req, resp, strip, rewrite, maxBody, timeout);
+        Optional<Cors> cors = s.get("cors").flatMap(n -> b.section(n, s.at("cors"), Cors.KEYS)).flatMap(ConfigLoader::cors);
+        Filters filters = new Filters(req, resp, strip, rewrite, maxBody, timeout, cors);
         if (name.isEmpty() || action.isEmpty()) {
             return Optional.empty();
         }

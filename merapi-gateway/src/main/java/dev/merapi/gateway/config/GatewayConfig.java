@@ -163,7 +163,7 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
      */
     public record Route(String name, Match match, Action action, Filters filters) {
         public static final List<String> KEYS = List.of("name", "match", "upstream", "redirect", "respond",
-                "request-headers", "response-headers", "strip-prefix", "rewrite", "max-request-body", "timeout");
+                "request-headers", "response-headers", "strip-prefix", "rewrite", "max-request-body", "timeout", "cors");
     }
 
     /**
@@ -232,11 +232,42 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
      * @param rewrite a regular-expression rewrite of the path
      * @param maxRequestBody the largest request body taken (413 above it)
      * @param timeout the upstream read timeout of this route, instead of the group's
+     * @param cors cross-origin resource sharing, if the route allows other origins
      */
     public record Filters(HeaderEdits requestHeaders, HeaderEdits responseHeaders, Optional<String> stripPrefix,
-            Optional<Rewrite> rewrite, OptionalLong maxRequestBody, Optional<Duration> timeout) {
+            Optional<Rewrite> rewrite, OptionalLong maxRequestBody, Optional<Duration> timeout, Optional<Cors> cors) {
         public static final Filters NONE = new Filters(HeaderEdits.NONE, HeaderEdits.NONE, Optional.empty(), Optional.empty(),
-                OptionalLong.empty(), Optional.empty());
+                OptionalLong.empty(), Optional.empty(), Optional.empty());
+    }
+
+    /**
+     * Cross-origin resource sharing (the Fetch standard's CORS protocol) for one route. The gateway answers
+     * preflights itself, and adds {@code Access-Control-*} to the responses of allowed origins.
+     *
+     * @param allowOrigins origins allowed, such as {@code https://app.example.com}, or {@code *} for any
+     * @param allowMethods methods a preflight may announce
+     * @param allowHeaders request headers a preflight may announce (case-insensitive); {@code *} for any
+     * @param exposeHeaders response headers scripts may read
+     * @param allowCredentials whether cookies and credentials may be sent (never with {@code *} origins)
+     * @param maxAge how long a browser may cache a preflight answer
+     */
+    public record Cors(List<String> allowOrigins, List<String> allowMethods, List<String> allowHeaders, List<String> exposeHeaders,
+            boolean allowCredentials, Duration maxAge) {
+        public static final List<String> KEYS = List.of("allow-origins", "allow-methods", "allow-headers", "expose-headers",
+                "allow-credentials", "max-age");
+        public static final List<String> DEFAULT_METHODS = List.of("GET", "HEAD", "POST");
+
+        public Cors {
+            allowOrigins = List.copyOf(allowOrigins);
+            allowMethods = List.copyOf(allowMethods);
+            allowHeaders = List.copyOf(allowHeaders);
+            exposeHeaders = List.copyOf(exposeHeaders);
+        }
+
+        /** Whether any origin is allowed. */
+        public boolean anyOrigin() {
+            return allowOrigins.contains("*");
+        }
     }
 
     /**

@@ -71,6 +71,24 @@ class ConfigLoaderTest {
     }
 
     @Test
+    void corsRefusesCredentialsForAnyOriginAndOriginsWithAPath() {
+        String head = "listeners: [{name: main, address: \"127.0.0.1:0\"}]\nupstreams: [{name: app, backends: [\"127.0.0.1:1\"]}]\n";
+        GatewayConfig ok = parse(head + "routes: [{name: all, upstream: app, cors: {allow-origins: [\"https://a.example\"]}}]\n");
+        assertThat(ok.routes().getFirst().filters().cors()).hasValueSatisfying(c -> {
+            assertThat(c.allowMethods()).containsExactly("GET", "HEAD", "POST");
+            assertThat(c.maxAge()).isEqualTo(java.time.Duration.ofMinutes(10));
+            assertThat(c.allowCredentials()).isFalse();
+        });
+
+        assertThat(errors(head + "routes: [{name: all, upstream: app, cors: {allow-origins: [\"*\"], allow-credentials: true}}]\n"))
+                .singleElement().asString().contains("routes[0].cors.allow-credentials: credentials cannot be allowed for any origin");
+        assertThat(errors(head + "routes: [{name: all, upstream: app, cors: {allow-origins: [\"https://a.example/app\"]}}]\n"))
+                .singleElement().asString().contains("routes[0].cors.allow-origins: an origin is scheme://host[:port] with no path");
+        assertThat(errors(head + "routes: [{name: all, upstream: app, cors: {allow-methods: [GET]}}]\n"))
+                .singleElement().asString().contains("routes[0].cors: 'allow-origins' is required");
+    }
+
+    @Test
     void theDemoOriginBackendTakesNoHealthCheck() {
         assertThat(errors("""
                 listeners: [{name: main, address: "127.0.0.1:0"}]

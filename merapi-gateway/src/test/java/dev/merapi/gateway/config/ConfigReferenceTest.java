@@ -29,6 +29,7 @@ class ConfigReferenceTest {
         add(fromCode, "routes[].redirect", GatewayConfig.Action.Redirect.KEYS);
         add(fromCode, "routes[].respond", GatewayConfig.Action.Respond.KEYS);
         add(fromCode, "routes[].rewrite", GatewayConfig.Rewrite.KEYS);
+        add(fromCode, "routes[].cors", GatewayConfig.Cors.KEYS);
         add(fromCode, "HEADER_EDITS", GatewayConfig.HeaderEdits.KEYS);
         add(fromCode, "admin", GatewayConfig.Admin.KEYS);
         add(fromCode, "access-log", GatewayConfig.AccessLog.KEYS);
