@@ -60,6 +60,8 @@ final class Gateway {
     private final HttpProxy<GatewayProxy.Ctx> app;
     /** One listening service per configured listener, by listener, in file order; changed only under {@link #reloading}. */
     private final Map<Listener, ListeningService> listeners = new LinkedHashMap<>();
+    /** A copy of {@link #listeners} for readers on other threads (the admin listener's scrape): never waits for a reload. */
+    private volatile Map<Listener, ListeningService> listening = Map.of();
     private final ReentrantLock reloading = new ReentrantLock();
     private final AtomicLong reloadsOk = new AtomicLong();
     private final AtomicLong reloadsFailed = new AtomicLong();
@@ -83,7 +85,7 @@ final class Gateway {
                 : Optional.empty();
         GatewaySnapshot snapshot = GatewaySnapshot.build(config, null, this::demoOriginAddress);
         warm(snapshot, null);
-        this.metrics = new GatewayMetrics(this::health);
+        this.metrics = new GatewayMetrics(this::health, this::openConnections);
         this.accessLog = AccessLog.of(config.accessLog());
         this.proxy = new GatewayProxy(snapshot, metrics, accessLog);
         ProxyOptions options = ProxyOptions.defaults();
@@ -98,6 +100,7 @@ final class Gateway {
             listeners.put(l, s);
             server.addService(s);
         }
+        publishListeners();
         server.addService(new HealthChecks(proxy));
         if (file.isPresent()) {
             server.addService(new FileWatch(this));
@@ -161,6 +164,18 @@ final class Gateway {
         return admin.map(a -> a.boundAddresses().getFirst());
     }
 
+    /** Open client connections by listener name, for the scrape; runs on the admin listener's event loop. */
+    private Map<String, Integer> openConnections() {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        listening.forEach((l, s) -> out.put(l.name(), s.openConnections()));
+        return out;
+    }
+
+    /** Publishes the listeners to readers on other threads; after each change, under {@link #reloading} or in the constructor. */
+    private void publishListeners() {
+        listening = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(listeners));
+    }
+
     private List<GatewayMetrics.BackendHealth> health() {
         return proxy.snapshot().groups().values().stream().flatMap(g -> g.balancer().status().stream()
                 .map(s -> new GatewayMetrics.BackendHealth(g.spec().name(), s.backend().name(), s.available()))).toList();
@@ -189,12 +204,7 @@ final class Gateway {
 
     /** Where the proxy listens, once started: each listener's address, in file order. */
     List<SocketAddress> boundAddresses() {
-        reloading.lock();
-        try {
-            return listeners.values().stream().flatMap(s -> s.boundAddresses().stream()).toList();
-        } finally {
-            reloading.unlock();
-        }
+        return listening.values().stream().flatMap(s -> s.boundAddresses().stream()).toList();
     }
 
     /** The listening service of one configured listener: the gateway's proxy on its address, with its limits. */
@@ -249,7 +259,9 @@ final class Gateway {
             warm(built, old);
             List<Listener> removed = listeners.keySet().stream().filter(l -> !next.listeners().contains(l)).toList();
             List<Listener> added = next.listeners().stream().filter(l -> !listeners.containsKey(l)).toList();
-            if (!swapListeners(removed, added)) {
+            boolean bound = swapListeners(removed, added);
+            publishListeners();
+            if (!bound) {
                 reloadsFailed.incrementAndGet();
                 metrics.reload(false);
                 return false;

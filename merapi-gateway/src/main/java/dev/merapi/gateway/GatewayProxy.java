@@ -59,6 +59,10 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
         boolean returnRequestId;
         /** The request's origin when the route's CORS allows it; null otherwise. */
         String corsOrigin;
+        /** Times of the last attempt, in {@link Session#elapsedNanos()}: backend chosen, connection ready, response head; -1 before. */
+        long peerChosenNanos = -1;
+        long connectedNanos = -1;
+        long firstByteNanos = -1;
         Route route;
         GatewaySnapshot.Group group;
         String upstreamTarget;
@@ -219,6 +223,7 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
 
     @Override
     public CompletionStage<HttpPeer> upstreamPeer(Session session, Ctx ctx) {
+        ctx.peerChosenNanos = session.elapsedNanos();
         GatewaySnapshot.Group g = ctx.group;
         Optional<Backend> backend = ctx.leaseNext(g.balancer(), g.hashKey(), session);
         if (backend.isEmpty()) {
@@ -241,6 +246,7 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
 
     @Override
     public void upstreamResponseFilter(Session session, ResponseHeader upstreamResponse, Ctx ctx) {
+        ctx.firstByteNanos = session.elapsedNanos();
         ctx.responded(upstreamResponse.status());
     }
 
@@ -259,8 +265,16 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
     }
 
     @Override
+    public CompletionStage<Void> connectedToUpstream(Session session, HttpPeer peer, boolean reused, Ctx ctx) {
+        ctx.connectedNanos = session.elapsedNanos();
+        metrics.upstreamConnection(ctx.group.spec().name(), reused);
+        return Stages.DONE;
+    }
+
+    @Override
     public ProxyError failToConnect(Session session, HttpPeer peer, ProxyError e, Ctx ctx) {
         ctx.failed();
+        metrics.connectError(ctx.group.spec().name());
         return withinRetries(session, ctx, e);
     }
 
@@ -289,8 +303,11 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
         if (accessLog.isPresent()) {
             accessLog.get().log(new AccessLog.Entry(session.requestHeader(), session.clientAddress(), session.responseStatus(),
                     session.requestBodyBytes(), session.responseBodyBytes(), session.elapsedNanos(),
-                    session.upstreamPeer().map(p -> String.valueOf(p.address())).orElse(""), route, session.retries(),
-                    ctx.requestId == null ? "" : ctx.requestId, error.map(x -> String.valueOf(x.type())).orElse("")));
+                    session.upstreamPeer().map(p -> dev.merapi.core.listeners.ListenerConfig.describe(p.address())).orElse(""), route,
+                    session.retries(), ctx.requestId == null ? "" : ctx.requestId, error.map(x -> String.valueOf(x.type())).orElse(""),
+                    ctx.connectedNanos < 0 ? -1 : ctx.connectedNanos - ctx.peerChosenNanos,
+                    ctx.firstByteNanos < 0 || ctx.connectedNanos < 0 ? -1 : ctx.firstByteNanos - ctx.connectedNanos,
+                    session.isUpstreamReused()));
         }
     }
 

@@ -111,6 +111,9 @@ public final class AccessLog implements AutoCloseable {
                 .addKeyValue("bytes_in", entry.bytesIn())
                 .addKeyValue("bytes_out", entry.bytesOut())
                 .addKeyValue("duration_ms", entry.durationNanos() / 1_000_000.0)
+                .addKeyValue("upstream_connect_ms", entry.connectNanos() < 0 ? null : entry.connectNanos() / 1_000_000.0)
+                .addKeyValue("upstream_first_byte_ms", entry.firstByteNanos() < 0 ? null : entry.firstByteNanos() / 1_000_000.0)
+                .addKeyValue("upstream_reused", entry.upstream().isEmpty() ? null : entry.reused())
                 .addKeyValue("upstream", entry.upstream())
                 .addKeyValue("route", entry.route())
                 .addKeyValue("retries", entry.retries())
@@ -139,9 +142,14 @@ public final class AccessLog implements AutoCloseable {
      * @param retries retries on another backend
      * @param requestId the request id
      * @param error the error that ended it, or empty
+     * @param connectNanos from choosing the backend to the upstream connection being ready (0 for a pooled one that
+     *     was ready at once), for the last attempt; -1 if none got a connection
+     * @param firstByteNanos from the connection being ready to the upstream response head; -1 if none came
+     * @param reused whether the last attempt's upstream connection came from the pool
      */
     public record Entry(RequestHeader request, SocketAddress client, int status, long bytesIn, long bytesOut, long durationNanos,
-            String upstream, String route, int retries, String requestId, String error) {
+            String upstream, String route, int retries, String requestId, String error, long connectNanos, long firstByteNanos,
+            boolean reused) {
     }
 
     String redactQuery(String query) {
