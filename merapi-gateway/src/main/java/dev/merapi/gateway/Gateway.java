@@ -3,6 +3,7 @@ package dev.merapi.gateway;
 import dev.merapi.core.listeners.ListenerConfig;
 import dev.merapi.core.server.Server;
 import dev.merapi.core.server.ServerConfig;
+import dev.merapi.core.services.BackgroundService;
 import dev.merapi.core.services.ListeningService;
 import dev.merapi.gateway.admin.AdminApp;
 import dev.merapi.gateway.config.ConfigException;
@@ -11,7 +12,6 @@ import dev.merapi.gateway.config.GatewayConfig;
 import dev.merapi.gateway.config.GatewayConfig.Listener;
 import dev.merapi.gateway.observability.AccessLog;
 import dev.merapi.gateway.observability.GatewayMetrics;
-import dev.merapi.loadbalancing.LoadBalancer;
 import dev.merapi.loadbalancing.discovery.DnsDiscovery;
 import dev.merapi.proxy.HttpProxy;
 import dev.merapi.proxy.ProxyOptions;
@@ -101,9 +101,10 @@ final class Gateway {
             server.addService(s);
         }
         publishListeners();
-        server.addService(new HealthChecks(proxy));
+        // each balancer's own service runs only what is due, so a short period costs little
+        server.addService(BackgroundService.every("health-checks", Duration.ofMillis(250), this::runBalancers));
         if (file.isPresent()) {
-            server.addService(new FileWatch(this));
+            server.addService(BackgroundService.every("config-watch", Duration.ofSeconds(1), this::reloadIfChanged));
         }
         if (config.admin().enabled()) {
             ListeningService a = ListeningService.http("admin", new AdminApp(metrics, ready::get)).addTcp(config.admin().address());
@@ -356,61 +357,19 @@ final class Gateway {
         }
     }
 
-    /** Reloads when the file's modification time or size changes (checked every second); a rename onto it counts too. */
-    private static final class FileWatch implements dev.merapi.core.services.BackgroundService {
-        private final Gateway gateway;
-
-        FileWatch(Gateway gateway) {
-            this.gateway = gateway;
-        }
-
-        @Override
-        public String name() {
-            return "config-watch";
-        }
-
-        @Override
-        public java.time.Duration period() {
-            return java.time.Duration.ofSeconds(1);
-        }
-
-        @Override
-        public void runOnce() {
-            String now = gateway.stamp();
-            if (now != null && !now.equals(gateway.fileStamp)) {
-                gateway.fileStamp = now;
-                gateway.reload();
-            }
+    /** Reloads when the file's modification time or size changes; a rename onto it counts too. Runs every second. */
+    private void reloadIfChanged() {
+        String now = stamp();
+        if (now != null && !now.equals(fileStamp)) {
+            fileStamp = now;
+            reload();
         }
     }
 
-    /** Keeps the balancers of the groups in force current (health checks, returning ejected backends). */
-    private static final class HealthChecks implements dev.merapi.core.services.BackgroundService {
-        private final GatewayProxy proxy;
-
-        HealthChecks(GatewayProxy proxy) {
-            this.proxy = proxy;
+    /** Keeps the balancers of the groups in force current: discovery, health checks, returning ejected backends. */
+    private void runBalancers() throws Exception {
+        for (GatewaySnapshot.Group g : proxy.snapshot().groups().values()) {
+            g.balancer().backgroundService().runOnce();
         }
-
-        @Override
-        public String name() {
-            return "health-checks";
-        }
-
-        @Override
-        public java.time.Duration period() {
-            return java.time.Duration.ofMillis(250); // each balancer's own service runs only what is due
-        }
-
-        @Override
-        public void runOnce() throws Exception {
-            for (GatewaySnapshot.Group g : proxy.snapshot().groups().values()) {
-                g.balancer().backgroundService().runOnce();
-            }
-        }
-    }
-
-    static List<LoadBalancer> balancers(GatewaySnapshot s) {
-        return s.groups().values().stream().map(GatewaySnapshot.Group::balancer).toList();
     }
 }
