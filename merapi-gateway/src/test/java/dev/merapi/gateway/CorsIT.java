@@ -2,13 +2,10 @@ package dev.merapi.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.merapi.gateway.config.ConfigLoader;
 import dev.merapi.testkit.MockOrigin;
 import dev.merapi.testkit.MockResponse;
 import dev.merapi.testkit.RawClient;
 import dev.merapi.testkit.RecordedRequest;
-import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -32,8 +29,7 @@ class CorsIT {
     void start() throws Exception {
         origin = MockOrigin.start();
         origin.setDispatcher(r -> MockResponse.ok("data"));
-        Path file = dir.resolve("gw.yaml");
-        Files.writeString(file, """
+        gateway = TestGateways.start(dir, """
                 listeners: [{name: main, address: "127.0.0.1:0"}]
                 upstreams: [{name: app, backends: ["127.0.0.1:%d"]}]
                 routes:
@@ -53,9 +49,7 @@ class CorsIT {
                     cors: {allow-origins: ["*"]}
                 admin: {enabled: false}
                 """.formatted(origin.port(), APP));
-        gateway = Gateway.of(file, ConfigLoader.of());
-        gateway.start();
-        port = ((InetSocketAddress) gateway.boundAddresses().getFirst()).getPort();
+        port = TestGateways.port(gateway, 0);
     }
 
     @AfterEach

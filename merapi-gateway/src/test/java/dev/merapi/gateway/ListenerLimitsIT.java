@@ -2,12 +2,9 @@ package dev.merapi.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.merapi.gateway.config.ConfigLoader;
 import dev.merapi.testkit.MockOrigin;
 import dev.merapi.testkit.MockResponse;
 import dev.merapi.testkit.RawClient;
-import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
@@ -24,8 +21,7 @@ class ListenerLimitsIT {
     void eachListenerEnforcesItsOwnHeaderLimitsAndTimeouts() throws Exception {
         try (MockOrigin origin = MockOrigin.start()) {
             origin.setDispatcher(r -> MockResponse.ok("ok"));
-            Path file = dir.resolve("gw.yaml");
-            Files.writeString(file, """
+            Gateway gateway = TestGateways.start(dir, """
                     listeners:
                       - {name: strict, address: "127.0.0.1:0", max-header-size: 1KiB, max-headers: 10, header-timeout: 500ms}
                       - {name: roomy, address: "127.0.0.1:0"}
@@ -33,11 +29,9 @@ class ListenerLimitsIT {
                     routes: [{name: all, upstream: app}]
                     admin: {enabled: false}
                     """.formatted(origin.port()));
-            Gateway gateway = Gateway.of(file, ConfigLoader.of());
             try {
-                gateway.start();
-                int strict = ((InetSocketAddress) gateway.boundAddresses().get(0)).getPort();
-                int roomy = ((InetSocketAddress) gateway.boundAddresses().get(1)).getPort();
+                int strict = TestGateways.port(gateway, 0);
+                int roomy = TestGateways.port(gateway, 1);
                 String big = "GET / HTTP/1.1\r\nHost: t\r\nX-Big: " + "x".repeat(2000) + "\r\n\r\n";
                 StringBuilder many = new StringBuilder("GET / HTTP/1.1\r\nHost: t\r\n");
                 for (int i = 0; i < 12; i++) {

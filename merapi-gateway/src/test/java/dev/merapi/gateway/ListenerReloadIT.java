@@ -98,7 +98,7 @@ class ListenerReloadIT {
         InetSocketAddress extra = (InetSocketAddress) gateway.boundAddresses().get(1);
         try (RawClient busy = RawClient.connect(extra.getPort())) {
             busy.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
-            CompletableFuture<RawClient.Response> slow = readAsync(busy);
+            CompletableFuture<RawClient.Response> slow = TestGateways.readAsync(busy);
             assertThat(origin.takeRequest(Duration.ofSeconds(10)).target()).isEqualTo("/slow");
 
             Files.writeString(file, config(List.of("main")));
@@ -136,18 +136,6 @@ class ListenerReloadIT {
 
     private static int port(SocketAddress a) {
         return ((InetSocketAddress) a).getPort();
-    }
-
-    private static CompletableFuture<RawClient.Response> readAsync(RawClient client) {
-        CompletableFuture<RawClient.Response> f = new CompletableFuture<>();
-        Thread.ofVirtual().name("test-reader").start(() -> {
-            try {
-                f.complete(client.readResponse());
-            } catch (Throwable t) {
-                f.completeExceptionally(t);
-            }
-        });
-        return f;
     }
 
     private static void connect(InetSocketAddress address) throws IOException {

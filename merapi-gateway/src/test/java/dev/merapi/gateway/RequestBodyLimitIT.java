@@ -2,12 +2,9 @@ package dev.merapi.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.merapi.gateway.config.ConfigLoader;
 import dev.merapi.testkit.MockOrigin;
 import dev.merapi.testkit.MockResponse;
 import dev.merapi.testkit.RawClient;
-import java.net.InetSocketAddress;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -30,22 +27,24 @@ class RequestBodyLimitIT {
     void start() throws Exception {
         origin = MockOrigin.start();
         origin.setDispatcher(r -> MockResponse.ok("got " + r.body().length));
-        Path file = dir.resolve("gw.yaml");
-        Files.writeString(file, """
+        gateway = TestGateways.start(dir, """
                 listeners: [{name: main, address: "127.0.0.1:0"}]
                 upstreams: [{name: app, backends: ["127.0.0.1:%d"]}]
                 routes: [{name: upload, upstream: app, max-request-body: 1KiB}]
                 admin: {enabled: false}
                 """.formatted(origin.port()));
-        gateway = Gateway.of(file, ConfigLoader.of());
-        gateway.start();
-        port = ((InetSocketAddress) gateway.boundAddresses().getFirst()).getPort();
+        port = TestGateways.port(gateway, 0);
     }
 
     @AfterEach
     void stop() {
         gateway.shutdownFast();
         origin.close();
+    }
+
+    private static RawClient.Response exchange(RawClient c, String request) throws java.io.IOException {
+        c.send(request);
+        return c.readResponse();
     }
 
     private static String chunked(int chunks, int size) {
@@ -59,11 +58,7 @@ class RequestBodyLimitIT {
     @Test
     void aChunkedBodyOverTheRouteLimitGets413AndTheConnectionCloses() throws Exception {
         try (RawClient c = RawClient.connect(port)) {
-            c.send(chunked(8, 512));
-
-            RawClient.Response r = c.readResponse();
-
-            assertThat(r.status()).isEqualTo(413);
+            assertThat(exchange(c, chunked(8, 512)).status()).isEqualTo(413);
             assertThat(c.isClosedByPeer(Duration.ofSeconds(5))).as("the rest of the body is never read").isTrue();
         }
         assertThat(origin.awaitNoOpenConnections(Duration.ofSeconds(5))).as("the abandoned upstream request's connection is closed").isTrue();
@@ -72,9 +67,7 @@ class RequestBodyLimitIT {
     @Test
     void aChunkedBodyWithinTheLimitIsProxied() throws Exception {
         try (RawClient c = RawClient.connect(port)) {
-            c.send(chunked(2, 512));
-
-            RawClient.Response r = c.readResponse();
+            RawClient.Response r = exchange(c, chunked(2, 512));
 
             assertThat(r.status()).isEqualTo(200);
             assertThat(r.bodyText()).isEqualTo("got 1024");

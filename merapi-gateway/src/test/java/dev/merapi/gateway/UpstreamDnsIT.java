@@ -2,16 +2,13 @@ package dev.merapi.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.merapi.gateway.config.ConfigLoader;
 import dev.merapi.testkit.MockOrigin;
 import dev.merapi.testkit.MockResponse;
 import dev.merapi.testkit.TestDnsServer;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.TimeUnit;
@@ -33,8 +30,7 @@ class UpstreamDnsIT {
             b.setDispatcher(r -> MockResponse.ok("b"));
             dns.a("app.test", 1, "127.0.0.1");
             dns.srv("_http._tcp.app.test", 1, new TestDnsServer.Srv(10, 1, a.port(), "app.test"));
-            Path file = dir.resolve("gw.yaml");
-            Files.writeString(file, """
+            Gateway gateway = TestGateways.start(dir, """
                     listeners: [{name: main, address: "127.0.0.1:0"}]
                     upstreams:
                       - name: app
@@ -42,10 +38,8 @@ class UpstreamDnsIT {
                     routes: [{name: all, upstream: app}]
                     admin: {enabled: false}
                     """.formatted("127.0.0.1:" + dns.address().getPort()));
-            Gateway gateway = Gateway.of(file, ConfigLoader.of());
             try {
-                gateway.start();
-                URI uri = URI.create("http://127.0.0.1:" + ((InetSocketAddress) gateway.boundAddresses().getFirst()).getPort() + "/");
+                URI uri = URI.create("http://127.0.0.1:" + TestGateways.port(gateway, 0) + "/");
 
                 assertThat(client.send(HttpRequest.newBuilder(uri).build(), HttpResponse.BodyHandlers.ofString()).body())
                         .as("served by the SRV target, found before the first request").isEqualTo("a");
