@@ -87,6 +87,7 @@ final class Gateway {
         warm(snapshot, null);
         this.metrics = new GatewayMetrics(this::health, this::openConnections);
         this.accessLog = AccessLog.of(config.accessLog());
+        accessLog.ifPresent(a -> metrics.watchAccessLogDrops(a::dropped));
         this.proxy = new GatewayProxy(snapshot, metrics, accessLog);
         ProxyOptions options = ProxyOptions.defaults();
         if (transport.isPresent()) {

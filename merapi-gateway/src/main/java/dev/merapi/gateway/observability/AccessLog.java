@@ -24,7 +24,7 @@ import org.slf4j.spi.LoggingEventBuilder;
  * The access log: one JSON object per request, one a line, on the {@code merapi.access} logger, encoded by Logback's
  * {@link JsonEncoder} (the fields are the event's key-value pairs) and written by an {@link AsyncAppender}, so the
  * event loop only queues an event. If the queue (8192 events) is full, events are dropped rather than stall the
- * loop. Written to standard output (for containers and systemd) or to a file.
+ * loop ({@link #dropped()} counts them). Written to standard output (for containers and systemd) or to a file.
  *
  * <p>Redaction: the values of {@code Authorization}, {@code Cookie}, {@code Set-Cookie}, {@code Proxy-Authorization}
  * and of the configured headers are written as {@code [redacted]}, as are the values of configured query parameters.
@@ -40,6 +40,7 @@ public final class AccessLog implements AutoCloseable {
     private final List<String> headers;
     private final Set<String> redactedHeaders = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
     private final Set<String> redactedQuery;
+    private final java.util.concurrent.atomic.LongAdder dropped = new java.util.concurrent.atomic.LongAdder();
 
     private AccessLog(GatewayConfig.AccessLog config, LoggerContext context) {
         this.headers = config.headers();
@@ -101,6 +102,10 @@ public final class AccessLog implements AutoCloseable {
      * @param entry what to write
      */
     public void log(Entry entry) {
+        if (async.getRemainingCapacity() == 0) {
+            dropped.increment(); // the writer is behind: this line would be dropped by the full queue anyway
+            return;
+        }
         LoggingEventBuilder e = logger.atInfo()
                 .addKeyValue("client", address(entry.client()))
                 .addKeyValue("method", entry.request().method())
@@ -150,6 +155,11 @@ public final class AccessLog implements AutoCloseable {
     public record Entry(RequestHeader request, SocketAddress client, int status, long bytesIn, long bytesOut, long durationNanos,
             String upstream, String route, int retries, String requestId, String error, long connectNanos, long firstByteNanos,
             boolean reused) {
+    }
+
+    /** Lines dropped because the writer was behind (the queue was full), since start. */
+    public long dropped() {
+        return dropped.sum();
     }
 
     String redactQuery(String query) {

@@ -100,6 +100,12 @@ public final class GatewayMetrics {
                 .register(registry)).increment();
     }
 
+    /** Counts the access-log lines dropped because its writer was behind: {@code merapi_access_log_dropped_total}. */
+    public void watchAccessLogDrops(java.util.function.LongSupplier dropped) {
+        FunctionCounter.builder("merapi.access.log.dropped", dropped, d -> d.getAsLong())
+                .description("access-log lines dropped because the writer was behind").register(registry);
+    }
+
     /** A reload ended. */
     public void reload(boolean ok) {
         (ok ? reloadsOk : reloadsFailed).increment();
