@@ -264,6 +264,7 @@ final class Gateway {
             boolean bound = swapListeners(removed, added);
             publishListeners();
             if (!bound) {
+                built.retiredBy(old).forEach(g -> g.discovery().ifPresent(DnsDiscovery::close)); // the groups never used
                 reloadsFailed.incrementAndGet();
                 metrics.reload(false);
                 return false;
@@ -272,6 +273,11 @@ final class Gateway {
             old.retiredBy(built).forEach(g -> g.discovery().ifPresent(DnsDiscovery::close));
             reloadsOk.incrementAndGet();
             metrics.reload(true);
+            GatewayConfig was = old.config();
+            if (!next.admin().equals(was.admin()) || !next.accessLog().equals(was.accessLog()) || !next.metrics().equals(was.metrics())
+                    || !next.server().equals(was.server())) {
+                log.warn("reload of {}: the server, admin, access-log and metrics sections take effect at the next start", file.get());
+            }
             log.info("reloaded {}: {} upstream group(s), {} route(s)", file.get(), next.upstreams().size(), next.routes().size());
             return true;
         } finally {
