@@ -83,6 +83,81 @@ class ServerIT {
         return out.toString(StandardCharsets.ISO_8859_1);
     }
 
+    @Test
+    void startListeningAddsAServiceToARunningServerAndStopListeningDrainsOnlyIt() throws Exception {
+        CountDownLatch arrived = new CountDownLatch(1);
+        CountDownLatch release = new CountDownLatch(1);
+        // answers once the test says so: a request in flight while its listener is removed
+        HttpServerApp held = session -> {
+            arrived.countDown();
+            Thread.ofVirtual().start(() -> {
+                try {
+                    release.await(30, TimeUnit.SECONDS);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+                session.eventLoop().execute(() -> answer(session, Unpooled.copiedBuffer("late", StandardCharsets.US_ASCII)));
+            });
+        };
+        ListeningService first = ListeningService.http("first", OK).addTcp("127.0.0.1:0");
+        Server server = start(first, Transport.auto());
+        try {
+            ListeningService added = ListeningService.http("added", held).addTcp("127.0.0.1:0");
+            server.startListening(added);
+            InetSocketAddress addedAt = (InetSocketAddress) added.boundAddresses().getFirst();
+
+            try (Socket inFlight = new Socket()) {
+                inFlight.connect(addedAt);
+                inFlight.setSoTimeout(10_000);
+                inFlight.getOutputStream().write(REQUEST.getBytes(StandardCharsets.US_ASCII));
+                assertThat(arrived.await(10, TimeUnit.SECONDS)).as("the request reached the added service").isTrue();
+
+                java.util.concurrent.CompletableFuture<Void> drained = server.stopListening(added, Duration.ofSeconds(10));
+
+                try (Socket refused = new Socket()) {
+                    org.assertj.core.api.Assertions.assertThatThrownBy(() -> refused.connect(addedAt, 2000))
+                            .isInstanceOf(java.net.ConnectException.class);
+                }
+                assertThat(drained).as("still draining the request in flight").isNotDone();
+                release.countDown();
+                assertThat(readAll(inFlight.getInputStream())).startsWith("HTTP/1.1 200 OK\r\n").endsWith("late");
+                drained.get(10, TimeUnit.SECONDS);
+            }
+            assertThat(added.openConnections()).isZero();
+            try (Socket s = new Socket()) {
+                s.connect(first.boundAddresses().getFirst());
+                assertThat(exchange(s)).as("the other service runs on").startsWith("HTTP/1.1 200 OK\r\n");
+            }
+        } finally {
+            release.countDown();
+            server.shutdownFast();
+        }
+    }
+
+    @Test
+    void startListeningOnABusyPortSaysSoAndLeavesTheServerRunning() throws IOException {
+        ListeningService first = ListeningService.http("first", OK).addTcp("127.0.0.1:0");
+        Server server = start(first, Transport.auto());
+        try {
+            InetSocketAddress taken = (InetSocketAddress) first.boundAddresses().getFirst();
+            ListeningService clash = ListeningService.http("clash", OK).addTcp("127.0.0.1:0").addTcp("127.0.0.1:" + taken.getPort());
+
+            org.assertj.core.api.Assertions.assertThatThrownBy(() -> server.startListening(clash))
+                    .isInstanceOf(IllegalStateException.class).hasMessage("127.0.0.1:" + taken.getPort() + " is already in use");
+            InetSocketAddress boundThenClosed = (InetSocketAddress) clash.boundAddresses().getFirst();
+            try (Socket s = new Socket()) {
+                org.assertj.core.api.Assertions.assertThatThrownBy(() -> s.connect(boundThenClosed, 2000))
+                        .isInstanceOf(java.net.ConnectException.class);
+            }
+            try (Socket s = new Socket()) {
+                s.connect(taken);
+                assertThat(exchange(s)).startsWith("HTTP/1.1 200 OK\r\n");
+            }
+        } finally {
+            server.shutdownFast();
+        }
+    }
+
     @ParameterizedTest
     @EnumSource(value = Transport.class)
     void servesHttpOnEveryAvailableTransport(Transport transport) throws IOException {

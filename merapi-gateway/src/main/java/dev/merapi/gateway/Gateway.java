@@ -3,6 +3,7 @@ package dev.merapi.gateway;
 import dev.merapi.core.listeners.ListenerConfig;
 import dev.merapi.core.server.Server;
 import dev.merapi.core.server.ServerConfig;
+import dev.merapi.core.services.BackgroundService;
 import dev.merapi.core.services.ListeningService;
 import dev.merapi.gateway.admin.AdminApp;
 import dev.merapi.gateway.config.ConfigException;
@@ -11,26 +12,37 @@ import dev.merapi.gateway.config.GatewayConfig;
 import dev.merapi.gateway.config.GatewayConfig.Listener;
 import dev.merapi.gateway.observability.AccessLog;
 import dev.merapi.gateway.observability.GatewayMetrics;
-import dev.merapi.loadbalancing.LoadBalancer;
+import dev.merapi.loadbalancing.discovery.DnsDiscovery;
 import dev.merapi.proxy.HttpProxy;
 import dev.merapi.proxy.ProxyOptions;
+import dev.merapi.core.listeners.Transport;
+import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * A gateway run from a configuration file: a {@link Server} with one proxy service over the configured listeners,
- * and {@link #reload()} to read the file again and swap the routes and upstream groups in at once.
+ * A gateway run from a configuration file: a {@link Server} with one proxy service per configured listener (all
+ * sharing one proxy and its connection pools), and {@link #reload()} to read the file again and swap the routes and
+ * upstream groups in at once.
  *
  * <p>Reload: parse, validate, build (groups whose backends and balancing did not change keep their balancer, so
  * their health state and pooled connections carry over), warm (a first health check of new groups), then one
  * atomic swap. Requests in flight finish on the snapshot they started with. A reload that fails keeps the running
- * configuration and logs every error as {@code FILE:LINE:COL}. Listeners are bound at start: a reload that changes
- * them is refused, and a restart applies it.
+ * configuration and logs every error as {@code FILE:LINE:COL}. Listeners that a reload leaves as they were keep
+ * their sockets and connections; removed ones stop accepting at once and their connections drain within the grace
+ * period; added ones are bound before the swap (one that cannot be bound fails the reload). A listener whose address
+ * or limits change is removed and added, so for a moment new connections to it are refused.
  *
  * <p>Reloads come from SIGHUP, from a change of the file (its modification time or size, checked every second) and
  * from code.
@@ -41,48 +53,75 @@ import org.slf4j.LoggerFactory;
  */
 final class Gateway {
     private static final Logger log = LoggerFactory.getLogger(Gateway.class);
-    private final Path file;
+    private final Optional<Path> file;
     private final ConfigLoader loader;
     private final Server server;
     private final GatewayProxy proxy;
-    private final ListeningService service;
+    private final HttpProxy<GatewayProxy.Ctx> app;
+    /** One listening service per configured listener, by listener, in file order; changed only under {@link #reloading}. */
+    private final Map<Listener, ListeningService> listeners = new LinkedHashMap<>();
+    /** A copy of {@link #listeners} for readers on other threads (the admin listener's scrape): never waits for a reload. */
+    private volatile Map<Listener, ListeningService> listening = Map.of();
     private final ReentrantLock reloading = new ReentrantLock();
     private final AtomicLong reloadsOk = new AtomicLong();
     private final AtomicLong reloadsFailed = new AtomicLong();
     private final GatewayMetrics metrics;
-    private final java.util.Optional<AccessLog> accessLog;
-    private final java.util.concurrent.atomic.AtomicBoolean ready = new java.util.concurrent.atomic.AtomicBoolean();
-    private final java.util.Optional<ListeningService> admin;
+    private final Optional<AccessLog> accessLog;
+    private final AtomicBoolean ready = new AtomicBoolean();
+    private final Optional<ListeningService> admin;
+    private final Optional<ListeningService> demoOrigin;
 
-    private Gateway(Path file, ConfigLoader loader, GatewayConfig config) {
+    private Gateway(Optional<Path> file, ConfigLoader loader, GatewayConfig config, Optional<Transport> transport) {
         this.file = file;
         this.loader = loader;
         this.fileStamp = stamp();
         ServerConfig.Builder sc = ServerConfig.builder().gracePeriod(config.server().gracePeriod());
         config.server().threads().ifPresent(sc::threads);
+        transport.ifPresent(sc::transport);
         this.server = new Server(sc.build());
-        GatewaySnapshot snapshot = GatewaySnapshot.build(config, null);
+        // the demo origin listens on a loopback port of its own, known once bound: its peer is made when a request needs it
+        this.demoOrigin = GatewaySnapshot.usesDemoOrigin(config)
+                ? Optional.of(ListeningService.http("demo-origin", new DemoOrigin(Main.VERSION)).addTcp("127.0.0.1:0"))
+                : Optional.empty();
+        GatewaySnapshot snapshot = GatewaySnapshot.build(config, null, this::demoOriginAddress);
         warm(snapshot, null);
-        this.metrics = new GatewayMetrics(this::health);
+        this.metrics = new GatewayMetrics(this::health, this::openConnections);
         this.accessLog = AccessLog.of(config.accessLog());
+        accessLog.ifPresent(a -> metrics.watchAccessLogDrops(a::dropped));
         this.proxy = new GatewayProxy(snapshot, metrics, accessLog);
-        ListeningService s = ListeningService.http("gateway", HttpProxy.of(proxy, ProxyOptions.builder()
-                .maxRetries(config.upstreams().stream().mapToInt(GatewayConfig.UpstreamGroup::retries).max().orElse(0)).build()));
+        this.app = HttpProxy.of(proxy, ProxyOptions.builder()
+                .maxRetries(config.upstreams().stream().mapToInt(GatewayConfig.UpstreamGroup::retries).max().orElse(0)).build());
+        // bound in this order: a busy proxy port stops the start before the admin listener or the demo origin listens
         for (Listener l : config.listeners()) {
-            s.addListener(ListenerConfig.tcp(l.address()).toBuilder().maxConnections(l.maxConnections())
-                    .maxConnectionsPerIp(l.maxConnectionsPerIp()).build());
+            ListeningService s = service(l);
+            listeners.put(l, s);
+            server.addService(s);
         }
-        this.service = s;
-        server.addService(service);
-        server.addService(new HealthChecks(proxy));
-        server.addService(new FileWatch(this));
+        publishListeners();
+        // each balancer's own service runs only what is due, so a short period costs little
+        server.addService(BackgroundService.every("health-checks", Duration.ofMillis(250), this::runBalancers));
+        if (file.isPresent()) {
+            server.addService(BackgroundService.every("config-watch", Duration.ofSeconds(1), this::reloadIfChanged));
+        }
         if (config.admin().enabled()) {
             ListeningService a = ListeningService.http("admin", new AdminApp(metrics, ready::get)).addTcp(config.admin().address());
             server.addService(a);
-            admin = java.util.Optional.of(a);
+            admin = Optional.of(a);
         } else {
-            admin = java.util.Optional.empty();
+            admin = Optional.empty();
         }
+        demoOrigin.ifPresent(server::addService);
+    }
+
+    /** Where the built-in demo origin listens; only once the server has started. */
+    private InetSocketAddress demoOriginAddress() {
+        return (InetSocketAddress) demoOrigin.orElseThrow(() -> new IllegalStateException("the built-in demo origin does not run"))
+                .boundAddresses().getFirst();
+    }
+
+    /** Where the built-in demo origin listens, once started, if this configuration runs it. */
+    Optional<SocketAddress> demoOriginBound() {
+        return demoOrigin.map(d -> d.boundAddresses().getFirst());
     }
 
     /** Starts every listener; ready ({@code /readyz}) once they are bound, the first health checks having run at build. */
@@ -95,14 +134,19 @@ final class Gateway {
     void shutdownGracefully() {
         ready.set(false);
         server.shutdownGracefully();
-        accessLog.ifPresent(AccessLog::close);
+        closeAll();
     }
 
     /** Marks the gateway not ready, then stops it at once (SIGINT). */
     void shutdownFast() {
         ready.set(false);
         server.shutdownFast();
+        closeAll();
+    }
+
+    private void closeAll() {
         accessLog.ifPresent(AccessLog::close);
+        proxy.snapshot().groups().values().forEach(g -> g.discovery().ifPresent(DnsDiscovery::close));
     }
 
     boolean ready() {
@@ -114,8 +158,20 @@ final class Gateway {
     }
 
     /** Where the admin listener listens, once started. */
-    java.util.Optional<SocketAddress> adminAddress() {
+    Optional<SocketAddress> adminAddress() {
         return admin.map(a -> a.boundAddresses().getFirst());
+    }
+
+    /** Open client connections by listener name, for the scrape; runs on the admin listener's event loop. */
+    private Map<String, Integer> openConnections() {
+        Map<String, Integer> out = new LinkedHashMap<>();
+        listening.forEach((l, s) -> out.put(l.name(), s.openConnections()));
+        return out;
+    }
+
+    /** Publishes the listeners to readers on other threads; after each change, under {@link #reloading} or in the constructor. */
+    private void publishListeners() {
+        listening = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(listeners));
     }
 
     private List<GatewayMetrics.BackendHealth> health() {
@@ -129,16 +185,30 @@ final class Gateway {
      * @throws ConfigException if the file is not a valid configuration
      */
     static Gateway of(Path file, ConfigLoader loader) {
-        return new Gateway(file, loader, loader.load(file));
+        return new Gateway(Optional.of(file), loader, loader.load(file), Optional.empty());
+    }
+
+    /**
+     * A gateway for a configuration that no file holds (the embedded default), not started; {@link #reload()} keeps
+     * it. {@code transport} overrides the default transport.
+     */
+    static Gateway of(GatewayConfig config, Optional<Transport> transport) {
+        return new Gateway(Optional.empty(), ConfigLoader.of(), config, transport);
     }
 
     Server server() {
         return server;
     }
 
-    /** Where the proxy listens, once started. */
+    /** Where the proxy listens, once started: each listener's address, in file order. */
     List<SocketAddress> boundAddresses() {
-        return service.boundAddresses();
+        return listening.values().stream().flatMap(s -> s.boundAddresses().stream()).toList();
+    }
+
+    /** The listening service of one configured listener: the gateway's proxy on its address, with its limits. */
+    private ListeningService service(Listener l) {
+        return ListeningService.http("listener " + l.name(), app).http1Options(l.http1()).addListener(ListenerConfig.tcp(l.address())
+                .toBuilder().maxConnections(l.maxConnections()).maxConnectionsPerIp(l.maxConnectionsPerIp()).build());
     }
 
     GatewayConfig config() {
@@ -159,34 +229,102 @@ final class Gateway {
      * @return whether the new configuration is in force
      */
     boolean reload() {
+        if (file.isEmpty()) {
+            log.info("nothing to reload: the embedded default is built in; run a file with merapi run --config FILE");
+            return false;
+        }
         reloading.lock();
         try {
             GatewayConfig next;
             try {
-                next = loader.load(file);
+                next = loader.load(file.get());
             } catch (ConfigException e) {
                 reloadsFailed.incrementAndGet();
                 metrics.reload(false);
-                log.error("reload of {} failed; the running configuration stays:", file);
+                log.error("reload of {} failed; the running configuration stays:", file.get());
                 e.errors().forEach(err -> log.error("  {}", err));
                 return false;
             }
-            if (!next.listeners().equals(config().listeners())) {
+            if (GatewaySnapshot.usesDemoOrigin(next) && demoOrigin.isEmpty()) {
                 reloadsFailed.incrementAndGet();
                 metrics.reload(false);
-                log.error("reload of {} failed: it changes the listeners, which a restart applies; the running configuration stays", file);
+                log.error("reload of {} failed: it adds the demo-origin backend, which only starts with the gateway; the running configuration stays",
+                        file.get());
                 return false;
             }
             GatewaySnapshot old = proxy.snapshot();
-            GatewaySnapshot built = GatewaySnapshot.build(next, old);
+            GatewaySnapshot built = GatewaySnapshot.build(next, old, this::demoOriginAddress);
             warm(built, old);
+            List<Listener> removed = listeners.keySet().stream().filter(l -> !next.listeners().contains(l)).toList();
+            List<Listener> added = next.listeners().stream().filter(l -> !listeners.containsKey(l)).toList();
+            boolean bound = swapListeners(removed, added);
+            publishListeners();
+            if (!bound) {
+                built.retiredBy(old).forEach(g -> g.discovery().ifPresent(DnsDiscovery::close)); // the groups never used
+                reloadsFailed.incrementAndGet();
+                metrics.reload(false);
+                return false;
+            }
             proxy.swap(built);
+            old.retiredBy(built).forEach(g -> g.discovery().ifPresent(DnsDiscovery::close));
             reloadsOk.incrementAndGet();
             metrics.reload(true);
-            log.info("reloaded {}: {} upstream group(s), {} route(s)", file, next.upstreams().size(), next.routes().size());
+            GatewayConfig was = old.config();
+            if (!next.admin().equals(was.admin()) || !next.accessLog().equals(was.accessLog()) || !next.metrics().equals(was.metrics())
+                    || !next.server().equals(was.server())) {
+                log.warn("reload of {}: the server, admin, access-log and metrics sections take effect at the next start", file.get());
+            }
+            log.info("reloaded {}: {} upstream group(s), {} route(s)", file.get(), next.upstreams().size(), next.routes().size());
             return true;
         } finally {
             reloading.unlock();
+        }
+    }
+
+    /**
+     * Stops the removed listeners (their sockets close now; their connections drain in the background within the
+     * grace period), then starts the added ones. A listener whose address or limits changed is one of each, so it is
+     * closed before it is bound again. If an added one cannot be bound, the added ones are stopped again and the
+     * removed ones bound again, and the reload fails.
+     *
+     * @return whether every added listener was bound
+     */
+    private boolean swapListeners(List<Listener> removed, List<Listener> added) {
+        Duration grace = server.config().gracePeriod();
+        for (Listener l : removed) {
+            server.stopListening(listeners.remove(l), grace);
+            log.info("listener '{}' on {} removed: it accepts no more and its connections drain", l.name(), l.address());
+        }
+        List<Listener> started = new ArrayList<>();
+        for (Listener l : added) {
+            ListeningService s = service(l);
+            try {
+                server.startListening(s);
+            } catch (IllegalStateException e) {
+                log.error("reload of {} failed: listener '{}': {}; the running configuration stays", file.orElseThrow(), l.name(), e.getMessage());
+                for (Listener back : started) {
+                    server.stopListening(listeners.remove(back), Duration.ZERO);
+                }
+                for (Listener back : removed) {
+                    restart(back);
+                }
+                return false;
+            }
+            listeners.put(l, s);
+            started.add(l);
+            log.info("listener '{}' added: listening on {}", l.name(), ListenerConfig.describe(s.boundAddresses().getFirst()));
+        }
+        return true;
+    }
+
+    /** Binds a removed listener again after a failed reload; says so if its address was taken meanwhile. */
+    private void restart(Listener l) {
+        ListeningService s = service(l);
+        try {
+            server.startListening(s);
+            listeners.put(l, s);
+        } catch (IllegalStateException e) {
+            log.error("listener '{}' could not be bound again after the failed reload: {}", l.name(), e.getMessage());
         }
     }
 
@@ -194,6 +332,9 @@ final class Gateway {
     private static void warm(GatewaySnapshot next, GatewaySnapshot previous) {
         for (GatewaySnapshot.Group g : next.groups().values()) {
             boolean known = previous != null && previous.groups().values().stream().anyMatch(o -> o.balancer() == g.balancer());
+            if (!known && g.discovery().isPresent() && (!g.balancer().update() || g.balancer().backends().isEmpty())) {
+                log.warn("upstream group '{}': DNS gave no backend yet; asking again in the background", g.spec().name());
+            }
             if (!known && g.spec().healthCheck().isPresent()) {
                 try {
                     g.balancer().runHealthChecks();
@@ -209,68 +350,29 @@ final class Gateway {
     private volatile String fileStamp;
 
     private String stamp() {
+        if (file.isEmpty()) {
+            return null;
+        }
         try {
-            return java.nio.file.Files.getLastModifiedTime(file) + "/" + java.nio.file.Files.size(file);
+            return java.nio.file.Files.getLastModifiedTime(file.get()) + "/" + java.nio.file.Files.size(file.get());
         } catch (java.io.IOException e) {
             return null;
         }
     }
 
-    /** Reloads when the file's modification time or size changes (checked every second); a rename onto it counts too. */
-    private static final class FileWatch implements dev.merapi.core.services.BackgroundService {
-        private final Gateway gateway;
-
-        FileWatch(Gateway gateway) {
-            this.gateway = gateway;
-        }
-
-        @Override
-        public String name() {
-            return "config-watch";
-        }
-
-        @Override
-        public java.time.Duration period() {
-            return java.time.Duration.ofSeconds(1);
-        }
-
-        @Override
-        public void runOnce() {
-            String now = gateway.stamp();
-            if (now != null && !now.equals(gateway.fileStamp)) {
-                gateway.fileStamp = now;
-                gateway.reload();
-            }
+    /** Reloads when the file's modification time or size changes; a rename onto it counts too. Runs every second. */
+    private void reloadIfChanged() {
+        String now = stamp();
+        if (now != null && !now.equals(fileStamp)) {
+            fileStamp = now;
+            reload();
         }
     }
 
-    /** Keeps the balancers of the groups in force current (health checks, returning ejected backends). */
-    private static final class HealthChecks implements dev.merapi.core.services.BackgroundService {
-        private final GatewayProxy proxy;
-
-        HealthChecks(GatewayProxy proxy) {
-            this.proxy = proxy;
+    /** Keeps the balancers of the groups in force current: discovery, health checks, returning ejected backends. */
+    private void runBalancers() throws Exception {
+        for (GatewaySnapshot.Group g : proxy.snapshot().groups().values()) {
+            g.balancer().backgroundService().runOnce();
         }
-
-        @Override
-        public String name() {
-            return "health-checks";
-        }
-
-        @Override
-        public java.time.Duration period() {
-            return java.time.Duration.ofMillis(250); // each balancer's own service runs only what is due
-        }
-
-        @Override
-        public void runOnce() throws Exception {
-            for (GatewaySnapshot.Group g : proxy.snapshot().groups().values()) {
-                g.balancer().backgroundService().runOnce();
-            }
-        }
-    }
-
-    static List<LoadBalancer> balancers(GatewaySnapshot s) {
-        return s.groups().values().stream().map(GatewaySnapshot.Group::balancer).toList();
     }
 }

@@ -41,7 +41,7 @@ import java.util.regex.Matcher;
  * cannot be normalised (a bad percent-escape) is answered 400. A request no route takes is answered 404.
  *
  * <p>Every request carries an {@code X-Request-Id}: the client's when valid, else a new one; it goes upstream and
- * back to the client. Every request is counted in {@link GatewayMetrics} by route, group and status class.
+ * back to the client (unless {@code request-id.respond} is off). Every request is counted in {@link GatewayMetrics} by route, group and status class.
  *
  * <p>Threading: phases run on the session's event loop; {@link #swap} may be called from any thread.
  */
@@ -56,6 +56,13 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
     /** One request's state: the snapshot and route it was given, its upstream path, its lease on a backend. */
     static final class Ctx extends LeaseHolder {
         String requestId;
+        boolean returnRequestId;
+        /** The request's origin when the route's CORS allows it; null otherwise. */
+        String corsOrigin;
+        /** Times of the last attempt, in {@link Session#elapsedNanos()}: backend chosen, connection ready, response head; -1 before. */
+        long peerChosenNanos = -1;
+        long connectedNanos = -1;
+        long firstByteNanos = -1;
         Route route;
         GatewaySnapshot.Group group;
         String upstreamTarget;
@@ -92,6 +99,7 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
             req.headers().set(REQUEST_ID, id);
         }
         ctx.requestId = id;
+        ctx.returnRequestId = current.get().config().requestId().respond();
         return Stages.DONE;
     }
 
@@ -133,7 +141,10 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
             session.respond(400, "text/plain; charset=utf-8", "Bad Request: " + e.getMessage() + "\n");
             return FilterResult.RESPONDED_STAGE;
         }
-        Optional<Route> route = snap.router().route(req, Router.hostOf(req.host()), path);
+        boolean preflight = CorsFilter.isPreflight(req);
+        // a preflight is routed as the request it announces, so that a route's methods match it
+        RequestHeader routed = preflight ? req.copy().setMethod(req.header(CorsFilter.REQUEST_METHOD).strip()) : req;
+        Optional<Route> route = snap.router().route(routed, Router.hostOf(req.host()), path);
         if (route.isEmpty()) {
             session.respond(404, "text/plain; charset=utf-8", "Not Found: no route for this request\n");
             return FilterResult.RESPONDED_STAGE;
@@ -141,9 +152,18 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
         Route r = route.get();
         ctx.route = r;
         Filters f = r.filters();
-        if (f.maxRequestBody().isPresent() && req.bodyLength() > f.maxRequestBody().getAsLong()) {
-            session.respond(413, "text/plain; charset=utf-8", "Content Too Large\n");
-            return FilterResult.RESPONDED_STAGE;
+        if (f.cors().isPresent()) {
+            if (preflight) {
+                return answer(session, ctx, CorsFilter.preflight(f.cors().get(), req), EMPTY);
+            }
+            ctx.corsOrigin = CorsFilter.allowedOrigin(f.cors().get(), req).orElse(null);
+        }
+        if (f.maxRequestBody().isPresent()) {
+            if (req.bodyLength() > f.maxRequestBody().getAsLong()) {
+                session.respond(413, "text/plain; charset=utf-8", "Content Too Large\n");
+                return FilterResult.RESPONDED_STAGE;
+            }
+            session.limitRequestBody(f.maxRequestBody().getAsLong()); // a chunked body is counted as it arrives
         }
         switch (r.action()) {
             case Action.Redirect redirect -> {
@@ -163,7 +183,12 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
 
     /** Answers from the gateway (a redirect or a fixed response), with the request id and the route's response edits. */
     private static CompletionStage<FilterResult> answer(Session session, Ctx ctx, ResponseHeader h, byte[] body) {
-        h.setHeader(REQUEST_ID, ctx.requestId);
+        if (ctx.returnRequestId) {
+            h.setHeader(REQUEST_ID, ctx.requestId);
+        }
+        if (ctx.corsOrigin != null) {
+            CorsFilter.onResponse(ctx.route.filters().cors().orElseThrow(), ctx.corsOrigin, h.headers());
+        }
         edit(h.headers(), ctx.route.filters().responseHeaders());
         session.respond(h, body);
         return FilterResult.RESPONDED_STAGE;
@@ -198,6 +223,7 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
 
     @Override
     public CompletionStage<HttpPeer> upstreamPeer(Session session, Ctx ctx) {
+        ctx.peerChosenNanos = session.elapsedNanos();
         GatewaySnapshot.Group g = ctx.group;
         Optional<Backend> backend = ctx.leaseNext(g.balancer(), g.hashKey(), session);
         if (backend.isEmpty()) {
@@ -220,23 +246,35 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
 
     @Override
     public void upstreamResponseFilter(Session session, ResponseHeader upstreamResponse, Ctx ctx) {
+        ctx.firstByteNanos = session.elapsedNanos();
         ctx.responded(upstreamResponse.status());
     }
 
     @Override
     public CompletionStage<Void> responseFilter(Session session, ResponseHeader upstreamResponse, Ctx ctx) {
-        if (ctx.requestId != null) {
+        if (ctx.requestId != null && ctx.returnRequestId) {
             upstreamResponse.headers().set(REQUEST_ID, ctx.requestId);
         }
         if (ctx.route != null) {
+            if (ctx.corsOrigin != null) {
+                CorsFilter.onResponse(ctx.route.filters().cors().orElseThrow(), ctx.corsOrigin, upstreamResponse.headers());
+            }
             edit(upstreamResponse.headers(), ctx.route.filters().responseHeaders());
         }
         return Stages.DONE;
     }
 
     @Override
+    public CompletionStage<Void> connectedToUpstream(Session session, HttpPeer peer, boolean reused, Ctx ctx) {
+        ctx.connectedNanos = session.elapsedNanos();
+        metrics.upstreamConnection(ctx.group.spec().name(), reused);
+        return Stages.DONE;
+    }
+
+    @Override
     public ProxyError failToConnect(Session session, HttpPeer peer, ProxyError e, Ctx ctx) {
         ctx.failed();
+        metrics.connectError(ctx.group.spec().name());
         return withinRetries(session, ctx, e);
     }
 
@@ -265,8 +303,11 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
         if (accessLog.isPresent()) {
             accessLog.get().log(new AccessLog.Entry(session.requestHeader(), session.clientAddress(), session.responseStatus(),
                     session.requestBodyBytes(), session.responseBodyBytes(), session.elapsedNanos(),
-                    session.upstreamPeer().map(p -> String.valueOf(p.address())).orElse(""), route, session.retries(),
-                    ctx.requestId == null ? "" : ctx.requestId, error.map(x -> String.valueOf(x.type())).orElse("")));
+                    session.upstreamPeer().map(p -> dev.merapi.core.listeners.ListenerConfig.describe(p.address())).orElse(""), route,
+                    session.retries(), ctx.requestId == null ? "" : ctx.requestId, error.map(x -> String.valueOf(x.type())).orElse(""),
+                    ctx.connectedNanos < 0 ? -1 : ctx.connectedNanos - ctx.peerChosenNanos,
+                    ctx.firstByteNanos < 0 || ctx.connectedNanos < 0 ? -1 : ctx.firstByteNanos - ctx.connectedNanos,
+                    session.isUpstreamReused()));
         }
     }
 

@@ -3,6 +3,10 @@ package dev.merapi.gateway;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.core.upstreams.PeerOptions;
 import dev.merapi.gateway.config.GatewayConfig;
+import dev.merapi.gateway.config.GatewayConfig.BackendSpec;
+import dev.merapi.gateway.config.GatewayConfig.DnsSpec;
+import dev.merapi.loadbalancing.discovery.DnsDiscovery;
+import java.time.Duration;
 import dev.merapi.gateway.config.GatewayConfig.UpstreamGroup;
 import dev.merapi.gateway.routing.Router;
 import dev.merapi.loadbalancing.Backend;
@@ -14,7 +18,10 @@ import dev.merapi.proxy.Session;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.net.InetSocketAddress;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * Everything one request of the gateway needs, built from one {@link GatewayConfig}: the router and a load
@@ -32,14 +39,28 @@ record GatewaySnapshot(GatewayConfig config, Router router, Map<String, Group> g
      *
      * @param spec its configuration
      * @param balancer its load balancer
+     * @param discovery its DNS discovery, which the gateway closes when the group is retired
      * @param hashKey what hashing algorithms hash
      * @param peers each backend's peer with the group's timeouts
      */
-    record Group(UpstreamGroup spec, LoadBalancer balancer, Function<Session, byte[]> hashKey, Map<Backend, HttpPeer> peers) {
+    record Group(UpstreamGroup spec, LoadBalancer balancer, Optional<DnsDiscovery> discovery, Function<Session, byte[]> hashKey,
+            Map<Backend, HttpPeer> peers, Supplier<HttpPeer> demoOrigin) {
         HttpPeer peer(Backend b) {
             HttpPeer p = peers.get(b);
-            return p != null ? p : b.peer().withOptions(options(spec)); // a backend the balancer learned since
+            if (p != null) {
+                return p;
+            }
+            // the demo origin's port is known once the server has bound it; else a backend the balancer learned since
+            return b.name().equals(DEMO_ORIGIN_NAME) ? demoOrigin.get() : b.peer().withOptions(options(spec));
         }
+    }
+
+    /** The backend name of the built-in demo origin ({@code demo-origin} in the configuration). */
+    static final String DEMO_ORIGIN_NAME = BackendSpec.DEMO_ORIGIN + ":80";
+
+    /** Whether a configuration names the built-in demo origin as a backend. */
+    static boolean usesDemoOrigin(GatewayConfig config) {
+        return config.upstreams().stream().anyMatch(g -> g.backends().stream().anyMatch(BackendSpec::isDemoOrigin));
     }
 
     /**
@@ -47,27 +68,43 @@ record GatewaySnapshot(GatewayConfig config, Router router, Map<String, Group> g
      * so that their health state, and the pooled connections to their peers, carry over a reload.
      */
     static GatewaySnapshot build(GatewayConfig config, GatewaySnapshot previous) {
+        return build(config, previous, () -> {
+            throw new IllegalStateException("the built-in demo origin does not run in this gateway");
+        });
+    }
+
+    /**
+     * Builds a snapshot whose {@code demo-origin} backends are at the address {@code demoOrigin} gives (read per
+     * request to such a backend, once the server has bound it).
+     */
+    static GatewaySnapshot build(GatewayConfig config, GatewaySnapshot previous, Supplier<InetSocketAddress> demoOrigin) {
         Map<String, Group> groups = new HashMap<>();
         for (UpstreamGroup g : config.upstreams()) {
             Group old = previous == null ? null : previous.groups().get(g.name());
-            LoadBalancer lb = old != null && sameBalancing(old.spec(), g) ? old.balancer() : balancer(g);
+            boolean keep = old != null && sameBalancing(old.spec(), g);
+            Optional<DnsDiscovery> discovery = keep ? old.discovery() : g.dns().map(GatewaySnapshot::discovery);
+            LoadBalancer lb = keep ? old.balancer() : balancer(g, discovery);
             Map<Backend, HttpPeer> peers = new HashMap<>();
             for (Backend b : lb.backends()) {
-                peers.put(b, b.peer().withOptions(options(g)));
+                if (!b.name().equals(DEMO_ORIGIN_NAME)) {
+                    peers.put(b, b.peer().withOptions(options(g)));
+                }
             }
-            groups.put(g.name(), new Group(g, lb, UpstreamSpec.hashKey(g.hashKey()), Map.copyOf(peers)));
+            PeerOptions options = options(g);
+            groups.put(g.name(), new Group(g, lb, discovery, UpstreamSpec.hashKey(g.hashKey()), Map.copyOf(peers),
+                    () -> HttpPeer.of(demoOrigin.get(), false, "").withOptions(options)));
         }
         return new GatewaySnapshot(config, Router.of(config.routes()), Map.copyOf(groups));
     }
 
-    /** The balancers of this snapshot that {@code next} does not use any more. */
-    List<LoadBalancer> retiredBy(GatewaySnapshot next) {
-        return groups.values().stream().map(Group::balancer)
-                .filter(lb -> next.groups().values().stream().noneMatch(g -> g.balancer() == lb)).toList();
+    /** The groups of this snapshot whose balancer {@code next} does not use any more. */
+    List<Group> retiredBy(GatewaySnapshot next) {
+        return groups.values().stream().filter(o -> next.groups().values().stream().noneMatch(g -> g.balancer() == o.balancer())).toList();
     }
 
     private static boolean sameBalancing(UpstreamGroup a, UpstreamGroup b) {
-        return a.backends().equals(b.backends()) && a.algorithm().equals(b.algorithm()) && a.healthCheck().equals(b.healthCheck());
+        return a.backends().equals(b.backends()) && a.dns().equals(b.dns()) && a.algorithm().equals(b.algorithm())
+                && a.healthCheck().equals(b.healthCheck());
     }
 
     static PeerOptions options(UpstreamGroup g) {
@@ -75,9 +112,26 @@ record GatewaySnapshot(GatewayConfig config, Router router, Map<String, Group> g
                 .idleTimeout(g.idleTimeout()).build();
     }
 
-    private static LoadBalancer balancer(UpstreamGroup g) {
-        LoadBalancer.Builder b = LoadBalancer.builder(SelectionAlgorithm.parse(g.algorithm())).name(g.name())
-                .backends(g.backends().stream().map(s -> Backend.of(s.address(), s.weight())).toList());
+    /** The DNS discovery of a {@code dns} section; it owns a resolver thread until closed. */
+    private static DnsDiscovery discovery(DnsSpec d) {
+        DnsDiscovery.Builder dns = DnsDiscovery.builder().timeout(d.timeout())
+                .nameServers(d.nameServers().stream().map(a -> Backend.of(a).address()).toList());
+        d.name().ifPresent(n -> dns.name(n).port(d.port()));
+        d.srv().ifPresent(dns::srv);
+        return dns.build();
+    }
+
+    private static LoadBalancer balancer(UpstreamGroup g, Optional<DnsDiscovery> discovery) {
+        LoadBalancer.Builder b = LoadBalancer.builder(SelectionAlgorithm.parse(g.algorithm())).name(g.name());
+        if (discovery.isPresent()) {
+            // the gateway warms the group (a first discovery) before it takes requests; the health-check service asks
+            // again when the answer's TTL runs out, within refresh
+            Duration refresh = g.dns().orElseThrow().refresh();
+            b.discovery(discovery.get()).refreshInterval(refresh)
+                    .minRefreshInterval(Duration.ofSeconds(1).compareTo(refresh) < 0 ? Duration.ofSeconds(1) : refresh);
+        } else {
+            b.backends(g.backends().stream().map(s -> Backend.of(s.isDemoOrigin() ? DEMO_ORIGIN_NAME : s.address(), s.weight())).toList());
+        }
         g.healthCheck().ifPresent(h -> b.healthCheck(HealthCheck.builder(HttpProbe.of(h.path())).interval(h.interval()).timeout(h.timeout())
                 .rise(h.rise()).fall(h.fall()).build()));
         return b.build();

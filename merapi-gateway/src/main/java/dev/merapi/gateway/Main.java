@@ -16,6 +16,8 @@ import dev.merapi.loadbalancing.health.HttpProbe;
 import dev.merapi.loadbalancing.selection.SelectionAlgorithm;
 import dev.merapi.proxy.HttpProxy;
 import dev.merapi.proxy.ProxyOptions;
+import dev.merapi.gateway.config.ConfigLoader;
+import dev.merapi.gateway.config.GatewayConfig;
 import java.io.PrintWriter;
 import java.net.InetSocketAddress;
 import java.nio.file.Path;
@@ -35,7 +37,8 @@ import picocli.CommandLine.Spec;
         description = {
             "Merapi: a fast, secure, programmable HTTP proxy.",
             "",
-            "With no command, runs the embedded default: a proxy on 127.0.0.1:8080 in front of a built-in demo origin.",
+            "With no command, runs the embedded default: a proxy on 127.0.0.1:8080 in front of a built-in demo origin,",
+            "and the admin listener on 127.0.0.1:9901; its configuration is the one 'merapi config example' prints.",
         },
         subcommands = {Main.ProxyCommand.class, RunCommand.class, CheckCommand.class, ConfigCommand.class, CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
@@ -44,8 +47,12 @@ public final class Main implements Callable<Integer> {
     @Spec
     CommandSpec spec; // its out and err writers: System.out/err unless the caller set others
 
-    @Option(names = "--listen", defaultValue = "127.0.0.1:8080", description = "Where the demo proxy listens (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--listen", defaultValue = "127.0.0.1:8080", paramLabel = "ADDR", description = "Where the demo proxy listens (default: ${DEFAULT-VALUE}).")
     String listen;
+
+    @Option(names = "--admin", defaultValue = "127.0.0.1:9901", paramLabel = "ADDR",
+            description = "Where the demo's admin listener (/livez, /readyz, /metrics) listens (default: ${DEFAULT-VALUE}).")
+    String admin;
 
     @Option(names = "--threads", description = "Event loops (default: the number of cores).")
     Integer threads;
@@ -62,40 +69,48 @@ public final class Main implements Callable<Integer> {
         System.exit(code);
     }
 
+    /**
+     * Runs the embedded default: the built-in configuration ({@code merapi config example}) with the command line's
+     * listen, admin, threads, transport and grace-period in place of the file's.
+     */
     @Override
     public Integer call() {
-        Server server;
-        ListeningService origin;
-        ListeningService proxy;
+        Gateway gateway;
         try {
-            server = new Server(serverConfig(threads, transport, gracePeriod));
-            origin = ListeningService.http("demo-origin", new DemoOrigin(VERSION)).addTcp("127.0.0.1:0");
-            // the proxy's port is bound first, so that a busy port stops the start before the origin listens; no
-            // listener accepts before all are bound, so the origin's port is known by the time a request arrives
-            ForwardProxy forward = new ForwardProxy(() -> HttpPeer.of((InetSocketAddress) origin.boundAddresses().getFirst(), false, ""));
-            proxy = ListeningService.http("proxy", HttpProxy.of(forward, ProxyOptions.DEFAULT))
-                    .addListener(ListenerConfig.tcp(listen));
+            GatewayConfig config = embeddedDefault(listen, admin, threads, gracePeriod);
+            gateway = Gateway.of(config, transport == null ? Optional.empty() : Optional.of(Transport.parse(transport)));
         } catch (IllegalArgumentException e) {
             spec.commandLine().getErr().println("merapi: " + e.getMessage());
             return 2;
         }
-        server.addService(proxy).addService(origin);
-        try {
-            server.start();
-        } catch (IllegalStateException e) {
-            spec.commandLine().getErr().println("merapi: " + e.getMessage());
-            return 1;
-        }
-        server.installSignalHandlers(); // before announcing: a SIGTERM right after the announcement is graceful
-        String proxyAt = ListenerConfig.describe(proxy.boundAddresses().getFirst());
-        PrintWriter out = spec.commandLine().getOut();
-        out.println("Merapi " + VERSION + " is running its embedded default:");
-        out.println("  listening on http://" + proxyAt + " (proxy)  ->  http://" + ListenerConfig.describe(origin.boundAddresses().getFirst())
-                + " (built-in demo origin)");
-        out.println("Try it:  curl -i http://" + proxyAt + "/");
-        out.println("Stop with Ctrl-C, or SIGTERM for a graceful stop.");
-        server.run();
-        return 0;
+        return RunCommand.serve(gateway, spec, "merapi", out -> {
+            String proxyAt = ListenerConfig.describe(gateway.boundAddresses().getFirst());
+            out.println("Merapi " + VERSION + " is running its embedded default (merapi config example prints it):");
+            out.println("  listening on http://" + proxyAt + " (proxy)  ->  http://"
+                    + gateway.demoOriginBound().map(ListenerConfig::describe).orElse("?") + " (built-in demo origin)");
+            gateway.adminAddress().ifPresent(a -> out.println("  admin on http://" + ListenerConfig.describe(a) + " (/livez, /readyz, /metrics)"));
+            out.println("Try it:  curl -i http://" + proxyAt + "/");
+            out.println("Stop with Ctrl-C, or SIGTERM for a graceful stop.");
+        });
+    }
+
+    /**
+     * The built-in configuration with the first listener on {@code listen} and the admin listener on {@code admin}.
+     *
+     * @throws IllegalArgumentException if an address, the thread count or the grace period is invalid
+     */
+    static GatewayConfig embeddedDefault(String listen, String admin, Integer threads, String gracePeriod) {
+        ListenerConfig.tcp(listen); // says what is wrong with a bad address, in the words merapi proxy uses
+        ListenerConfig.tcp(admin);
+        ServerConfig checked = serverConfig(threads, null, gracePeriod);
+        GatewayConfig c = ConfigLoader.of().parse(ConfigLoader.exampleText(), ConfigLoader.BUILT_IN, Path.of("."));
+        List<GatewayConfig.Listener> listeners = new ArrayList<>(c.listeners());
+        GatewayConfig.Listener first = listeners.getFirst();
+        listeners.set(0, new GatewayConfig.Listener(first.name(), listen, first.protocols(), first.maxConnections(), first.maxConnectionsPerIp(),
+                first.http1()));
+        GatewayConfig.Server server = new GatewayConfig.Server(threads == null ? c.server().threads() : Optional.of(threads), checked.gracePeriod());
+        return new GatewayConfig(c.source(), server, listeners, c.upstreams(), c.routes(), new GatewayConfig.Admin(c.admin().enabled(), admin),
+                c.accessLog(), c.metrics(), c.requestId());
     }
 
     static ServerConfig serverConfig(Integer threads, String transport, String grace) {

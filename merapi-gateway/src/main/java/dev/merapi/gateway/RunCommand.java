@@ -8,6 +8,7 @@ import java.io.PrintWriter;
 import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import java.util.function.Consumer;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
@@ -40,26 +41,40 @@ final class RunCommand implements Callable<Integer> {
             err.println("merapi run: " + e.getMessage());
             return 2;
         }
+        return serve(gateway, spec, "merapi run", out -> {
+            out.println("Merapi " + Main.VERSION + " is running " + config + ":");
+            for (SocketAddress a : gateway.boundAddresses()) {
+                out.println("  listening on http://" + ListenerConfig.describe(a));
+            }
+            gateway.adminAddress().ifPresent(a -> out.println("  admin on http://" + ListenerConfig.describe(a) + " (/livez, /readyz, /metrics)"));
+            out.println("Reload with SIGHUP; stop with Ctrl-C, or SIGTERM for a graceful stop.");
+        });
+    }
+
+    /**
+     * Starts {@code gateway}, maps SIGTERM (graceful), SIGINT (fast) and SIGHUP (reload) to it, prints {@code announce},
+     * and blocks until it has stopped.
+     *
+     * @return the exit code: 0 after a stop, 1 if a listener could not be bound
+     */
+    static int serve(Gateway gateway, CommandSpec spec, String command, Consumer<PrintWriter> announce) {
+        PrintWriter err = spec.commandLine().getErr();
         try {
             gateway.start();
         } catch (IllegalStateException e) {
-            err.println("merapi run: " + e.getMessage());
+            gateway.shutdownFast();
+            err.println(command + ": " + e.getMessage());
             return 1;
         }
         // not Server.run(): SIGTERM and SIGINT first mark the gateway not ready, so /readyz turns 503 during shutdown
         Signal.handle(new Signal("TERM"), sig -> Thread.ofPlatform().name("merapi-shutdown").start(gateway::shutdownGracefully));
         Signal.handle(new Signal("INT"), sig -> Thread.ofPlatform().name("merapi-shutdown").start(gateway::shutdownFast));
-        PrintWriter out = spec.commandLine().getOut();
         SignalHandler previous = Signal.handle(new Signal("HUP"), sig -> Thread.ofVirtual().name("merapi-reload").start(gateway::reload));
         if (previous == SignalHandler.SIG_IGN) {
-            err.println("merapi run: SIGHUP is ignored in this process (started under nohup?), so it cannot reload the file");
+            err.println(command + ": SIGHUP is ignored in this process (started under nohup?), so it cannot reload the file");
         }
-        out.println("Merapi " + Main.VERSION + " is running " + config + ":");
-        for (SocketAddress a : gateway.boundAddresses()) {
-            out.println("  listening on http://" + ListenerConfig.describe(a));
-        }
-        gateway.adminAddress().ifPresent(a -> out.println("  admin on http://" + ListenerConfig.describe(a) + " (/livez, /readyz, /metrics)"));
-        out.println("Reload with SIGHUP; stop with Ctrl-C, or SIGTERM for a graceful stop.");
+        PrintWriter out = spec.commandLine().getOut();
+        announce.accept(out);
         out.flush();
         gateway.server().awaitTermination();
         return 0;

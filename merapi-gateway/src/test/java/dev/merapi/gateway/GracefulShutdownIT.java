@@ -75,7 +75,7 @@ class GracefulShutdownIT {
             assertThat(idle.readResponse().status()).isEqualTo(200);
             origin.takeRequest();
             busy.send("GET /slow HTTP/1.1\r\nHost: test\r\n\r\n");
-            CompletableFuture<RawClient.Response> slow = readAsync(busy);
+            CompletableFuture<RawClient.Response> slow = TestGateways.readAsync(busy);
             assertThat(origin.takeRequest().target()).isEqualTo("/slow");
 
             long began = System.nanoTime();
@@ -105,7 +105,7 @@ class GracefulShutdownIT {
                         .checkClosedOnStop(proxy.connector()::openConnections);
                 RawClient busy = RawClient.connect(server.port())) {
             busy.send("GET /very-slow HTTP/1.1\r\nHost: test\r\n\r\n");
-            CompletableFuture<RawClient.Response> slow = readAsync(busy);
+            CompletableFuture<RawClient.Response> slow = TestGateways.readAsync(busy);
             origin.takeRequest();
 
             long began = System.nanoTime();
@@ -130,7 +130,7 @@ class GracefulShutdownIT {
             gateway.awaitLine("proxy:", Duration.ofSeconds(30));
             try (RawClient client = RawClient.connect(port)) {
                 client.send("GET /slow HTTP/1.1\r\nHost: test\r\n\r\n");
-                CompletableFuture<RawClient.Response> slow = readAsync(client);
+                CompletableFuture<RawClient.Response> slow = TestGateways.readAsync(client);
                 assertThat(origin.takeRequest().target()).isEqualTo("/slow");
 
                 gateway.terminate();
@@ -151,7 +151,7 @@ class GracefulShutdownIT {
             gateway.awaitLine("proxy:", Duration.ofSeconds(30));
             try (RawClient client = RawClient.connect(port)) {
                 client.send("GET /very-slow HTTP/1.1\r\nHost: test\r\n\r\n");
-                CompletableFuture<RawClient.Response> slow = readAsync(client);
+                CompletableFuture<RawClient.Response> slow = TestGateways.readAsync(client);
                 origin.takeRequest();
 
                 long began = System.nanoTime();
@@ -185,7 +185,7 @@ class GracefulShutdownIT {
     @Test
     void theEmbeddedDefaultServesItsDemoOriginThenStopsOnSigterm() throws Exception {
         int port = GatewayProcess.freePort();
-        try (GatewayProcess gateway = GatewayProcess.start("--listen", "127.0.0.1:" + port, "--threads", "1");
+        try (GatewayProcess gateway = GatewayProcess.start("--listen", "127.0.0.1:" + port, "--admin", "127.0.0.1:0", "--threads", "1");
                 HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1)
                         .connectTimeout(Duration.ofSeconds(5)).build()) {
             String tryIt = gateway.awaitLine("Try it:", Duration.ofSeconds(30));
@@ -212,18 +212,6 @@ class GracefulShutdownIT {
 
     private static ServerConfig config(Duration grace) {
         return ServerConfig.builder().threads(1).gracePeriod(grace).name("test").build();
-    }
-
-    private static CompletableFuture<RawClient.Response> readAsync(RawClient client) {
-        CompletableFuture<RawClient.Response> f = new CompletableFuture<>();
-        Thread.ofVirtual().name("test-reader").start(() -> {
-            try {
-                f.complete(client.readResponse());
-            } catch (Throwable t) {
-                f.completeExceptionally(t);
-            }
-        });
-        return f;
     }
 
     private static void connect(InetSocketAddress address) throws IOException {

@@ -38,7 +38,8 @@ class MainTest {
         Run r = run("--help");
 
         assertThat(r.exitCode()).isZero();
-        assertThat(r.out()).contains("Usage: merapi", "Commands:", "proxy", "help", "--listen", "--grace-period", "--version");
+        assertThat(r.out()).contains("Usage: merapi", "Commands:", "proxy", "help", "--listen", "--admin", "--grace-period", "--version");
+        assertThat(r.out().replaceAll("\\s+", " ")).contains("admin listener on 127.0.0.1:9901", "'merapi config example' prints");
         assertThat(r.out()).containsPattern("(?m)^\\s+proxy\\s+Runs a plain reverse proxy");
         assertThat(r.out()).containsPattern("(?m)^\\s+help\\s+");
         assertThat(r.err()).isEmpty();
@@ -296,6 +297,32 @@ class MainTest {
         } finally {
             serverLog.detachAppender(lines);
         }
+    }
+
+    @Test
+    void theEmbeddedDefaultIsTheExampleWithTheCommandLineAddresses() {
+        dev.merapi.gateway.config.GatewayConfig example = dev.merapi.gateway.config.ConfigLoader.of()
+                .parse(dev.merapi.gateway.config.ConfigLoader.exampleText(), "example", java.nio.file.Path.of("."));
+
+        dev.merapi.gateway.config.GatewayConfig c = Main.embeddedDefault("127.0.0.1:18080", "127.0.0.1:19901", 2, "10s");
+
+        assertThat(c.listeners().getFirst().address()).isEqualTo("127.0.0.1:18080");
+        assertThat(c.admin().address()).isEqualTo("127.0.0.1:19901");
+        assertThat(c.server().threads()).hasValue(2);
+        assertThat(c.server().gracePeriod()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(c.routes()).isEqualTo(example.routes());
+        assertThat(c.upstreams()).isEqualTo(example.upstreams());
+        assertThat(c.upstreams()).anyMatch(g -> g.backends().stream().anyMatch(b -> b.isDemoOrigin()));
+        assertThat(c.accessLog()).isEqualTo(example.accessLog());
+        assertThat(c.requestId().respond()).as("the demo answer stays as the README shows it").isFalse();
+    }
+
+    @Test
+    void demoWithBadAdminAddressIsRejected() {
+        Run r = run("--admin", "nowhere");
+
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).startsWith("merapi: ").contains("expected host:port");
     }
 
     @Test

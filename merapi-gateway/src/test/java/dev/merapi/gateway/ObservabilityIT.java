@@ -46,9 +46,12 @@ class ObservabilityIT {
         Path file = dir.resolve("gw.yaml");
         Files.writeString(file, """
                 listeners: [{name: main, address: "127.0.0.1:0"}]
-                upstreams: [{name: app, backends: ["127.0.0.1:%d"]}]
+                upstreams:
+                  - {name: app, backends: ["127.0.0.1:%d"]}
+                  - {name: dead, backends: ["127.0.0.1:%d"], retries: 0}
                 routes:
                   - {name: api, match: {path-prefix: /api}, upstream: app}
+                  - {name: dead, match: {path-prefix: /dead}, upstream: dead}
                   - {name: teapot, match: {path: /tea}, respond: {status: 418, body: "short and stout"}}
                 admin: {address: "127.0.0.1:0"}
                 access-log:
@@ -56,10 +59,16 @@ class ObservabilityIT {
                   headers: [User-Agent, Authorization, Cookie, X-Api-Key]
                   redact-headers: [X-Api-Key]
                   redact-query: [token]
-                """.formatted(origin.port(), dir.resolve("access.log")));
+                """.formatted(origin.port(), unusedPort(), dir.resolve("access.log")));
         gateway = Gateway.of(file, ConfigLoader.of());
         assertThat(gateway.ready()).as("ready before start").isFalse();
         gateway.start();
+    }
+
+    private static int unusedPort() throws java.io.IOException {
+        try (java.net.ServerSocket s = new java.net.ServerSocket(0, 1, java.net.InetAddress.getLoopbackAddress())) {
+            return s.getLocalPort();
+        }
     }
 
     @AfterEach
@@ -116,6 +125,29 @@ class ObservabilityIT {
                 .containsEntry("merapi_backend_up{backend=127.0.0.1:" + origin.port() + ",group=app}", 1.0)
                 .containsEntry("merapi_config_reloads_total{result=ok}", 0.0);
         assertThat(samples.keySet()).anyMatch(k -> k.startsWith("merapi_request_duration_seconds_bucket{group=app,le="));
+    }
+
+    @Test
+    void theScrapeCountsConnectErrorsPoolReuseOpenConnectionsAndSecurityEvents() throws Exception {
+        assertThat(get("/api/one").statusCode()).isEqualTo(200);
+        assertThat(get("/api/two").statusCode()).isEqualTo(200);
+        assertThat(get("/dead").statusCode()).isEqualTo(502);
+        try (dev.merapi.testkit.RawClient raw = dev.merapi.testkit.RawClient.connect(
+                ((InetSocketAddress) gateway.boundAddresses().getFirst()).getPort())) {
+            raw.send("GET / HTTP/1.1\r\nHost: a\r\nHost: b\r\n\r\n"); // a duplicate Host: refused, a security event
+            assertThat(raw.readResponse().status()).isEqualTo(400);
+        }
+
+        Map<String, Double> samples = parse(admin("/metrics").body());
+
+        assertThat(samples).containsEntry("merapi_upstream_connections_total{group=app,reused=false}", 1.0)
+                .containsEntry("merapi_upstream_connections_total{group=app,reused=true}", 1.0)
+                .containsEntry("merapi_upstream_connect_errors_total{group=dead}", 1.0)
+                .containsEntry("merapi_upstream_errors_total{group=dead,kind=connect_refused}", 1.0)
+                .containsEntry("merapi_access_log_dropped_total", 0.0);
+        assertThat(samples).as("the client's keep-alive connection is open").containsKey("merapi_connections_active{listener=main}");
+        assertThat(samples.get("merapi_connections_active{listener=main}")).isGreaterThanOrEqualTo(1.0);
+        assertThat(samples.entrySet()).anyMatch(e -> e.getKey().startsWith("merapi_security_events_total{rule=") && e.getValue() >= 1.0);
     }
 
     /** A strict reading of the Prometheus text format: every line a comment or a sample; labels sorted into the key. */
@@ -175,6 +207,11 @@ class ObservabilityIT {
                     kv = {k: v for d in o["kvpList"] for k, v in d.items()}
                     print(kv["route"], kv["status"], kv["method"], kv["path"], kv["query"], kv["request_id"],
                           kv.get("header_authorization"), kv.get("header_cookie"), kv.get("header_x_api_key"), kv.get("header_user_agent"))
+                    if kv["route"] == "api":
+                        assert float(kv["duration_ms"]) >= float(kv["upstream_connect_ms"]) >= 0, kv
+                        assert float(kv["upstream_first_byte_ms"]) >= 0, kv
+                        assert kv["upstream"].startswith("127.0.0.1:"), kv
+                        assert int(kv["bytes_out"]) == 5 and kv["retries"] == "0" and kv["upstream_reused"] == "false", kv
                 """, log.toString()).redirectErrorStream(true).start();
         assertThat(py.waitFor(30, TimeUnit.SECONDS)).isTrue();
         String out = new String(py.getInputStream().readAllBytes(), StandardCharsets.UTF_8);

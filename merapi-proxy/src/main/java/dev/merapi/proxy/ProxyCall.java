@@ -379,6 +379,17 @@ final class ProxyCall<C> implements ClientSession.Handler {
             return;
         }
         session.countRequestBody(data.readableBytes());
+        if (session.requestBodyBytes() > session.maxRequestBody()) {
+            data.release();
+            if (!downstream.isResponseStarted()) {
+                session.respond(413, "text/plain; charset=utf-8", "Content Too Large\n");
+            }
+            if (!downstream.isResponseDone()) {
+                downstream.abort(); // a response under way cannot say 413 any more: the client sees it cut
+            }
+            finish(null); // the upstream request is abandoned with its connection
+            return;
+        }
         if (chunk != null) {
             chunk.set(data);
             try {

@@ -37,6 +37,7 @@ public final class Session {
     private HttpPeer peer;
     private int retries;
     private long requestBodyBytes;
+    private long maxRequestBody = Long.MAX_VALUE;
     private long responseBodyBytes;
     private boolean upstreamReused;
 
@@ -116,6 +117,28 @@ public final class Session {
     /** Request body bytes read from the client so far. */
     public long requestBodyBytes() {
         return requestBodyBytes;
+    }
+
+    /**
+     * Caps this request's body, whatever its framing: once more than {@code maxBytes} have arrived from the client,
+     * the request is answered {@code 413 Content Too Large} (or, if a response has started, cut) and the upstream
+     * request is abandoned with its connection; the client's connection then drains what is left of the body within
+     * the server's bounds, or closes. A {@code Content-Length} can be checked up front in
+     * {@code requestFilter}; a chunked body can only be counted, which this does. Call it from a request phase, on
+     * the session's event loop.
+     *
+     * @param maxBytes the most body bytes taken, 0 or more
+     */
+    public void limitRequestBody(long maxBytes) {
+        if (maxBytes < 0) {
+            throw new IllegalArgumentException("maxBytes must be 0 or more: " + maxBytes);
+        }
+        this.maxRequestBody = maxBytes;
+    }
+
+    /** The cap {@link #limitRequestBody} set; {@link Long#MAX_VALUE} for none. */
+    public long maxRequestBody() {
+        return maxRequestBody;
     }
 
     /** Response body bytes written to the client so far. */

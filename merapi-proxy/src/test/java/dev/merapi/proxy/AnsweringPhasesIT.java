@@ -195,4 +195,31 @@ class AnsweringPhasesIT {
         answeredThenInStep(server, proxy);
         assertThat(proxy.loggedErrors().getFirst()).isEmpty();
     }
+
+    @org.junit.jupiter.api.Test
+    void limitRequestBodyAnswers413OnceAChunkedBodyPassesTheCap() throws Exception {
+        MockOrigin origin = fixture.origin();
+        RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + origin.port())) {
+            @Override
+            public CompletionStage<FilterResult> requestFilter(Session session, Ctx ctx) {
+                session.limitRequestBody(100);
+                return FilterResult.CONTINUE_STAGE;
+            }
+        };
+        TestServer server = fixture.serve(HttpProxy.of(proxy));
+        try (RawClient client = RawClient.connect(server.port())) {
+            client.send("POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n40\r\n" + "x".repeat(64) + "\r\n");
+            client.send("40\r\n" + "y".repeat(64) + "\r\n0\r\n\r\n");
+
+            assertThat(client.readResponse().status()).isEqualTo(413);
+            proxy.awaitLogged(1);
+            if (!client.isClosedByPeer(java.time.Duration.ofMillis(500))) {
+                // the rest of the body was drained: the connection is in step for the next request
+                client.send("GET /next HTTP/1.1\r\nHost: t\r\n\r\n");
+                assertThat(client.readResponse().status()).isEqualTo(200);
+            }
+        }
+        assertThat(origin.requests()).as("no POST with its whole body reached the origin")
+                .allSatisfy(r -> assertThat(r.method()).isEqualTo("GET"));
+    }
 }

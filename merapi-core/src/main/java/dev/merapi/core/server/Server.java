@@ -31,8 +31,12 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -64,8 +68,9 @@ public final class Server {
     private static final Logger log = LoggerFactory.getLogger(Server.class);
 
     private final ServerConfig config;
-    private final List<Service> services = new ArrayList<>();
+    private final List<Service> services = new CopyOnWriteArrayList<>(); // a stopped listening service leaves it from another thread
     private final List<Channel> listenChannels = new ArrayList<>();
+    private final Map<ListeningService, List<Channel>> listenChannelsOf = new HashMap<>(); // guarded by this
     private final CountDownLatch stopped = new CountDownLatch(1);
     private EventLoopGroup group;
     private ExecutorService background;
@@ -135,6 +140,78 @@ public final class Server {
         log.info("{} started: {} event loop(s), transport {}", config.name(), config.threads(), transport);
     }
 
+    /**
+     * Adds a listening service to a running server: binds each of its listeners, then accepts on them. A gateway
+     * calls it when a reload adds a listener. Services running already are not touched.
+     *
+     * @throws IllegalStateException if the server is not running, or if a listener cannot be bound (whatever of the
+     *     service was bound is closed again); the message names the address, as {@link #start()}'s does
+     */
+    public synchronized void startListening(ListeningService service) {
+        if (!started || stopping) {
+            throw new IllegalStateException("the server is not running");
+        }
+        if (services.contains(service)) {
+            throw new IllegalStateException(service.name() + " runs already");
+        }
+        try {
+            bind(service, config.transport());
+        } catch (RuntimeException e) {
+            List<Channel> bound = listenChannelsOf.remove(service);
+            if (bound != null) {
+                listenChannels.removeAll(bound);
+                bound.forEach(ch -> ch.close().syncUninterruptibly());
+            }
+            throw e;
+        }
+        services.add(service);
+        for (Channel ch : listenChannelsOf.getOrDefault(service, List.of())) {
+            ch.config().setAutoRead(true);
+        }
+    }
+
+    /**
+     * Stops one listening service of a running server, as a graceful shutdown stops them all, and leaves the others
+     * running: its listeners are closed before this returns (new connections are refused); then its idle
+     * connections close at once, and active ones finish their current response within {@code grace}, after which
+     * whatever is left is closed. A gateway calls it when a reload removes a listener.
+     *
+     * @return completes once every connection of the service is closed; at once if it does not run here
+     */
+    public CompletableFuture<Void> stopListening(ListeningService service, Duration grace) {
+        List<Channel> channels;
+        synchronized (this) {
+            channels = listenChannelsOf.remove(service);
+            if (channels == null || stopping) {
+                return CompletableFuture.completedFuture(null);
+            }
+            listenChannels.removeAll(channels);
+        }
+        channels.forEach(ch -> ch.close().syncUninterruptibly());
+        if (!grace.isZero()) {
+            service.connectionTracker().startShutdown();
+        }
+        return CompletableFuture.runAsync(() -> {
+            awaitDrained(List.of(service), grace);
+            service.connectionTracker().closeAll();
+            services.remove(service);
+            log.info("{}: stopped", service.name());
+        }, background);
+    }
+
+    /** Waits until none of {@code services} has an open connection, for at most {@code grace}. */
+    private static void awaitDrained(List<ListeningService> services, Duration grace) {
+        long deadline = System.nanoTime() + grace.toNanos();
+        while (!grace.isZero() && System.nanoTime() - deadline < 0 && services.stream().anyMatch(l -> l.openConnections() > 0)) {
+            try {
+                Thread.sleep(20);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+    }
+
     private void bind(ListeningService service, Transport transport) {
         ConnectionStage.Next stages = ConnectionStage.chain(service.connectionStages());
         for (ListenerConfig l : service.listeners()) {
@@ -170,6 +247,7 @@ public final class Server {
                 throw new IllegalStateException(bindFailure(l.address(), e), e);
             }
             listenChannels.add(ch);
+            listenChannelsOf.computeIfAbsent(service, k -> new ArrayList<>()).add(ch);
             SocketAddress local = domain ? l.address() : ch.localAddress();
             service.bound(local);
             log.info("{}: listening on {}", service.name(), ListenerConfig.describe(local));
@@ -288,15 +366,7 @@ public final class Server {
                 }
             }
         }
-        long deadline = System.nanoTime() + grace.toNanos();
-        while (!grace.isZero() && System.nanoTime() - deadline < 0 && listening.stream().anyMatch(l -> l.openConnections() > 0)) {
-            try {
-                Thread.sleep(20);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                break;
-            }
-        }
+        awaitDrained(listening, grace);
         int left = listening.stream().mapToInt(ListeningService::openConnections).sum();
         if (left > 0) {
             log.info("closing {} connection(s) still open", left);

@@ -5,6 +5,8 @@ import dev.merapi.gateway.config.GatewayConfig.AccessLog;
 import dev.merapi.gateway.config.GatewayConfig.Action;
 import dev.merapi.gateway.config.GatewayConfig.Admin;
 import dev.merapi.gateway.config.GatewayConfig.BackendSpec;
+import dev.merapi.gateway.config.GatewayConfig.Cors;
+import dev.merapi.gateway.config.GatewayConfig.DnsSpec;
 import dev.merapi.gateway.config.GatewayConfig.Filters;
 import dev.merapi.gateway.config.GatewayConfig.HeaderEdits;
 import dev.merapi.gateway.config.GatewayConfig.HealthCheckSpec;
@@ -12,10 +14,13 @@ import dev.merapi.gateway.config.GatewayConfig.Listener;
 import dev.merapi.gateway.config.GatewayConfig.Match;
 import dev.merapi.gateway.config.GatewayConfig.Metrics;
 import dev.merapi.gateway.config.GatewayConfig.PathMatch;
+import dev.merapi.gateway.config.GatewayConfig.RequestId;
 import dev.merapi.gateway.config.GatewayConfig.Rewrite;
 import dev.merapi.gateway.config.GatewayConfig.Route;
 import dev.merapi.gateway.config.GatewayConfig.Server;
 import dev.merapi.gateway.config.GatewayConfig.UpstreamGroup;
+import dev.merapi.core.protocols.http1.Http1Options;
+import dev.merapi.http.Http1Limits;
 import dev.merapi.loadbalancing.Backend;
 import java.io.IOException;
 import java.io.InputStream;
@@ -156,8 +161,10 @@ public final class ConfigLoader {
                         a.strings("redact-query"))).orElse(AccessLog.DEFAULT);
         Metrics metrics = s.get("metrics").flatMap(n -> b.section(n, "metrics", Metrics.KEYS))
                 .map(m -> new Metrics(m.bool("enabled", true))).orElse(Metrics.DEFAULT);
+        RequestId requestId = s.get("request-id").flatMap(n -> b.section(n, "request-id", RequestId.KEYS))
+                .map(r -> new RequestId(r.bool("respond", true))).orElse(RequestId.DEFAULT);
         crossCheck(b, s, listeners, upstreams, routes, admin);
-        return new GatewayConfig(name, server, listeners, upstreams, routes, admin, log, metrics);
+        return new GatewayConfig(name, server, listeners, upstreams, routes, admin, log, metrics, requestId);
     }
 
     /** Names unique, references resolved, addresses not shared. */
@@ -242,10 +249,24 @@ public final class ConfigLoader {
         }).orElse(List.of("h1"));
         int max = s.integer("max-connections", 1, 10_000_000, dev.merapi.core.listeners.ListenerConfig.DEFAULT_MAX_CONNECTIONS);
         int perIp = s.integer("max-connections-per-ip", 0, 10_000_000, 0);
+        Http1Options d = Http1Options.DEFAULT;
+        Http1Limits l = d.limits();
+        Http1Limits limits = new Http1Limits(
+                (int) s.size("max-request-line", 256, 1024 * 1024).orElse((long) l.maxRequestLine()).longValue(),
+                (int) s.size("max-header-size", 1024, 1024 * 1024).orElse((long) l.maxHeaderBytes()).longValue(),
+                s.integer("max-headers", 8, 10_000, l.maxHeaderCount()), l.maxChunkLine(), l.maxTrailerBytes());
+        Http1Options http1 = d.toBuilder().limits(limits)
+                .firstByteTimeout(s.duration("first-byte-timeout", MIN_TIMEOUT, MAX_TIMEOUT, d.firstByteTimeout()))
+                .headerReadTimeout(s.duration("header-timeout", MIN_TIMEOUT, MAX_TIMEOUT, d.headerReadTimeout()))
+                .keepAliveTimeout(s.duration("keep-alive-timeout", MIN_TIMEOUT, MAX_TIMEOUT, d.keepAliveTimeout()))
+                .bodyReadTimeout(s.duration("body-timeout", MIN_TIMEOUT, MAX_TIMEOUT, d.bodyReadTimeout()))
+                .writeTimeout(s.duration("write-timeout", MIN_TIMEOUT, MAX_TIMEOUT, d.writeTimeout()))
+                .maxRequestsPerConnection(s.integer("max-requests-per-connection", 1, 10_000_000, d.maxRequestsPerConnection()))
+                .build();
         if (name.isEmpty() || address.isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of(new Listener(name.get(), address.get(), protocols.isEmpty() ? List.of("h1") : protocols, max, perIp));
+        return Optional.of(new Listener(name.get(), address.get(), protocols.isEmpty() ? List.of("h1") : protocols, max, perIp, http1));
     }
 
     private static boolean checkAddress(Section s, String key, String address) {
@@ -267,7 +288,12 @@ public final class ConfigLoader {
             b.error(s.get("hash-key").orElseThrow(), s.at("hash-key"), "expected uri, client-ip or header:NAME; got '" + keySpec + "'");
         }
         s.get("tls").ifPresent(n -> b.error(s.keyNode("tls"), s.at("tls"), "TLS to upstreams is not available in this version"));
-        List<BackendSpec> backends = s.required("backends").map(n -> b.list(n, s.at("backends"), (item, p) -> backend(b, item, p))).orElse(List.of());
+        Optional<DnsSpec> dns = s.get("dns").flatMap(n -> b.section(n, s.at("dns"), DnsSpec.KEYS)).flatMap(ConfigLoader::dns);
+        if (s.get("dns").isPresent() && s.get("backends").isPresent()) {
+            b.error(s.keyNode("dns"), s.at("dns"), "give either backends or dns, not both");
+        }
+        List<BackendSpec> backends = (s.get("dns").isPresent() ? s.get("backends") : s.required("backends"))
+                .map(n -> b.list(n, s.at("backends"), (item, p) -> backend(b, item, p))).orElse(List.of());
         s.get("backends").ifPresent(n -> {
             if (backends.isEmpty() && n instanceof org.snakeyaml.engine.v2.nodes.SequenceNode seq && seq.getValue().isEmpty()) {
                 b.error(n, s.at("backends"), "at least one backend is needed");
@@ -287,12 +313,90 @@ public final class ConfigLoader {
                     Duration timeout = h.duration("timeout", Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ofSeconds(1));
                     return path.map(p -> new HealthCheckSpec(p, interval, timeout, h.integer("rise", 1, 100, 2), h.integer("fall", 1, 100, 3)));
                 });
+        if (health.isPresent() && backends.stream().anyMatch(BackendSpec::isDemoOrigin)) {
+            b.error(s.keyNode("health-check"), s.at("health-check"), "a group with the built-in demo-origin backend takes no health check");
+        }
         Duration connect = s.duration("connect-timeout", MIN_TIMEOUT, MAX_TIMEOUT, Duration.ofSeconds(5));
         Duration read = s.duration("read-timeout", MIN_TIMEOUT, MAX_TIMEOUT, Duration.ofSeconds(60));
         Duration write = s.duration("write-timeout", MIN_TIMEOUT, MAX_TIMEOUT, Duration.ofSeconds(60));
         Duration idle = s.duration("idle-timeout", MIN_TIMEOUT, MAX_TIMEOUT, Duration.ofSeconds(60));
         int retries = s.integer("retries", 0, dev.merapi.proxy.ProxyOptions.MAX_RETRIES, 1);
-        return name.map(n -> new UpstreamGroup(n, algorithm, keySpec, backends, health, connect, read, write, idle, retries));
+        return name.map(n -> new UpstreamGroup(n, algorithm, keySpec, backends, dns, health, connect, read, write, idle, retries));
+    }
+
+    /** A route's {@code cors} section. */
+    private static Optional<Cors> cors(Section s) {
+        Binder b = s.binder();
+        boolean ok = true;
+        List<String> origins = s.required("allow-origins").map(n -> b.strings(n, s.at("allow-origins"))).orElse(List.of());
+        for (String o : origins) {
+            if (!o.equals("*") && !o.matches("(?i)https?://[a-z0-9.\\-\\[\\]:]+")) {
+                b.error(s.get("allow-origins").orElseThrow(), s.at("allow-origins"),
+                        "an origin is scheme://host[:port] with no path, such as https://app.example.com, or *; got '" + o + "'");
+                ok = false;
+            }
+        }
+        List<String> methods = s.get("allow-methods").isPresent() ? s.strings("allow-methods") : Cors.DEFAULT_METHODS;
+        for (String m : methods) {
+            if (!METHODS.contains(m)) {
+                b.error(s.get("allow-methods").orElseThrow(), s.at("allow-methods"), "unknown method '" + m + "'");
+                ok = false;
+            }
+        }
+        List<String> headers = s.strings("allow-headers");
+        List<String> expose = s.strings("expose-headers");
+        for (String h : java.util.stream.Stream.concat(headers.stream(), expose.stream()).toList()) {
+            if (!h.equals("*") && !dev.merapi.http.Tokens.isToken(h)) {
+                b.error(s.node(), s.path(), "not a header name: '" + h + "'");
+                ok = false;
+            }
+        }
+        boolean credentials = s.bool("allow-credentials", false);
+        if (credentials && origins.contains("*")) {
+            b.error(s.keyNode("allow-credentials"), s.at("allow-credentials"),
+                    "credentials cannot be allowed for any origin (*): list the origins");
+            ok = false;
+        }
+        Duration maxAge = s.duration("max-age", Duration.ZERO, Duration.ofDays(1), Duration.ofMinutes(10));
+        return ok ? Optional.of(new Cors(origins, methods, headers, expose, credentials, maxAge)) : Optional.empty();
+    }
+
+    /** A {@code dns} section: {@code name} with {@code port}, or {@code srv}. */
+    private static Optional<DnsSpec> dns(Section s) {
+        Binder b = s.binder();
+        Optional<String> name = s.string("name");
+        Optional<String> srv = s.string("srv");
+        int port = s.integer("port", 1, 65535, 0);
+        boolean ok = true;
+        if (name.isPresent() == srv.isPresent()) {
+            b.error(s.node(), s.path(), "give either name (with port) or srv");
+            ok = false;
+        } else if (name.isPresent() && port == 0) {
+            b.error(s.node(), s.at("port"), "'port' is required with name");
+            ok = false;
+        } else if (srv.isPresent() && s.get("port").isPresent()) {
+            b.error(s.keyNode("port"), s.at("port"), "SRV records give the ports; remove 'port'");
+            ok = false;
+        }
+        for (String host : name.map(List::of).orElse(srv.map(List::of).orElse(List.of()))) {
+            if (host.startsWith("*") || !validHost(host.toLowerCase(Locale.ROOT).replace("_", ""))) {
+                b.error(s.get(name.isPresent() ? "name" : "srv").orElseThrow(), s.at(name.isPresent() ? "name" : "srv"),
+                        "not a DNS name: '" + host + "'");
+                ok = false;
+            }
+        }
+        List<String> servers = s.strings("name-servers");
+        for (String server : servers) {
+            try {
+                Backend.of(server);
+            } catch (IllegalArgumentException e) {
+                b.error(s.get("name-servers").orElseThrow(), s.at("name-servers"), "expected host:port such as 10.0.0.2:53; got '" + server + "'");
+                ok = false;
+            }
+        }
+        Duration refresh = s.duration("refresh", Duration.ofSeconds(1), Duration.ofDays(1), Duration.ofSeconds(30));
+        Duration timeout = s.duration("timeout", Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ofSeconds(2));
+        return ok ? Optional.of(new DnsSpec(name, port, srv, servers, refresh, timeout)) : Optional.empty();
     }
 
     /** A backend: {@code host:port}, or a mapping of address and weight. */
@@ -314,10 +418,13 @@ public final class ConfigLoader {
         if (address.isEmpty()) {
             return Optional.empty();
         }
+        if (address.get().equals(BackendSpec.DEMO_ORIGIN)) {
+            return Optional.of(new BackendSpec(address.get(), weight));
+        }
         try {
             Backend.of(address.get());
         } catch (IllegalArgumentException e) {
-            b.error(at, path, "expected host:port such as 10.0.0.1:80; got '" + address.get() + "'");
+            b.error(at, path, "expected host:port such as 10.0.0.1:80, or demo-origin; got '" + address.get() + "'");
             return Optional.empty();
         }
         return Optional.of(new BackendSpec(address.get(), weight));
@@ -359,7 +466,8 @@ public final class ConfigLoader {
         });
         OptionalLong maxBody = s.size("max-request-body", 0, Long.MAX_VALUE).map(OptionalLong::of).orElse(OptionalLong.empty());
         Optional<Duration> timeout = s.optionalDuration("timeout", MIN_TIMEOUT, MAX_TIMEOUT);
-        Filters filters = new Filters(req, resp, strip, rewrite, maxBody, timeout);
+        Optional<Cors> cors = s.get("cors").flatMap(n -> b.section(n, s.at("cors"), Cors.KEYS)).flatMap(ConfigLoader::cors);
+        Filters filters = new Filters(req, resp, strip, rewrite, maxBody, timeout, cors);
         if (name.isEmpty() || action.isEmpty()) {
             return Optional.empty();
         }

@@ -1,5 +1,6 @@
 package dev.merapi.gateway.config;
 
+import dev.merapi.core.protocols.http1.Http1Options;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
@@ -21,12 +22,14 @@ import java.util.regex.Pattern;
  * @param admin the admin listener
  * @param accessLog the access log
  * @param metrics the metrics
+ * @param requestId the request id
  */
 public record GatewayConfig(String source, Server server, List<Listener> listeners, List<UpstreamGroup> upstreams,
-        List<Route> routes, Admin admin, AccessLog accessLog, Metrics metrics) {
+        List<Route> routes, Admin admin, AccessLog accessLog, Metrics metrics, RequestId requestId) {
 
     /** The top-level keys. */
-    public static final List<String> KEYS = List.of("server", "listeners", "upstreams", "routes", "admin", "access-log", "metrics");
+    public static final List<String> KEYS = List.of("server", "listeners", "upstreams", "routes", "admin", "access-log", "metrics",
+            "request-id");
 
     public GatewayConfig {
         listeners = List.copyOf(listeners);
@@ -58,9 +61,13 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
      * @param protocols what it speaks; {@code h1} in this version
      * @param maxConnections most client connections open at once
      * @param maxConnectionsPerIp most from one IP address; 0 for no cap
+     * @param http1 HTTP/1.1 limits and timeouts of its connections
      */
-    public record Listener(String name, String address, List<String> protocols, int maxConnections, int maxConnectionsPerIp) {
-        public static final List<String> KEYS = List.of("name", "address", "protocols", "tls", "max-connections", "max-connections-per-ip");
+    public record Listener(String name, String address, List<String> protocols, int maxConnections, int maxConnectionsPerIp,
+            Http1Options http1) {
+        public static final List<String> KEYS = List.of("name", "address", "protocols", "tls", "max-connections", "max-connections-per-ip",
+                "max-request-line", "max-header-size", "max-headers", "first-byte-timeout", "header-timeout", "keep-alive-timeout",
+                "body-timeout", "write-timeout", "max-requests-per-connection");
 
         public Listener {
             protocols = List.copyOf(protocols);
@@ -73,7 +80,8 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
      * @param name unique among groups
      * @param algorithm how a backend is chosen: round-robin, random, hash, ketama, least-conn, p2c-ewma, maglev
      * @param hashKey what the hashing algorithms hash: uri, client-ip or header:NAME
-     * @param backends the static backends; at least one
+     * @param backends the static backends; at least one unless {@code dns} gives them
+     * @param dns backends found in DNS, instead of static ones
      * @param healthCheck an active HTTP health check, if any
      * @param connectTimeout upstream connect timeout
      * @param readTimeout upstream read timeout (between bytes of the response)
@@ -81,10 +89,10 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
      * @param idleTimeout how long an idle pooled connection is kept
      * @param retries how many times a failed attempt that is safe to retry is tried again, on another backend
      */
-    public record UpstreamGroup(String name, String algorithm, String hashKey, List<BackendSpec> backends,
+    public record UpstreamGroup(String name, String algorithm, String hashKey, List<BackendSpec> backends, Optional<DnsSpec> dns,
             Optional<HealthCheckSpec> healthCheck, Duration connectTimeout, Duration readTimeout, Duration writeTimeout,
             Duration idleTimeout, int retries) {
-        public static final List<String> KEYS = List.of("name", "algorithm", "hash-key", "backends", "health-check", "tls",
+        public static final List<String> KEYS = List.of("name", "algorithm", "hash-key", "backends", "dns", "health-check", "tls",
                 "connect-timeout", "read-timeout", "write-timeout", "idle-timeout", "retries");
         public static final List<String> ALGORITHMS = List.of("round-robin", "random", "hash", "ketama", "least-conn", "p2c-ewma", "maglev");
 
@@ -96,11 +104,40 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
     /**
      * One static backend.
      *
-     * @param address {@code host:port}
+     * @param address {@code host:port}, or {@value #DEMO_ORIGIN}: the built-in demo origin, which then runs in the
+     *     gateway's process on a loopback port of its own
      * @param weight its share, 1 to 10000
      */
     public record BackendSpec(String address, int weight) {
         public static final List<String> KEYS = List.of("address", "weight");
+        /** The address that names the built-in demo origin. */
+        public static final String DEMO_ORIGIN = "demo-origin";
+
+        /** Whether this is the built-in demo origin. */
+        public boolean isDemoOrigin() {
+            return address.equals(DEMO_ORIGIN);
+        }
+    }
+
+    /**
+     * Backends from DNS: every A and AAAA address of {@code name} on {@code port}, or the targets, ports and weights
+     * of the SRV records of {@code srv}. Asked again when the answer's TTL runs out, within {@code refresh}; a failed
+     * query keeps the last good set.
+     *
+     * @param name a host name whose addresses are the backends (with {@code port}), or empty
+     * @param port the port of every address of {@code name}; 0 with {@code srv}
+     * @param srv a service name whose SRV records give the backends, or empty
+     * @param nameServers the name servers to ask ({@code host:port}); empty for the system's
+     * @param refresh the longest time between two queries
+     * @param timeout the deadline of one query
+     */
+    public record DnsSpec(Optional<String> name, int port, Optional<String> srv, List<String> nameServers, Duration refresh,
+            Duration timeout) {
+        public static final List<String> KEYS = List.of("name", "port", "srv", "name-servers", "refresh", "timeout");
+
+        public DnsSpec {
+            nameServers = List.copyOf(nameServers);
+        }
     }
 
     /**
@@ -126,7 +163,7 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
      */
     public record Route(String name, Match match, Action action, Filters filters) {
         public static final List<String> KEYS = List.of("name", "match", "upstream", "redirect", "respond",
-                "request-headers", "response-headers", "strip-prefix", "rewrite", "max-request-body", "timeout");
+                "request-headers", "response-headers", "strip-prefix", "rewrite", "max-request-body", "timeout", "cors");
     }
 
     /**
@@ -195,11 +232,42 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
      * @param rewrite a regular-expression rewrite of the path
      * @param maxRequestBody the largest request body taken (413 above it)
      * @param timeout the upstream read timeout of this route, instead of the group's
+     * @param cors cross-origin resource sharing, if the route allows other origins
      */
     public record Filters(HeaderEdits requestHeaders, HeaderEdits responseHeaders, Optional<String> stripPrefix,
-            Optional<Rewrite> rewrite, OptionalLong maxRequestBody, Optional<Duration> timeout) {
+            Optional<Rewrite> rewrite, OptionalLong maxRequestBody, Optional<Duration> timeout, Optional<Cors> cors) {
         public static final Filters NONE = new Filters(HeaderEdits.NONE, HeaderEdits.NONE, Optional.empty(), Optional.empty(),
-                OptionalLong.empty(), Optional.empty());
+                OptionalLong.empty(), Optional.empty(), Optional.empty());
+    }
+
+    /**
+     * Cross-origin resource sharing (the Fetch standard's CORS protocol) for one route. The gateway answers
+     * preflights itself, and adds {@code Access-Control-*} to the responses of allowed origins.
+     *
+     * @param allowOrigins origins allowed, such as {@code https://app.example.com}, or {@code *} for any
+     * @param allowMethods methods a preflight may announce
+     * @param allowHeaders request headers a preflight may announce (case-insensitive); {@code *} for any
+     * @param exposeHeaders response headers scripts may read
+     * @param allowCredentials whether cookies and credentials may be sent (never with {@code *} origins)
+     * @param maxAge how long a browser may cache a preflight answer
+     */
+    public record Cors(List<String> allowOrigins, List<String> allowMethods, List<String> allowHeaders, List<String> exposeHeaders,
+            boolean allowCredentials, Duration maxAge) {
+        public static final List<String> KEYS = List.of("allow-origins", "allow-methods", "allow-headers", "expose-headers",
+                "allow-credentials", "max-age");
+        public static final List<String> DEFAULT_METHODS = List.of("GET", "HEAD", "POST");
+
+        public Cors {
+            allowOrigins = List.copyOf(allowOrigins);
+            allowMethods = List.copyOf(allowMethods);
+            allowHeaders = List.copyOf(allowHeaders);
+            exposeHeaders = List.copyOf(exposeHeaders);
+        }
+
+        /** Whether any origin is allowed. */
+        public boolean anyOrigin() {
+            return allowOrigins.contains("*");
+        }
     }
 
     /**
@@ -269,5 +337,15 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
     public record Metrics(boolean enabled) {
         public static final List<String> KEYS = List.of("enabled");
         public static final Metrics DEFAULT = new Metrics(true);
+    }
+
+    /**
+     * The request id ({@code X-Request-Id}): the client's when valid, else a new one; always sent upstream and logged.
+     *
+     * @param respond whether it is also returned to the client
+     */
+    public record RequestId(boolean respond) {
+        public static final List<String> KEYS = List.of("respond");
+        public static final RequestId DEFAULT = new RequestId(true);
     }
 }

@@ -24,7 +24,7 @@ import org.slf4j.spi.LoggingEventBuilder;
  * The access log: one JSON object per request, one a line, on the {@code merapi.access} logger, encoded by Logback's
  * {@link JsonEncoder} (the fields are the event's key-value pairs) and written by an {@link AsyncAppender}, so the
  * event loop only queues an event. If the queue (8192 events) is full, events are dropped rather than stall the
- * loop. Written to standard output (for containers and systemd) or to a file.
+ * loop ({@link #dropped()} counts them). Written to standard output (for containers and systemd) or to a file.
  *
  * <p>Redaction: the values of {@code Authorization}, {@code Cookie}, {@code Set-Cookie}, {@code Proxy-Authorization}
  * and of the configured headers are written as {@code [redacted]}, as are the values of configured query parameters.
@@ -40,6 +40,7 @@ public final class AccessLog implements AutoCloseable {
     private final List<String> headers;
     private final Set<String> redactedHeaders = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
     private final Set<String> redactedQuery;
+    private final java.util.concurrent.atomic.LongAdder dropped = new java.util.concurrent.atomic.LongAdder();
 
     private AccessLog(GatewayConfig.AccessLog config, LoggerContext context) {
         this.headers = config.headers();
@@ -101,6 +102,10 @@ public final class AccessLog implements AutoCloseable {
      * @param entry what to write
      */
     public void log(Entry entry) {
+        if (async.getRemainingCapacity() == 0) {
+            dropped.increment(); // the writer is behind: this line would be dropped by the full queue anyway
+            return;
+        }
         LoggingEventBuilder e = logger.atInfo()
                 .addKeyValue("client", address(entry.client()))
                 .addKeyValue("method", entry.request().method())
@@ -111,6 +116,9 @@ public final class AccessLog implements AutoCloseable {
                 .addKeyValue("bytes_in", entry.bytesIn())
                 .addKeyValue("bytes_out", entry.bytesOut())
                 .addKeyValue("duration_ms", entry.durationNanos() / 1_000_000.0)
+                .addKeyValue("upstream_connect_ms", entry.connectNanos() < 0 ? null : entry.connectNanos() / 1_000_000.0)
+                .addKeyValue("upstream_first_byte_ms", entry.firstByteNanos() < 0 ? null : entry.firstByteNanos() / 1_000_000.0)
+                .addKeyValue("upstream_reused", entry.upstream().isEmpty() ? null : entry.reused())
                 .addKeyValue("upstream", entry.upstream())
                 .addKeyValue("route", entry.route())
                 .addKeyValue("retries", entry.retries())
@@ -139,9 +147,19 @@ public final class AccessLog implements AutoCloseable {
      * @param retries retries on another backend
      * @param requestId the request id
      * @param error the error that ended it, or empty
+     * @param connectNanos from choosing the backend to the upstream connection being ready (0 for a pooled one that
+     *     was ready at once), for the last attempt; -1 if none got a connection
+     * @param firstByteNanos from the connection being ready to the upstream response head; -1 if none came
+     * @param reused whether the last attempt's upstream connection came from the pool
      */
     public record Entry(RequestHeader request, SocketAddress client, int status, long bytesIn, long bytesOut, long durationNanos,
-            String upstream, String route, int retries, String requestId, String error) {
+            String upstream, String route, int retries, String requestId, String error, long connectNanos, long firstByteNanos,
+            boolean reused) {
+    }
+
+    /** Lines dropped because the writer was behind (the queue was full), since start. */
+    public long dropped() {
+        return dropped.sum();
     }
 
     String redactQuery(String query) {

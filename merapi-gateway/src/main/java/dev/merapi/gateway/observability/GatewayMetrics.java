@@ -1,6 +1,8 @@
 package dev.merapi.gateway.observability;
 
+import dev.merapi.core.security.SecurityEvents;
 import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
@@ -18,9 +20,15 @@ import java.util.function.Supplier;
  * <ul>
  *   <li>{@code merapi_requests_total{route, group, status_class}} and the latency histogram
  *       {@code merapi_request_duration_seconds{route, group}};</li>
- *   <li>{@code merapi_upstream_errors_total{group, kind}} and {@code merapi_upstream_retries_total{group}};</li>
+ *   <li>{@code merapi_upstream_errors_total{group, kind}} (errors that ended a request) and
+ *       {@code merapi_upstream_retries_total{group}};</li>
+ *   <li>{@code merapi_upstream_connect_errors_total{group}}: every failed connect, retried or not;</li>
+ *   <li>{@code merapi_upstream_connections_total{group, reused="true"|"false"}}: the upstream connection of each
+ *       attempt that got one, from the pool or new (pool reuse);</li>
  *   <li>{@code merapi_config_reloads_total{result="ok"|"failed"}};</li>
- *   <li>{@code merapi_backend_up{group, backend}} (1 healthy, 0 not), read at each scrape.</li>
+ *   <li>{@code merapi_backend_up{group, backend}} (1 healthy, 0 not), {@code merapi_connections_active{listener}}
+ *       (open client connections) and {@code merapi_security_events_total{rule}} (the process's
+ *       {@link SecurityEvents}), read at each scrape.</li>
  * </ul>
  * Thread-safe. Meters are looked up in a map per label set, so recording costs a hash lookup and an atomic add.
  */
@@ -30,6 +38,10 @@ public final class GatewayMetrics {
     private final Map<List<String>, Timer> latency = new ConcurrentHashMap<>();
     private final Map<List<String>, Counter> upstreamErrors = new ConcurrentHashMap<>();
     private final Map<String, Counter> retries = new ConcurrentHashMap<>();
+    private final Map<String, Counter> connectErrors = new ConcurrentHashMap<>();
+    private final Map<List<String>, Counter> upstreamConnections = new ConcurrentHashMap<>();
+    private final MultiGauge activeConnections;
+    private final Supplier<Map<String, Integer>> connections;
     private final Counter reloadsOk;
     private final Counter reloadsFailed;
     private final MultiGauge backendUp;
@@ -40,10 +52,14 @@ public final class GatewayMetrics {
     }
 
     /**
-     * Metrics whose backend health is read from {@code health} at each scrape.
+     * Metrics whose backend health is read from {@code health}, and open client connections by listener from
+     * {@code connections}, at each scrape.
      */
-    public GatewayMetrics(Supplier<List<BackendHealth>> health) {
+    public GatewayMetrics(Supplier<List<BackendHealth>> health, Supplier<Map<String, Integer>> connections) {
         this.health = health;
+        this.connections = connections;
+        this.activeConnections = MultiGauge.builder("merapi.connections.active").description("open client connections by listener")
+                .register(registry);
         this.reloadsOk = Counter.builder("merapi.config.reloads").tag("result", "ok").description("configuration reloads").register(registry);
         this.reloadsFailed = Counter.builder("merapi.config.reloads").tag("result", "failed").description("configuration reloads").register(registry);
         this.backendUp = MultiGauge.builder("merapi.backend.up").description("1 if the backend is healthy, else 0").register(registry);
@@ -71,6 +87,25 @@ public final class GatewayMetrics {
                 .description("requests an upstream error ended, by kind").tags("group", group, "kind", kind).register(registry)).increment();
     }
 
+    /** A connect to a backend of {@code group} failed (whether or not the request was then retried). */
+    public void connectError(String group) {
+        connectErrors.computeIfAbsent(group, g -> Counter.builder("merapi.upstream.connect.errors")
+                .description("failed connects to upstream backends").tag("group", g).register(registry)).increment();
+    }
+
+    /** An attempt got its upstream connection to {@code group}: from the pool ({@code reused}) or new. */
+    public void upstreamConnection(String group, boolean reused) {
+        upstreamConnections.computeIfAbsent(List.of(group, Boolean.toString(reused)), k -> Counter.builder("merapi.upstream.connections")
+                .description("upstream connections used by attempts, pooled (reused) or new").tags("group", group, "reused", k.get(1))
+                .register(registry)).increment();
+    }
+
+    /** Counts the access-log lines dropped because its writer was behind: {@code merapi_access_log_dropped_total}. */
+    public void watchAccessLogDrops(java.util.function.LongSupplier dropped) {
+        FunctionCounter.builder("merapi.access.log.dropped", dropped, d -> d.getAsLong())
+                .description("access-log lines dropped because the writer was behind").register(registry);
+    }
+
     /** A reload ended. */
     public void reload(boolean ok) {
         (ok ? reloadsOk : reloadsFailed).increment();
@@ -78,6 +113,13 @@ public final class GatewayMetrics {
 
     /** The Prometheus text exposition of every metric, backend health read now. */
     public String scrape() {
+        for (String rule : SecurityEvents.counts().keySet()) {
+            // registered once per rule (later calls find it); the count is read from SecurityEvents at each scrape
+            FunctionCounter.builder("merapi.security.events", rule, SecurityEvents::count)
+                    .description("requests and connections refused, by rule").tag("rule", rule).register(registry);
+        }
+        activeConnections.register(connections.get().entrySet().stream()
+                .map(e -> MultiGauge.Row.of(Tags.of("listener", e.getKey()), e.getValue())).toList(), true);
         backendUp.register(health.get().stream().map(h -> MultiGauge.Row.of(Tags.of("group", h.group(), "backend", h.backend()), h.up() ? 1 : 0))
                 .toList(), true);
         return registry.scrape();

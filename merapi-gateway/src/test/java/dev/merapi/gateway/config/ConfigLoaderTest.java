@@ -40,9 +40,62 @@ class ConfigLoaderTest {
         GatewayConfig c = parse(ConfigLoader.exampleText());
 
         assertThat(c.listeners()).extracting(GatewayConfig.Listener::address).containsExactly("127.0.0.1:8080");
-        assertThat(c.upstreams()).extracting(GatewayConfig.UpstreamGroup::name).containsExactly("app", "static");
+        assertThat(c.upstreams()).extracting(GatewayConfig.UpstreamGroup::name).containsExactly("app", "demo");
+        assertThat(c.upstream("demo").orElseThrow().backends()).extracting(GatewayConfig.BackendSpec::address).containsExactly("demo-origin");
         assertThat(c.routes()).hasSize(4);
         assertThat(c.admin().address()).isEqualTo("127.0.0.1:9901");
+    }
+
+    @Test
+    void aDnsGroupNeedsANameWithAPortOrAnSrvNameAndNoStaticBackends() {
+        String head = "listeners: [{name: main, address: \"127.0.0.1:0\"}]\nroutes: [{name: all, upstream: app}]\nupstreams:\n";
+        GatewayConfig ok = parse(head + "  - {name: app, dns: {name: app.internal, port: 8080}}\n");
+        assertThat(ok.upstreams().getFirst().dns()).hasValueSatisfying(d -> {
+            assertThat(d.name()).hasValue("app.internal");
+            assertThat(d.port()).isEqualTo(8080);
+            assertThat(d.refresh()).isEqualTo(java.time.Duration.ofSeconds(30));
+        });
+        assertThat(ok.upstreams().getFirst().backends()).isEmpty();
+
+        assertThat(errors(head + "  - {name: app, dns: {name: app.internal}}\n")).singleElement().asString()
+                .contains("upstreams[0].dns.port: 'port' is required with name");
+        assertThat(errors(head + "  - {name: app, dns: {srv: _http._tcp.app, port: 80}}\n")).singleElement().asString()
+                .contains("upstreams[0].dns.port: SRV records give the ports");
+        assertThat(errors(head + "  - {name: app, dns: {port: 80}}\n")).singleElement().asString()
+                .contains("upstreams[0].dns: give either name (with port) or srv");
+        assertThat(errors(head + "  - {name: app, backends: [127.0.0.1:1], dns: {name: a.b, port: 80}}\n")).singleElement().asString()
+                .contains("upstreams[0].dns: give either backends or dns, not both");
+        assertThat(errors(head + "  - {name: app, dns: {name: a.b, port: 80, name-servers: [nowhere]}}\n")).singleElement().asString()
+                .contains("upstreams[0].dns.name-servers: expected host:port");
+        assertThat(errors(head + "  - {name: app}\n")).singleElement().asString().contains("upstreams[0]: 'backends' is required");
+    }
+
+    @Test
+    void corsRefusesCredentialsForAnyOriginAndOriginsWithAPath() {
+        String head = "listeners: [{name: main, address: \"127.0.0.1:0\"}]\nupstreams: [{name: app, backends: [\"127.0.0.1:1\"]}]\n";
+        GatewayConfig ok = parse(head + "routes: [{name: all, upstream: app, cors: {allow-origins: [\"https://a.example\"]}}]\n");
+        assertThat(ok.routes().getFirst().filters().cors()).hasValueSatisfying(c -> {
+            assertThat(c.allowMethods()).containsExactly("GET", "HEAD", "POST");
+            assertThat(c.maxAge()).isEqualTo(java.time.Duration.ofMinutes(10));
+            assertThat(c.allowCredentials()).isFalse();
+        });
+
+        assertThat(errors(head + "routes: [{name: all, upstream: app, cors: {allow-origins: [\"*\"], allow-credentials: true}}]\n"))
+                .singleElement().asString().contains("routes[0].cors.allow-credentials: credentials cannot be allowed for any origin");
+        assertThat(errors(head + "routes: [{name: all, upstream: app, cors: {allow-origins: [\"https://a.example/app\"]}}]\n"))
+                .singleElement().asString().contains("routes[0].cors.allow-origins: an origin is scheme://host[:port] with no path");
+        assertThat(errors(head + "routes: [{name: all, upstream: app, cors: {allow-methods: [GET]}}]\n"))
+                .singleElement().asString().contains("routes[0].cors: 'allow-origins' is required");
+    }
+
+    @Test
+    void theDemoOriginBackendTakesNoHealthCheck() {
+        assertThat(errors("""
+                listeners: [{name: main, address: "127.0.0.1:0"}]
+                upstreams: [{name: demo, backends: [demo-origin], health-check: {path: /}}]
+                routes: [{name: all, upstream: demo}]
+                """)).singleElement().asString().matches("gw\\.yaml:2:\\d+: upstreams\\[0]\\.health-check: "
+                + "a group with the built-in demo-origin backend takes no health check");
     }
 
     @Test

@@ -23,16 +23,20 @@ class ConfigReferenceTest {
         add(fromCode, "upstreams[]", GatewayConfig.UpstreamGroup.KEYS);
         add(fromCode, "upstreams[].backends[]", GatewayConfig.BackendSpec.KEYS);
         add(fromCode, "upstreams[].health-check", GatewayConfig.HealthCheckSpec.KEYS);
+        add(fromCode, "upstreams[].dns", GatewayConfig.DnsSpec.KEYS);
         add(fromCode, "routes[]", GatewayConfig.Route.KEYS);
         add(fromCode, "routes[].match", GatewayConfig.Match.KEYS);
         add(fromCode, "routes[].redirect", GatewayConfig.Action.Redirect.KEYS);
         add(fromCode, "routes[].respond", GatewayConfig.Action.Respond.KEYS);
         add(fromCode, "routes[].rewrite", GatewayConfig.Rewrite.KEYS);
+        add(fromCode, "routes[].cors", GatewayConfig.Cors.KEYS);
         add(fromCode, "HEADER_EDITS", GatewayConfig.HeaderEdits.KEYS);
         add(fromCode, "admin", GatewayConfig.Admin.KEYS);
         add(fromCode, "access-log", GatewayConfig.AccessLog.KEYS);
         add(fromCode, "metrics", GatewayConfig.Metrics.KEYS);
-        assertThat(GatewayConfig.KEYS).containsExactlyInAnyOrder("server", "listeners", "upstreams", "routes", "admin", "access-log", "metrics");
+        add(fromCode, "request-id", GatewayConfig.RequestId.KEYS);
+        assertThat(GatewayConfig.KEYS).containsExactlyInAnyOrder("server", "listeners", "upstreams", "routes", "admin", "access-log", "metrics",
+                "request-id");
 
         String doc = Files.readString(Path.of("..", "docs", "configuration.md"));
         String table = doc.substring(doc.indexOf("## Gateway YAML"));
