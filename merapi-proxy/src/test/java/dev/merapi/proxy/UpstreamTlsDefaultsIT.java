@@ -85,7 +85,7 @@ class UpstreamTlsDefaultsIT {
     private void assertRefused(int port) throws Exception {
         UpstreamTls tls = UpstreamTls.builder().trustedCa(pki.caPem()).build();
         RecordingProxy proxy = new RecordingProxy(HttpPeer.of("127.0.0.1:" + port, true, "legacy.test").withTls(tls));
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults().withMaxRetries(3));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.builder().maxRetries(3).build());
         try (TestServer server = RecordingProxy.serve(engine); RawClient c = RawClient.connect(server.port())) {
             c.send("GET / HTTP/1.1\r\nHost: legacy.test\r\n\r\n");
 

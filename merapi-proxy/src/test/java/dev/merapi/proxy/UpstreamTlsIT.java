@@ -221,7 +221,7 @@ class UpstreamTlsIT {
 
     private void assertFailsNotRetried(HttpPeer peer, String reason) throws Exception {
         RecordingProxy proxy = new RecordingProxy(peer);
-        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.defaults().withMaxRetries(3));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.builder().maxRetries(3).build());
         try (TestServer server = RecordingProxy.serve(engine)) {
             RawClient.Response r = get(server, 1, "/tls").getFirst();
 
@@ -320,7 +320,7 @@ class UpstreamTlsIT {
     @Test
     void largeBodiesOverTlsAreCopiedIntactAndNeverSpliced() throws Exception {
         HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(new RecordingProxy(peer("good.test", trustingTestCa())),
-                ProxyOptions.defaults().withSplice(true));
+                ProxyOptions.builder().splice(true).build());
         try (TestServer server = RecordingProxy.serve(engine)) {
             List<RawClient.Response> rs = get(server, 2, "/large.bin");
 
