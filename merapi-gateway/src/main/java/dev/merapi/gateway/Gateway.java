@@ -17,8 +17,10 @@ import dev.merapi.proxy.ProxyOptions;
 import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -191,7 +193,7 @@ final class Gateway {
     }
 
     /** A first health check of the groups that {@code previous} did not have, before they take requests. */
-    private static void warm(GatewaySnapshot next, GatewaySnapshot previous) {
+    private static void warm(GatewaySnapshot next, @Nullable GatewaySnapshot previous) {
         for (GatewaySnapshot.Group g : next.groups().values()) {
             boolean known = previous != null && previous.groups().values().stream().anyMatch(o -> o.balancer() == g.balancer());
             if (!known && g.spec().healthCheck().isPresent()) {
@@ -206,9 +208,9 @@ final class Gateway {
     }
 
     /** The file's modification time and size as last seen, or null if it could not be read. */
-    private volatile String fileStamp;
+    private volatile @Nullable String fileStamp;
 
-    private String stamp() {
+    private @Nullable String stamp() {
         try {
             return java.nio.file.Files.getLastModifiedTime(file) + "/" + java.nio.file.Files.size(file);
         } catch (java.io.IOException e) {

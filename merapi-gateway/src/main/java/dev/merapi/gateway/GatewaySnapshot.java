@@ -15,6 +15,7 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Everything one request of the gateway needs, built from one {@link GatewayConfig}: the router and a load
@@ -46,7 +47,7 @@ record GatewaySnapshot(GatewayConfig config, Router router, Map<String, Group> g
      * Builds a snapshot. {@code previous} lends its balancers to groups whose backends and balancing did not change,
      * so that their health state, and the pooled connections to their peers, carry over a reload.
      */
-    static GatewaySnapshot build(GatewayConfig config, GatewaySnapshot previous) {
+    static GatewaySnapshot build(GatewayConfig config, @Nullable GatewaySnapshot previous) {
         Map<String, Group> groups = new HashMap<>();
         for (UpstreamGroup g : config.upstreams()) {
             Group old = previous == null ? null : previous.groups().get(g.name());

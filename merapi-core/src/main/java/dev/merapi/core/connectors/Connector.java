@@ -127,7 +127,7 @@ public final class Connector {
         }
         ConnectionPool<HttpPeer.ReuseKey, Http1ClientConnection> pool = pool(loop);
         Http1ClientConnection idle;
-        while (pooled && (idle = pool.acquire(peer.reuseKey())) != null) {
+        while (pooled && (idle = pool.acquire(peer.reuseKey()).orElse(null)) != null) {
             if (idle.isOpen()) {
                 reused.increment();
                 idle.begin(true);

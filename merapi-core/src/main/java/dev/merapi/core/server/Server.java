@@ -36,6 +36,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -66,8 +67,8 @@ public final class Server {
     private final List<Service> services = new ArrayList<>();
     private final List<Channel> listenChannels = new ArrayList<>();
     private final CountDownLatch stopped = new CountDownLatch(1);
-    private EventLoopGroup group;
-    private ExecutorService background;
+    private @Nullable EventLoopGroup group;
+    private @Nullable ExecutorService background;
     private volatile boolean started;
     private volatile boolean stopping;
 
@@ -107,13 +108,14 @@ public final class Server {
         }
         started = true;
         Transport transport = config.transport();
-        group = new MultiThreadIoEventLoopGroup(config.threads(), new DefaultThreadFactory(config.name() + "-loop", false),
-                transport.ioHandlerFactory());
+        EventLoopGroup loops = new MultiThreadIoEventLoopGroup(config.threads(),
+                new DefaultThreadFactory(config.name() + "-loop", false), transport.ioHandlerFactory());
+        group = loops;
         background = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name(config.name() + "-bg-", 0).factory());
         try {
             for (Service s : services) {
                 if (s instanceof ListeningService ls) {
-                    bind(ls, transport);
+                    bind(ls, transport, loops);
                 }
             }
             for (Channel ch : listenChannels) {
@@ -131,7 +133,7 @@ public final class Server {
         log.info("{} started: {} event loop(s), transport {}", config.name(), config.threads(), transport);
     }
 
-    private void bind(ListeningService service, Transport transport) {
+    private void bind(ListeningService service, Transport transport, EventLoopGroup loops) {
         ConnectionStage.Next stages = ConnectionStage.chain(service.connectionStages());
         for (ListenerConfig l : service.listeners()) {
             boolean domain = l.isUnix();
@@ -143,11 +145,11 @@ public final class Server {
                 }
             }
             ServerBootstrap b = new ServerBootstrap()
-                    .group(group)
+                    .group(loops)
                     .channel(transport.serverChannel(domain))
                     .option(ChannelOption.SO_BACKLOG, l.backlog())
                     .option(ChannelOption.AUTO_READ, false) // no accept until every listener is bound
-                    .handler(new Acceptor(stages, group, l, domain, transport == Transport.EPOLL))
+                    .handler(new Acceptor(stages, loops, l, domain, transport == Transport.EPOLL))
                     .childHandler(NotAccepted.INSTANCE);
             if (!domain) {
                 b.option(ChannelOption.SO_REUSEADDR, true);

@@ -3,6 +3,7 @@ package dev.merapi.core.server;
 import dev.merapi.core.listeners.Transport;
 import java.time.Duration;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Process-wide settings of a {@link Server}.
@@ -25,7 +26,7 @@ public record ServerConfig(int threads, Transport transport, Duration gracePerio
         }
         Objects.requireNonNull(name, "name");
         if (!transport.isAvailable()) {
-            throw new IllegalArgumentException("transport " + transport + " is not available here: " + transport.unavailabilityCause());
+            throw new IllegalArgumentException("transport " + transport + " is not available here: " + transport.unavailabilityCause().orElse(null));
         }
     }
 
@@ -42,7 +43,7 @@ public record ServerConfig(int threads, Transport transport, Duration gracePerio
     /** Builds a {@link ServerConfig}. */
     public static final class Builder {
         private int threads = Runtime.getRuntime().availableProcessors();
-        private Transport transport;
+        private @Nullable Transport transport;
         private Duration gracePeriod = Duration.ofSeconds(30);
         private String name = "merapi";
 
