@@ -17,9 +17,11 @@ import io.netty.channel.embedded.EmbeddedChannel;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -81,7 +83,7 @@ public class PhaseDispatchBenchmark {
         private static final SocketAddress CLIENT = new InetSocketAddress("127.0.0.1", 40000);
         private static final SocketAddress SERVER = new InetSocketAddress("127.0.0.1", 8080);
         private final EventLoop loop;
-        private RequestHeader request;
+        private @Nullable RequestHeader request; // set by reset before each dispatch
         private boolean started;
         private boolean done;
         long bytes;
@@ -99,7 +101,7 @@ public class PhaseDispatchBenchmark {
 
         @Override
         public RequestHeader request() {
-            return request;
+            return Objects.requireNonNull(request, "reset first");
         }
 
         @Override

@@ -40,7 +40,7 @@ public class PoolBenchmark {
     @Benchmark
     public Object acquireRelease() {
         String key = keys[i++ & 7];
-        Object c = pool.acquire(key);
+        Object c = pool.acquire(key).orElseThrow();
         pool.release(key, c, IDLE);
         return c;
     }

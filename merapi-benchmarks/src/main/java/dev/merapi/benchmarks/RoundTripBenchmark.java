@@ -24,6 +24,7 @@ import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
 import org.openjdk.jmh.annotations.Fork;
@@ -88,7 +89,7 @@ public class RoundTripBenchmark {
     public void setUp() throws IOException {
         ListeningService origin = ListeningService.http("origin", ORIGIN).addTcp("127.0.0.1:0");
         ListeningService proxy = HttpProxy.service("proxy", new ProxyHttp<Void>() {
-            private CompletionStage<HttpPeer> peer;
+            private @Nullable CompletionStage<HttpPeer> peer;
 
             @Override
             public Void newCtx() {
@@ -97,10 +98,12 @@ public class RoundTripBenchmark {
 
             @Override
             public CompletionStage<HttpPeer> upstreamPeer(Session session, Void ctx) {
-                if (peer == null) {
-                    peer = Stages.completed(HttpPeer.of((InetSocketAddress) origin.boundAddresses().getFirst(), false, ""));
+                CompletionStage<HttpPeer> p = peer;
+                if (p == null) {
+                    p = Stages.completed(HttpPeer.of((InetSocketAddress) origin.boundAddresses().getFirst(), false, ""));
+                    peer = p;
                 }
-                return peer;
+                return p;
             }
         }).addTcp("127.0.0.1:0");
         server = new Server(ServerConfig.builder().threads(1).name("bench").build());

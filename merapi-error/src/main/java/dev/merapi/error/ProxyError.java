@@ -2,6 +2,7 @@ package dev.merapi.error;
 
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The one error type of Merapi: what went wrong ({@link #type()}), on which side ({@link #source()}),
@@ -23,8 +24,8 @@ public final class ProxyError extends RuntimeException {
     private final String context;
     private final String rule; // "" when no named rule was broken
 
-    private ProxyError(ErrorType type, ErrorSource source, Retry retry, String context, String rule, Throwable cause,
-            boolean stack) {
+    private ProxyError(ErrorType type, ErrorSource source, Retry retry, @Nullable String context, String rule,
+            @Nullable Throwable cause, boolean stack) {
         super(context, cause, false, stack);
         this.type = Objects.requireNonNull(type, "type");
         this.source = Objects.requireNonNull(source, "source");

@@ -3,4 +3,7 @@
  *
  * <p>Starting points: {@link dev.merapi.error.ProxyError}, {@link dev.merapi.error.ErrorType}.
  */
+@NullMarked
 package dev.merapi.error;
+
+import org.jspecify.annotations.NullMarked;

@@ -6,6 +6,7 @@ import dev.merapi.proxy.Session;
 import dev.merapi.proxy.Stages;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The plain reverse proxy of {@code merapi proxy}: every request goes to one upstream, unchanged but for what
@@ -13,7 +14,7 @@ import java.util.function.Supplier;
  */
 final class ForwardProxy implements ProxyHttp<Void> {
     private final Supplier<HttpPeer> peerSupplier;
-    private CompletionStage<HttpPeer> peer;
+    private @Nullable CompletionStage<HttpPeer> peer;
 
     ForwardProxy(HttpPeer peer) {
         this(() -> peer);

@@ -28,6 +28,7 @@ import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.locks.ReentrantLock;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -329,7 +330,7 @@ final class Gateway {
     }
 
     /** A first health check of the groups that {@code previous} did not have, before they take requests. */
-    private static void warm(GatewaySnapshot next, GatewaySnapshot previous) {
+    private static void warm(GatewaySnapshot next, @Nullable GatewaySnapshot previous) {
         for (GatewaySnapshot.Group g : next.groups().values()) {
             boolean known = previous != null && previous.groups().values().stream().anyMatch(o -> o.balancer() == g.balancer());
             if (!known && g.discovery().isPresent() && (!g.balancer().update() || g.balancer().backends().isEmpty())) {
@@ -347,7 +348,7 @@ final class Gateway {
     }
 
     /** The file's modification time and size as last seen, or null if it could not be read. */
-    private volatile String fileStamp;
+    private volatile @Nullable String fileStamp;
 
     private String stamp() {
         if (file.isEmpty()) {

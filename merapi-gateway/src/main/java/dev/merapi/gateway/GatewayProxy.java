@@ -27,10 +27,12 @@ import java.security.SecureRandom;
 import java.util.HexFormat;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.regex.Matcher;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The gateway's {@link ProxyHttp}: routes each request by the configuration in force when it arrived, then proxies
@@ -55,17 +57,35 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
 
     /** One request's state: the snapshot and route it was given, its upstream path, its lease on a backend. */
     static final class Ctx extends LeaseHolder {
-        String requestId;
+        @Nullable String requestId;
         boolean returnRequestId;
         /** The request's origin when the route's CORS allows it; null otherwise. */
-        String corsOrigin;
+        @Nullable String corsOrigin;
         /** Times of the last attempt, in {@link Session#elapsedNanos()}: backend chosen, connection ready, response head; -1 before. */
         long peerChosenNanos = -1;
         long connectedNanos = -1;
         long firstByteNanos = -1;
-        Route route;
-        GatewaySnapshot.Group group;
-        String upstreamTarget;
+        @Nullable Route route;
+        GatewaySnapshot.@Nullable Group group;
+        @Nullable String upstreamTarget;
+
+        // the phases after requestFilter read what requestFilter set: a missing one is a bug, so it fails loudly
+
+        String requestId() {
+            return Objects.requireNonNull(requestId, "requestId is set by earlyRequestFilter");
+        }
+
+        Route route() {
+            return Objects.requireNonNull(route, "route is set by requestFilter");
+        }
+
+        GatewaySnapshot.Group group() {
+            return Objects.requireNonNull(group, "group is set by requestFilter for a proxied route");
+        }
+
+        String upstreamTarget() {
+            return Objects.requireNonNull(upstreamTarget, "upstreamTarget is set by requestFilter for a proxied route");
+        }
     }
 
     GatewayProxy(GatewaySnapshot initial, GatewayMetrics metrics, Optional<AccessLog> accessLog) {
@@ -93,8 +113,8 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
     @Override
     public CompletionStage<Void> earlyRequestFilter(Session session, Ctx ctx) {
         RequestHeader req = session.requestHeader();
-        String id = req.header(REQUEST_ID);
-        if (id == null || !validRequestId(id) || req.headers().count(REQUEST_ID) != 1) {
+        String id = req.header(REQUEST_ID).orElse("");
+        if (!validRequestId(id) || req.headers().count(REQUEST_ID) != 1) {
             id = newRequestId();
             req.headers().set(REQUEST_ID, id);
         }
@@ -143,8 +163,8 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
         }
         boolean preflight = CorsFilter.isPreflight(req);
         // a preflight is routed as the request it announces, so that a route's methods match it
-        RequestHeader routed = preflight ? req.copy().setMethod(req.header(CorsFilter.REQUEST_METHOD).strip()) : req;
-        Optional<Route> route = snap.router().route(routed, Router.hostOf(req.host()), path);
+        RequestHeader routed = preflight ? req.copy().setMethod(req.header(CorsFilter.REQUEST_METHOD).orElse("").strip()) : req;
+        Optional<Route> route = snap.router().route(routed, req.host().map(Router::hostOf).orElse(""), path);
         if (route.isEmpty()) {
             session.respond(404, "text/plain; charset=utf-8", "Not Found: no route for this request\n");
             return FilterResult.RESPONDED_STAGE;
@@ -175,7 +195,7 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
             }
             case Action.Proxy proxy -> {
                 ctx.group = snap.groups().get(proxy.upstream());
-                ctx.upstreamTarget = upstreamPath(path, f) + (req.query() == null ? "" : "?" + req.query());
+                ctx.upstreamTarget = upstreamPath(path, f) + req.query().map(q -> "?" + q).orElse("");
                 return FilterResult.CONTINUE_STAGE;
             }
         }
@@ -184,12 +204,13 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
     /** Answers from the gateway (a redirect or a fixed response), with the request id and the route's response edits. */
     private static CompletionStage<FilterResult> answer(Session session, Ctx ctx, ResponseHeader h, byte[] body) {
         if (ctx.returnRequestId) {
-            h.setHeader(REQUEST_ID, ctx.requestId);
+            h.setHeader(REQUEST_ID, ctx.requestId());
         }
-        if (ctx.corsOrigin != null) {
-            CorsFilter.onResponse(ctx.route.filters().cors().orElseThrow(), ctx.corsOrigin, h.headers());
+        String corsOrigin = ctx.corsOrigin;
+        if (corsOrigin != null) {
+            CorsFilter.onResponse(ctx.route().filters().cors().orElseThrow(), corsOrigin, h.headers());
         }
-        edit(h.headers(), ctx.route.filters().responseHeaders());
+        edit(h.headers(), ctx.route().filters().responseHeaders());
         session.respond(h, body);
         return FilterResult.RESPONDED_STAGE;
     }
@@ -224,23 +245,24 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
     @Override
     public CompletionStage<HttpPeer> upstreamPeer(Session session, Ctx ctx) {
         ctx.peerChosenNanos = session.elapsedNanos();
-        GatewaySnapshot.Group g = ctx.group;
+        GatewaySnapshot.Group g = ctx.group();
         Optional<Backend> backend = ctx.leaseNext(g.balancer(), g.hashKey(), session);
         if (backend.isEmpty()) {
             return Stages.failed(ProxyError.explain(ErrorType.Kind.NO_UPSTREAM, ErrorSource.UPSTREAM,
                     "no healthy backend in upstream group '" + g.spec().name() + "'"));
         }
         HttpPeer peer = g.peer(backend.get());
-        if (ctx.route.filters().timeout().isPresent()) {
-            peer = peer.withOptions(peer.options().toBuilder().readTimeout(ctx.route.filters().timeout().get()).build());
+        Route route = ctx.route();
+        if (route.filters().timeout().isPresent()) {
+            peer = peer.withOptions(peer.options().toBuilder().readTimeout(route.filters().timeout().get()).build());
         }
         return Stages.completed(peer);
     }
 
     @Override
     public CompletionStage<Void> upstreamRequestFilter(Session session, RequestHeader upstreamRequest, Ctx ctx) {
-        upstreamRequest.setTarget(ctx.upstreamTarget);
-        edit(upstreamRequest.headers(), ctx.route.filters().requestHeaders());
+        upstreamRequest.setTarget(ctx.upstreamTarget());
+        edit(upstreamRequest.headers(), ctx.route().filters().requestHeaders());
         return Stages.DONE;
     }
 

@@ -67,7 +67,7 @@ record GatewaySnapshot(GatewayConfig config, Router router, Map<String, Group> g
      * Builds a snapshot. {@code previous} lends its balancers to groups whose backends and balancing did not change,
      * so that their health state, and the pooled connections to their peers, carry over a reload.
      */
-    static GatewaySnapshot build(GatewayConfig config, GatewaySnapshot previous) {
+    static GatewaySnapshot build(GatewayConfig config, @Nullable GatewaySnapshot previous) {
         return build(config, previous, () -> {
             throw new IllegalStateException("the built-in demo origin does not run in this gateway");
         });
@@ -77,7 +77,7 @@ record GatewaySnapshot(GatewayConfig config, Router router, Map<String, Group> g
      * Builds a snapshot whose {@code demo-origin} backends are at the address {@code demoOrigin} gives (read per
      * request to such a backend, once the server has bound it).
      */
-    static GatewaySnapshot build(GatewayConfig config, GatewaySnapshot previous, Supplier<InetSocketAddress> demoOrigin) {
+    static GatewaySnapshot build(GatewayConfig config, @Nullable GatewaySnapshot previous, Supplier<InetSocketAddress> demoOrigin) {
         Map<String, Group> groups = new HashMap<>();
         for (UpstreamGroup g : config.upstreams()) {
             Group old = previous == null ? null : previous.groups().get(g.name());

@@ -6,14 +6,15 @@ import dev.merapi.loadbalancing.LoadBalancer;
 import dev.merapi.proxy.Session;
 import java.util.Optional;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /** The part of a request context that holds the lease on the backend of the current attempt. One request, one loop. */
 class LeaseHolder {
     private static final byte[] EMPTY = new byte[0];
-    private Lease lease;
+    private @Nullable Lease lease;
 
     /** Ends the current lease, if any; returns its backend, or null if there was none. */
-    final Backend release() {
+    final @Nullable Backend release() {
         Lease l = lease;
         lease = null;
         if (l == null) {
@@ -30,7 +31,7 @@ class LeaseHolder {
     final Optional<Backend> leaseNext(LoadBalancer balancer, Function<Session, byte[]> hashKey, Session session) {
         Backend failed = release();
         byte[] key = balancer.algorithm().usesKey() ? hashKey.apply(session) : EMPTY;
-        Optional<Backend> backend = balancer.select(key, b -> !b.equals(failed));
+        Optional<Backend> backend = balancer.select(key, b -> failed == null || !b.equals(failed));
         backend.ifPresent(b -> lease = balancer.begin(b));
         return backend;
     }

@@ -117,8 +117,7 @@ final class UpstreamSpec {
                 throw new IllegalArgumentException("--hash-key: invalid header name '" + name + "'");
             }
             return session -> {
-                String v = session.requestHeader().header(name);
-                return v == null ? new byte[0] : v.getBytes(StandardCharsets.UTF_8);
+                return session.requestHeader().header(name).map(v -> v.getBytes(StandardCharsets.UTF_8)).orElse(new byte[0]);
             };
         }
         throw new IllegalArgumentException("--hash-key: expected uri, client-ip or header:NAME, got '" + spec + "'");

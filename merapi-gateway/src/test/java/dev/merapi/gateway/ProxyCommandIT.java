@@ -38,7 +38,7 @@ class ProxyCommandIT {
                 client.send("GET /loop HTTP/1.1\r\nHost: test\r\n\r\n");
                 RawClient.Response r = client.readResponse();
                 assertThat(r.status()).isEqualTo(508);
-                assertThat(r.header("via")).isEqualTo("1.1 merapi");
+                assertThat(r.header("via")).contains("1.1 merapi");
                 Thread.sleep(500); // a loop would keep going after the answer: give it time to show
                 // the client's connection, one upstream connection to itself and the accepted end of it
                 assertThat(openDescriptors(gateway.pid()) - before).as("descriptors opened by one request").isLessThanOrEqualTo(3);
@@ -58,7 +58,7 @@ class ProxyCommandIT {
                 client.send("GET / HTTP/1.1\r\nHost: test\r\nX-Forwarded-For: 198.51.100.4\r\n\r\n");
                 RawClient.Response r = client.readResponse();
                 assertThat(r.status()).isEqualTo(200);
-                assertThat(r.header("via")).isEqualTo("1.1 edge-1");
+                assertThat(r.header("via")).contains("1.1 edge-1");
             }
             RecordedRequest got = origin.takeRequest();
             assertThat(got.headerValues("Via")).containsExactly("1.1 edge-1");

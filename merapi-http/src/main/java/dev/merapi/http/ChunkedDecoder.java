@@ -4,6 +4,7 @@ import dev.merapi.error.ProxyError;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Decodes a chunked body (RFC 9112 §7.1) strictly: hex sizes without overflow, extensions that follow
@@ -53,7 +54,7 @@ public final class ChunkedDecoder {
      *     or {@code null} when more input is needed
      * @throws dev.merapi.error.ProxyError if the encoding breaks a rule
      */
-    public ByteBuf decode(ByteBuf in) {
+    public @Nullable ByteBuf decode(ByteBuf in) {
         int n = advance(in);
         if (n > 0) {
             consumed(n);
@@ -75,7 +76,7 @@ public final class ChunkedDecoder {
      *     or {@code null} when {@code in} held no data and the body is not done
      * @throws dev.merapi.error.ProxyError if the encoding breaks a rule; data decoded in this pass is dropped
      */
-    public ByteBuf decode(ByteBuf in, ByteBufAllocator alloc) {
+    public @Nullable ByteBuf decode(ByteBuf in, ByteBufAllocator alloc) {
         int first = -1;
         int firstLength = 0;
         ByteBuf joined = null;

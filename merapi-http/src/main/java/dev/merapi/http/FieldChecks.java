@@ -4,6 +4,7 @@ import dev.merapi.error.ErrorSource;
 import dev.merapi.error.ErrorType;
 import dev.merapi.error.ProxyError;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The checks behind every public setter of a head: what user code puts into a name, a value, a method, a target
@@ -86,7 +87,7 @@ final class FieldChecks {
     }
 
     /** Checks a reason phrase: HTAB, SP, VCHAR and obs-text only ({@code null} means the standard phrase). */
-    static String reason(String reason) {
+    static @Nullable String reason(@Nullable String reason) {
         if (reason == null) {
             return null;
         }

@@ -4,7 +4,9 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.function.BiConsumer;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An ordered list of header fields that keeps each name's case exactly as received.
@@ -135,6 +137,7 @@ public final class Headers {
     }
 
     /** Removes the field at {@code index}. */
+    @SuppressWarnings("NullAway") // the slots past size hold null: only indexes below size are ever read
     public void removeAt(int index) {
         Objects.checkIndex(index, size);
         int from = (index + 1) << 1;
@@ -144,8 +147,17 @@ public final class Headers {
         fields[(size << 1) + 1] = null;
     }
 
-    /** The value of the first field of that name, or {@code null} if there is none. */
-    public String get(String name) {
+    /**
+     * The value of the first field of that name, if there is one.
+     *
+     * <p>Without an allocation: {@link #indexOf} and {@link #value}, or {@link #contains} for presence only.
+     */
+    public Optional<String> get(String name) {
+        return Optional.ofNullable(first(name));
+    }
+
+    /** The value of the first field of that name, or null: for this package's parser, which allocates nothing more. */
+    @Nullable String first(String name) {
         int i = indexOf(name, 0);
         return i < 0 ? null : fields[(i << 1) + 1];
     }

@@ -5,6 +5,7 @@ import dev.merapi.error.ErrorType;
 import dev.merapi.error.ProxyError;
 import io.netty.buffer.ByteBuf;
 import java.nio.charset.StandardCharsets;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A strict HTTP/1.1 head parser (RFC 9112). It finds where a head ends without copying, then parses it
@@ -238,7 +239,7 @@ public final class Http1Parser {
      * @param requestMethod the method of the request this answers (a response to HEAD has no body)
      * @throws ProxyError an upstream {@link ErrorType.Kind#INVALID_HTTP_HEADER} error if the response breaks a rule
      */
-    public static ResponseHeader parseResponse(ByteBuf buf, int end, String requestMethod) {
+    public static ResponseHeader parseResponse(ByteBuf buf, int end, @Nullable String requestMethod) {
         int start = buf.readerIndex();
         int lineEnd = buf.indexOf(start, end, LF) - 1;
         if (lineEnd - start < 12 || buf.getByte(start + 8) != ' ') {
@@ -301,7 +302,7 @@ public final class Http1Parser {
             if (status < 200 && (te || contentLengths > 0)) {
                 throw fail(false, 502, "framing-on-1xx", "an interim response carries body framing");
             }
-        } else if (te) {
+        } else if (transferEncoding != null) { // set exactly when te is
             if (contentLengths > 0) {
                 throw fail(false, 502, "te-and-cl", "response has both Transfer-Encoding and Content-Length");
             }
@@ -430,7 +431,7 @@ public final class Http1Parser {
         return true;
     }
 
-    private static void checkTargetForm(String method, String target, String host) {
+    private static void checkTargetForm(String method, String target, @Nullable String host) {
         if ("CONNECT".equals(method)) {
             // host ":" port, both present (a colon inside an IPv6 literal is not the port's)
             int colon = target.lastIndexOf(':');

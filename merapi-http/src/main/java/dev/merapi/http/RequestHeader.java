@@ -1,6 +1,7 @@
 package dev.merapi.http;
 
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * The head of an HTTP request: method, target, version and headers, with header case and order kept.
@@ -112,10 +113,10 @@ public final class RequestHeader {
         return q < 0 ? target.substring(start) : target.substring(start, q);
     }
 
-    /** The query of the target without the {@code ?}, or {@code null} if it has none. */
-    public String query() {
+    /** The query of the target without the {@code ?}, if it has one (it may be empty: {@code /a?}). */
+    public Optional<String> query() {
         int q = target.indexOf('?');
-        return q < 0 ? null : target.substring(q + 1);
+        return q < 0 ? Optional.empty() : Optional.of(target.substring(q + 1));
     }
 
     /** The version the client spoke. */
@@ -134,13 +135,13 @@ public final class RequestHeader {
         return headers;
     }
 
-    /** The first value of a header, or {@code null}. */
-    public String header(String name) {
+    /** The first value of a header, if the request has one ({@link Headers#get}). */
+    public Optional<String> header(String name) {
         return headers.get(name);
     }
 
-    /** The request's {@code Host} header, or {@code null}. */
-    public String host() {
+    /** The request's {@code Host} header, if it has one (an HTTP/1.0 request may not). */
+    public Optional<String> host() {
         return headers.get(HeaderNames.HOST);
     }
 

@@ -1,6 +1,8 @@
 package dev.merapi.http;
 
 import java.util.Objects;
+import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The head of an HTTP response: status, reason, version and headers, with header case and order kept.
@@ -14,12 +16,12 @@ import java.util.Objects;
  */
 public final class ResponseHeader {
     private int status;
-    private String reason;
+    private @Nullable String reason;
     private HttpVersion version;
     private final Headers headers;
     private long bodyLength = BodyLength.NONE;
 
-    private ResponseHeader(int status, String reason, HttpVersion version, Headers headers) {
+    private ResponseHeader(int status, @Nullable String reason, HttpVersion version, Headers headers) {
         checkStatus(status);
         this.status = status;
         this.reason = reason;
@@ -39,12 +41,12 @@ public final class ResponseHeader {
      * @throws dev.merapi.error.ProxyError {@code INVALID_HTTP_HEADER} if {@code reason} holds a control character
      *     other than HTAB, or a character above U+00FF
      */
-    public static ResponseHeader of(int status, String reason, HttpVersion version, Headers headers) {
+    public static ResponseHeader of(int status, @Nullable String reason, HttpVersion version, Headers headers) {
         return new ResponseHeader(status, FieldChecks.reason(reason), version, headers);
     }
 
     /** A head the HTTP/1 parser has validated already: no second check. */
-    static ResponseHeader parsed(int status, String reason, HttpVersion version, Headers headers) {
+    static ResponseHeader parsed(int status, @Nullable String reason, HttpVersion version, Headers headers) {
         return new ResponseHeader(status, reason, version, headers);
     }
 
@@ -82,8 +84,8 @@ public final class ResponseHeader {
         return headers;
     }
 
-    /** The first value of a header, or {@code null}. */
-    public String header(String name) {
+    /** The first value of a header, if the response has one ({@link Headers#get}). */
+    public Optional<String> header(String name) {
         return headers.get(name);
     }
 

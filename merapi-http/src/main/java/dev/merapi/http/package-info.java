@@ -6,4 +6,7 @@
  * <p>Starting points: {@link dev.merapi.http.RequestHeader}, {@link dev.merapi.http.ResponseHeader},
  * {@link dev.merapi.http.Headers}, {@link dev.merapi.http.Http1Parser}.
  */
+@NullMarked
 package dev.merapi.http;
+
+import org.jspecify.annotations.NullMarked;

@@ -28,14 +28,14 @@ class HeadersTest {
     @Test
     void lookupsIgnoreCase() {
         Headers h = new Headers().add("Content-Type", "text/plain").add("x-a", "1").add("X-A", "2");
-        assertThat(h.get("content-type")).isEqualTo("text/plain");
-        assertThat(h.get("CONTENT-TYPE")).isEqualTo("text/plain");
-        assertThat(h.get("x-A")).isEqualTo("1");
+        assertThat(h.get("content-type")).contains("text/plain");
+        assertThat(h.get("CONTENT-TYPE")).contains("text/plain");
+        assertThat(h.get("x-A")).contains("1");
         assertThat(h.getAll("x-a")).containsExactly("1", "2");
         assertThat(h.count("X-a")).isEqualTo(2);
         assertThat(h.contains("X-A")).isTrue();
         assertThat(h.contains("X-AB")).isFalse();
-        assertThat(h.get("missing")).isNull();
+        assertThat(h.get("missing")).isEmpty();
         assertThat(h.getAll("missing")).isEmpty();
         assertThat(h.indexOf("x-a", 2)).isEqualTo(2);
     }
@@ -67,7 +67,7 @@ class HeadersTest {
             h.add("H" + i, Integer.toString(i));
         }
         assertThat(h.size()).isEqualTo(100);
-        assertThat(h.get("h99")).isEqualTo("99");
+        assertThat(h.get("h99")).contains("99");
         assertThat(h.name(0)).isEqualTo("H0");
     }
 
@@ -86,7 +86,7 @@ class HeadersTest {
         Headers h = new Headers().add("A", "1").add("B", "2");
         h.clear();
         assertThat(h.isEmpty()).isTrue();
-        assertThat(h.get("A")).isNull();
+        assertThat(h.get("A")).isEmpty();
         h.add("C", "3");
         assertThat(lines(h)).containsExactly("C: 3");
     }

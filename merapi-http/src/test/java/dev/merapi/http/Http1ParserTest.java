@@ -197,7 +197,7 @@ class Http1ParserTest {
                 scan.reset();
                 RequestHeader second = Http1Parser.parseRequest(buf, Http1Parser.findHeadEnd(buf, scan, LIMITS, true), LIMITS);
                 assertThat(second.target()).isEqualTo("/2");
-                assertThat(second.host()).isEqualTo("b");
+                assertThat(second.host()).contains("b");
             } finally {
                 assertThat(buf.release()).isTrue();
             }
@@ -330,7 +330,7 @@ class Http1ParserTest {
             assertThat(h.method()).isEqualTo("DELETE");
             assertThat(h.target()).isEqualTo("/a/b?c=d&e");
             assertThat(h.path()).isEqualTo("/a/b");
-            assertThat(h.query()).isEqualTo("c=d&e");
+            assertThat(h.query()).contains("c=d&e");
             assertThat(h.version()).isEqualTo(HttpVersion.HTTP_1_1);
             assertThat(h.bodyLength()).isEqualTo(BodyLength.NONE);
         }
@@ -344,7 +344,7 @@ class Http1ParserTest {
         void http10WithoutHostIsAccepted() {
             RequestHeader h = request("GET / HTTP/1.0\r\n\r\n");
             assertThat(h.version()).isEqualTo(HttpVersion.HTTP_1_0);
-            assertThat(h.host()).isNull();
+            assertThat(h.host()).isEmpty();
         }
 
         @ParameterizedTest
@@ -446,18 +446,18 @@ class Http1ParserTest {
             });
             assertThat(names).containsExactly("hOsT", "X-b", "x-A", "X-B", "Empty");
             assertThat(values).containsExactly("a", "1", "2", "3", "");
-            assertThat(h.host()).isEqualTo("a");
+            assertThat(h.host()).contains("a");
             assertThat(headers.getAll("x-b")).containsExactly("1", "3");
         }
 
         @Test
         void tabsAroundAValueAreOptionalWhitespace() {
-            assertThat(request("GET / HTTP/1.1\r\nHost:\ta\t\r\n\r\n").host()).isEqualTo("a");
+            assertThat(request("GET / HTTP/1.1\r\nHost:\ta\t\r\n\r\n").host()).contains("a");
         }
 
         @Test
         void obsTextInAValueIsAccepted() {
-            assertThat(request("GET / HTTP/1.1\r\nHost: a\r\nX: caf\u00e9\r\n\r\n").header("x")).isEqualTo("caf\u00e9");
+            assertThat(request("GET / HTTP/1.1\r\nHost: a\r\nX: caf\u00e9\r\n\r\n").header("x")).contains("caf\u00e9");
         }
 
         @ParameterizedTest
@@ -532,12 +532,12 @@ class Http1ParserTest {
         @ParameterizedTest
         @ValueSource(strings = {"a.example", "a.example:8080", "127.0.0.1:80", "[::1]", "[::1]:443", "xn--bcher-kva.example", "a:"})
         void validHostIsAccepted(String host) {
-            assertThat(request("GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n").host()).isEqualTo(host);
+            assertThat(request("GET / HTTP/1.1\r\nHost: " + host + "\r\n\r\n").host()).contains(host);
         }
 
         @Test
         void emptyHostIsAcceptedWithAnOriginFormTarget() {
-            assertThat(request("GET / HTTP/1.1\r\nHost:\r\n\r\n").host()).isEmpty();
+            assertThat(request("GET / HTTP/1.1\r\nHost:\r\n\r\n").host()).contains("");
         }
     }
 
@@ -554,7 +554,7 @@ class Http1ParserTest {
         void contentLengthZeroIsAnEmptyBodyThatKeepsItsHeader() {
             RequestHeader h = request("POST / HTTP/1.1\r\nHost: a\r\nContent-Length: 0\r\n\r\n");
             assertThat(h.bodyLength()).isZero();
-            assertThat(h.header("content-length")).isEqualTo("0");
+            assertThat(h.header("content-length")).contains("0");
         }
 
         @Test

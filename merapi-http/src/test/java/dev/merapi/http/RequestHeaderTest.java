@@ -24,6 +24,6 @@ class RequestHeaderTest {
     void pathAndQueryOfEveryForm(String target, String path, String query) {
         RequestHeader request = RequestHeader.of("GET", target);
         assertThat(request.path()).isEqualTo(path);
-        assertThat(request.query()).isEqualTo(query);
+        assertThat(request.query()).isEqualTo(java.util.Optional.ofNullable(query));
     }
 }

@@ -41,6 +41,7 @@ class LibraryPageTest {
         assertThat(property(bom, "merapi.netty.version")).isEqualTo(System.getProperty("merapi.nettyVersion"));
         assertThat(property(bom, "merapi.slf4j.version")).isEqualTo(System.getProperty("merapi.slf4jVersion"));
         assertThat(property(bom, "merapi.logback.version")).isEqualTo(System.getProperty("merapi.logbackVersion"));
+        assertThat(property(bom, "merapi.jspecify.version")).isEqualTo(System.getProperty("merapi.jspecifyVersion"));
     }
 
     private static String property(String pom, String name) {

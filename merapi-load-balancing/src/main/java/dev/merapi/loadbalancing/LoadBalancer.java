@@ -28,6 +28,7 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.LongSupplier;
 import java.util.function.Predicate;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -550,10 +551,10 @@ public final class LoadBalancer {
     public static final class Builder {
         private final SelectionAlgorithm algorithm;
         private String name = "load-balancer";
-        private Collection<Backend> backends;
-        private ServiceDiscovery discovery;
-        private HealthCheck healthCheck;
-        private OutlierDetection outliers = OutlierDetection.DEFAULT;
+        private @Nullable Collection<Backend> backends;
+        private @Nullable ServiceDiscovery discovery;
+        private @Nullable HealthCheck healthCheck;
+        private @Nullable OutlierDetection outliers = OutlierDetection.DEFAULT;
         private int maxIterations = 32;
         private HealthListener listener = e -> { };
         private LongSupplier clock = System::nanoTime;

@@ -6,4 +6,7 @@
  * <p>Starting points: {@link dev.merapi.loadbalancing.LoadBalancer}, {@link dev.merapi.loadbalancing.Backend},
  * {@link dev.merapi.loadbalancing.Lease}.
  */
+@NullMarked
 package dev.merapi.loadbalancing;
+
+import org.jspecify.annotations.NullMarked;

@@ -4,8 +4,10 @@ import java.util.HashMap;
 import java.util.IdentityHashMap;
 import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.function.Consumer;
 import java.util.function.LongSupplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Idle upstream connections of one event loop, keyed by the peer's reuse hash.
@@ -27,8 +29,8 @@ public final class ConnectionPool<K, C> {
     private final LongSupplier clock;
     private final Map<K, Entry<K, C>> heads = new HashMap<>();
     private final Map<C, Entry<K, C>> byConnection = new IdentityHashMap<>();
-    private Entry<K, C> oldest;
-    private Entry<K, C> newest;
+    private @Nullable Entry<K, C> oldest;
+    private @Nullable Entry<K, C> newest;
     private long hits;
     private long misses;
     private long evictions;
@@ -55,22 +57,22 @@ public final class ConnectionPool<K, C> {
     /**
      * Takes the most recently released live connection for {@code key}, closing any expired ones on the way.
      *
-     * @return a connection, now owned by the caller, or {@code null} if there is none
+     * @return a connection, now owned by the caller, or empty if there is none
      */
-    public C acquire(K key) {
+    public Optional<C> acquire(K key) {
         long now = clock.getAsLong();
         Entry<K, C> e;
         while ((e = heads.get(key)) != null) {
             unlink(e);
             if (now - e.expiresAt < 0) {
                 hits++;
-                return e.connection;
+                return Optional.of(e.connection);
             }
             evictions++;
             closer.accept(e.connection);
         }
         misses++;
-        return null;
+        return Optional.empty();
     }
 
     /**
@@ -87,7 +89,7 @@ public final class ConnectionPool<K, C> {
             return;
         }
         if (byConnection.size() >= maxIdle) {
-            Entry<K, C> victim = oldest;
+            Entry<K, C> victim = Objects.requireNonNull(oldest, "a full pool has an oldest entry");
             unlink(victim);
             evictions++;
             closer.accept(victim.connection);
@@ -201,10 +203,10 @@ public final class ConnectionPool<K, C> {
         final K key;
         final C connection;
         final long expiresAt;
-        Entry<K, C> keyPrev;
-        Entry<K, C> keyNext;
-        Entry<K, C> lruPrev;
-        Entry<K, C> lruNext;
+        @Nullable Entry<K, C> keyPrev;
+        @Nullable Entry<K, C> keyNext;
+        @Nullable Entry<K, C> lruPrev;
+        @Nullable Entry<K, C> lruNext;
 
         Entry(K key, C connection, long expiresAt) {
             this.key = key;

@@ -3,4 +3,7 @@
  *
  * <p>Starting point: {@link dev.merapi.pool.ConnectionPool}.
  */
+@NullMarked
 package dev.merapi.pool;
+
+import org.jspecify.annotations.NullMarked;

@@ -16,9 +16,9 @@ class ConnectionPoolTest {
     void acquireReturnsMostRecentlyReleasedFirst() {
         pool.release("a", "a1", 100);
         pool.release("a", "a2", 100);
-        assertThat(pool.acquire("a")).isEqualTo("a2");
-        assertThat(pool.acquire("a")).isEqualTo("a1");
-        assertThat(pool.acquire("a")).isNull();
+        assertThat(pool.acquire("a")).contains("a2");
+        assertThat(pool.acquire("a")).contains("a1");
+        assertThat(pool.acquire("a")).isEmpty();
         assertThat(pool.hits()).isEqualTo(2);
         assertThat(pool.misses()).isEqualTo(1);
     }
@@ -26,8 +26,8 @@ class ConnectionPoolTest {
     @Test
     void keysDoNotShareConnections() {
         pool.release("a", "a1", 100);
-        assertThat(pool.acquire("b")).isNull();
-        assertThat(pool.acquire("a")).isEqualTo("a1");
+        assertThat(pool.acquire("b")).isEmpty();
+        assertThat(pool.acquire("a")).contains("a1");
     }
 
     @Test
@@ -38,8 +38,8 @@ class ConnectionPoolTest {
         pool.release("c", "c1", 100);
         assertThat(closed).containsExactly("a1");
         assertThat(pool.idleCount()).isEqualTo(3);
-        assertThat(pool.acquire("a")).isEqualTo("a2");
-        assertThat(pool.acquire("a")).isNull();
+        assertThat(pool.acquire("a")).contains("a2");
+        assertThat(pool.acquire("a")).isEmpty();
     }
 
     @Test
@@ -50,7 +50,7 @@ class ConnectionPoolTest {
         assertThat(pool.evictExpired()).isEqualTo(1);
         assertThat(closed).containsExactly("a1");
         now.set(60);
-        assertThat(pool.acquire("a")).isNull();
+        assertThat(pool.acquire("a")).isEmpty();
         assertThat(closed).containsExactly("a1", "a2");
         assertThat(pool.idleCount()).isZero();
     }
@@ -61,7 +61,7 @@ class ConnectionPoolTest {
         pool.release("a", "a2", 100);
         assertThat(pool.remove("a2")).isTrue();
         assertThat(pool.remove("a2")).isFalse();
-        assertThat(pool.acquire("a")).isEqualTo("a1");
+        assertThat(pool.acquire("a")).contains("a1");
         assertThat(closed).isEmpty();
     }
 
@@ -70,7 +70,7 @@ class ConnectionPoolTest {
         ConnectionPool<String, String> none = new ConnectionPool<>(0, closed::add, now::get);
         none.release("a", "a1", 100);
         assertThat(closed).containsExactly("a1");
-        assertThat(none.acquire("a")).isNull();
+        assertThat(none.acquire("a")).isEmpty();
     }
 
     @Test

@@ -10,6 +10,7 @@ import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * What the proxy tells the origin about the client: {@code X-Forwarded-For}, {@code X-Forwarded-Proto},
@@ -100,7 +101,7 @@ public final class ForwardedHeaders {
      * @param proto {@code http} or {@code https}, as the client spoke to this proxy
      * @param host the request's Host, or {@code null} if it has none
      */
-    public void apply(Headers headers, SocketAddress client, String proto, String host) {
+    public void apply(Headers headers, SocketAddress client, String proto, @Nullable String host) {
         if (!enabled) {
             return;
         }
@@ -146,7 +147,7 @@ public final class ForwardedHeaders {
     }
 
     /** One RFC 7239 element: {@code for=192.0.2.1;proto=http;host="example.com"}, an IPv6 node quoted in brackets. */
-    static String element(String address, String proto, String host) {
+    static String element(String address, String proto, @Nullable String host) {
         String node = address.indexOf(':') >= 0 ? "\"[" + address + "]\"" : address;
         StringBuilder sb = new StringBuilder(48).append("for=").append(node).append(";proto=").append(proto);
         if (host != null) {

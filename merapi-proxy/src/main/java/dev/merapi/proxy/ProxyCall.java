@@ -23,6 +23,8 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.NullUnmarked;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -38,6 +40,9 @@ import org.slf4j.LoggerFactory;
  * <p>Everything here runs on the downstream session's event loop; stages completed elsewhere hop back to it.
  * A stage that is already complete continues at once, on the same stack, without allocating.
  */
+// Not checked by NullAway yet: which fields are set depends on the call's State (a peer after upstreamPeer, an upstream
+// after connect, a ctx unless newCtx failed), which NullAway cannot follow; the fields that may be null say so.
+@NullUnmarked
 final class ProxyCall<C> implements ClientSession.Handler {
     private static final Logger log = LoggerFactory.getLogger(ProxyCall.class);
 
@@ -103,19 +108,19 @@ final class ProxyCall<C> implements ClientSession.Handler {
     private final Downstream downstreamHandler = new Downstream();
     private final ReplayBuffer replay; // null for a request without a body, which most are: 32 bytes saved
     private State state = State.EARLY_REQUEST_FILTER;
-    private C ctx; // null only when newCtx failed: then only failToProxy, requestSummary and logging see it
-    private BodyChunk chunk;
+    private @Nullable C ctx; // null only when newCtx failed: then only failToProxy, requestSummary and logging see it
+    private @Nullable BodyChunk chunk;
 
-    private HttpPeer peer;
-    private ClientSession upstream;
-    private RequestHeader upstreamRequest; // this attempt's copy, between upstreamRequestFilter and its write
-    private ResponseHeader responseHead; // between upstreamResponseFilter and its write to the client
+    private @Nullable HttpPeer peer;
+    private @Nullable ClientSession upstream;
+    private @Nullable RequestHeader upstreamRequest; // this attempt's copy, between upstreamRequestFilter and its write
+    private @Nullable ResponseHeader responseHead; // between upstreamResponseFilter and its write to the client
     private int attempts;
     private boolean pooledFailed; // a pooled connection failed this request: later attempts use new connections
     private Flow requestBody = Flow.IDLE;
     private Flow responseBody = Flow.IDLE;
     private long splicedBytes;
-    private ProxyError failure; // the error failToProxy answers, for the logging call after it
+    private @Nullable ProxyError failure; // the error failToProxy answers, for the logging call after it
 
     ProxyCall(HttpProxy<C> engine, ServerSession downstream) {
         this.engine = engine;
@@ -341,13 +346,14 @@ final class ProxyCall<C> implements ClientSession.Handler {
         req.setVersion(HttpVersion.HTTP_1_1);
         String target = req.target();
         if (!target.startsWith("/") && !target.equals("*")) {
-            String query = req.query();
-            req.setTarget(query == null ? req.path() : req.path() + '?' + query);
+            String path = req.path();
+            req.setTarget(req.query().map(query -> path + '?' + query).orElse(path));
         }
         RequestHeader received = downstream.request();
         Hops.forwardMaxForwards(req, Hops.maxForwards(received));
+        int hostAt = received.headers().indexOf(HeaderNames.HOST, 0); // no Optional per request
         engine.options.forwardedHeaders().apply(req.headers(), downstream.clientAddress(), "http",
-                received.header(HeaderNames.HOST));
+                hostAt < 0 ? null : received.headers().value(hostAt));
         if (!engine.options.via().isEmpty()) {
             Hops.addVia(req.headers(), received.version(), engine.options.via());
         }

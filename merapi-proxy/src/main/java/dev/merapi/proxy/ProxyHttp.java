@@ -217,7 +217,6 @@ public interface ProxyHttp<C> {
      */
     default String requestSummary(Session session, C ctx) {
         RequestHeader r = session.requestHeader();
-        String host = r.header(HeaderNames.HOST);
-        return r.method() + ' ' + r.path() + (host == null ? "" : ", Host: " + host);
+        return r.method() + ' ' + r.path() + r.host().map(host -> ", Host: " + host).orElse("");
     }
 }

@@ -3,6 +3,7 @@ package dev.merapi.proxy;
 import dev.merapi.core.connectors.ClientSession;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayDeque;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The request body read so far, held so that a retry can send it again; bounded by {@link ProxyOptions#replayBufferBytes()}.
@@ -15,7 +16,7 @@ import java.util.ArrayDeque;
  */
 final class ReplayBuffer {
     private final long limit;
-    private ArrayDeque<ByteBuf> pieces; // made on the first piece with bytes: most requests have no body
+    private @Nullable ArrayDeque<ByteBuf> pieces; // made on the first piece with bytes: most requests have no body
     private long bytes;
     private boolean complete = true;
 

@@ -19,6 +19,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
+import org.jspecify.annotations.Nullable;
 
 /**
  * One proxied request as the phases see it: the downstream request, ways to answer it, and what happened
@@ -33,8 +34,8 @@ public final class Session {
     private final ServerSession downstream;
     private final long startNanos = System.nanoTime();
     private final Instant startTime = Instant.now(); // one small object per request; the wall clock read once
-    private ResponseHeader responseHeader;
-    private HttpPeer peer;
+    private @Nullable ResponseHeader responseHeader;
+    private @Nullable HttpPeer peer;
     private int retries;
     private long requestBodyBytes;
     private long maxRequestBody = Long.MAX_VALUE;

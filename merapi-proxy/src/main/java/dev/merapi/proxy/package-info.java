@@ -10,4 +10,7 @@
  * <p>Threading: every phase of a request runs on its downstream connection's event loop and must not block; use
  * {@link dev.merapi.proxy.Session#offload} for blocking work.
  */
+@NullMarked
 package dev.merapi.proxy;
+
+import org.jspecify.annotations.NullMarked;

@@ -93,7 +93,7 @@ class ChunkStormIT {
         try (RawClient client = RawClient.connect(new InetSocketAddress("127.0.0.1", server.port()), Duration.ofSeconds(60))) {
             RawClient.Response r = client.send("GET /down HTTP/1.1\r\nHost: t\r\n\r\n").readResponse();
             assertThat(r.status()).isEqualTo(200);
-            assertThat(r.header("Transfer-Encoding")).isEqualTo("chunked");
+            assertThat(r.header("Transfer-Encoding")).contains("chunked");
             assertThat(r.body()).hasSize(CHUNKS);
             assertThat(crc(r.body())).isEqualTo(crc(data));
             assertThat(r.chunks()).as("chunks the client received for %d sent", CHUNKS).isBetween(1, FEW);

@@ -100,8 +100,8 @@ class ChunkedIT {
                 client.send("GET /down HTTP/1.1\r\nHost: t\r\n\r\n");
                 RawClient.Response r = client.readResponse();
                 assertThat(r.status()).isEqualTo(200);
-                assertThat(r.header("Transfer-Encoding")).isEqualTo("chunked");
-                assertThat(r.header("Content-Length")).isNull();
+                assertThat(r.header("Transfer-Encoding")).contains("chunked");
+                assertThat(r.header("Content-Length")).isEmpty();
                 assertThat(r.body()).isEqualTo(body);
             }
             assertThat(client.isClosedByPeer(Duration.ofMillis(100))).isFalse();
@@ -141,7 +141,7 @@ class ChunkedIT {
             client.send("GET /until-close HTTP/1.1\r\nHost: t\r\n\r\n");
             RawClient.Response r = client.readResponse();
             assertThat(r.status()).isEqualTo(200);
-            assertThat(r.header("Transfer-Encoding")).isEqualTo("chunked");
+            assertThat(r.header("Transfer-Encoding")).contains("chunked");
             assertThat(r.body()).isEqualTo(body);
             // the client's connection outlives the origin's
             client.send("GET /after HTTP/1.1\r\nHost: t\r\n\r\n");
@@ -231,7 +231,7 @@ class ChunkedIT {
             client.send("HEAD /h HTTP/1.1\r\nHost: t\r\n\r\n");
             RawClient.Response head = client.readResponse(true);
             assertThat(head.status()).isEqualTo(200);
-            assertThat(head.header("Content-Length")).isEqualTo("12");
+            assertThat(head.header("Content-Length")).contains("12");
             client.send("GET /c HTTP/1.1\r\nHost: t\r\nIf-None-Match: \"x\"\r\n\r\n");
             assertThat(client.readResponse().status()).isEqualTo(304);
             client.send("DELETE /d HTTP/1.1\r\nHost: t\r\n\r\n");

@@ -274,7 +274,7 @@ class FaultsIT {
         TestServer server = fixture.serve(HttpProxy.of(proxy, ProxyOptions.DEFAULT));
         Seen seen = sendAndReadToClose(server.port(), "GET /cut HTTP/1.1\r\nHost: t\r\n\r\n");
         assertThat(seen.status()).isEqualTo(200);
-        assertThat(seen.header("Content-Length")).isEqualTo(cut.contentLength());
+        assertThat(seen.header("Content-Length")).contains(cut.contentLength());
         assertThat(seen.body().length).isBetween(cut.bodyAtLeast(), cut.bodyAtMost());
         assertThat(seen.closed()).as("the client sees the response cut").isTrue();
         ProxyError e = proxy.onlyLoggedError();
@@ -569,7 +569,7 @@ class FaultsIT {
         Seen seen = sendAndReadToClose(server.port(), "GET /big HTTP/1.1\r\nHost: t\r\n\r\n");
         assertThat(seen.status()).isEqualTo(200);
         assertThat(seen.closed()).isTrue();
-        assertThat(seen.header("Transfer-Encoding")).isEqualTo("chunked");
+        assertThat(seen.header("Transfer-Encoding")).contains("chunked");
         assertThat(new String(seen.body(), StandardCharsets.ISO_8859_1)).doesNotEndWith("0\r\n\r\n");
         ProxyError e = proxy.onlyLoggedError();
         assertThat(e.type()).isEqualTo(ErrorType.Kind.FILTER_FAILED);
@@ -589,7 +589,7 @@ class FaultsIT {
             client.send(new byte[100_000]);
             RawClient.Response r = client.readResponse();
             assertThat(r.status()).isEqualTo(502);
-            assertThat(r.header("Connection")).as("the rest of the body is not read").isEqualTo("close");
+            assertThat(r.header("Connection")).as("the rest of the body is not read").hasValue("close");
             assertThat(client.isClosedByPeer()).isTrue();
             ProxyError e = proxy.onlyLoggedError();
             assertThat(e.source()).isEqualTo(ErrorSource.UPSTREAM);
@@ -702,7 +702,7 @@ class FaultsIT {
         String body = new String(seen.body(), StandardCharsets.ISO_8859_1);
         assertThat(seen.closed()).isTrue();
         if (seen.status() == 200) { // the head went out before the bad chunk was seen: a cut response
-            assertThat(seen.header("Transfer-Encoding")).isEqualTo("chunked");
+            assertThat(seen.header("Transfer-Encoding")).contains("chunked");
             assertThat(body).doesNotContain("bad").doesNotEndWith("0\r\n\r\n");
         } else {
             assertThat(seen.status()).isEqualTo(502);

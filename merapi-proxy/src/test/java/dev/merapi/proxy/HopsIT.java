@@ -48,7 +48,7 @@ class HopsIT {
         TestServer server = fixture.serve(HttpProxy.of(proxy));
         RawClient.Response r = exchange(server, "GET / HTTP/1.0\r\nHost: t\r\nVia: 1.1 edge-1\r\n\r\n");
         assertThat(r.status()).isEqualTo(200);
-        assertThat(r.header("via")).as("the origin's element, then ours").isEqualTo("1.1 cache-7, 1.1 merapi");
+        assertThat(r.header("via")).as("the origin's element, then ours").hasValue("1.1 cache-7, 1.1 merapi");
         proxy.awaitLogged(1);
         RecordedRequest got = origin.takeRequest();
         assertThat(got.headerValues("Via")).as("received as HTTP/1.0").containsExactly("1.1 edge-1", "1.0 merapi");
@@ -60,13 +60,13 @@ class HopsIT {
         RecordingProxy proxy = proxyTo(origin);
         ProxyOptions named = ProxyOptions.builder().via("gw-eu-1").build();
         TestServer server = fixture.serve(HttpProxy.of(proxy, named));
-        assertThat(exchange(server, "GET / HTTP/1.1\r\nHost: t\r\n\r\n").header("via")).isEqualTo("1.1 gw-eu-1");
+        assertThat(exchange(server, "GET / HTTP/1.1\r\nHost: t\r\n\r\n").header("via")).contains("1.1 gw-eu-1");
         assertThat(origin.takeRequest().header("Via")).hasValue("1.1 gw-eu-1");
         // another proxy named merapi is not this one
         assertThat(exchange(server, "GET / HTTP/1.1\r\nHost: t\r\nVia: 1.1 merapi\r\n\r\n").status()).isEqualTo(200);
         origin.takeRequest();
         TestServer viaOff = fixture.serve(HttpProxy.of(proxy, ProxyOptions.builder().via("").build()));
-        assertThat(exchange(viaOff, "GET / HTTP/1.1\r\nHost: t\r\n\r\n").header("via")).isNull();
+        assertThat(exchange(viaOff, "GET / HTTP/1.1\r\nHost: t\r\n\r\n").header("via")).isEmpty();
         assertThat(origin.takeRequest().header("Via")).isEmpty();
     }
 
@@ -117,10 +117,10 @@ class HopsIT {
                 + "Authorization: Basic c2VjcmV0\r\nCookie: s=1\r\nX-Probe: 1\r\n\r\n");
         assertThat(r.status()).isEqualTo(200);
         if (method.equals("OPTIONS")) {
-            assertThat(r.header("allow")).isEqualTo(Hops.ALLOW);
+            assertThat(r.header("allow")).contains(Hops.ALLOW);
             assertThat(r.body()).isEmpty();
         } else {
-            assertThat(r.header("content-type")).isEqualTo("message/http");
+            assertThat(r.header("content-type")).contains("message/http");
             assertThat(r.bodyText()).startsWith("TRACE /x HTTP/1.1\r\n").contains("X-Probe: 1\r\n", "Max-Forwards: 0\r\n")
                     .doesNotContain("c2VjcmV0", "Cookie", "Authorization");
         }

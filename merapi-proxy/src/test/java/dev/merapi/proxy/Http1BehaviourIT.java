@@ -63,7 +63,7 @@ class Http1BehaviourIT {
                 RawClient.Response r = c.readResponse();
                 assertThat(r.status()).isEqualTo(200);
                 assertThat(r.bodyText()).isEqualTo("answer to /r" + i);
-                assertThat(r.header("Connection")).isNull();
+                assertThat(r.header("Connection")).isEmpty();
             }
             assertThat(c.isClosedByPeer(Duration.ofMillis(100))).isFalse();
             assertThat(f.origin.requestCount()).isEqualTo(20);
@@ -99,7 +99,7 @@ class Http1BehaviourIT {
             c.send(crlf("GET / HTTP/1.1|Host: a|Connection: close||"));
             RawClient.Response r = c.readResponse();
             assertThat(r.status()).isEqualTo(200);
-            assertThat(r.header("Connection")).isEqualTo("close");
+            assertThat(r.header("Connection")).contains("close");
             assertThat(c.isClosedByPeer()).isTrue();
             assertThat(f.origin.takeRequest().header("Connection")).isEmpty();
         }
@@ -112,13 +112,13 @@ class Http1BehaviourIT {
                 c.send(crlf("GET /ka HTTP/1.0|Connection: keep-alive||"));
                 RawClient.Response r = c.readResponse();
                 assertThat(r.status()).isEqualTo(200);
-                assertThat(r.header("Connection")).isEqualTo("keep-alive");
-                assertThat(r.header("Content-Length")).isNotNull();
+                assertThat(r.header("Connection")).contains("keep-alive");
+                assertThat(r.header("Content-Length")).isPresent();
             }
             c.send(crlf("GET /last HTTP/1.0||"));
             RawClient.Response last = c.readResponse();
             assertThat(last.status()).isEqualTo(200);
-            assertThat(last.header("Connection")).isEqualTo("close");
+            assertThat(last.header("Connection")).contains("close");
             assertThat(c.isClosedByPeer()).isTrue();
             assertThat(f.origin.requestCount()).isEqualTo(3);
         }
@@ -133,9 +133,9 @@ class Http1BehaviourIT {
             c.send(crlf("GET /big HTTP/1.0|Connection: keep-alive||"));
             RawClient.Response r = c.readResponse(); // no framing: read until the proxy closes
             assertThat(r.status()).isEqualTo(200);
-            assertThat(r.header("Transfer-Encoding")).isNull();
-            assertThat(r.header("Content-Length")).isNull();
-            assertThat(r.header("Connection")).isEqualTo("close");
+            assertThat(r.header("Transfer-Encoding")).isEmpty();
+            assertThat(r.header("Content-Length")).isEmpty();
+            assertThat(r.header("Connection")).contains("close");
             assertThat(r.body()).isEqualTo(body);
         }
     }
@@ -147,7 +147,7 @@ class Http1BehaviourIT {
                 c.send(crlf("GET /" + i + " HTTP/1.1|Host: a||"));
                 RawClient.Response r = c.readResponse();
                 assertThat(r.status()).isEqualTo(200);
-                assertThat(r.header("Connection")).as("response %d", i).isEqualTo(i < 3 ? null : "close");
+                assertThat(r.header("Connection")).as("response %d", i).isEqualTo(i < 3 ? java.util.Optional.empty() : java.util.Optional.of("close"));
             }
             assertThat(c.isClosedByPeer()).isTrue();
             assertThat(f.origin.requestCount()).isEqualTo(3);
@@ -317,8 +317,8 @@ class Http1BehaviourIT {
             c.send(crlf("HEAD /h HTTP/1.1|Host: a||"));
             RawClient.Response r = c.readResponse(true);
             assertThat(r.status()).isEqualTo(200);
-            assertThat(r.header("Content-Length")).isEqualTo("5");
-            assertThat(r.header("Transfer-Encoding")).isNull();
+            assertThat(r.header("Content-Length")).contains("5");
+            assertThat(r.header("Transfer-Encoding")).isEmpty();
             // any stray body byte would corrupt the next response on this connection
             f.origin.enqueue(MockResponse.ok("next"));
             c.send(crlf("GET /next HTTP/1.1|Host: a||"));
@@ -333,8 +333,8 @@ class Http1BehaviourIT {
             c.send(crlf("DELETE /x HTTP/1.1|Host: a||"));
             RawClient.Response r = c.readResponse();
             assertThat(r.status()).isEqualTo(204);
-            assertThat(r.header("Content-Length")).isNull();
-            assertThat(r.header("Transfer-Encoding")).isNull();
+            assertThat(r.header("Content-Length")).isEmpty();
+            assertThat(r.header("Transfer-Encoding")).isEmpty();
             f.origin.enqueue(MockResponse.ok("next"));
             c.send(crlf("GET /next HTTP/1.1|Host: a||"));
             assertThat(c.readResponse().bodyText()).isEqualTo("next");
@@ -348,8 +348,8 @@ class Http1BehaviourIT {
             c.send(crlf("GET /x HTTP/1.1|Host: a|If-None-Match: \"v1\"||"));
             RawClient.Response r = c.readResponse();
             assertThat(r.status()).isEqualTo(304);
-            assertThat(r.header("Content-Length")).isEqualTo("5");
-            assertThat(r.header("Transfer-Encoding")).isNull();
+            assertThat(r.header("Content-Length")).contains("5");
+            assertThat(r.header("Transfer-Encoding")).isEmpty();
             f.origin.enqueue(MockResponse.ok("next"));
             c.send(crlf("GET /next HTTP/1.1|Host: a||"));
             assertThat(c.readResponse().bodyText()).isEqualTo("next");
@@ -372,7 +372,7 @@ class Http1BehaviourIT {
             c.send(crlf("GET / HTTP/1.1|Host: a|X-Slow: "));
             RawClient.Response r = c.readResponse();
             assertThat(r.status()).isEqualTo(408);
-            assertThat(r.header("Connection")).isEqualTo("close");
+            assertThat(r.header("Connection")).contains("close");
             assertThat(c.isClosedByPeer()).isTrue();
             assertThat(f.origin.connectionCount()).isZero();
         }
@@ -397,7 +397,7 @@ class Http1BehaviourIT {
             c.send(crlf("GET / HTTP/1.1|Host: a||"));
             RawClient.Response r = c.readResponse();
             assertThat(r.status()).isEqualTo(200);
-            assertThat(r.header("Connection")).isNull();
+            assertThat(r.header("Connection")).isEmpty();
             assertThat(c.isClosedByPeer(CLOSE_WAIT)).as("closed silently while idle").isTrue();
             assertThat(f.proxy.awaitNoOpenConnections(CLOSE_WAIT)).isTrue();
         }
@@ -409,7 +409,7 @@ class Http1BehaviourIT {
             c.send(crlf("POST /upload HTTP/1.1|Host: a|Content-Length: 10||abc"));
             RawClient.Response r = c.readResponse();
             assertThat(r.status()).isEqualTo(408);
-            assertThat(r.header("Connection")).isEqualTo("close");
+            assertThat(r.header("Connection")).contains("close");
             assertThat(c.isClosedByPeer()).isTrue();
             assertThat(f.origin.awaitNoOpenConnections(CLOSE_WAIT)).as("upstream connection dropped").isTrue();
             assertThat(f.origin.requestCount()).isZero();

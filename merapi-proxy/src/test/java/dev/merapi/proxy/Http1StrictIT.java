@@ -106,8 +106,8 @@ class Http1StrictIT {
             c.send(raw);
             RawClient.Response r = c.readResponse();
             assertThat(r.status()).as("status for %s", printable(raw)).isEqualTo(status);
-            assertThat(r.header("Connection")).as("Connection header").isEqualTo("close");
-            assertThat(r.header("Content-Length")).isEqualTo(Integer.toString(r.body().length));
+            assertThat(r.header("Connection")).as("Connection header").hasValue("close");
+            assertThat(r.header("Content-Length")).contains(Integer.toString(r.body().length));
             assertThat(c.isClosedByPeer()).as("connection closed after %s", printable(raw)).isTrue();
             assertThat(f.origin.connectionCount()).as("connections to the origin").isZero();
             assertThat(f.origin.requestCount()).as("requests at the origin").isZero();
@@ -125,7 +125,7 @@ class Http1StrictIT {
             c.send(head + body);
             RawClient.Response r = c.readResponse();
             assertThat(r.status()).as("status for body %s", printable(body)).isEqualTo(400);
-            assertThat(r.header("Connection")).isEqualTo("close");
+            assertThat(r.header("Connection")).contains("close");
             assertThat(c.isClosedByPeer()).as("connection closed after body %s", printable(body)).isTrue();
             assertThat(f.origin.awaitNoOpenConnections(Duration.ofSeconds(5)))
                     .as("upstream connection dropped, not pooled").isTrue();
@@ -529,14 +529,14 @@ class Http1StrictIT {
     @Test
     void connectIsRefusedWith405ByDefault() throws IOException {
         RawClient.Response r = assertRejectedAndClosed(crlf("CONNECT a.example:443 HTTP/1.1|Host: a.example:443||"), 405);
-        assertThat(r.header("Allow")).isNotBlank().doesNotContain("CONNECT");
+        assertThat(r.header("Allow").orElse("")).isNotBlank().doesNotContain("CONNECT");
     }
 
     @Test
     void traceIsRefusedWith405ByDefault() throws IOException {
         // TRACE echoes the request, credentials included: never forwarded unless a listener opts in
         RawClient.Response r = assertRejectedAndClosed(crlf("TRACE / HTTP/1.1|Host: a|Max-Forwards: 0|Cookie: s=1||"), 405);
-        assertThat(r.header("Allow")).isNotBlank().doesNotContain("TRACE");
+        assertThat(r.header("Allow").orElse("")).isNotBlank().doesNotContain("TRACE");
         assertThat(r.bodyText()).doesNotContain("s=1");
     }
 
@@ -597,7 +597,7 @@ class Http1StrictIT {
             assertThat(good.status()).isEqualTo(200);
             RawClient.Response bad = c.readResponse();
             assertThat(bad.status()).isEqualTo(400);
-            assertThat(bad.header("Connection")).isEqualTo("close");
+            assertThat(bad.header("Connection")).contains("close");
             assertThat(c.isClosedByPeer()).isTrue();
             assertThat(f.origin.takeRequest().target()).isEqualTo("/good");
             assertThat(f.origin.requestCount()).isEqualTo(1);

@@ -282,8 +282,8 @@ class PhasesIT {
                 assertThat(r.status()).isEqualTo(200);
                 String upstreamBody = body.toUpperCase(Locale.ROOT).repeat(2);
                 String expected = ("response-" + upstreamBody).toUpperCase(Locale.ROOT);
-                assertThat(r.header("Content-Length")).isNull(); // a body filter may change the length
-                assertThat(r.header("Transfer-Encoding")).isEqualTo("chunked");
+                assertThat(r.header("Content-Length")).isEmpty(); // a body filter may change the length
+                assertThat(r.header("Transfer-Encoding")).contains("chunked");
                 assertThat(r.bodyText()).isEqualTo(expected + expected);
                 RecordedRequest seen = origin.takeRequest();
                 assertThat(seen.chunked()).isTrue();
@@ -552,7 +552,7 @@ class PhasesIT {
             client.send("POST /up HTTP/1.1\r\nHost: t\r\nContent-Length: 100000\r\n\r\n" + "x".repeat(1000));
             RawClient.Response r = client.readResponse();
             assertThat(r.status()).isEqualTo(413);
-            assertThat(r.header("Connection")).isEqualTo("close");
+            assertThat(r.header("Connection")).contains("close");
             assertThat(client.isClosedByPeer()).isTrue();
             proxy.awaitLogged(1);
         }

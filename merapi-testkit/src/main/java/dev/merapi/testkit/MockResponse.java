@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * An immutable script for one answer of {@link MockOrigin}: status, headers in order, body framing, pacing and
@@ -46,7 +47,7 @@ public final class MockResponse {
     private final int throttleBytes;
     private final Duration throttleDelay;
     private final Duration headersDelay;
-    private final OriginFault fault;
+    private final @Nullable OriginFault fault;
 
     private MockResponse(Builder builder) {
         this.status = builder.status;
@@ -273,7 +274,7 @@ public final class MockResponse {
     /** Collects the settings of a {@link MockResponse}; not thread-safe. */
     public static final class Builder {
         private int status = 200;
-        private String reason;
+        private @Nullable String reason;
         private final List<Map.Entry<String, String>> headers = new ArrayList<>();
         private final List<Map.Entry<String, String>> trailers = new ArrayList<>();
         private Body body = new Body.Fixed(new byte[0]);
@@ -283,7 +284,7 @@ public final class MockResponse {
         private int throttleBytes;
         private Duration throttleDelay = Duration.ZERO;
         private Duration headersDelay = Duration.ZERO;
-        private OriginFault fault;
+        private @Nullable OriginFault fault;
 
         private Builder() {}
 

@@ -91,11 +91,11 @@ final class OriginConnection implements Runnable {
             try {
                 outcome = exchange();
             } catch (EOFException e) {
-                origin.recordUnserved(new UnservedRequest(index, requests + 1, 0, e.getMessage()));
+                origin.recordUnserved(new UnservedRequest(index, requests + 1, 0, String.valueOf(e.getMessage())));
                 throw e;
             } catch (BadRequest e) {
-                origin.recordUnserved(new UnservedRequest(index, requests + 1, e.status(), e.getMessage()));
-                writer.writeRejection(e.status(), e.getMessage());
+                origin.recordUnserved(new UnservedRequest(index, requests + 1, e.status(), String.valueOf(e.getMessage())));
+                writer.writeRejection(e.status(), String.valueOf(e.getMessage()));
                 link.closeGracefully();
                 return;
             }

@@ -14,6 +14,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * A raw HTTP/1.1 client over a real socket, for tests that must send exact bytes and see exactly what comes
@@ -230,9 +231,9 @@ public final class RawClient implements AutoCloseable {
             return new String(body, StandardCharsets.UTF_8);
         }
 
-        /** A header, by lower- or mixed-case name, or {@code null}. */
-        public String header(String name) {
-            return headers.get(name.toLowerCase(Locale.ROOT));
+        /** A header, by lower- or mixed-case name, if the response has it. */
+        public Optional<String> header(String name) {
+            return Optional.ofNullable(headers.get(name.toLowerCase(Locale.ROOT)));
         }
     }
 }

@@ -10,6 +10,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.zip.CRC32;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reads HTTP/1.1 requests from one connection: the head byte for byte, then the body by Content-Length or chunked
@@ -160,7 +161,7 @@ final class RequestReader {
      * @throws BadRequest  if the head is malformed or larger than the limit
      * @throws EOFException if the peer closed the connection in the middle of the head
      */
-    Head readHead() throws IOException, BadRequest {
+    @Nullable Head readHead() throws IOException, BadRequest {
         int next;
         int skipped = 0;
         while ((next = peek()) == '\r' || next == '\n') {
@@ -349,7 +350,7 @@ final class RequestReader {
     private static final class BodySink {
         private final int maxRetained;
         private final CRC32 crc = new CRC32();
-        private ByteArrayOutputStream retained = new ByteArrayOutputStream();
+        private @Nullable ByteArrayOutputStream retained = new ByteArrayOutputStream();
         private long size;
 
         BodySink(int maxRetained) {

@@ -30,6 +30,7 @@ import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A small authoritative DNS server on 127.0.0.1 (UDP, ephemeral port) for discovery tests, on Netty's DNS codec.
@@ -64,7 +65,7 @@ public final class TestDnsServer implements AutoCloseable {
     private final Channel channel;
     private final Map<String, List<Answer>> records = new ConcurrentHashMap<>();
     private final AtomicInteger questions = new AtomicInteger();
-    private volatile DnsResponseCode failure;
+    private volatile @Nullable DnsResponseCode failure;
     private volatile boolean silent;
 
     private TestDnsServer() {

@@ -6,4 +6,7 @@
  *
  * <p>Every public method returns a non-null value and rejects {@code null} arguments.
  */
+@NullMarked
 package dev.merapi.testkit;
+
+import org.jspecify.annotations.NullMarked;

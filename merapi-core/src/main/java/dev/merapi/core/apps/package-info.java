@@ -3,4 +3,7 @@
  *
  * <p>Starting point: {@link dev.merapi.core.apps.HttpServerApp}.
  */
+@NullMarked
 package dev.merapi.core.apps;
+
+import org.jspecify.annotations.NullMarked;

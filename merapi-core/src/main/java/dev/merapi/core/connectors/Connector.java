@@ -116,7 +116,7 @@ public final class Connector {
     public Future<ClientSession> connect(HttpPeer peer, EventLoop loop, boolean pooled) {
         ConnectionPool<HttpPeer.ReuseKey, Http1ClientConnection> pool = pool(loop);
         Http1ClientConnection idle;
-        while (pooled && (idle = pool.acquire(peer.reuseKey())) != null) {
+        while (pooled && (idle = pool.acquire(peer.reuseKey()).orElse(null)) != null) {
             if (idle.isOpen()) {
                 reused.increment();
                 idle.begin(true);

@@ -35,7 +35,9 @@ import io.netty.util.ReferenceCountUtil;
 import io.netty.util.concurrent.Future;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.util.Objects;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -71,18 +73,18 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
     private BodyReader reader;
     private final BodyWriter writer = new BodyWriter(); // the request body of the current exchange
     private State state = State.ACTIVE;
-    private ByteBuf cumulation;
+    private @Nullable ByteBuf cumulation;
     private boolean readPending;
     private boolean autoReadSwitch; // since this connection first spliced, reads are asked for with autoRead: see requestRead
     private int uses;
 
     // per exchange
-    private Handler handler;
-    private String method;
+    private @Nullable Handler handler;
+    private @Nullable String method;
     private boolean requestDone;
     private boolean requestWantsClose;
     private boolean responseStarted;
-    private ResponseHeader response;
+    private @Nullable ResponseHeader response;
     private boolean responseKeepAlive; // decided on the head as received: the proxy strips and rewrites Connection later
     private int interim;
     private boolean notReusable; // the body ends with the connection, or the origin sent bytes after it
@@ -251,7 +253,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
             return -1;
         }
         // a client connection holds its pipe until it closes: the loop's budget bounds them, and copies above it
-        if (!(downstream.spliceTarget(total, connector.splicePipes(channel.eventLoop()))
+        if (!(downstream.spliceTarget(total, connector.splicePipes(channel.eventLoop())).orElse(null)
                 instanceof AbstractEpollStreamChannel target)) {
             return -1;
         }
@@ -268,7 +270,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
             autoReadSwitch = true;
         }
         if (buffered > 0) {
-            target.write(cumulation.readRetainedSlice((int) buffered), target.voidPromise());
+            target.write(Objects.requireNonNull(cumulation, "cumulation").readRetainedSlice((int) buffered), target.voidPromise());
             reader.skipped(buffered);
             releaseCumulationIfEmpty();
         }
@@ -616,7 +618,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
     /** The response body's way in and out: the cumulation, the read timer, and the exchange's handler. */
     private final class ResponseBody implements BodyReader.Connection {
         @Override
-        public ByteBuf received() {
+        public @Nullable ByteBuf received() {
             return cumulation;
         }
 
@@ -643,7 +645,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
                 strayBytesSeen();
             }
             releaseCumulationIfEmpty();
-            handler.onBody(piece, end);
+            Objects.requireNonNull(handler, "handler").onBody(piece, end);
         }
 
         @Override

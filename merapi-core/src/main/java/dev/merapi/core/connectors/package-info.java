@@ -3,4 +3,7 @@
  *
  * <p>Starting points: {@link dev.merapi.core.connectors.Connector}, {@link dev.merapi.core.connectors.ClientSession}.
  */
+@NullMarked
 package dev.merapi.core.connectors;
+
+import org.jspecify.annotations.NullMarked;

@@ -9,6 +9,7 @@ import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The connection caps of one listener ({@link ListenerConfig#maxConnections()} and
@@ -43,7 +44,7 @@ public final class ConnectionLimits implements ChannelFutureListener {
      * @return {@code null} if the connection may stay, else the rule it breaks ({@link #LISTENER_RULE} or
      *     {@link #PER_IP_RULE}); no slot is held then
      */
-    public String tryAcquire(Channel child) {
+    public @Nullable String tryAcquire(Channel child) {
         if (open.incrementAndGet() > max) {
             open.decrementAndGet();
             return LISTENER_RULE;
@@ -82,7 +83,7 @@ public final class ConnectionLimits implements ChannelFutureListener {
         return perIp.getOrDefault(ip, 0);
     }
 
-    private InetAddress perIpKey(Channel child) {
+    private @Nullable InetAddress perIpKey(Channel child) {
         if (maxPerIp == 0) {
             return null;
         }

@@ -6,6 +6,7 @@ import io.netty.util.concurrent.Ticker;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,9 +37,9 @@ public final class Deadline {
     private final EventExecutor executor;
     private final Ticker ticker;
     private final Runnable onExpiry;
-    private Lane lane;
-    private Deadline prev;
-    private Deadline next;
+    private @Nullable Lane lane;
+    private @Nullable Deadline prev;
+    private @Nullable Deadline next;
     private long deadline;
 
     /**
@@ -102,8 +103,8 @@ public final class Deadline {
         private final Ticker ticker;
         private final long timeout;
         private final List<Lane> lanes;
-        private Deadline head;
-        private Deadline tail;
+        private @Nullable Deadline head;
+        private @Nullable Deadline tail;
         private boolean scheduled;
 
         Lane(EventExecutor executor, Ticker ticker, long timeout, List<Lane> lanes) {

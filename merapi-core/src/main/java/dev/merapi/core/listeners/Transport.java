@@ -26,6 +26,7 @@ import io.netty.channel.uring.IoUringSocketChannel;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.util.Locale;
+import java.util.Optional;
 
 /**
  * The I/O transport of the event loops: native epoll by default, io_uring when asked for, NIO as the
@@ -87,13 +88,13 @@ public enum Transport {
         };
     }
 
-    /** Why the transport is unavailable, or {@code null} if it is available. */
-    public Throwable unavailabilityCause() {
-        return switch (this) {
+    /** Why the transport is unavailable, if it is. */
+    public Optional<Throwable> unavailabilityCause() {
+        return Optional.ofNullable(switch (this) {
             case EPOLL -> Epoll.unavailabilityCause();
             case IO_URING -> IoUring.unavailabilityCause();
             case NIO -> null;
-        };
+        });
     }
 
     /** Whether this is a native (Linux) transport. */

@@ -6,4 +6,7 @@
  * {@link dev.merapi.core.listeners.ConnectionFilter},
  * {@link dev.merapi.core.listeners.Transport}.
  */
+@NullMarked
 package dev.merapi.core.listeners;
+
+import org.jspecify.annotations.NullMarked;

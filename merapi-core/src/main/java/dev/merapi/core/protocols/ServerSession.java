@@ -7,6 +7,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import java.net.SocketAddress;
+import java.util.Optional;
 import java.util.function.Predicate;
 
 /**
@@ -83,10 +84,10 @@ public interface ServerSession {
      * writability does not reflect.
      *
      * @param admit asked last, once every other condition holds, and only then; {@code false} refuses the splice
-     * @return the channel to splice into, or {@code null}, changing nothing, when this session cannot take a spliced body
+     * @return the channel to splice into, or empty, changing nothing, when this session cannot take a spliced body
      */
-    default Channel spliceTarget(long length, Predicate<Channel> admit) {
-        return null;
+    default Optional<Channel> spliceTarget(long length, Predicate<Channel> admit) {
+        return Optional.empty();
     }
 
     /** Whether a response head has been written. */

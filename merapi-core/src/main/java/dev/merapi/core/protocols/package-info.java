@@ -4,4 +4,7 @@
  *
  * <p>Starting points: {@link dev.merapi.core.protocols.ServerSession}, {@link dev.merapi.core.protocols.ErrorResponses}.
  */
+@NullMarked
 package dev.merapi.core.protocols;
+
+import org.jspecify.annotations.NullMarked;

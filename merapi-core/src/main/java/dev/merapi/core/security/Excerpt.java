@@ -35,10 +35,7 @@ final class Excerpt {
     static String of(RequestHeader request, String rule) {
         StringBuilder sb = new StringBuilder(64).append(request.method()).append(' ').append(request.target())
                 .append(' ').append(request.version().text()).append("\r\n");
-        String expect = request.headers().get(HeaderNames.EXPECT);
-        if (expect != null) {
-            sb.append("Expect: ").append(expect).append("\r\n");
-        }
+        request.headers().get(HeaderNames.EXPECT).ifPresent(expect -> sb.append("Expect: ").append(expect).append("\r\n"));
         return of(sb.toString(), rule);
     }
 

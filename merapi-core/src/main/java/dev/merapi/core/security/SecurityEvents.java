@@ -10,6 +10,7 @@ import java.util.Map;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -76,7 +77,7 @@ public final class SecurityEvents {
      * @param head the bytes of the offending request head from its reader index, or {@code null}; only read (never
      *     released), and only if the line is logged
      */
-    public static void record(String rule, SocketAddress client, SocketAddress listener, int status, ByteBuf head) {
+    public static void record(String rule, SocketAddress client, SocketAddress listener, int status, @Nullable ByteBuf head) {
         long before = countAndTake(rule);
         if (before >= 0) {
             log(before, rule, client, listener, status, head == null ? "" : Excerpt.of(head, rule));

@@ -3,4 +3,7 @@
  *
  * <p>Starting points: {@link dev.merapi.core.security.SecurityEvents}.
  */
+@NullMarked
 package dev.merapi.core.security;
+
+import org.jspecify.annotations.NullMarked;

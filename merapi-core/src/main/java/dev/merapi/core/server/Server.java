@@ -41,6 +41,7 @@ import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -72,8 +73,8 @@ public final class Server {
     private final List<Channel> listenChannels = new ArrayList<>();
     private final Map<ListeningService, List<Channel>> listenChannelsOf = new HashMap<>(); // guarded by this
     private final CountDownLatch stopped = new CountDownLatch(1);
-    private EventLoopGroup group;
-    private ExecutorService background;
+    private @Nullable EventLoopGroup group;
+    private @Nullable ExecutorService background;
     private volatile boolean started;
     private volatile boolean stopping;
 
@@ -116,13 +117,14 @@ public final class Server {
         SystemSettings.current(); // every system property is checked before anything is bound
         started = true;
         Transport transport = config.transport();
-        group = new MultiThreadIoEventLoopGroup(config.threads(), new DefaultThreadFactory(config.name() + "-loop", false),
-                transport.ioHandlerFactory());
+        EventLoopGroup loops = new MultiThreadIoEventLoopGroup(config.threads(),
+                new DefaultThreadFactory(config.name() + "-loop", false), transport.ioHandlerFactory());
+        group = loops;
         background = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name(config.name() + "-bg-", 0).factory());
         try {
             for (Service s : services) {
                 if (s instanceof ListeningService ls) {
-                    bind(ls, transport);
+                    bind(ls, transport, loops);
                 }
             }
             for (Channel ch : listenChannels) {
@@ -155,7 +157,7 @@ public final class Server {
             throw new IllegalStateException(service.name() + " runs already");
         }
         try {
-            bind(service, config.transport());
+            bind(service, config.transport(), Objects.requireNonNull(group, "group"));
         } catch (RuntimeException e) {
             List<Channel> bound = listenChannelsOf.remove(service);
             if (bound != null) {
@@ -196,7 +198,7 @@ public final class Server {
             service.connectionTracker().closeAll();
             services.remove(service);
             log.info("{}: stopped", service.name());
-        }, background);
+        }, Objects.requireNonNull(background, "background"));
     }
 
     /** Waits until none of {@code services} has an open connection, for at most {@code grace}. */
@@ -212,7 +214,7 @@ public final class Server {
         }
     }
 
-    private void bind(ListeningService service, Transport transport) {
+    private void bind(ListeningService service, Transport transport, EventLoopGroup loops) {
         ConnectionStage.Next stages = ConnectionStage.chain(service.connectionStages());
         for (ListenerConfig l : service.listeners()) {
             boolean domain = l.isUnix();
@@ -224,11 +226,11 @@ public final class Server {
                 }
             }
             ServerBootstrap b = new ServerBootstrap()
-                    .group(group)
+                    .group(loops)
                     .channel(transport.serverChannel(domain))
                     .option(ChannelOption.SO_BACKLOG, l.backlog())
                     .option(ChannelOption.AUTO_READ, false) // no accept until every listener is bound
-                    .handler(new Acceptor(stages, group, l, domain, transport == Transport.EPOLL))
+                    .handler(new Acceptor(stages, loops, l, domain, transport == Transport.EPOLL))
                     .childHandler(NotAccepted.INSTANCE);
             if (!domain) {
                 b.option(ChannelOption.SO_REUSEADDR, true);

@@ -5,6 +5,7 @@ import dev.merapi.core.listeners.Transport;
 import dev.merapi.error.Bounds;
 import java.time.Duration;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Process-wide settings of a {@link Server}. Immutable; start from {@link #DEFAULT}, {@link #builder()} or
@@ -63,7 +64,7 @@ public record ServerConfig(int threads, Transport transport, Duration gracePerio
     private static Transport checkTransport(Transport transport) {
         Objects.requireNonNull(transport, "transport");
         if (!transport.isAvailable()) {
-            throw new IllegalArgumentException("transport " + transport + " is not available here: " + transport.unavailabilityCause());
+            throw new IllegalArgumentException("transport " + transport + " is not available here: " + transport.unavailabilityCause().orElse(null));
         }
         return transport;
     }

@@ -3,4 +3,7 @@
  *
  * <p>Starting points: {@link dev.merapi.core.server.Server}, {@link dev.merapi.core.server.ServerConfig}.
  */
+@NullMarked
 package dev.merapi.core.server;
+
+import org.jspecify.annotations.NullMarked;

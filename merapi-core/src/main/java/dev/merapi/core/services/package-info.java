@@ -4,4 +4,7 @@
  * <p>Starting points: {@link dev.merapi.core.services.ListeningService}, {@link dev.merapi.core.apps.HttpServerApp},
  * {@link dev.merapi.core.services.BackgroundService}.
  */
+@NullMarked
 package dev.merapi.core.services;
+
+import org.jspecify.annotations.NullMarked;

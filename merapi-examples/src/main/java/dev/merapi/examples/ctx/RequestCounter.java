@@ -46,7 +46,7 @@ public final class RequestCounter implements ProxyHttp<RequestCounter.Ctx> {
     @Override
     public CompletionStage<FilterResult> requestFilter(Session session, Ctx ctx) {
         ctx.number = requests.incrementAndGet();
-        if (session.requestHeader().header("X-Deny") != null) {
+        if (session.requestHeader().header("X-Deny").isPresent()) {
             ctx.denied = true;
             session.respond(403, "text/plain; charset=utf-8", "request " + ctx.number + " denied\n");
             return FilterResult.RESPONDED_STAGE;

@@ -19,8 +19,10 @@ import dev.merapi.proxy.ProxyHttp;
 import dev.merapi.proxy.Session;
 import dev.merapi.proxy.Stages;
 import java.util.List;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A load balancer with health checks (Pingora's quick start, in Java): round robin over healthy backends; a failed
@@ -31,7 +33,12 @@ public final class LoadBalancerProxy implements ProxyHttp<LoadBalancerProxy.Ctx>
 
     /** Per request: the backend of the current attempt, counted in flight until released. */
     public static final class Ctx {
-        Lease lease;
+        @Nullable Lease lease; // none before upstreamPeer
+
+        /** The lease of the current attempt; the phases after upstreamPeer always have one. */
+        Lease lease() {
+            return Objects.requireNonNull(lease, "upstreamPeer leases a backend first");
+        }
     }
 
     public LoadBalancerProxy(LoadBalancer balancer) {
@@ -49,7 +56,7 @@ public final class LoadBalancerProxy implements ProxyHttp<LoadBalancerProxy.Ctx>
         if (ctx.lease != null) {
             ctx.lease.close();
         }
-        Optional<Backend> backend = balancer.select(new byte[0], b -> !b.equals(failed));
+        Optional<Backend> backend = balancer.select(new byte[0], b -> failed == null || !b.equals(failed));
         if (backend.isEmpty()) {
             return Stages.failed(ProxyError.explain(ErrorType.Kind.NO_UPSTREAM, ErrorSource.UPSTREAM, "no healthy backend"));
         }
@@ -65,20 +72,20 @@ public final class LoadBalancerProxy implements ProxyHttp<LoadBalancerProxy.Ctx>
 
     @Override
     public ProxyError failToConnect(Session session, HttpPeer peer, ProxyError e, Ctx ctx) {
-        ctx.lease.failed();
+        ctx.lease().failed();
         return e; // connect failures are retryable: nothing was sent
     }
 
     @Override
     public ProxyError errorWhileProxy(Session session, HttpPeer peer, ProxyError e, boolean reused, Ctx ctx) {
-        ctx.lease.failed();
+        ctx.lease().failed();
         boolean again = session.isRequestIdempotent() && !session.isResponseStarted();
         return again ? e.withRetry(Retry.YES) : ProxyHttp.super.errorWhileProxy(session, peer, e, reused, ctx);
     }
 
     @Override
     public void upstreamResponseFilter(Session session, ResponseHeader upstreamResponse, Ctx ctx) {
-        ctx.lease.responded(upstreamResponse.status()); // latency, and 5xx for outlier ejection
+        ctx.lease().responded(upstreamResponse.status()); // latency, and 5xx for outlier ejection
     }
 
     @Override

@@ -317,7 +317,7 @@ final class Binder {
         }
 
         Node keyNode(String key) {
-            return entries.get(key).getKeyNode();
+            return java.util.Objects.requireNonNull(entries.get(key), key).getKeyNode();
         }
 
         Optional<String> string(String key) {

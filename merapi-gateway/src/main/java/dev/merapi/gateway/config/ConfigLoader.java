@@ -40,6 +40,7 @@ import java.util.Set;
 import java.util.function.Function;
 import java.util.regex.Pattern;
 import java.util.regex.PatternSyntaxException;
+import org.jspecify.annotations.Nullable;
 import org.snakeyaml.engine.v2.api.LoadSettings;
 import org.snakeyaml.engine.v2.api.lowlevel.Compose;
 import org.snakeyaml.engine.v2.exceptions.Mark;
@@ -140,7 +141,7 @@ public final class ConfigLoader {
         return config;
     }
 
-    private GatewayConfig bind(Binder b, Node root, String name) {
+    private @Nullable GatewayConfig bind(Binder b, Node root, String name) {
         Optional<Section> top = b.section(root, "", GatewayConfig.KEYS);
         if (top.isEmpty()) {
             return null;

@@ -109,9 +109,9 @@ public final class AccessLog implements AutoCloseable {
         LoggingEventBuilder e = logger.atInfo()
                 .addKeyValue("client", address(entry.client()))
                 .addKeyValue("method", entry.request().method())
-                .addKeyValue("host", String.valueOf(entry.request().host()))
+                .addKeyValue("host", entry.request().host().orElse("null"))
                 .addKeyValue("path", entry.request().path())
-                .addKeyValue("query", redactQuery(entry.request().query()))
+                .addKeyValue("query", entry.request().query().map(this::redactQuery).orElse(""))
                 .addKeyValue("status", entry.status())
                 .addKeyValue("bytes_in", entry.bytesIn())
                 .addKeyValue("bytes_out", entry.bytesOut())
@@ -125,7 +125,7 @@ public final class AccessLog implements AutoCloseable {
                 .addKeyValue("request_id", entry.requestId())
                 .addKeyValue("error", entry.error());
         for (String name : headers) {
-            String v = entry.request().header(name);
+            String v = entry.request().header(name).orElse(null);
             if (v != null) {
                 e = e.addKeyValue("header_" + name.toLowerCase(Locale.ROOT).replace('-', '_'), redactedHeaders.contains(name) ? REDACTED : v);
             }

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Chooses the route of a request: the most specific match wins.
@@ -105,7 +106,7 @@ public final class Router {
             }
         }
 
-        Route find(RequestHeader request, String path) {
+        @Nullable Route find(RequestHeader request, String path) {
             List<Route> candidates = exact.get(path);
             Route r;
             if (candidates != null && (r = first(candidates, request)) != null) {
@@ -124,7 +125,7 @@ public final class Router {
         }
 
         /** The route of the deepest prefix node on {@code path} (from {@code from}) whose conditions hold. */
-        private static Route deepest(Node n, String path, int from, RequestHeader request) {
+        private static @Nullable Route deepest(Node n, String path, int from, RequestHeader request) {
             if (from <= path.length() && !n.children.isEmpty()) {
                 int end = path.indexOf('/', from);
                 String seg = end < 0 ? path.substring(from) : path.substring(from, end);
@@ -156,7 +157,7 @@ public final class Router {
         return out;
     }
 
-    private static Route first(List<Route> routes, RequestHeader request) {
+    private static @Nullable Route first(List<Route> routes, RequestHeader request) {
         for (Route r : routes) {
             if (conditions(r.match(), request)) {
                 return r;
@@ -170,12 +171,12 @@ public final class Router {
             return false;
         }
         for (Map.Entry<String, String> h : m.headers().entrySet()) {
-            if (!h.getValue().equals(request.header(h.getKey()))) {
+            if (!request.header(h.getKey()).filter(h.getValue()::equals).isPresent()) {
                 return false;
             }
         }
         if (!m.query().isEmpty()) {
-            Map<String, String> q = query(request.query());
+            Map<String, String> q = query(request.query().orElse(""));
             for (Map.Entry<String, String> e : m.query().entrySet()) {
                 if (!e.getValue().equals(q.get(e.getKey()))) {
                     return false;

@@ -35,6 +35,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Backends from DNS: the A and AAAA records of a name with a fixed port, or the SRV records of a service name,
@@ -108,8 +109,9 @@ public final class DnsDiscovery implements ServiceDiscovery, AutoCloseable {
                 }
             }
         } else {
-            for (InetAddress a : addresses(settings.name, minTtl)) {
-                backends.add(backend(a, settings.port, settings.weight, settings.name));
+            String host = Objects.requireNonNull(settings.name, "a discovery without srv has a name");
+            for (InetAddress a : addresses(host, minTtl)) {
+                backends.add(backend(a, settings.port, settings.weight, host));
             }
         }
         backends.sort(Comparator.comparing(Backend::name));
@@ -180,7 +182,8 @@ public final class DnsDiscovery implements ServiceDiscovery, AutoCloseable {
         try {
             envelope = resolver.query(new DefaultDnsQuestion(name, type)).get(settings.timeout.toMillis() * 3, TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
-            throw new IOException("DNS " + type.name() + " " + name + ": " + e.getCause().getMessage(), e.getCause());
+            Throwable cause = Objects.requireNonNullElse(e.getCause(), e);
+            throw new IOException("DNS " + type.name() + " " + name + ": " + cause.getMessage(), cause);
         } catch (java.util.concurrent.TimeoutException e) {
             throw new IOException("DNS " + type.name() + " " + name + ": no answer in time", e);
         }
@@ -223,8 +226,8 @@ public final class DnsDiscovery implements ServiceDiscovery, AutoCloseable {
 
     /** Settings of a {@link DnsDiscovery}; not thread-safe. */
     public static final class Builder {
-        private String srv;
-        private String name;
+        private @Nullable String srv;
+        private @Nullable String name;
         private int port;
         private int weight = 1;
         private boolean ipv6 = true;

@@ -6,4 +6,7 @@
  * <p>Starting points: {@link dev.merapi.loadbalancing.discovery.ServiceDiscovery},
  * {@link dev.merapi.loadbalancing.discovery.DnsDiscovery}.
  */
+@NullMarked
 package dev.merapi.loadbalancing.discovery;
+
+import org.jspecify.annotations.NullMarked;

@@ -6,4 +6,7 @@
  * <p>Starting points: {@link dev.merapi.loadbalancing.health.HealthCheck},
  * {@link dev.merapi.loadbalancing.health.OutlierDetection}, {@link dev.merapi.loadbalancing.health.HealthListener}.
  */
+@NullMarked
 package dev.merapi.loadbalancing.health;
+
+import org.jspecify.annotations.NullMarked;

@@ -2,6 +2,7 @@ package dev.merapi.loadbalancing.internal;
 
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.atomic.AtomicInteger;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The live state of one backend in one load balancer, kept across backend-set swaps by the backend's name.
@@ -24,7 +25,7 @@ public final class BackendState {
     private volatile long ewmaNanos;
     private volatile long ewmaStamp;
     private volatile String lastReason = "";
-    private CompletableFuture<Void> drained;
+    private @Nullable CompletableFuture<Void> drained;
     private int failureStreak;
     private int ejections;
     private long lastUnejected;

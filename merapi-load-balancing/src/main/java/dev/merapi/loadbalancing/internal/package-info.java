@@ -3,4 +3,7 @@
  *
  * <p>Starting point: {@link dev.merapi.loadbalancing.internal.BackendState}.
  */
+@NullMarked
 package dev.merapi.loadbalancing.internal;
+
+import org.jspecify.annotations.NullMarked;

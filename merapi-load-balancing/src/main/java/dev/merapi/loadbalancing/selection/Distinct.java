@@ -1,6 +1,7 @@
 package dev.merapi.loadbalancing.selection;
 
 import dev.merapi.loadbalancing.selection.Selector.Candidates;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Candidates that never repeat an index: the algorithm proposes indexes ({@link #propose}), repeats are
@@ -12,7 +13,7 @@ import dev.merapi.loadbalancing.selection.Selector.Candidates;
  */
 abstract class Distinct implements Candidates {
     private final int size;
-    private long[] returned;
+    private long @Nullable [] returned;
     private int first = NONE;
     private int count;
     private int scan;
@@ -75,10 +76,20 @@ abstract class Distinct implements Candidates {
     }
 
     private boolean isReturned(int i) {
-        return (returned[i >>> 6] & (1L << i)) != 0;
+        return (bits()[i >>> 6] & (1L << i)) != 0;
     }
 
     private void mark(int i) {
-        returned[i >>> 6] |= 1L << i;
+        bits()[i >>> 6] |= 1L << i;
+    }
+
+    /** The returned set: made before the second candidate, the first time one is marked or looked up. */
+    private long[] bits() {
+        long[] r = returned;
+        if (r == null) {
+            r = new long[(size + 63) >>> 6];
+            returned = r;
+        }
+        return r;
     }
 }

@@ -3,6 +3,7 @@ package dev.merapi.loadbalancing.selection;
 import dev.merapi.loadbalancing.Backend;
 import java.util.List;
 import java.util.concurrent.ThreadLocalRandom;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Least connections, weighted as nginx's {@code least_conn}: the available backend with the fewest requests in
@@ -22,7 +23,7 @@ final class LeastConnections implements Selector {
     @Override
     public Candidates candidates(byte[] key, BackendLoad load) {
         return new Distinct(size) {
-            private long[] proposed;
+            private long @Nullable [] proposed;
 
             @Override
             int propose() {

@@ -6,4 +6,7 @@
  * <p>Starting points: {@link dev.merapi.loadbalancing.selection.SelectionAlgorithm} (the factories) and
  * {@link dev.merapi.loadbalancing.selection.Selector} (to write one of your own).
  */
+@NullMarked
 package dev.merapi.loadbalancing.selection;
+
+import org.jspecify.annotations.NullMarked;

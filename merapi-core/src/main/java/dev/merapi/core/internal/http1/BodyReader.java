@@ -9,6 +9,8 @@ import dev.merapi.http.Http1Limits;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
+import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reads the body of one received HTTP/1 message out of its connection's received bytes and hands it on one piece
@@ -44,7 +46,7 @@ public final class BodyReader {
     /** What the reader needs of the connection it reads from. Called on the connection's event loop. */
     public interface Connection {
         /** The bytes received and not yet consumed, or {@code null}; the reader consumes from its reader index. */
-        ByteBuf received();
+        @Nullable ByteBuf received();
 
         /** Whether the exchange the body belongs to still wants it; the loop stops as soon as it does not. */
         boolean wantsBody();
@@ -75,7 +77,7 @@ public final class BodyReader {
     private final ErrorSource source;
     private final ByteBufAllocator alloc;
     private State state = State.ENDED;
-    private ChunkedDecoder decoder;
+    private @Nullable ChunkedDecoder decoder;
     private long remaining;
     private boolean demand;
     private boolean delivering;
@@ -180,7 +182,7 @@ public final class BodyReader {
                         yield null;
                     }
                     case DONE -> Unpooled.EMPTY_BUFFER;
-                    case CHUNKED -> decodeChunks();
+                    case CHUNKED -> decodeChunks(Objects.requireNonNull(decoder, "decoder"));
                     case UNTIL_CLOSE -> untilClose();
                     case LENGTH -> counted();
                 };
@@ -205,7 +207,7 @@ public final class BodyReader {
         }
     }
 
-    private ByteBuf decodeChunks() {
+    private @Nullable ByteBuf decodeChunks(ChunkedDecoder decoder) {
         ByteBuf in = connection.received();
         ByteBuf piece;
         try {
@@ -220,15 +222,15 @@ public final class BodyReader {
         return piece;
     }
 
-    private ByteBuf untilClose() {
+    private @Nullable ByteBuf untilClose() {
         ByteBuf in = connection.received();
         return in != null && in.isReadable() ? in.readRetainedSlice(in.readableBytes()) : null;
     }
 
-    private ByteBuf counted() {
+    private @Nullable ByteBuf counted() {
         ByteBuf in = connection.received();
         int n = in == null ? 0 : (int) Math.min(in.readableBytes(), remaining);
-        if (n == 0) {
+        if (in == null || n == 0) {
             return null;
         }
         remaining -= n;

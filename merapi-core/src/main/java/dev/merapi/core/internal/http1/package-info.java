@@ -6,4 +6,7 @@
  * <p>Starting points: {@link dev.merapi.core.internal.http1.BodyReader},
  * {@link dev.merapi.core.internal.http1.ChunkWriter}, {@link dev.merapi.core.internal.http1.KeepAlive}.
  */
+@NullMarked
 package dev.merapi.core.internal.http1;
+
+import org.jspecify.annotations.NullMarked;

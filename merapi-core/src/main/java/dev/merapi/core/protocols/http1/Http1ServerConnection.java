@@ -38,9 +38,12 @@ import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -86,16 +89,16 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     private ChannelHandlerContext ctx;
     private Channel channel;
     private Deadline readTimer;
-    private Deadline writeTimer; // made when first needed: most connections never wait on a write
-    private ReadWait readWait;
+    private @Nullable Deadline writeTimer; // made when first needed: most connections never wait on a write
+    private ReadWait readWait = ReadWait.FIRST_BYTE; // what the read timer waits for, once armed
     private State state = State.IDLE;
-    private ByteBuf cumulation;
+    private @Nullable ByteBuf cumulation;
     private boolean readPending;
     private boolean inputClosed;
     private boolean shuttingDown;
     private int requests;
     private long lingered;
-    private Exchange current;
+    private @Nullable Exchange current;
 
     /**
      * @param app the application that gets each request
@@ -331,9 +334,9 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             return;
         }
         boolean expectContinue = false;
-        String expect = request.headers().get(HeaderNames.EXPECT);
-        if (expect != null) {
-            if (!expect.equalsIgnoreCase("100-continue") || request.headers().count(HeaderNames.EXPECT) > 1) {
+        int expectAt = request.headers().indexOf(HeaderNames.EXPECT, 0);
+        if (expectAt >= 0) {
+            if (!request.headers().value(expectAt).equalsIgnoreCase("100-continue") || request.headers().count(HeaderNames.EXPECT) > 1) {
                 reject(ProxyError.rejected(new ErrorType.HttpStatus(417), ErrorSource.DOWNSTREAM, "bad-expect", "unsupported expectation"), request);
                 return;
             }
@@ -362,7 +365,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
      * Answers a request that broke a rule with its status, then closes: the framing is in doubt. Records a security
      * event quoting {@code request}, or the unparsed head in the cumulation when it is {@code null}.
      */
-    private void reject(ProxyError e, RequestHeader request) {
+    private void reject(ProxyError e, @Nullable RequestHeader request) {
         log.debug("rejected request from {}: {}", channel.remoteAddress(), e.getMessage());
         String rule = SecurityEvents.ruleOf(e, "bad-request");
         if (request != null) {
@@ -537,11 +540,11 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         private final boolean reused;
         private final BodyReader body;
         private boolean expectContinue;
-        private Handler handler;
+        private @Nullable Handler handler;
 
         private Response response = Response.NOT_STARTED;
         private boolean splicing;
-        private Object splicedHead; // what was first in line to go out at the last look, while splicing
+        private @Nullable Object splicedHead; // what was first in line to go out at the last look, while splicing
         private boolean closeAfter;
 
         Exchange(RequestHeader request, boolean expectContinue, boolean reused) {
@@ -606,7 +609,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         }
 
         @Override
-        public ByteBuf received() {
+        public @Nullable ByteBuf received() {
             return cumulation;
         }
 
@@ -635,7 +638,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
                 readTimer.disarm(); // armed again only while waiting for bytes
             }
             releaseCumulationIfEmpty();
-            handler.onBody(piece, end);
+            Objects.requireNonNull(handler, "handler").onBody(piece, end);
         }
 
         @Override
@@ -661,7 +664,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         private void failBody(ProxyError e) {
             closeAfter = true;
             releaseCumulation();
-            handler.onError(e);
+            Objects.requireNonNull(handler, "handler").onError(e);
         }
 
         @Override
@@ -704,13 +707,13 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             if (status == 204) {
                 h.remove(HeaderNames.CONTENT_LENGTH);
             }
-            String cl = h.get(HeaderNames.CONTENT_LENGTH);
+            int clAt = h.indexOf(HeaderNames.CONTENT_LENGTH, 0);
             if (noBody) {
                 writer.start(BodyWriter.Framing.NONE, 0);
-            } else if (cl != null) {
-                long length = parseLength(cl);
+            } else if (clAt >= 0) {
+                long length = parseLength(h.value(clAt));
                 if (length < 0 || h.count(HeaderNames.CONTENT_LENGTH) > 1) {
-                    throw new IllegalArgumentException("invalid Content-Length in response: " + cl);
+                    throw new IllegalArgumentException("invalid Content-Length in response: " + h.value(clAt));
                 }
                 writer.start(BodyWriter.Framing.LENGTH, length);
             } else if (endOfStream) {
@@ -766,20 +769,20 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         }
 
         @Override
-        public Channel spliceTarget(long length, Predicate<Channel> admit) {
+        public Optional<Channel> spliceTarget(long length, Predicate<Channel> admit) {
             // only a bare TCP connection on epoll: nothing (such as TLS) may sit between this handler and the socket
             if (current != this || !isOpen() || response != Response.STARTED
                     || writer.framing() != BodyWriter.Framing.LENGTH || length <= 0 || writer.remaining() != length
                     || !(channel instanceof EpollSocketChannel) || ctx.pipeline().first() != Http1ServerConnection.this
                     || !admit.test(channel)) {
-                return null;
+                return Optional.empty();
             }
             writer.skipped(length);
             // spliced bytes bypass the channel's writability, so the write timeout watches the outbound line itself
             splicing = true;
             splicedHead = null;
             armWrite();
-            return channel;
+            return Optional.of(channel);
         }
 
         /**
@@ -800,7 +803,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             if (splicing) {
                 splicing = false;
                 splicedHead = null;
-                if (channel.isWritable()) {
+                if (writeTimer != null && channel.isWritable()) {
                     writeTimer.disarm();
                 }
             }

@@ -4,4 +4,7 @@
  *
  * <p>Starting points: {@link dev.merapi.core.protocols.http1.Http1Options}, {@link dev.merapi.core.protocols.http1.Http1ServerConnection}.
  */
+@NullMarked
 package dev.merapi.core.protocols.http1;
+
+import org.jspecify.annotations.NullMarked;
