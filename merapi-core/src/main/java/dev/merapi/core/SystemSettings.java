@@ -7,6 +7,7 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.atomic.AtomicReference;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The JVM system properties Merapi reads, all in one place: each is read once, at the first call of {@link #current()},
@@ -58,7 +59,7 @@ public record SystemSettings(Transport transport, boolean splice, int securityEv
     /** The properties read, in the order of the components. */
     public static final List<String> PROPERTIES = List.of(TRANSPORT, SPLICE, SECURITY_EVENTS_BURST, SECURITY_EVENTS_PER_SECOND);
 
-    private static final AtomicReference<SystemSettings> CURRENT = new AtomicReference<>();
+    private static final AtomicReference<@Nullable SystemSettings> CURRENT = new AtomicReference<>();
 
     /**
      * Checks every setting.
@@ -98,10 +99,10 @@ public record SystemSettings(Transport transport, boolean splice, int securityEv
                     set.put(name, v);
                 }
             }
-            s = read(set); // nothing is kept when it throws, so a bad value fails every call alike
-            if (!CURRENT.compareAndSet(null, s)) {
-                s = CURRENT.get(); // another thread read the same properties first: keep one instance
-            }
+            SystemSettings read = read(set); // nothing is kept when it throws, so a bad value fails every call alike
+            // another thread may have read the same properties first: keep its instance, one for the process
+            s = CURRENT.compareAndExchange(null, read);
+            return s == null ? read : s;
         }
         return s;
     }

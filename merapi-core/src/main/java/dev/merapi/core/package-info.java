@@ -3,4 +3,7 @@
  *
  * <p>Starting point: {@link dev.merapi.core.SystemSettings}.
  */
+@NullMarked
 package dev.merapi.core;
+
+import org.jspecify.annotations.NullMarked;

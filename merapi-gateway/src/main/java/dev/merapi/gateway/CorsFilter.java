@@ -8,6 +8,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A route's CORS ({@link Cors}): answers preflights at the gateway and adds {@code Access-Control-*} to the
@@ -24,15 +25,16 @@ final class CorsFilter {
 
     /** Whether {@code req} is a preflight: {@code OPTIONS} with {@code Origin} and {@code Access-Control-Request-Method}. */
     static boolean isPreflight(RequestHeader req) {
-        return req.method().equals("OPTIONS") && req.header(ORIGIN) != null && req.header(REQUEST_METHOD) != null;
+        return req.method().equals("OPTIONS") && req.headers().contains(ORIGIN) && req.headers().contains(REQUEST_METHOD);
     }
 
     /** The request's origin if {@code cors} allows it. */
     static Optional<String> allowedOrigin(Cors cors, RequestHeader req) {
-        String origin = req.header(ORIGIN);
-        if (origin == null || req.headers().count(ORIGIN) != 1) {
+        Optional<String> announced = req.header(ORIGIN);
+        if (announced.isEmpty() || req.headers().count(ORIGIN) != 1) {
             return Optional.empty();
         }
+        String origin = announced.get();
         if (cors.anyOrigin()) {
             return Optional.of(origin);
         }
@@ -50,9 +52,9 @@ final class CorsFilter {
      */
     static ResponseHeader preflight(Cors cors, RequestHeader req) {
         Optional<String> origin = allowedOrigin(cors, req);
-        String method = req.header(REQUEST_METHOD).strip();
+        String method = req.header(REQUEST_METHOD).orElse("").strip();
         List<String> asked = announcedHeaders(req);
-        String refused = origin.isEmpty() ? "origin not allowed"
+        @Nullable String refused = origin.isEmpty() ? "origin not allowed"
                 : !cors.allowMethods().contains(method) ? "method not allowed"
                 : !headersAllowed(cors, asked) ? "header not allowed" : null;
         if (refused != null) {
@@ -96,7 +98,7 @@ final class CorsFilter {
 
     private static List<String> announcedHeaders(RequestHeader req) {
         List<String> out = new ArrayList<>();
-        String v = req.header(REQUEST_HEADERS);
+        @Nullable String v = req.header(REQUEST_HEADERS).orElse(null);
         if (v != null) {
             for (String name : v.split(",")) {
                 if (!name.isBlank()) {

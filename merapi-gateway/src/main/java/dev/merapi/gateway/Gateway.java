@@ -24,6 +24,7 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -293,7 +294,7 @@ final class Gateway {
     private boolean swapListeners(List<Listener> removed, List<Listener> added) {
         Duration grace = server.config().gracePeriod();
         for (Listener l : removed) {
-            server.stopListening(listeners.remove(l), grace);
+            server.stopListening(Objects.requireNonNull(listeners.remove(l), "listener"), grace);
             log.info("listener '{}' on {} removed: it accepts no more and its connections drain", l.name(), l.address());
         }
         List<Listener> started = new ArrayList<>();
@@ -304,7 +305,7 @@ final class Gateway {
             } catch (IllegalStateException e) {
                 log.error("reload of {} failed: listener '{}': {}; the running configuration stays", file.orElseThrow(), l.name(), e.getMessage());
                 for (Listener back : started) {
-                    server.stopListening(listeners.remove(back), Duration.ZERO);
+                    server.stopListening(Objects.requireNonNull(listeners.remove(back), "listener"), Duration.ZERO);
                 }
                 for (Listener back : removed) {
                     restart(back);
@@ -350,7 +351,7 @@ final class Gateway {
     /** The file's modification time and size as last seen, or null if it could not be read. */
     private volatile @Nullable String fileStamp;
 
-    private String stamp() {
+    private @Nullable String stamp() {
         if (file.isEmpty()) {
             return null;
         }

@@ -289,14 +289,14 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
     @Override
     public CompletionStage<Void> connectedToUpstream(Session session, HttpPeer peer, boolean reused, Ctx ctx) {
         ctx.connectedNanos = session.elapsedNanos();
-        metrics.upstreamConnection(ctx.group.spec().name(), reused);
+        metrics.upstreamConnection(ctx.group().spec().name(), reused);
         return Stages.DONE;
     }
 
     @Override
     public ProxyError failToConnect(Session session, HttpPeer peer, ProxyError e, Ctx ctx) {
         ctx.failed();
-        metrics.connectError(ctx.group.spec().name());
+        metrics.connectError(ctx.group().spec().name());
         return withinRetries(session, ctx, e);
     }
 

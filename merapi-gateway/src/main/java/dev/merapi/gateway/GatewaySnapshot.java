@@ -22,6 +22,7 @@ import java.util.Optional;
 import java.net.InetSocketAddress;
 import java.util.function.Function;
 import java.util.function.Supplier;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Everything one request of the gateway needs, built from one {@link GatewayConfig}: the router and a load
@@ -82,8 +83,8 @@ record GatewaySnapshot(GatewayConfig config, Router router, Map<String, Group> g
         for (UpstreamGroup g : config.upstreams()) {
             Group old = previous == null ? null : previous.groups().get(g.name());
             boolean keep = old != null && sameBalancing(old.spec(), g);
-            Optional<DnsDiscovery> discovery = keep ? old.discovery() : g.dns().map(GatewaySnapshot::discovery);
-            LoadBalancer lb = keep ? old.balancer() : balancer(g, discovery);
+            Optional<DnsDiscovery> discovery = keep && old != null ? old.discovery() : g.dns().map(GatewaySnapshot::discovery);
+            LoadBalancer lb = keep && old != null ? old.balancer() : balancer(g, discovery);
             Map<Backend, HttpPeer> peers = new HashMap<>();
             for (Backend b : lb.backends()) {
                 if (!b.name().equals(DEMO_ORIGIN_NAME)) {

@@ -31,6 +31,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
+import org.jspecify.annotations.Nullable;
 
 /** The {@code merapi} command line. */
 @Command(name = "merapi", mixinStandardHelpOptions = true, versionProvider = Main.Version.class,
@@ -113,7 +114,7 @@ public final class Main implements Callable<Integer> {
                 c.accessLog(), c.metrics(), c.requestId());
     }
 
-    static ServerConfig serverConfig(Integer threads, String transport, String grace) {
+    static ServerConfig serverConfig(@Nullable Integer threads, @Nullable String transport, String grace) {
         SystemSettings.current(); // a bad -Dmerapi.* value is a usage error naming the property, before anything else
         ServerConfig.Builder b = ServerConfig.builder().gracePeriod(parseDuration(grace));
         if (threads != null) {
@@ -299,7 +300,7 @@ public final class Main implements Callable<Integer> {
          * @throws IllegalArgumentException naming the flag, for a file that cannot be read or does not hold what it should,
          *     or flags that contradict each other
          */
-        private UpstreamTls upstreamTls() {
+        private @Nullable UpstreamTls upstreamTls() {
             if (upstreamCa == null && upstreamClientCert == null && upstreamClientKey == null && !upstreamInsecure) {
                 return null;
             }

@@ -9,6 +9,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.function.Function;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The upstream options of {@code merapi proxy}: {@code --upstream [https://]HOST:PORT[,weight=N]} (repeatable), the
@@ -72,7 +73,7 @@ final class UpstreamSpec {
      * @param sni the {@code --upstream-sni} name; {@code null} when not given
      * @throws IllegalArgumentException when TLS flags are given and no upstream is {@code https://}
      */
-    static List<Backend> withTls(List<Backend> backends, UpstreamTls tls, String sni) {
+    static List<Backend> withTls(List<Backend> backends, @Nullable UpstreamTls tls, @Nullable String sni) {
         if ((tls != null || sni != null) && backends.stream().noneMatch(Backend::tls)) {
             throw new IllegalArgumentException("the --upstream-* TLS flags need an https:// upstream");
         }

@@ -11,6 +11,7 @@ import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import javax.net.ssl.SSLContext;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -46,9 +47,9 @@ public final class UpstreamTls {
 
     private final boolean verify;
     private final String verifyName;
-    private final Pem ca;
-    private final Pem clientChain;
-    private final Pem clientKey;
+    private final @Nullable Pem ca;
+    private final @Nullable Pem clientChain;
+    private final @Nullable Pem clientKey;
     private final List<String> alpn;
 
     private UpstreamTls(Builder b) {
@@ -181,9 +182,9 @@ public final class UpstreamTls {
     public static final class Builder {
         private boolean verify = true;
         private String verifyName = "";
-        private Pem ca;
-        private Pem clientChain;
-        private Pem clientKey;
+        private @Nullable Pem ca;
+        private @Nullable Pem clientChain;
+        private @Nullable Pem clientKey;
         private List<String> alpn = List.of(HTTP_1_1);
 
         private Builder() {
@@ -263,7 +264,7 @@ public final class UpstreamTls {
             return tls;
         }
 
-        private static byte[] bytes(Pem p) {
+        private static byte @Nullable [] bytes(@Nullable Pem p) {
             return p == null ? null : p.bytes;
         }
     }

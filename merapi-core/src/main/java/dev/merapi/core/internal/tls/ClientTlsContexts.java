@@ -26,6 +26,7 @@ import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import javax.net.ssl.SSLParameters;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -67,9 +68,9 @@ public final class ClientTlsContexts {
         public static final Recipe DEFAULT = new Recipe(true, null, null, null, List.of("http/1.1"));
 
         private final boolean verify;
-        private final byte[] ca;
-        private final byte[] chain;
-        private final byte[] key;
+        private final byte @Nullable [] ca;
+        private final byte @Nullable [] chain;
+        private final byte @Nullable [] key;
         private final List<String> alpn;
 
         /**
@@ -79,7 +80,7 @@ public final class ClientTlsContexts {
          * @param key the client certificate's private key (PEM), or {@code null}
          * @param alpn the ALPN protocols offered, none for no ALPN
          */
-        public Recipe(boolean verify, byte[] ca, byte[] chain, byte[] key, List<String> alpn) {
+        public Recipe(boolean verify, byte @Nullable [] ca, byte @Nullable [] chain, byte @Nullable [] key, List<String> alpn) {
             this.verify = verify;
             this.ca = ca == null ? null : ca.clone();
             this.chain = chain == null ? null : chain.clone();
@@ -228,10 +229,11 @@ public final class ClientTlsContexts {
     }
 
     private static String rootMessage(Throwable e) {
-        String m = e.getMessage();
+        String m = String.valueOf(e.getMessage());
         for (Throwable t = e.getCause(); t != null; t = t.getCause()) {
-            if (t.getMessage() != null) {
-                m = t.getMessage();
+            String tm = t.getMessage();
+            if (tm != null) {
+                m = tm;
             }
         }
         return m;
