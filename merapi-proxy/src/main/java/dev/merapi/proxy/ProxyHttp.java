@@ -213,11 +213,13 @@ public interface ProxyHttp<C> {
     /**
      * A one-line description of the request for error logs.
      *
-     * @implSpec the method, the path and the Host header
+     * @implSpec the method, the path and the Host header, and on a TLS connection its {@link dev.merapi.core.tls.TlsInfo#summary()}
+     *     (version, suite, SNI, ALPN, the client certificate's subject)
      */
     default String requestSummary(Session session, C ctx) {
         RequestHeader r = session.requestHeader();
         String host = r.header(HeaderNames.HOST);
-        return r.method() + ' ' + r.path() + (host == null ? "" : ", Host: " + host);
+        return r.method() + ' ' + r.path() + (host == null ? "" : ", Host: " + host)
+                + session.tls().map(t -> ", TLS: " + t.summary()).orElse("");
     }
 }

@@ -5,8 +5,10 @@ import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
+import dev.merapi.core.tls.ServerTls;
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * One listening socket: a TCP address (IPv4 or IPv6) or a Unix domain socket path, and its socket options.
@@ -27,9 +29,11 @@ import java.util.Objects;
  *        such cap (the default: clients behind one NAT or proxy share an address). One more is closed as soon as it is
  *        accepted and counted as the security event {@code max-connections-per-ip}. Unix domain sockets have no
  *        client address, so only {@code maxConnections} applies to them
+ * @param tls the listener's TLS settings, or empty for plain TCP (the default); with TLS, every accepted connection
+ *        does its handshake after the connection filter and before its protocol
  */
 public record ListenerConfig(SocketAddress address, int backlog, boolean reusePort, boolean tcpNoDelay, boolean keepAlive,
-        int fastOpenQueue, int maxConnections, int maxConnectionsPerIp) {
+        int fastOpenQueue, int maxConnections, int maxConnectionsPerIp, Optional<ServerTls> tls) {
 
     /**
      * The default of {@link #maxConnections()}: half the open-file limit of the process ({@code ulimit -n}, which the
@@ -51,6 +55,7 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
         if (maxConnectionsPerIp < 0) {
             throw new IllegalArgumentException("maxConnectionsPerIp must not be negative (0 is no cap): " + maxConnectionsPerIp);
         }
+        Objects.requireNonNull(tls, "tls");
     }
 
     private static int defaultMaxConnections() {
@@ -89,12 +94,12 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
 
     /** A TCP listener on a socket address with the default options. */
     public static ListenerConfig tcp(InetSocketAddress address) {
-        return new ListenerConfig(address, 4096, false, true, false, 0, DEFAULT_MAX_CONNECTIONS, 0);
+        return new ListenerConfig(address, 4096, false, true, false, 0, DEFAULT_MAX_CONNECTIONS, 0, Optional.empty());
     }
 
     /** A Unix domain socket listener with the default options. */
     public static ListenerConfig unix(Path path) {
-        return new ListenerConfig(UnixDomainSocketAddress.of(path), 4096, false, false, false, 0, DEFAULT_MAX_CONNECTIONS, 0);
+        return new ListenerConfig(UnixDomainSocketAddress.of(path), 4096, false, false, false, 0, DEFAULT_MAX_CONNECTIONS, 0, Optional.empty());
     }
 
     /**
@@ -132,6 +137,7 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
         private int fastOpenQueue;
         private int maxConnections;
         private int maxConnectionsPerIp;
+        private Optional<ServerTls> tls;
 
         private Builder(ListenerConfig c) {
             address = c.address;
@@ -142,6 +148,7 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
             fastOpenQueue = c.fastOpenQueue;
             maxConnections = c.maxConnections;
             maxConnectionsPerIp = c.maxConnectionsPerIp;
+            tls = c.tls;
         }
 
         public Builder backlog(int v) {
@@ -180,9 +187,15 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
             return this;
         }
 
+        /** Serves TLS with {@code settings} (default: plain TCP). */
+        public Builder tls(ServerTls settings) {
+            tls = Optional.of(settings);
+            return this;
+        }
+
         public ListenerConfig build() {
             return new ListenerConfig(address, backlog, reusePort, tcpNoDelay, keepAlive, fastOpenQueue, maxConnections,
-                    maxConnectionsPerIp);
+                    maxConnectionsPerIp, tls);
         }
     }
 }
