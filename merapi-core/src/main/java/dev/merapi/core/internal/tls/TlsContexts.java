@@ -65,9 +65,9 @@ public final class TlsContexts {
         this.built = build(tls.certificates().generation(), tls.certificates().certificates());
     }
 
-    /** Which TLS library serves: {@code BoringSSL (netty-tcnative ...)} or {@code JDK}. */
+    /** Which TLS library serves: {@code BoringSSL (netty-tcnative)} or the JDK's. */
     public String providerName() {
-        return provider == SslProvider.OPENSSL ? "BoringSSL (" + OpenSsl.versionString() + ")" : "JDK";
+        return provider == SslProvider.OPENSSL ? "BoringSSL (netty-tcnative)" : "JDK (netty-tcnative did not load)";
     }
 
     /** Whether the native library is in use. */
