@@ -10,7 +10,25 @@ import dev.merapi.core.tls.CertificateStore;
 import dev.merapi.core.tls.ServerTls;
 import dev.merapi.core.tls.TlsConfigException;
 import dev.merapi.core.upstreams.HttpPeer;
+import dev.merapi.testkit.MockOrigin;
+import dev.merapi.testkit.MockResponse;
 import dev.merapi.testkit.TestPki;
+import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.SimpleChannelInboundHandler;
+import io.netty.channel.nio.NioIoHandler;
+import io.netty.channel.socket.nio.NioSocketChannel;
+import io.netty.handler.ssl.OpenSslContextOption;
+import io.netty.handler.ssl.SslContext;
+import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.SslProvider;
+import io.netty.util.ReferenceCountUtil;
 import dev.merapi.testkit.TestServer;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -22,6 +40,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
 import java.security.KeyStore;
 import java.time.Duration;
 import java.time.Instant;
@@ -30,6 +49,7 @@ import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import java.util.zip.CRC32;
 import javax.net.ssl.SSLContext;
 import javax.net.ssl.SSLSocket;
 import javax.net.ssl.SSLParameters;
@@ -394,6 +414,112 @@ class TlsListenerIT {
         assertThat(servedCn(sClient(server, "-servername", "localhost"))).isEqualTo("localhost");
     }
 
+    @Test
+    void largeResponseBodiesOverTlsAreCopiedNeverSpliced() throws Exception {
+        long size = 3L * 256 * 1024;
+        try (MockOrigin origin = MockOrigin.start()) {
+            origin.setDispatcher(req -> MockResponse.builder().streamedBody(size).build());
+            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(new RecordingProxy(HttpPeer.of("127.0.0.1:" + origin.port())),
+                    ProxyOptions.defaults().withSplice(true));
+            ListeningService service = ListeningService.http("tls", engine).addListener(ListenerConfig.tcp("127.0.0.1:0")
+                    .toBuilder().tls(ServerTls.of(CertificateStore.of(localhost.chainPem(), localhost.keyPem()))).build());
+            try (TestServer server = TestServer.start(service).checkClosedOnStop(engine.connector()::openConnections);
+                    SSLSocket client = jdkClient(server)) {
+                for (int i = 0; i < 2; i++) {
+                    client.getOutputStream().write("GET /big HTTP/1.1\r\nHost: t\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+                    String head = head(client.getInputStream());
+                    assertThat(head).startsWith("HTTP/1.1 200").contains("Content-Length: " + size);
+                    CRC32 crc = new CRC32();
+                    crc.update(client.getInputStream().readNBytes((int) size));
+                    assertThat(crc.getValue()).isEqualTo(MockResponse.patternCrc(size));
+                }
+                assertThat(engine.connector().splicedBodies()).as("encrypted bytes cannot be spliced").isZero();
+            }
+        }
+    }
+
+    @Test
+    void sessionTicketsResumeSessionsByDefaultAndTheSessionSaysSo() throws Exception {
+        TestServer server = serveDefault();
+        Path session = dir.resolve("session.pem");
+        Run first = sClient(server, "-tls1_2", "-sess_out", session.toString());
+        assertThat(first.output()).contains("New, TLSv1.2");
+        Run second = sClient(server, "-tls1_2", "-sess_in", session.toString());
+        assertThat(second.output()).contains("Reused, TLSv1.2");
+
+        Thread.sleep(1100); // the session's creation time has whole seconds
+        Path fresh = dir.resolve("fresh.pem");
+        List<String> cmd = List.of("openssl", "s_client", "-connect", "127.0.0.1:" + server.port(), "-CAfile",
+                pki.caPem().toString(), "-tls1_2", "-ign_eof", "-quiet");
+        Run full = run(append(cmd, "-sess_out", fresh.toString()), "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        assertThat(full.output()).contains("tls=TLSv1.2").doesNotContain(" resumed");
+        Thread.sleep(1100);
+        Run resumed = run(append(cmd, "-sess_in", fresh.toString()), "GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n");
+        assertThat(resumed.output()).contains("tls=TLSv1.2").contains(" resumed");
+    }
+
+    private static List<String> append(List<String> a, String... more) {
+        List<String> out = new ArrayList<>(a);
+        out.addAll(List.of(more));
+        return out;
+    }
+
+    @Test
+    void sessionTicketsTurnedOffMeanEveryHandshakeIsFull() throws Exception {
+        TestServer server = serve(ServerTls.builder(CertificateStore.of(localhost.chainPem(), localhost.keyPem()))
+                .sessionTickets(false).build());
+        Path session = dir.resolve("session.pem");
+        Run first = sClient(server, "-tls1_2", "-sess_out", session.toString());
+        assertThat(first.output()).contains("New, TLSv1.2").doesNotContain("TLS session ticket:");
+        if (Files.exists(session)) { // s_client writes no file for a session that cannot be resumed
+            assertThat(sClient(server, "-tls1_2", "-sess_in", session.toString()).output()).doesNotContain("Reused");
+        }
+        Run tls13 = sClient(server, "-tls1_3", "-sess_out", dir.resolve("s13.pem").toString());
+        assertThat(tls13.output()).contains("New, TLSv1.3").doesNotContain("TLS session ticket:");
+    }
+
+    @Test
+    void theHybridPostQuantumGroupIsNegotiatedWithAClientThatOffersIt() throws Exception {
+        TestServer server = serveDefault();
+        assertThat(nettyClientWithGroups(server, "X25519MLKEM768")).startsWith("HTTP/1.1 200");
+        assertThat(sClient(server, "-groups", "X25519").output()).contains("Server Temp Key: X25519");
+        assertThat(sClient(server, "-groups", "P-256").output()).contains("Server Temp Key: ECDH, prime256v1");
+        assertThat(sClient(server, "-groups", "P-384").output()).contains("Server Temp Key: ECDH, secp384r1");
+        assertThat(handshakeDone(sClient(server, "-groups", "ffdhe2048"))).as("no finite-field DH").isFalse();
+    }
+
+    @Test
+    void theLegacySwitchLetsTls11InAndWarnsAtStart() throws Exception {
+        try (LogCapture log = LogCapture.of("dev.merapi.core.internal.tls.TlsStage")) {
+            TestServer server = serve(ServerTls.builder(CertificateStore.of(localhost.chainPem(), localhost.keyPem()))
+                    .legacy(true).protocols(List.of("TLSv1.2", "TLSv1.1"))
+                    .cipherSuites(List.of("TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_ECDSA_WITH_AES_128_CBC_SHA"))
+                    .build());
+            assertThat(log.lines()).anyMatch(l -> l.contains("TLS legacy mode is on"));
+            Run r = sClient(server, "-tls1_1", "-cipher", "DEFAULT:@SECLEVEL=0");
+            assertThat(r.output()).contains("Protocol  : TLSv1.1");
+        }
+    }
+
+    @Test
+    void aKeyFileReadableByOthersGivesAWarningAndNoKeyMaterialIsLogged() throws Exception {
+        try (LogCapture log = LogCapture.of("dev.merapi.core.tls.TlsCertificate")) {
+            Files.setPosixFilePermissions(localhost.keyPem(), PosixFilePermissions.fromString("rw-r--r--"));
+            CertificateStore.of(localhost.chainPem(), localhost.keyPem());
+            assertThat(log.lines()).anyMatch(l -> l.contains("can be read by its group or by others")
+                    && l.contains(localhost.keyPem().toString()));
+            int before = log.lines().size();
+            Files.setPosixFilePermissions(localhost.keyPem(), PosixFilePermissions.fromString("rw-------"));
+            CertificateStore.of(localhost.chainPem(), localhost.keyPem());
+            assertThat(log.lines()).hasSize(before);
+        }
+        String keyBody = Files.readString(localhost.keyPem()).lines().filter(l -> !l.startsWith("-----")).findFirst().orElseThrow();
+        try (LogCapture all = LogCapture.of("dev.merapi.core")) {
+            serveDefault();
+            assertThat(String.join("\n", all.lines())).doesNotContain(keyBody);
+        }
+    }
+
     private static Socket connect(TestServer server) throws IOException {
         Socket s = new Socket();
         s.connect(new InetSocketAddress("127.0.0.1", server.port()), 5000);
@@ -402,6 +528,10 @@ class TlsListenerIT {
     }
 
     private SSLSocket jdkClient(TestServer server) throws Exception {
+        return jdkClient(server, jdkContext());
+    }
+
+    private SSLContext jdkContext() throws Exception {
         KeyStore trust = KeyStore.getInstance("PKCS12");
         trust.load(null, null);
         trust.setCertificateEntry("ca", pki.caCertificate());
@@ -409,6 +539,10 @@ class TlsListenerIT {
         tmf.init(trust);
         SSLContext ctx = SSLContext.getInstance("TLS");
         ctx.init(null, tmf.getTrustManagers(), null);
+        return ctx;
+    }
+
+    private SSLSocket jdkClient(TestServer server, SSLContext ctx) throws Exception {
         SSLSocket s = (SSLSocket) ctx.getSocketFactory().createSocket();
         s.connect(new InetSocketAddress("127.0.0.1", server.port()), 5000);
         s.setSoTimeout(20_000);
@@ -417,6 +551,59 @@ class TlsListenerIT {
         s.setSSLParameters(p);
         s.startHandshake();
         return s;
+    }
+
+    /** Reads a response head, up to and with its empty line. */
+    private static String head(InputStream in) throws IOException {
+        StringBuilder b = new StringBuilder();
+        while (!b.toString().endsWith("\r\n\r\n")) {
+            int c = in.read();
+            if (c < 0) {
+                break;
+            }
+            b.append((char) c);
+        }
+        return b.toString();
+    }
+
+    /**
+     * One GET over a Netty client with BoringSSL that offers only {@code group} for the key exchange: it succeeds only
+     * if the listener negotiates that group. Returns the response's first line.
+     */
+    private String nettyClientWithGroups(TestServer server, String group) throws Exception {
+        SslContext client = SslContextBuilder.forClient().sslProvider(SslProvider.OPENSSL).trustManager(pki.caPem().toFile())
+                .protocols("TLSv1.3").option(OpenSslContextOption.GROUPS, new String[] {group}).build();
+        EventLoopGroup loop = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        try {
+            CompletableFuture<String> firstLine = new CompletableFuture<>();
+            Channel ch = new Bootstrap().group(loop).channel(NioSocketChannel.class).handler(new ChannelInitializer<Channel>() {
+                @Override
+                protected void initChannel(Channel c) {
+                    c.pipeline().addLast(client.newHandler(c.alloc(), "localhost", server.port()));
+                    c.pipeline().addLast(new SimpleChannelInboundHandler<ByteBuf>() {
+                        @Override
+                        protected void channelRead0(ChannelHandlerContext ctx, ByteBuf msg) {
+                            String text = msg.toString(StandardCharsets.US_ASCII);
+                            firstLine.complete(text.lines().findFirst().orElse(""));
+                        }
+
+                        @Override
+                        public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                            firstLine.completeExceptionally(cause);
+                            ctx.close();
+                        }
+                    });
+                }
+            }).connect("127.0.0.1", server.port()).sync().channel();
+            ch.writeAndFlush(Unpooled.copiedBuffer("GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+                    StandardCharsets.US_ASCII));
+            String line = firstLine.get(20, TimeUnit.SECONDS);
+            ch.close().sync();
+            return line;
+        } finally {
+            loop.shutdownGracefully(0, 1, TimeUnit.SECONDS).sync();
+            ReferenceCountUtil.release(client);
+        }
     }
 
     /** One keep-alive GET on {@code s}; the response head and body (the echo is one short line). */

@@ -53,11 +53,13 @@ final class PemFiles {
     }
 
     /**
-     * The private key of {@code pem}: the first PKCS#8, PKCS#1 or SEC1 block.
+     * The private key of {@code pem}: the first PKCS#8, PKCS#1 or SEC1 block. A SEC1 key that does not name its curve
+     * (as some tools write them) takes the curve of {@code leaf}'s public key.
      *
+     * @param leaf the certificate the key belongs to, or {@code null}
      * @throws TlsConfigException if there is none, it is encrypted or it is malformed; the message holds no key bytes
      */
-    static PrivateKey privateKey(String pem, String what) {
+    static PrivateKey privateKey(String pem, String what, X509Certificate leaf) {
         if (pem.contains("-----BEGIN ENCRYPTED PRIVATE KEY-----") || pem.contains("Proc-Type: 4,ENCRYPTED")) {
             throw new TlsConfigException(what + ": encrypted private keys are not supported; decrypt it first");
         }
@@ -73,10 +75,14 @@ final class PemFiles {
         if (!ec.isEmpty()) {
             byte[] sec1 = ec.getFirst();
             byte[] curve = Der.ecCurveOid(sec1);
-            if (curve == null) {
+            byte[] algorithm;
+            if (curve != null) {
+                algorithm = Der.sequence(concat(EC_PUBLIC_KEY_OID, curve));
+            } else if (leaf != null && (algorithm = Der.firstElement(leaf.getPublicKey().getEncoded())) != null) {
+                // the certificate's SubjectPublicKeyInfo names the curve: SEQUENCE { algorithm, BIT STRING }
+            } else {
                 throw new TlsConfigException(what + ": the EC private key names no curve");
             }
-            byte[] algorithm = Der.sequence(concat(EC_PUBLIC_KEY_OID, curve));
             return pkcs8Key(wrap(algorithm, sec1), what, "EC");
         }
         throw new TlsConfigException(what + ": no private key (expected a -----BEGIN PRIVATE KEY-----, "
@@ -204,6 +210,20 @@ final class PemFiles {
                 }
                 return null;
             } catch (ArrayIndexOutOfBoundsException | NegativeArraySizeException | IllegalArgumentException e) {
+                return null;
+            }
+        }
+
+        /** The first element (tag and length included) inside the SEQUENCE {@code der}, or {@code null}. */
+        static byte[] firstElement(byte[] der) {
+            try {
+                if (der[0] != 0x30) {
+                    return null;
+                }
+                int[] outer = header(der, 0);
+                int[] inner = header(der, outer[0]);
+                return Arrays.copyOfRange(der, outer[0], inner[0] + inner[1]);
+            } catch (ArrayIndexOutOfBoundsException | IllegalArgumentException e) {
                 return null;
             }
         }

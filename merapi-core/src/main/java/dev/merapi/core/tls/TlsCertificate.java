@@ -73,7 +73,7 @@ public final class TlsCertificate {
         String keyText = read(keyPem, "private key");
         warnIfKeyReadable(keyPem);
         List<X509Certificate> chain = PemFiles.certificates(chainText, chainPem.toString());
-        PrivateKey key = PemFiles.privateKey(keyText, keyPem.toString());
+        PrivateKey key = PemFiles.privateKey(keyText, keyPem.toString(), chain.getFirst());
         return new TlsCertificate(chain, key, Optional.of(chainPem), Optional.of(keyPem));
     }
 
@@ -85,8 +85,9 @@ public final class TlsCertificate {
      *     certificate is expired or not yet valid
      */
     public static TlsCertificate fromPem(String chainPem, String keyPem) {
-        return new TlsCertificate(PemFiles.certificates(chainPem, "certificate"), PemFiles.privateKey(keyPem, "private key"),
-                Optional.empty(), Optional.empty());
+        List<X509Certificate> chain = PemFiles.certificates(chainPem, "certificate");
+        return new TlsCertificate(chain, PemFiles.privateKey(keyPem, "private key", chain.getFirst()), Optional.empty(),
+                Optional.empty());
     }
 
     /**

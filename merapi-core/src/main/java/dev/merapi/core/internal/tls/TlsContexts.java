@@ -12,7 +12,9 @@ import io.netty.handler.ssl.OpenSslServerContext;
 import io.netty.handler.ssl.OpenSslSessionTicketKey;
 import io.netty.handler.ssl.SslContext;
 import io.netty.handler.ssl.SslContextBuilder;
+import io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
 import io.netty.handler.ssl.SslProvider;
+import io.netty.internal.tcnative.SSL;
 import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
@@ -20,6 +22,7 @@ import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -97,6 +100,18 @@ public final class TlsContexts {
         return extra.computeIfAbsent(certificate, this::context);
     }
 
+    /**
+     * Readies the engine of one connection before its handshake: with session tickets off, tells BoringSSL not to issue
+     * or accept any (per connection: tcnative 2.0.84's context-wide option call crashes the JVM).
+     */
+    public void prepare(SSLEngine engine) {
+        if (!tls.sessionTickets() && engine instanceof ReferenceCountedOpenSslEngine openssl) {
+            synchronized (openssl) { // the engine's own lock, which its native calls take
+                SSL.setOptions(openssl.sslPointer(), SSL.SSL_OP_NO_TICKET);
+            }
+        }
+    }
+
     private synchronized Built rebuild(long generation) {
         Built b = built;
         if (b.generation != generation) {
@@ -144,7 +159,7 @@ public final class TlsContexts {
                 if (tls.sessionTickets()) {
                     openssl.sessionContext().setTicketKeys(ticketKey);
                 } else {
-                    openssl.sessionContext().setSessionCacheEnabled(false);
+                    openssl.sessionContext().setSessionCacheEnabled(false); // and no tickets: see #prepare
                 }
             } else if (!tls.sessionTickets()) {
                 context.sessionContext().setSessionCacheSize(1);

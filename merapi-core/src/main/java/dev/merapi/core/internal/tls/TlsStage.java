@@ -85,6 +85,7 @@ public final class TlsStage implements ConnectionStage {
             @Override
             protected SslHandler newSslHandler(SslContext context, ByteBufAllocator allocator) {
                 SslHandler h = super.newSslHandler(context, allocator);
+                contexts.prepare(h.engine());
                 h.setHandshakeTimeoutMillis(0); // the TlsHandshakeHandler times the whole handshake, ClientHello included
                 return h;
             }
