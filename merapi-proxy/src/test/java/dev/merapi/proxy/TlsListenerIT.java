@@ -287,9 +287,7 @@ class TlsListenerIT {
         TestServer server = serve(ServerTls.builder(CertificateStore.of(localhost.chainPem(), localhost.keyPem()))
                 .handshakeTimeout(Duration.ofMillis(300)).build());
         long before = events("tls-handshake-timeout");
-        try (Socket s = connect(server)) {
-            assertThat(s.getInputStream().read()).isEqualTo(-1); // closed by the server, well before the 20 s read limit
-        }
+        assertThat(sendAndAwaitClose(server, new byte[0])).isEmpty(); // closed by the server, well before the 20 s limit
         assertThat(events("tls-handshake-timeout")).isEqualTo(before + 1);
     }
 
@@ -298,12 +296,9 @@ class TlsListenerIT {
         TestServer server = serve(ServerTls.builder(CertificateStore.of(localhost.chainPem(), localhost.keyPem()))
                 .handshakeTimeout(Duration.ofMillis(300)).build());
         long before = events("tls-handshake-timeout");
-        try (Socket s = connect(server)) {
-            // a handshake record announcing 512 bytes, of which only the first few are sent
-            s.getOutputStream().write(new byte[] {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, (byte) 0xfc, 0x03, 0x03});
-            s.getOutputStream().flush();
-            assertThat(s.getInputStream().read()).isEqualTo(-1);
-        }
+        // a handshake record announcing 512 bytes, of which only the first few are sent
+        assertThat(sendAndAwaitClose(server, new byte[] {0x16, 0x03, 0x01, 0x02, 0x00, 0x01, 0x00, 0x01, (byte) 0xfc, 0x03, 0x03}))
+                .isEmpty();
         assertThat(events("tls-handshake-timeout")).isEqualTo(before + 1);
     }
 
@@ -311,12 +306,8 @@ class TlsListenerIT {
     void plainHttpInsteadOfAClientHelloIsClosedAndCounted() throws Exception {
         TestServer server = serveDefault();
         long before = events("tls-not-tls");
-        try (Socket s = connect(server)) {
-            s.getOutputStream().write("GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
-            s.getOutputStream().flush();
-            byte[] got = s.getInputStream().readAllBytes();
-            assertThat(new String(got, StandardCharsets.ISO_8859_1)).doesNotContain("HTTP/1.1 200");
-        }
+        byte[] got = sendAndAwaitClose(server, "GET / HTTP/1.1\r\nHost: x\r\n\r\n".getBytes(StandardCharsets.US_ASCII));
+        assertThat(new String(got, StandardCharsets.ISO_8859_1)).doesNotContain("HTTP/1.1 200");
         assertThat(events("tls-not-tls")).isEqualTo(before + 1);
     }
 
@@ -517,6 +508,15 @@ class TlsListenerIT {
         try (LogCapture all = LogCapture.of("dev.merapi.core")) {
             serveDefault();
             assertThat(String.join("\n", all.lines())).doesNotContain(keyBody);
+        }
+    }
+
+    /** Sends {@code bytes} on a new connection and returns what the server sent until it closed the connection. */
+    private static byte[] sendAndAwaitClose(TestServer server, byte[] bytes) throws IOException {
+        try (Socket s = connect(server)) {
+            s.getOutputStream().write(bytes);
+            s.getOutputStream().flush();
+            return s.getInputStream().readAllBytes();
         }
     }
 

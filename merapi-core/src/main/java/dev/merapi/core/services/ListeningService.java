@@ -99,7 +99,7 @@ public final class ListeningService implements Service {
      * connection, when it is left out), the added stages, and last the protocol's connection.
      */
     public List<ConnectionStage> connectionStages() {
-        return connectionStages(null);
+        return stages(null);
     }
 
     /**
@@ -110,12 +110,16 @@ public final class ListeningService implements Service {
      * @throws dev.merapi.core.tls.TlsConfigException if the TLS library refuses the listener's TLS settings
      */
     public List<ConnectionStage> connectionStages(ListenerConfig listener) {
+        return stages(listener.tls().map(tls -> TlsStage.of(tls, listener)).orElse(null));
+    }
+
+    private List<ConnectionStage> stages(ConnectionStage tls) {
         List<ConnectionStage> all = new ArrayList<>(stages.size() + 3);
         if (connectionFilter != ConnectionFilter.ACCEPT_ALL) {
             all.add(new FilterStage(connectionFilter));
         }
-        if (listener != null && listener.tls().isPresent()) {
-            all.add(TlsStage.of(listener.tls().get(), listener));
+        if (tls != null) {
+            all.add(tls);
         }
         all.addAll(stages);
         all.add(Http1Protocol.of(app, http1Options, connections));

@@ -154,6 +154,9 @@ public final class CertificateStore {
             }
             labelStart = false;
         }
+        if (labelStart) { // a second trailing dot: an empty last label
+            return Optional.empty();
+        }
         return Optional.of(s.toLowerCase(Locale.ROOT));
     }
 

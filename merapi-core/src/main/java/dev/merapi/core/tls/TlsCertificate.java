@@ -173,18 +173,27 @@ public final class TlsCertificate {
      * in its order.
      */
     public static List<String> subjectAltNames(X509Certificate certificate) {
-        List<String> out = new ArrayList<>();
         try {
-            var all = certificate.getSubjectAlternativeNames();
-            if (all != null) {
-                for (List<?> entry : all) {
-                    if (entry.size() >= 2 && entry.get(1) instanceof String s) {
-                        out.add(s);
-                    }
-                }
-            }
+            return altNames(certificate, ANY_NAME);
         } catch (CertificateParsingException e) {
             return List.of();
+        }
+    }
+
+    private static final int ANY_NAME = -1;
+    private static final int DNS_NAME = 2;
+
+    /** The subject alternative names of {@code type} (a GeneralName tag, or {@link #ANY_NAME}) that are text. */
+    private static List<String> altNames(X509Certificate certificate, int type) throws CertificateParsingException {
+        List<String> out = new ArrayList<>();
+        var all = certificate.getSubjectAlternativeNames();
+        if (all != null) {
+            for (List<?> entry : all) {
+                if (entry.size() >= 2 && (type == ANY_NAME || Integer.valueOf(type).equals(entry.get(0)))
+                        && entry.get(1) instanceof String name) {
+                    out.add(name);
+                }
+            }
         }
         return List.copyOf(out);
     }
@@ -196,13 +205,8 @@ public final class TlsCertificate {
     private static Set<String> namesOf(X509Certificate leaf) {
         Set<String> out = new LinkedHashSet<>();
         try {
-            var all = leaf.getSubjectAlternativeNames();
-            if (all != null) {
-                for (List<?> entry : all) {
-                    if (entry.size() >= 2 && Integer.valueOf(2).equals(entry.get(0)) && entry.get(1) instanceof String dns) {
-                        out.add(dns.toLowerCase(Locale.ROOT));
-                    }
-                }
+            for (String dns : altNames(leaf, DNS_NAME)) {
+                out.add(dns.toLowerCase(Locale.ROOT));
             }
         } catch (CertificateParsingException e) {
             throw new TlsConfigException("unreadable subject alternative names: " + e.getMessage(), e);
