@@ -40,6 +40,7 @@ import org.slf4j.LoggerFactory;
  */
 public final class TlsCertificate {
     private static final Logger log = LoggerFactory.getLogger(TlsCertificate.class);
+    private static final SecureRandom RANDOM = new SecureRandom();
 
     private final List<X509Certificate> chain;
     private final PrivateKey key;
@@ -248,7 +249,7 @@ public final class TlsCertificate {
         };
         try {
             byte[] probe = new byte[32];
-            new SecureRandom().nextBytes(probe);
+            RANDOM.nextBytes(probe);
             Signature sign = Signature.getInstance(algorithm);
             sign.initSign(key);
             sign.update(probe);
