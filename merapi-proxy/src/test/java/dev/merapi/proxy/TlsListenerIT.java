@@ -430,6 +430,23 @@ class TlsListenerIT {
     }
 
     @Test
+    void theRequestSummaryOfAnUpstreamFailureNamesTheTlsFactsOfTheConnection() throws Exception {
+        TestPki.Issued erin = pki.certificate("erin").clientAuth().issue();
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(new RecordingProxy(HttpPeer.of("127.0.0.1:9")));
+        ListeningService service = ListeningService.http("tls", engine).addListener(ListenerConfig.tcp("127.0.0.1:0")
+                .toBuilder().tls(ServerTls.builder(CertificateStore.of(localhost.chainPem(), localhost.keyPem()))
+                        .clientAuth(ServerTls.ClientAuth.OPTIONAL, pki.caPem()).build()).build());
+        try (LogCapture upstream = LogCapture.of("merapi.upstream");
+                TestServer server = TestServer.start(service).checkClosedOnStop(engine.connector()::openConnections)) {
+            Run r = curl(server, "localhost", "--cert", erin.chainPem().toString(), "--key", erin.keyPem().toString(),
+                    "-o", "/dev/null", "-w", "%{http_code}");
+            assertThat(r.output()).isEqualTo("502");
+            assertThat(upstream.lines()).anyMatch(l -> l.contains("TLS: TLSv1.3 ") && l.contains("sni=localhost")
+                    && l.contains("CN=erin"));
+        }
+    }
+
+    @Test
     void sessionTicketsResumeSessionsByDefaultAndTheSessionSaysSo() throws Exception {
         TestServer server = serveDefault();
         Path session = dir.resolve("session.pem");
