@@ -329,11 +329,10 @@ class TlsListenerIT {
 
     @Test
     void reloadServesTheNewCertificateWhileAnOpenConnectionCarriesOn() throws Exception {
-        Path cert = dir.resolve("live.pem");
-        Path key = dir.resolve("live.key");
-        Files.copy(localhost.chainPem(), cert);
-        Files.copy(localhost.keyPem(), key);
-        CertificateStore store = CertificateStore.of(cert, key);
+        Live live = live("live");
+        Path cert = live.cert();
+        Path key = live.key();
+        CertificateStore store = live.store();
         TestServer server = serve(ServerTls.of(store));
 
         try (SSLSocket held = jdkClient(server)) {
@@ -350,11 +349,10 @@ class TlsListenerIT {
 
     @Test
     void aBrokenCertificateIsRefusedOnReloadAndTheOldOneStaysServed() throws Exception {
-        Path cert = dir.resolve("live.pem");
-        Path key = dir.resolve("live.key");
-        Files.copy(localhost.chainPem(), cert);
-        Files.copy(localhost.keyPem(), key);
-        CertificateStore store = CertificateStore.of(cert, key);
+        Live live = live("live");
+        Path cert = live.cert();
+        Path key = live.key();
+        CertificateStore store = live.store();
         TestServer server = serve(ServerTls.of(store));
 
         TestPki.Issued other = pki.certificate("mismatch").dns("localhost").issue();
@@ -375,11 +373,10 @@ class TlsListenerIT {
 
     @Test
     void aChangedFileIsPickedUpByTheFileWatch() throws Exception {
-        Path cert = dir.resolve("watched.pem");
-        Path key = dir.resolve("watched.key");
-        Files.copy(localhost.chainPem(), cert);
-        Files.copy(localhost.keyPem(), key);
-        CertificateStore store = CertificateStore.of(cert, key);
+        Live live = live("watched");
+        Path cert = live.cert();
+        Path key = live.key();
+        CertificateStore store = live.store();
         opened.add(store.watchFiles(Duration.ofMillis(100)));
         TestServer server = serve(ServerTls.of(store));
         TestPki.Issued next = pki.certificate("watched-next").dns("localhost").issue();
@@ -526,6 +523,18 @@ class TlsListenerIT {
             serveDefault();
             assertThat(String.join("\n", all.lines())).doesNotContain(keyBody);
         }
+    }
+
+    /** Certificate files that a test rewrites, starting as a copy of the localhost certificate, and their store. */
+    record Live(Path cert, Path key, CertificateStore store) {
+    }
+
+    private Live live(String name) throws IOException {
+        Path cert = dir.resolve(name + ".pem");
+        Path key = dir.resolve(name + ".key");
+        Files.copy(localhost.chainPem(), cert);
+        Files.copy(localhost.keyPem(), key);
+        return new Live(cert, key, CertificateStore.of(cert, key));
     }
 
     /** Sends {@code bytes} on a new connection and returns what the server sent until it closed the connection. */
