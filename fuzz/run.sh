@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Fuzzes the merapi-http @FuzzTests with Jazzer, one target after another (libFuzzer fuzzes one per JVM).
+# Fuzzes the @FuzzTests of merapi-http (and merapi-core's TLS inputs) with Jazzer, one target after another (libFuzzer fuzzes one per JVM).
 #
 #   fuzz/run.sh [minutes-per-target] [target-substring]
 #   fuzz/run.sh 5                    # every target, 5 minutes each
 #   fuzz/run.sh 10 parseRequest      # one target
+#   fuzz/run.sh 2 TlsInputs          # the PEM and server-name targets of merapi-core
 #
 # Instrumentation is limited to Merapi and Netty's codec packages: instrumenting the rest of Netty trips Jazzer's
 # Unsafe hooks. A finding stops that target, is written as crash-<sha1> into the target's Inputs directory under
@@ -25,20 +26,26 @@ targets=(
   HeadSetterFuzzTest#startLineSetters
   RequestTargetFuzzTest#requestTarget
   RequestTargetFuzzTest#validHost
+  merapi-core:dev.merapi.core.tls.TlsInputsFuzzTest#pem
+  merapi-core:dev.merapi.core.tls.TlsInputsFuzzTest#serverName
 )
 
 export JAZZER_INSTRUMENTATION_INCLUDES='dev.merapi.**:io.netty.handler.codec.**'
 export JAZZER_CUSTOM_HOOK_INCLUDES="$JAZZER_INSTRUMENTATION_INCLUDES"
 mkdir -p fuzz/logs
-mvn -B -q -pl merapi-http -am test-compile || exit 1
+mvn -B -q -pl merapi-http,merapi-core -am test-compile || exit 1
 
 status=0
 for target in "${targets[@]}"; do
   [[ -n "$only" && "$target" != *"$only"* ]] && continue
+  module=merapi-http test="dev.merapi.http.fuzz.$target"
+  if [[ "$target" == *:* ]]; then # module:fully.qualified.Class#method
+    module="${target%%:*}" test="${target#*:}" target="${test##*.}"
+  fi
   log="fuzz/logs/${target/\#/.}.log"
   echo "== $target: ${minutes}m (log: $log)"
-  mvn -B -pl merapi-http -am -Pfuzz test \
-      -Dtest="dev.merapi.http.fuzz.$target" -Dsurefire.failIfNoSpecifiedTests=false \
+  mvn -B -pl "$module" -am -Pfuzz test \
+      -Dtest="$test" -Dsurefire.failIfNoSpecifiedTests=false \
       -Djazzer.max_duration="${minutes}m" >"$log" 2>&1
   rc=$?
   # libFuzzer's last status line: "#<runs> DONE cov: ... exec/s: ..." (or the last pulse if it stopped early)

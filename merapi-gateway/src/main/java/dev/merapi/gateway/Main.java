@@ -6,6 +6,8 @@ import dev.merapi.core.listeners.Transport;
 import dev.merapi.core.server.Server;
 import dev.merapi.core.server.ServerConfig;
 import dev.merapi.core.services.ListeningService;
+import dev.merapi.core.tls.CertificateStore;
+import dev.merapi.core.tls.ServerTls;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.core.upstreams.UpstreamTls;
 import dev.merapi.proxy.ForwardedHeaders;
@@ -234,6 +236,25 @@ public final class Main implements Callable<Integer> {
                 description = "Most client connections open at once from one IP address; 0 for no cap (default: ${DEFAULT-VALUE}).")
         int maxConnectionsPerIp;
 
+        // listener TLS: --tls-cert and --tls-key make the listener TLS; --tls-client-ca turns on client certificates
+        @Option(names = "--tls-cert", paramLabel = "FILE",
+                description = {"Serve TLS on --listen with this certificate chain (PEM, leaf first); needs --tls-key.",
+                    "Mozilla intermediate settings: TLS 1.2 and 1.3, ECDHE with AES-GCM or ChaCha20-Poly1305 only.",
+                    "The files are checked every 60 s and a changed certificate is loaded without a restart."})
+        Path tlsCert;
+
+        @Option(names = "--tls-key", paramLabel = "FILE", description = "The private key of --tls-cert (PEM: PKCS#8, PKCS#1 or SEC1; not encrypted).")
+        Path tlsKey;
+
+        @Option(names = "--tls-client-ca", paramLabel = "FILE",
+                description = "Ask clients for a certificate issued by a CA of this PEM bundle (mTLS); see --tls-client-auth.")
+        Path tlsClientCa;
+
+        @Option(names = "--tls-client-auth", paramLabel = "optional|required",
+                description = "With --tls-client-ca: required (the default) refuses a client without a valid certificate;"
+                        + " optional lets it in without one.")
+        String tlsClientAuth;
+
         @Spec
         CommandSpec spec;
 
@@ -269,11 +290,12 @@ public final class Main implements Callable<Integer> {
                     throw new IllegalArgumentException("--max-connections-per-ip must be 0 (no cap) or more: " + maxConnectionsPerIp);
                 }
                 balancer = balancer(backends);
+                Optional<ServerTls> tls = listenerTls();
                 ProxyOptions options = proxyOptions(via, trustedProxies);
                 service = (balancer.isPresent()
                         ? ListeningService.http("proxy", HttpProxy.of(new BalancingProxy(balancer.get(), UpstreamSpec.hashKey(hashKey)), options))
                         : ListeningService.http("proxy", HttpProxy.of(new ForwardProxy(backends.getFirst().peer()), options)))
-                        .addListener(ListenerConfig.tcp(listen).toBuilder().maxConnections(maxConnections)
+                        .addListener(withTls(ListenerConfig.tcp(listen).toBuilder(), tls).maxConnections(maxConnections)
                                 .maxConnectionsPerIp(maxConnectionsPerIp).build());
             } catch (IllegalArgumentException e) {
                 err.println("merapi proxy: " + e.getMessage());
@@ -286,9 +308,13 @@ public final class Main implements Callable<Integer> {
             } catch (IllegalStateException e) {
                 err.println("merapi proxy: " + e.getMessage());
                 return 1;
+            } catch (IllegalArgumentException e) { // TLS settings the TLS library refuses: nothing listens
+                err.println("merapi proxy: " + e.getMessage());
+                return 2;
             }
             server.installSignalHandlers(); // before announcing: a SIGTERM right after the announcement is graceful
-            spec.commandLine().getOut().println("Merapi " + VERSION + " proxy: http://" + ListenerConfig.describe(service.boundAddresses().getFirst())
+            spec.commandLine().getOut().println("Merapi " + VERSION + " proxy: " + (tlsCert != null ? "https://" : "http://")
+                    + ListenerConfig.describe(service.boundAddresses().getFirst())
                     + " -> " + describe(backends, balancer) + " (" + server.config().threads() + " event loop(s), " + server.config().transport() + ")");
             server.run();
             return 0;
@@ -329,6 +355,53 @@ public final class Main implements Callable<Integer> {
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
             }
+        }
+
+        /**
+         * The listener's TLS from the {@code --tls-*} flags, its files read and checked now; empty without
+         * {@code --tls-cert}. Watches the certificate files for changes.
+         *
+         * @throws IllegalArgumentException (a {@link dev.merapi.core.tls.TlsConfigException} for the files) naming the
+         *     flag or the file and the reason
+         */
+        private Optional<ServerTls> listenerTls() {
+            if (tlsCert == null && tlsKey == null) {
+                if (tlsClientCa != null || tlsClientAuth != null) {
+                    throw new IllegalArgumentException("--tls-client-ca and --tls-client-auth need --tls-cert and --tls-key");
+                }
+                return Optional.empty();
+            }
+            if (tlsCert == null || tlsKey == null) {
+                throw new IllegalArgumentException("--tls-cert and --tls-key go together");
+            }
+            if (tlsClientAuth != null && tlsClientCa == null) {
+                throw new IllegalArgumentException("--tls-client-auth needs --tls-client-ca");
+            }
+            CertificateStore certificates = CertificateStore.of(tlsCert, tlsKey);
+            ServerTls.Builder b = ServerTls.builder(certificates);
+            if (tlsClientCa != null) {
+                ServerTls.ClientAuth auth;
+                try {
+                    auth = tlsClientAuth == null ? ServerTls.ClientAuth.REQUIRED : ServerTls.ClientAuth.parse(tlsClientAuth);
+                } catch (IllegalArgumentException e) {
+                    throw new IllegalArgumentException("--tls-client-auth: " + e.getMessage(), e);
+                }
+                if (auth == ServerTls.ClientAuth.NONE) {
+                    throw new IllegalArgumentException("--tls-client-auth: expected optional or required with --tls-client-ca");
+                }
+                if (!java.nio.file.Files.isReadable(tlsClientCa)) {
+                    throw new IllegalArgumentException("cannot read the --tls-client-ca file " + tlsClientCa);
+                }
+                b.clientAuth(auth, tlsClientCa);
+            }
+            ServerTls tls = b.build();
+            certificates.watchFiles(Duration.ofSeconds(60)); // runs for the life of the process
+            return Optional.of(tls);
+        }
+
+        private static ListenerConfig.Builder withTls(ListenerConfig.Builder listener, Optional<ServerTls> tls) {
+            tls.ifPresent(listener::tls);
+            return listener;
         }
 
         /** A balancer when there is more than one upstream, or a balancing option; none for a plain proxy. */

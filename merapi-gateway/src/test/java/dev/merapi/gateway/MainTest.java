@@ -334,4 +334,39 @@ class MainTest {
         assertThatThrownBy(() -> Main.parseDuration("1h")).isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("invalid duration '1h'");
     }
+
+    @Test
+    void proxyHelpDocumentsTheTlsFlags() {
+        Run r = run("proxy", "--help");
+
+        assertThat(r.out()).contains("--tls-cert=FILE", "--tls-key=FILE", "--tls-client-ca=FILE",
+                "--tls-client-auth=optional|required", "Mozilla intermediate");
+    }
+
+    @Test
+    void tlsCertWithoutKeyIsAClearErrorWithExitCode2() {
+        Run r = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--tls-cert", "/nonexistent/cert.pem");
+
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).isEqualTo("merapi proxy: --tls-cert and --tls-key go together" + System.lineSeparator());
+        assertThat(r.out()).isEmpty();
+    }
+
+    @Test
+    void unreadableTlsFilesAreAClearErrorWithExitCode2() {
+        Run r = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--tls-cert", "/nonexistent/cert.pem",
+                "--tls-key", "/nonexistent/key.pem");
+
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).startsWith("merapi proxy: cannot read the certificate file /nonexistent/cert.pem");
+        assertThat(r.err().lines().count()).isEqualTo(1);
+        assertThat(r.out()).isEmpty();
+    }
+
+    @Test
+    void clientAuthWithoutTlsOrWithABadValueIsAClearErrorWithExitCode2() {
+        Run alone = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--tls-client-auth", "required");
+        assertThat(alone.exitCode()).isEqualTo(2);
+        assertThat(alone.err()).startsWith("merapi proxy: --tls-client-ca and --tls-client-auth need --tls-cert and --tls-key");
+    }
 }

@@ -213,10 +213,12 @@ public interface ProxyHttp<C> {
     /**
      * A one-line description of the request for error logs.
      *
-     * @implSpec the method, the path and the Host header
+     * @implSpec the method, the path and the Host header, and on a TLS connection its {@link dev.merapi.core.tls.TlsInfo#summary()}
+     *     (version, suite, SNI, ALPN, the client certificate's subject)
      */
     default String requestSummary(Session session, C ctx) {
         RequestHeader r = session.requestHeader();
-        return r.method() + ' ' + r.path() + r.host().map(host -> ", Host: " + host).orElse("");
+        return r.method() + ' ' + r.path() + r.host().map(host -> ", Host: " + host).orElse("")
+                + session.tls().map(t -> ", TLS: " + t.summary()).orElse("");
     }
 }

@@ -2,6 +2,7 @@ package dev.merapi.proxy;
 
 import dev.merapi.core.protocols.ServerSession;
 import dev.merapi.core.protocols.ErrorResponses;
+import dev.merapi.core.tls.TlsInfo;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.http.HeaderNames;
 import dev.merapi.http.RequestHeader;
@@ -73,6 +74,14 @@ public final class Session {
     /** The local address the request arrived on. */
     public SocketAddress serverAddress() {
         return downstream.serverAddress();
+    }
+
+    /**
+     * What the downstream connection's TLS handshake established: version, cipher suite, SNI, ALPN, resumption and the
+     * verified client certificate (mTLS); empty on a plain connection. The same in every phase of the request.
+     */
+    public Optional<TlsInfo> tls() {
+        return downstream.tls();
     }
 
     /** The event loop every phase of this request runs on. */

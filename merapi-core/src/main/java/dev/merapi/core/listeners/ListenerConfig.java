@@ -6,8 +6,10 @@ import java.lang.management.ManagementFactory;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.net.UnixDomainSocketAddress;
+import dev.merapi.core.tls.ServerTls;
 import java.nio.file.Path;
 import java.util.Objects;
+import java.util.Optional;
 
 /**
  * One listening socket: a TCP address (IPv4 or IPv6) or a Unix domain socket path, and its socket options.
@@ -33,9 +35,11 @@ import java.util.Objects;
  *        such cap (the default: clients behind one NAT or proxy share an address; at least 0). One more is closed
  *        as soon as it is accepted and counted as the security event {@code max-connections-per-ip}. Unix domain
  *        sockets have no client address, so only {@code maxConnections} applies to them
+ * @param tls the listener's TLS settings, or empty for plain TCP (the default); with TLS, every accepted connection
+ *        does its handshake after the connection filter and before its protocol
  */
 public record ListenerConfig(SocketAddress address, int backlog, boolean reusePort, boolean tcpNoDelay, boolean keepAlive,
-        int fastOpenQueue, int maxConnections, int maxConnectionsPerIp) {
+        int fastOpenQueue, int maxConnections, int maxConnectionsPerIp, Optional<ServerTls> tls) {
 
     /**
      * The default of {@link #maxConnections()}: half the open-file limit of the process ({@code ulimit -n}, which the
@@ -45,7 +49,7 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
 
     /** The defaults, on {@code 127.0.0.1:8080}. */
     public static final ListenerConfig DEFAULT = new ListenerConfig(new InetSocketAddress("127.0.0.1", 8080), 4096, false, true,
-            false, 0, DEFAULT_MAX_CONNECTIONS, 0);
+            false, 0, DEFAULT_MAX_CONNECTIONS, 0, Optional.empty());
 
     /**
      * Checks every setting.
@@ -58,6 +62,7 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
         checkFastOpenQueue(fastOpenQueue);
         checkMaxConnections(maxConnections);
         checkMaxConnectionsPerIp(maxConnectionsPerIp);
+        Objects.requireNonNull(tls, "tls");
     }
 
     private static int checkBacklog(int v) {
@@ -164,6 +169,7 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
         private int fastOpenQueue;
         private int maxConnections;
         private int maxConnectionsPerIp;
+        private Optional<ServerTls> tls;
 
         private Builder(ListenerConfig c) {
             address = c.address;
@@ -174,6 +180,7 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
             fastOpenQueue = c.fastOpenQueue;
             maxConnections = c.maxConnections;
             maxConnectionsPerIp = c.maxConnectionsPerIp;
+            tls = c.tls;
         }
 
         /** Where to listen: an {@link InetSocketAddress} or a {@link UnixDomainSocketAddress}. */
@@ -218,9 +225,15 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
             return this;
         }
 
+        /** Serves TLS with {@code settings} (default: plain TCP). */
+        public Builder tls(ServerTls settings) {
+            tls = Optional.of(settings);
+            return this;
+        }
+
         public ListenerConfig build() {
             return new ListenerConfig(address, backlog, reusePort, tcpNoDelay, keepAlive, fastOpenQueue, maxConnections,
-                    maxConnectionsPerIp);
+                    maxConnectionsPerIp, tls);
         }
     }
 }

@@ -1,5 +1,6 @@
 package dev.merapi.core.protocols;
 
+import dev.merapi.core.tls.TlsInfo;
 import dev.merapi.error.ProxyError;
 import dev.merapi.http.RequestHeader;
 import dev.merapi.http.ResponseHeader;
@@ -33,6 +34,16 @@ public interface ServerSession {
 
     /** The local address the request arrived on. */
     SocketAddress serverAddress();
+
+    /**
+     * What the downstream connection's TLS handshake established (version, suite, SNI, ALPN, resumption, the verified
+     * client certificate), or empty on a plain connection.
+     *
+     * @implSpec returns empty
+     */
+    default Optional<TlsInfo> tls() {
+        return Optional.empty();
+    }
 
     /** Whether an earlier request was served on the same downstream connection. */
     boolean isConnectionReused();

@@ -215,8 +215,8 @@ public final class Server {
     }
 
     private void bind(ListeningService service, Transport transport, EventLoopGroup loops) {
-        ConnectionStage.Next stages = ConnectionStage.chain(service.connectionStages());
         for (ListenerConfig l : service.listeners()) {
+            ConnectionStage.Next stages = ConnectionStage.chain(service.connectionStages(l)); // per listener: its TLS
             boolean domain = l.isUnix();
             if (domain && l.address() instanceof UnixDomainSocketAddress uds) {
                 try {

@@ -2,6 +2,7 @@ package dev.merapi.core.services;
 
 import dev.merapi.core.apps.HttpServerApp;
 import dev.merapi.core.internal.ConnectionTracker;
+import dev.merapi.core.internal.tls.TlsStage;
 import dev.merapi.core.listeners.ConnectionFilter;
 import dev.merapi.core.listeners.ConnectionStage;
 import dev.merapi.core.listeners.ListenerConfig;
@@ -26,7 +27,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
  *
  * <p>Each accepted connection passes through the service's {@link ConnectionStage}s, in this order: the
  * {@link ConnectionFilter} (when one is set), the stages added with {@link #addStage}, then the protocol's
- * connection (HTTP/1.1, with the {@link Http1Options}). The server runs them without knowing what they are.
+ * connection (HTTP/1.1, with the {@link Http1Options}). A listener with TLS ({@link ListenerConfig#tls()}) adds its
+ * handshake right after the filter. The server runs them without knowing what they are.
  *
  * <p>Not thread-safe while it is configured; once the server has started, its settings are only read.
  */
@@ -97,9 +99,27 @@ public final class ListeningService implements Service {
      * connection, when it is left out), the added stages, and last the protocol's connection.
      */
     public List<ConnectionStage> connectionStages() {
-        List<ConnectionStage> all = new ArrayList<>(stages.size() + 2);
+        return stages(null);
+    }
+
+    /**
+     * The stages a connection accepted by {@code listener} passes through: as {@link #connectionStages()}, with the
+     * listener's TLS handshake right after the connection filter when it has {@link ListenerConfig#tls() TLS}. Builds
+     * the TLS contexts, so a TLS listener's bad settings fail here, before it listens.
+     *
+     * @throws dev.merapi.core.tls.TlsConfigException if the TLS library refuses the listener's TLS settings
+     */
+    public List<ConnectionStage> connectionStages(ListenerConfig listener) {
+        return stages(listener.tls().map(tls -> TlsStage.of(tls, listener)).orElse(null));
+    }
+
+    private List<ConnectionStage> stages(ConnectionStage tls) {
+        List<ConnectionStage> all = new ArrayList<>(stages.size() + 3);
         if (connectionFilter != ConnectionFilter.ACCEPT_ALL) {
             all.add(new FilterStage(connectionFilter));
+        }
+        if (tls != null) {
+            all.add(tls);
         }
         all.addAll(stages);
         all.add(Http1Protocol.of(app, http1Options, connections));

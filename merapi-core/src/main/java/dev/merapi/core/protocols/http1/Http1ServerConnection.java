@@ -6,8 +6,10 @@ import dev.merapi.core.internal.TrackedConnection;
 import dev.merapi.core.internal.http1.BodyReader;
 import dev.merapi.core.internal.http1.BodyWriter;
 import dev.merapi.core.internal.http1.KeepAlive;
+import dev.merapi.core.internal.tls.TlsAttributes;
 import dev.merapi.core.protocols.ErrorResponses;
 import dev.merapi.core.protocols.ServerSession;
+import dev.merapi.core.tls.TlsInfo;
 import dev.merapi.core.security.LogLimit;
 import dev.merapi.core.security.SecurityEvents;
 import dev.merapi.core.apps.HttpServerApp;
@@ -579,6 +581,11 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         @Override
         public boolean isConnectionReused() {
             return reused;
+        }
+
+        @Override
+        public Optional<TlsInfo> tls() {
+            return TlsAttributes.of(channel);
         }
 
         @Override
