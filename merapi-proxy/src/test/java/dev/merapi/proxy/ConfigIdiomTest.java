@@ -87,7 +87,7 @@ class ConfigIdiomTest {
         }
         ListenerConfig listener = (ListenerConfig) changed.get(1);
         assertThat(listener.toBuilder().backlog(32).build()).isEqualTo(new ListenerConfig(listener.address(), 32, true,
-                false, true, 8, 100, 10));
+                false, true, 8, 100, 10, java.util.Optional.empty()));
     }
 
     private static Object rebuild(Object config) {
@@ -173,7 +173,7 @@ class ConfigIdiomTest {
         assertThatThrownBy(() -> new Http1Limits(0, 1, 1, 1, 1)).hasMessage("maxRequestLine must be at least 1: 0");
         assertThatThrownBy(() -> new ServerConfig(0, Transport.NIO, Duration.ofSeconds(1), "m"))
                 .hasMessage("threads must be 1 to 4096: 0");
-        assertThatThrownBy(() -> new ListenerConfig(new InetSocketAddress(0), 0, false, true, false, 0, 1, 0))
+        assertThatThrownBy(() -> new ListenerConfig(new InetSocketAddress(0), 0, false, true, false, 0, 1, 0, java.util.Optional.empty()))
                 .hasMessage("backlog must be at least 1: 0");
         assertThatThrownBy(() -> new Http1Options(l, ZERO, ZERO, ZERO, ZERO, ZERO, 1, false, false, 1024))
                 .hasMessageStartingWith("firstByteTimeout must be positive");

@@ -408,7 +408,7 @@ class TlsListenerIT {
         try (MockOrigin origin = MockOrigin.start()) {
             origin.setDispatcher(req -> MockResponse.builder().streamedBody(size).build());
             HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(new RecordingProxy(HttpPeer.of("127.0.0.1:" + origin.port())),
-                    ProxyOptions.defaults().withSplice(true));
+                    ProxyOptions.builder().splice(true).build());
             ListeningService service = ListeningService.http("tls", engine).addListener(ListenerConfig.tcp("127.0.0.1:0")
                     .toBuilder().tls(ServerTls.of(CertificateStore.of(localhost.chainPem(), localhost.keyPem()))).build());
             try (TestServer server = TestServer.start(service).checkClosedOnStop(engine.connector()::openConnections);

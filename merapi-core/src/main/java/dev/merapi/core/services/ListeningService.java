@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A service that listens on one or more sockets and hands every HTTP request to an {@link HttpServerApp}.
@@ -113,7 +114,7 @@ public final class ListeningService implements Service {
         return stages(listener.tls().map(tls -> TlsStage.of(tls, listener)).orElse(null));
     }
 
-    private List<ConnectionStage> stages(ConnectionStage tls) {
+    private List<ConnectionStage> stages(@Nullable ConnectionStage tls) {
         List<ConnectionStage> all = new ArrayList<>(stages.size() + 3);
         if (connectionFilter != ConnectionFilter.ACCEPT_ALL) {
             all.add(new FilterStage(connectionFilter));

@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Base64;
 import java.util.List;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Reads PEM text: certificate chains, and private keys as PKCS#8 ({@code BEGIN PRIVATE KEY}), PKCS#1
@@ -188,7 +189,7 @@ final class PemFiles {
          * The curve OID (tag and length included) of a SEC1 ECPrivateKey: SEQUENCE { INTEGER 1, OCTET STRING key,
          * [0] OID curve, [1] public key }; {@code null} if it has none or is malformed.
          */
-        static byte[] ecCurveOid(byte[] sec1) {
+        static byte @Nullable [] ecCurveOid(byte[] sec1) {
             try {
                 int[] seq = header(sec1, 0);
                 if (sec1[0] != 0x30) {
@@ -215,7 +216,7 @@ final class PemFiles {
         }
 
         /** The first element (tag and length included) inside the SEQUENCE {@code der}, or {@code null}. */
-        static byte[] firstElement(byte[] der) {
+        static byte @Nullable [] firstElement(byte[] der) {
             try {
                 if (der[0] != 0x30) {
                     return null;

@@ -6,4 +6,7 @@
  * <p>Starting points: {@link dev.merapi.core.tls.ServerTls}, {@link dev.merapi.core.tls.CertificateStore},
  * {@link dev.merapi.core.tls.TlsInfo}.
  */
+@NullMarked
 package dev.merapi.core.tls;
+
+import org.jspecify.annotations.NullMarked;

@@ -69,7 +69,7 @@ public final class TlsProxy implements ProxyHttp<Void> {
         ServerTls tls = tls(Path.of(args[2]), Path.of(args[3]), Path.of(args[4]));
         try (AutoCloseable watch = tls.certificates().watchFiles(Duration.ofSeconds(30))) {
             Server server = new Server();
-            server.addService(HttpProxy.service("tls-proxy", new TlsProxy(args[1]), ProxyOptions.defaults())
+            server.addService(HttpProxy.service("tls-proxy", new TlsProxy(args[1]), ProxyOptions.DEFAULT)
                     .addListener(ListenerConfig.tcp(args[0]).toBuilder().tls(tls).build()));
             server.run();
         }

@@ -23,6 +23,7 @@ import javax.net.ssl.SSLPeerUnverifiedException;
 import javax.net.ssl.SSLSession;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Watches one connection's TLS handshake: closes it when the handshake takes longer than the timeout (counted from
@@ -50,8 +51,8 @@ final class TlsHandshakeHandler extends ChannelInboundHandlerAdapter {
 
     private final ConnectionStage.Next next;
     private final long timeoutNanos;
-    private ScheduledFuture<?> timer;
-    private String serverName;
+    private @Nullable ScheduledFuture<?> timer;
+    private @Nullable String serverName;
     private long startMillis;
     private boolean finished; // succeeded, or failed and recorded
     private boolean succeeded;
@@ -150,7 +151,7 @@ final class TlsHandshakeHandler extends ChannelInboundHandlerAdapter {
         }
     }
 
-    private void fail(ChannelHandlerContext ctx, String rule, Throwable cause) {
+    private void fail(ChannelHandlerContext ctx, String rule, @Nullable Throwable cause) {
         if (finished) {
             return;
         }
