@@ -1,5 +1,6 @@
 package dev.merapi.core.internal.tls;
 
+import dev.merapi.core.tls.ServerTls;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.handler.ssl.ApplicationProtocolConfig;
 import io.netty.handler.ssl.JdkSslContext;
@@ -41,18 +42,11 @@ import org.slf4j.LoggerFactory;
 public final class ClientTlsContexts {
     private static final Logger log = LoggerFactory.getLogger(ClientTlsContexts.class);
 
-    /** TLS 1.2 and 1.3 only, as in Mozilla's Server Side TLS guideline 6.0, "intermediate" configuration. */
-    private static final List<String> PROTOCOLS = List.of("TLSv1.3", "TLSv1.2");
-
     /**
-     * The suites of Mozilla's Server Side TLS guideline 6.0, "intermediate" configuration: the three TLS 1.3 suites,
-     * then ECDHE key exchange with AEAD ciphers only (no DHE, no CBC, no RSA key exchange) for TLS 1.2.
+     * Upstream connections offer what a listener's default does: Mozilla's Server Side TLS guideline 6.0,
+     * "intermediate" (TLS 1.2 and 1.3; the TLS 1.3 suites, then ECDHE with AEAD ciphers only for TLS 1.2).
      */
-    private static final List<String> CIPHERS = List.of(
-            "TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384", "TLS_CHACHA20_POLY1305_SHA256",
-            "TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256", "TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256",
-            "TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384", "TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384",
-            "TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256", "TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256");
+    private static final ServerTls.Preset PRESET = ServerTls.Preset.INTERMEDIATE;
 
     private static final ConcurrentHashMap<Object, Entry> CONTEXTS = new ConcurrentHashMap<>();
     private static final AtomicBoolean PROVIDER_LOGGED = new AtomicBoolean();
@@ -205,7 +199,7 @@ public final class ClientTlsContexts {
     private static SslContext build(Recipe r, SslProvider provider) {
         try {
             SslContextBuilder b = SslContextBuilder.forClient().sslProvider(provider)
-                    .protocols(PROTOCOLS).ciphers(CIPHERS, SupportedCipherSuiteFilter.INSTANCE);
+                    .protocols(PRESET.protocols()).ciphers(PRESET.cipherSuites(), SupportedCipherSuiteFilter.INSTANCE);
             if (!r.verify) {
                 b.trustManager(InsecureTrustManagerFactory.INSTANCE).endpointIdentificationAlgorithm(null);
             } else {
