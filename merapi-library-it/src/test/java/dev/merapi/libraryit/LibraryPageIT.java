@@ -99,9 +99,13 @@ class LibraryPageIT {
         assertThat(jars).contains("slf4j-api-" + property("merapi.slf4jVersion") + ".jar",
                 "merapi-proxy-" + property("merapi.version") + ".jar", "logback-classic-" + property("merapi.logbackVersion") + ".jar");
         assertThat(jars.stream().filter(j -> j.startsWith("slf4j-api-"))).hasSize(1);
-        assertThat(jars.stream().filter(j -> j.startsWith("netty-")))
+        // netty-tcnative (TLS, BoringSSL) has its own version line, the one Netty's release pairs with it
+        assertThat(jars.stream().filter(j -> j.startsWith("netty-") && !j.startsWith("netty-tcnative-")))
                 .isNotEmpty()
                 .allSatisfy(j -> assertThat(j).contains("-" + property("merapi.nettyVersion")));
+        assertThat(jars.stream().filter(j -> j.startsWith("netty-tcnative-")))
+                .isNotEmpty()
+                .allSatisfy(j -> assertThat(j).contains("-" + property("merapi.tcnativeVersion")));
     }
 
     @Test
