@@ -15,15 +15,19 @@ import io.netty.handler.ssl.SslContextBuilder;
 import io.netty.handler.ssl.ReferenceCountedOpenSslEngine;
 import io.netty.handler.ssl.SslProvider;
 import io.netty.internal.tcnative.SSL;
-import java.security.SecureRandom;
 import java.security.cert.X509Certificate;
 import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
 import javax.net.ssl.SSLEngine;
 import javax.net.ssl.SSLException;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -31,19 +35,27 @@ import org.slf4j.LoggerFactory;
  * The Netty {@link SslContext}s of one TLS listener, one per certificate, built from its {@link ServerTls}: with
  * BoringSSL (netty-tcnative) when the native library loads, else with the JDK's TLS.
  *
+ * <p>With session tickets on and BoringSSL, it also owns the listener's ticket keys ({@link TicketKeyRing}): a task
+ * on a daemon scheduler shared by all listeners rotates them, or reads their file again when it changed, and sets
+ * them on every context; {@link #close()} stops it (the server calls it when the listener's socket closes).
+ *
  * <p>Thread-safe. {@link #forCertificate} is called on event loops: a hit is a map read; the contexts are rebuilt
- * (a few milliseconds) at the first handshake after the certificates were reloaded.
+ * (a few milliseconds) at the first handshake after the certificates were reloaded. Ticket keys change off the event
+ * loops, under the contexts' own native lock.
  */
-public final class TlsContexts {
+public final class TlsContexts implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TlsContexts.class);
     /** Most contexts kept for certificates a selector made that the store does not hold. */
     private static final int MAX_EXTRA = 256;
-    private static final SecureRandom RANDOM = new SecureRandom();
+    private static final ScheduledExecutorService TICKET_KEYS = Executors.newSingleThreadScheduledExecutor(
+            Thread.ofPlatform().daemon().name("merapi-tls-ticket-keys").factory());
 
     private final ServerTls tls;
     private final SslProvider provider;
     private final List<String> groups;
-    private final OpenSslSessionTicketKey ticketKey;
+    private final @Nullable TicketKeyRing ring;
+    private volatile OpenSslSessionTicketKey[] ticketKeys;
+    private final @Nullable ScheduledFuture<?> keyTask;
     private volatile Built built;
     private final ConcurrentHashMap<TlsCertificate, SslContext> extra = new ConcurrentHashMap<>();
 
@@ -61,11 +73,68 @@ public final class TlsContexts {
         this.tls = tls;
         this.provider = OpenSsl.isAvailable() ? SslProvider.OPENSSL : SslProvider.JDK;
         this.groups = provider == SslProvider.OPENSSL ? supportedGroups(tls) : List.of();
-        byte[] k = new byte[48];
-        RANDOM.nextBytes(k);
-        this.ticketKey = new OpenSslSessionTicketKey(java.util.Arrays.copyOfRange(k, 0, 16),
-                java.util.Arrays.copyOfRange(k, 16, 32), java.util.Arrays.copyOfRange(k, 32, 48));
+        this.ring = tls.sessionTickets() && provider == SslProvider.OPENSSL ? TicketKeyRing.of(tls.ticketKeys()) : null;
+        this.ticketKeys = ring == null ? new OpenSslSessionTicketKey[0] : ring.keys().toArray(OpenSslSessionTicketKey[]::new);
         this.built = build(tls.certificates().generation(), tls.certificates().certificates());
+        long every = tls.ticketKeys().interval().toMillis();
+        this.keyTask = ring == null ? null : TICKET_KEYS.scheduleWithFixedDelay(this::updateTicketKeys, every, every,
+                TimeUnit.MILLISECONDS);
+    }
+
+    /** Where the ticket keys come from, for the start log; never the keys. */
+    public String ticketKeysDescription() {
+        if (!tls.sessionTickets()) {
+            return "off";
+        }
+        return ring == null ? "on, keys managed by the JDK" : "on, keys " + tls.ticketKeys().describe();
+    }
+
+    /** Stops rotating or reading the ticket keys; the contexts keep serving with the keys they have. */
+    @Override
+    public void close() {
+        if (keyTask != null) {
+            keyTask.cancel(false);
+        }
+    }
+
+    /** Rotates the made keys or reads the key file again, and sets the new keys on every context. Off the loops. */
+    private void updateTicketKeys() {
+        TicketKeyRing r = ring;
+        if (r == null) {
+            return;
+        }
+        try {
+            if (tls.ticketKeys().file().isPresent()) {
+                if (!r.refreshFromFile()) {
+                    return;
+                }
+                log.info("session-ticket keys read again from {} after a change", tls.ticketKeys().file().get());
+            } else {
+                r.rotate();
+                log.debug("session-ticket keys rotated");
+            }
+            setTicketKeys(r.keys().toArray(OpenSslSessionTicketKey[]::new));
+        } catch (TlsConfigException e) {
+            log.error("session-ticket keys not changed, the previous keys stay in use: {}", e.getMessage());
+        } catch (RuntimeException e) {
+            log.error("session-ticket keys not changed, the previous keys stay in use", e);
+        }
+    }
+
+    private synchronized void setTicketKeys(OpenSslSessionTicketKey[] keys) {
+        ticketKeys = keys;
+        for (SslContext c : built.contexts.values()) {
+            applyTicketKeys(c, keys);
+        }
+        for (SslContext c : extra.values()) {
+            applyTicketKeys(c, keys);
+        }
+    }
+
+    private static void applyTicketKeys(SslContext context, OpenSslSessionTicketKey[] keys) {
+        if (context instanceof OpenSslServerContext openssl) {
+            openssl.sessionContext().setTicketKeys(keys);
+        }
     }
 
     /** Which TLS library serves: {@code BoringSSL (netty-tcnative)} or the JDK's. */
@@ -97,6 +166,8 @@ public final class TlsContexts {
         if (extra.size() >= MAX_EXTRA) {
             extra.clear();
         }
+        // built with the keys of the moment; one built while the keys change may miss that change until the next
+        // one, and then issues tickets with a key that still decrypts: no handshake fails for it
         return extra.computeIfAbsent(certificate, this::context);
     }
 
@@ -157,7 +228,7 @@ public final class TlsContexts {
             SslContext context = b.build();
             if (context instanceof OpenSslServerContext openssl) {
                 if (tls.sessionTickets()) {
-                    openssl.sessionContext().setTicketKeys(ticketKey);
+                    openssl.sessionContext().setTicketKeys(ticketKeys);
                 } else {
                     openssl.sessionContext().setSessionCacheEnabled(false); // and no tickets: see #prepare
                 }

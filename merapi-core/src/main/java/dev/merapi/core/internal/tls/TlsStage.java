@@ -24,10 +24,11 @@ import org.slf4j.LoggerFactory;
  * replaces itself with an {@link SslHandler}) and a {@link TlsHandshakeHandler} that enforces the handshake timeout,
  * records a failed handshake as a security event, and calls the next stage once the handshake succeeded.
  *
- * <p>Made once per TLS listener when the server binds it; shared by every connection of that listener. Its
+ * <p>Made once per TLS listener when the server binds it; shared by every connection of that listener; closed (which
+ * stops its ticket-key rotation) when the listener's socket closes. Its
  * {@link #install} runs on the listener's event loop and only adds two handlers.
  */
-public final class TlsStage implements ConnectionStage {
+public final class TlsStage implements ConnectionStage, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TlsStage.class);
 
     private final ServerTls tls;
@@ -59,7 +60,7 @@ public final class TlsStage implements ConnectionStage {
                 ListenerConfig.describe(listener.address()), contexts.providerName(), tls.preset().name().toLowerCase(Locale.ROOT),
                 tls.effectiveProtocols(), contexts.groups().isEmpty() ? "(JDK defaults)" : contexts.groups(), tls.alpn().offered(),
                 tls.clientAuth().name().toLowerCase(Locale.ROOT), tls.handshakeTimeout().toMillis(),
-                tls.sessionTickets() ? "on" : "off", describe(tls.certificates()));
+                contexts.ticketKeysDescription(), describe(tls.certificates()));
         return new TlsStage(tls, contexts);
     }
 
@@ -72,6 +73,12 @@ public final class TlsStage implements ConnectionStage {
     /** The settings. */
     public ServerTls tls() {
         return tls;
+    }
+
+    /** Stops the listener's ticket-key rotation; called when its listening socket closes. */
+    @Override
+    public void close() {
+        contexts.close();
     }
 
     /** The TLS library in use, for logs and tests. */
