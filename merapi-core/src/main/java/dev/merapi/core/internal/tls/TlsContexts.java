@@ -20,6 +20,7 @@ import java.util.ArrayList;
 import java.util.IdentityHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -58,6 +59,8 @@ public final class TlsContexts implements AutoCloseable {
     private final @Nullable ScheduledFuture<?> keyTask;
     private volatile Built built;
     private final ConcurrentHashMap<TlsCertificate, SslContext> extra = new ConcurrentHashMap<>();
+    /** The OCSP response each context staples, by context identity; only contexts of certificates that have one. */
+    private final Map<SslContext, byte[]> ocsp = java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
 
     /** The contexts of one generation of the store's certificates. */
     private record Built(long generation, Map<TlsCertificate, SslContext> contexts) {
@@ -173,13 +176,21 @@ public final class TlsContexts implements AutoCloseable {
 
     /**
      * Readies the engine of one connection before its handshake: with session tickets off, tells BoringSSL not to issue
-     * or accept any (per connection: tcnative 2.0.84's context-wide option call crashes the JVM).
+     * or accept any (per connection: tcnative 2.0.84's context-wide option call crashes the JVM); when the certificate
+     * of {@code context} has an OCSP response, staples it.
      */
-    public void prepare(SSLEngine engine) {
-        if (!tls.sessionTickets() && engine instanceof ReferenceCountedOpenSslEngine openssl) {
+    public void prepare(SSLEngine engine, SslContext context) {
+        if (!(engine instanceof ReferenceCountedOpenSslEngine openssl)) {
+            return;
+        }
+        if (!tls.sessionTickets()) {
             synchronized (openssl) { // the engine's own lock, which its native calls take
                 SSL.setOptions(openssl.sslPointer(), SSL.SSL_OP_NO_TICKET);
             }
+        }
+        byte[] response = ocsp.get(context);
+        if (response != null) {
+            openssl.setOcspResponse(response);
         }
     }
 
@@ -225,7 +236,12 @@ public final class TlsContexts implements AutoCloseable {
             if (provider == SslProvider.OPENSSL && !groupList.isEmpty()) {
                 b.option(OpenSslContextOption.GROUPS, groupList.toArray(String[]::new));
             }
+            Optional<byte[]> response = provider == SslProvider.OPENSSL ? certificate.ocspResponse() : Optional.empty();
+            if (response.isPresent()) {
+                b.enableOcsp(true);
+            }
             SslContext context = b.build();
+            response.ifPresent(r -> ocsp.put(context, r));
             if (context instanceof OpenSslServerContext openssl) {
                 if (tls.sessionTickets()) {
                     openssl.sessionContext().setTicketKeys(ticketKeys);

@@ -66,7 +66,8 @@ public final class TlsStage implements ConnectionStage, AutoCloseable {
 
     private static String describe(CertificateStore store) {
         return store.certificates().stream()
-                .map(c -> c.leaf().getSubjectX500Principal().getName() + " " + c.names() + " until " + c.notAfter())
+                .map(c -> c.leaf().getSubjectX500Principal().getName() + " " + c.names() + " until " + c.notAfter()
+                        + (c.ocspResponse().isPresent() ? " with an OCSP response" : ""))
                 .collect(Collectors.joining("; "));
     }
 
@@ -92,7 +93,7 @@ public final class TlsStage implements ConnectionStage, AutoCloseable {
             @Override
             protected SslHandler newSslHandler(SslContext context, ByteBufAllocator allocator) {
                 SslHandler h = super.newSslHandler(context, allocator);
-                contexts.prepare(h.engine());
+                contexts.prepare(h.engine(), context);
                 h.setHandshakeTimeoutMillis(0); // the TlsHandshakeHandler times the whole handshake, ClientHello included
                 return h;
             }
