@@ -75,7 +75,8 @@ final class TicketKeyRing {
      * Reads the key file again if its modification time or size changed since the last read.
      *
      * @return whether the keys changed
-     * @throws TlsConfigException if the file cannot be read or holds no whole keys; the keys stay as they were
+     * @throws TlsConfigException if the file cannot be read or holds no whole keys; the keys stay as they were, and
+     *     that version of the file is not read again
      */
     boolean refreshFromFile() {
         Path file = source.file().orElseThrow();
@@ -90,9 +91,9 @@ final class TicketKeyRing {
         if (time.equals(fileTime) && size == fileSize) {
             return false;
         }
-        keys = read(file);
-        fileTime = time;
+        fileTime = time; // a bad version is refused once, not at every check until it changes
         fileSize = size;
+        keys = read(file);
         return true;
     }
 
