@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.merapi.core.tls.CertificateStore;
 import dev.merapi.core.tls.ServerTls;
 import dev.merapi.core.tls.TlsCertificate;
+import dev.merapi.core.tls.TicketKeys;
 import dev.merapi.core.tls.TlsConfigException;
 import dev.merapi.testkit.TestPki;
 import java.nio.file.Files;
@@ -70,6 +71,19 @@ class TlsDefaultsTest {
     }
 
     @Test
+    void ticketKeysAreMadeInMemoryAndRotatedEveryTwelveHoursByDefaultWithOneSecondAtLeast() {
+        ServerTls tls = ServerTls.of(store);
+        assertThat(tls.ticketKeys()).isEqualTo(TicketKeys.DEFAULT);
+        assertThat(tls.ticketKeys().file()).isEmpty();
+        assertThat(tls.ticketKeys().interval()).isEqualTo(Duration.ofHours(12));
+        assertThat(TicketKeys.fromFile(Path.of("ticket.keys")).interval()).isEqualTo(Duration.ofSeconds(10));
+        assertThatThrownBy(() -> TicketKeys.rotating(Duration.ofMillis(999))).isInstanceOf(TlsConfigException.class)
+                .hasMessageContaining("rotation period must be at least 1 s");
+        assertThatThrownBy(() -> TicketKeys.fromFile(Path.of("ticket.keys"), Duration.ZERO))
+                .isInstanceOf(TlsConfigException.class).hasMessageContaining("check interval must be at least 1 s");
+    }
+
+    @Test
     void askingForTls11OrTls10WithoutTheLegacySwitchIsAStartupError() {
         assertThatThrownBy(() -> ServerTls.builder(store).protocols(List.of("TLSv1.2", "TLSv1.1")).build())
                 .isInstanceOf(TlsConfigException.class).hasMessageContaining("TLSv1.1 is below TLS 1.2")
@@ -102,7 +116,7 @@ class TlsDefaultsTest {
     void clientCertificatesNeedACaBundleAndH2OnlyIsRefusedUntilHttp2IsServed() {
         assertThatThrownBy(() -> new ServerTls(store, ServerTls.Preset.INTERMEDIATE, List.of(), List.of(), List.of(), false,
                 ServerTls.Alpn.HTTP1, ServerTls.ClientAuth.REQUIRED, Optional.empty(), Duration.ofSeconds(10), true,
-                Optional.empty())).isInstanceOf(TlsConfigException.class).hasMessageContaining("CA bundle");
+                TicketKeys.DEFAULT, Optional.empty())).isInstanceOf(TlsConfigException.class).hasMessageContaining("CA bundle");
         assertThatThrownBy(() -> ServerTls.builder(store).alpn(ServerTls.Alpn.HTTP2).build())
                 .isInstanceOf(TlsConfigException.class).hasMessageContaining("HTTP/2");
         assertThat(ServerTls.builder(store).alpn(ServerTls.Alpn.HTTP2_AND_HTTP1).build().alpn().offered())

@@ -216,7 +216,8 @@ public final class Server {
 
     private void bind(ListeningService service, Transport transport, EventLoopGroup loops) {
         for (ListenerConfig l : service.listeners()) {
-            ConnectionStage.Next stages = ConnectionStage.chain(service.connectionStages(l)); // per listener: its TLS
+            List<ConnectionStage> stageList = service.connectionStages(l);
+            ConnectionStage.Next stages = ConnectionStage.chain(stageList); // per listener: its TLS
             boolean domain = l.isUnix();
             if (domain && l.address() instanceof UnixDomainSocketAddress uds) {
                 try {
@@ -246,13 +247,28 @@ public final class Server {
             try {
                 ch = b.bind(address).syncUninterruptibly().channel();
             } catch (Exception e) {
+                closeStages(stageList);
                 throw new IllegalStateException(bindFailure(l.address(), e), e);
             }
+            ch.closeFuture().addListener(f -> closeStages(stageList)); // a TLS stage stops its ticket-key rotation
             listenChannels.add(ch);
             listenChannelsOf.computeIfAbsent(service, k -> new ArrayList<>()).add(ch);
             SocketAddress local = domain ? l.address() : ch.localAddress();
             service.bound(local);
             log.info("{}: listening on {}", service.name(), ListenerConfig.describe(local));
+        }
+    }
+
+    /** Closes the stages of a listener that hold something beyond its connections (a TLS stage's key rotation). */
+    private static void closeStages(List<ConnectionStage> stages) {
+        for (ConnectionStage s : stages) {
+            if (s instanceof AutoCloseable c) {
+                try {
+                    c.close();
+                } catch (Exception e) {
+                    log.warn("closing connection stage {} failed", s, e);
+                }
+            }
         }
     }
 

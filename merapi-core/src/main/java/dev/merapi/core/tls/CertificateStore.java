@@ -230,6 +230,7 @@ public final class CertificateStore {
         for (TlsCertificate c : current.all) {
             c.chainFile().ifPresent(f -> out.put(f, mtime(f)));
             c.keyFile().ifPresent(f -> out.put(f, mtime(f)));
+            c.chainFile().map(TlsCertificate::ocspFile).ifPresent(f -> out.put(f, mtime(f))); // 0 while there is none
         }
         return out;
     }

@@ -22,7 +22,8 @@ import java.util.Optional;
  * <p>Defaults: Mozilla's "intermediate" configuration (server side TLS guideline 6.0: TLS 1.2 and 1.3, the three
  * TLS 1.3 suites and the six ECDHE suites with AES-GCM or ChaCha20-Poly1305, no DHE), key-exchange groups
  * X25519MLKEM768, X25519, P-256 and P-384 (those the TLS library lacks are left out), ALPN {@code http/1.1}, no client
- * certificate, a {@link #DEFAULT_HANDSHAKE_TIMEOUT 10 s} handshake timeout, session tickets on.
+ * certificate, a {@link #DEFAULT_HANDSHAKE_TIMEOUT 10 s} handshake timeout, session tickets on with keys made in
+ * memory and rotated every 12 hours ({@link TicketKeys#DEFAULT}).
  *
  * <p>TLS 1.0 and 1.1, SSLv3, and any cipher suite that is not an AEAD suite with forward secrecy (CBC, RC4, 3DES,
  * static RSA, DHE) are refused with a {@link TlsConfigException} unless {@link Builder#legacy(boolean)} is set, which
@@ -41,11 +42,12 @@ import java.util.Optional;
  * @param clientCa the CA bundle (PEM) client certificates are verified against, when {@code clientAuth} is not NONE
  * @param handshakeTimeout how long a client has from connecting to finishing the handshake
  * @param sessionTickets whether sessions can be resumed with tickets
+ * @param ticketKeys where the session-ticket keys come from and how they are rotated, when tickets are on
  * @param selector the dynamic-certificate hook, if any; without it the store picks by SNI
  */
 public record ServerTls(CertificateStore certificates, Preset preset, List<String> protocols, List<String> cipherSuites,
         List<String> groups, boolean legacy, Alpn alpn, ClientAuth clientAuth, Optional<Path> clientCa,
-        Duration handshakeTimeout, boolean sessionTickets, Optional<CertificateSelector> selector) {
+        Duration handshakeTimeout, boolean sessionTickets, TicketKeys ticketKeys, Optional<CertificateSelector> selector) {
 
     /** The default handshake timeout. */
     public static final Duration DEFAULT_HANDSHAKE_TIMEOUT = Duration.ofSeconds(10);
@@ -132,6 +134,7 @@ public record ServerTls(CertificateStore certificates, Preset preset, List<Strin
         Objects.requireNonNull(clientAuth, "clientAuth");
         Objects.requireNonNull(clientCa, "clientCa");
         Objects.requireNonNull(handshakeTimeout, "handshakeTimeout");
+        Objects.requireNonNull(ticketKeys, "ticketKeys");
         Objects.requireNonNull(selector, "selector");
         if (handshakeTimeout.isNegative() || handshakeTimeout.isZero()) {
             throw new TlsConfigException("the TLS handshake timeout must be positive: " + handshakeTimeout);
@@ -218,6 +221,7 @@ public record ServerTls(CertificateStore certificates, Preset preset, List<Strin
         private Optional<Path> clientCa = Optional.empty();
         private Duration handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
         private boolean sessionTickets = true;
+        private TicketKeys ticketKeys = TicketKeys.DEFAULT;
         private Optional<CertificateSelector> selector = Optional.empty();
 
         private Builder(CertificateStore certificates) {
@@ -236,6 +240,7 @@ public record ServerTls(CertificateStore certificates, Preset preset, List<Strin
             clientCa = t.clientCa;
             handshakeTimeout = t.handshakeTimeout;
             sessionTickets = t.sessionTickets;
+            ticketKeys = t.ticketKeys;
             selector = t.selector;
         }
 
@@ -294,6 +299,15 @@ public record ServerTls(CertificateStore certificates, Preset preset, List<Strin
             return this;
         }
 
+        /**
+         * Where the session-ticket keys come from (default {@link TicketKeys#DEFAULT}: made in memory, rotated every
+         * 12 hours); {@link TicketKeys#fromFile} shares keys between instances.
+         */
+        public Builder ticketKeys(TicketKeys v) {
+            ticketKeys = v;
+            return this;
+        }
+
         /** The dynamic-certificate hook (default none: the store picks by SNI). */
         public Builder selector(CertificateSelector v) {
             selector = Optional.of(v);
@@ -303,7 +317,7 @@ public record ServerTls(CertificateStore certificates, Preset preset, List<Strin
         /** @throws TlsConfigException if the settings are refused (see {@link ServerTls}) */
         public ServerTls build() {
             return new ServerTls(certificates, preset, protocols, cipherSuites, groups, legacy, alpn, clientAuth, clientCa,
-                    handshakeTimeout, sessionTickets, selector);
+                    handshakeTimeout, sessionTickets, ticketKeys, selector);
         }
     }
 }

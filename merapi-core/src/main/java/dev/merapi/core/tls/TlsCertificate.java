@@ -24,6 +24,7 @@ import java.util.Set;
 import javax.naming.InvalidNameException;
 import javax.naming.ldap.LdapName;
 import javax.naming.ldap.Rdn;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,6 +37,13 @@ import org.slf4j.LoggerFactory;
  * and the leaf is valid now (neither expired nor not yet valid). A certificate that fails is refused with a
  * {@link TlsConfigException} naming the reason. The key never appears in {@link #toString()}, messages or logs.
  *
+ * <p>OCSP stapling: when a file {@code <certificate file>.ocsp} (a DER-encoded OCSP response, as
+ * {@code openssl ocsp -respout} writes it) sits beside the certificate file, {@link #load} reads it and the listener
+ * staples it to every handshake that presents this certificate (BoringSSL only; the JDK's TLS staples nothing). It is
+ * read again with the certificate ({@link CertificateStore#reload()}, {@link CertificateStore#watchFiles}), so
+ * refreshing the response before it expires is a matter of replacing the file. The response is stapled as it is:
+ * Merapi does not check its signature or dates (the client does), only that it is a DER sequence.
+ *
  * <p>Immutable and thread-safe.
  */
 public final class TlsCertificate {
@@ -47,8 +55,15 @@ public final class TlsCertificate {
     private final Set<String> names;
     private final Optional<Path> chainFile;
     private final Optional<Path> keyFile;
+    private final byte @Nullable [] ocspResponse;
 
     private TlsCertificate(List<X509Certificate> chain, PrivateKey key, Optional<Path> chainFile, Optional<Path> keyFile) {
+        this(chain, key, chainFile, keyFile, null);
+    }
+
+    private TlsCertificate(List<X509Certificate> chain, PrivateKey key, Optional<Path> chainFile, Optional<Path> keyFile,
+            byte @Nullable [] ocspResponse) {
+        this.ocspResponse = ocspResponse == null ? null : ocspResponse.clone();
         this.chain = List.copyOf(chain);
         this.key = Objects.requireNonNull(key, "key");
         this.chainFile = chainFile;
@@ -75,7 +90,49 @@ public final class TlsCertificate {
         warnIfKeyReadable(keyPem);
         List<X509Certificate> chain = PemFiles.certificates(chainText, chainPem.toString());
         PrivateKey key = PemFiles.privateKey(keyText, keyPem.toString(), chain.getFirst());
-        return new TlsCertificate(chain, key, Optional.of(chainPem), Optional.of(keyPem));
+        return new TlsCertificate(chain, key, Optional.of(chainPem), Optional.of(keyPem), readOcsp(ocspFile(chainPem)));
+    }
+
+    /** Where {@link #load} looks for the OCSP response of {@code chainPem}: the same name with {@code .ocsp} added. */
+    public static Path ocspFile(Path chainPem) {
+        return chainPem.resolveSibling(chainPem.getFileName() + ".ocsp");
+    }
+
+    /**
+     * This certificate with {@code der} (a DER-encoded OCSP response) stapled to its handshakes, for certificates made
+     * in code; the array is copied.
+     *
+     * @throws TlsConfigException if {@code der} is not a DER sequence
+     */
+    public TlsCertificate withOcspResponse(byte[] der) {
+        checkOcsp(der, "the OCSP response");
+        return new TlsCertificate(chain, key, chainFile, keyFile, der);
+    }
+
+    /** The OCSP response stapled to handshakes presenting this certificate, if any (a copy). */
+    public Optional<byte[]> ocspResponse() {
+        return ocspResponse == null ? Optional.empty() : Optional.of(ocspResponse.clone());
+    }
+
+    private static byte @Nullable [] readOcsp(Path file) {
+        if (!Files.exists(file)) {
+            return null;
+        }
+        byte[] der;
+        try {
+            der = Files.readAllBytes(file);
+        } catch (IOException | RuntimeException e) {
+            throw new TlsConfigException("cannot read the OCSP response file " + file + ": " + e.getClass().getSimpleName(), e);
+        }
+        checkOcsp(der, "the OCSP response file " + file);
+        return der;
+    }
+
+    /** A DER OCSPResponse is a SEQUENCE: tag 0x30, then at least a status. */
+    private static void checkOcsp(byte[] der, String what) {
+        if (der.length < 3 || der[0] != 0x30) {
+            throw new TlsConfigException(what + " is not a DER-encoded OCSP response (" + der.length + " bytes)");
+        }
     }
 
     /**

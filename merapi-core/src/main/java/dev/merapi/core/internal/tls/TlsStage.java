@@ -24,10 +24,11 @@ import org.slf4j.LoggerFactory;
  * replaces itself with an {@link SslHandler}) and a {@link TlsHandshakeHandler} that enforces the handshake timeout,
  * records a failed handshake as a security event, and calls the next stage once the handshake succeeded.
  *
- * <p>Made once per TLS listener when the server binds it; shared by every connection of that listener. Its
+ * <p>Made once per TLS listener when the server binds it; shared by every connection of that listener; closed (which
+ * stops its ticket-key rotation) when the listener's socket closes. Its
  * {@link #install} runs on the listener's event loop and only adds two handlers.
  */
-public final class TlsStage implements ConnectionStage {
+public final class TlsStage implements ConnectionStage, AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TlsStage.class);
 
     private final ServerTls tls;
@@ -59,19 +60,26 @@ public final class TlsStage implements ConnectionStage {
                 ListenerConfig.describe(listener.address()), contexts.providerName(), tls.preset().name().toLowerCase(Locale.ROOT),
                 tls.effectiveProtocols(), contexts.groups().isEmpty() ? "(JDK defaults)" : contexts.groups(), tls.alpn().offered(),
                 tls.clientAuth().name().toLowerCase(Locale.ROOT), tls.handshakeTimeout().toMillis(),
-                tls.sessionTickets() ? "on" : "off", describe(tls.certificates()));
+                contexts.ticketKeysDescription(), describe(tls.certificates()));
         return new TlsStage(tls, contexts);
     }
 
     private static String describe(CertificateStore store) {
         return store.certificates().stream()
-                .map(c -> c.leaf().getSubjectX500Principal().getName() + " " + c.names() + " until " + c.notAfter())
+                .map(c -> c.leaf().getSubjectX500Principal().getName() + " " + c.names() + " until " + c.notAfter()
+                        + (c.ocspResponse().isPresent() ? " with an OCSP response" : ""))
                 .collect(Collectors.joining("; "));
     }
 
     /** The settings. */
     public ServerTls tls() {
         return tls;
+    }
+
+    /** Stops the listener's ticket-key rotation; called when its listening socket closes. */
+    @Override
+    public void close() {
+        contexts.close();
     }
 
     /** The TLS library in use, for logs and tests. */
@@ -85,7 +93,7 @@ public final class TlsStage implements ConnectionStage {
             @Override
             protected SslHandler newSslHandler(SslContext context, ByteBufAllocator allocator) {
                 SslHandler h = super.newSslHandler(context, allocator);
-                contexts.prepare(h.engine());
+                contexts.prepare(h.engine(), context);
                 h.setHandshakeTimeoutMillis(0); // the TlsHandshakeHandler times the whole handshake, ClientHello included
                 return h;
             }
