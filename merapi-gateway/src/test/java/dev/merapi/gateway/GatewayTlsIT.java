@@ -4,11 +4,14 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.merapi.testkit.ExternalServer;
+import dev.merapi.testkit.TestDnsServer;
 import dev.merapi.testkit.TestPki;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
@@ -180,5 +183,47 @@ class GatewayTlsIT {
 
         assertThat(port()).isEqualTo(before);
         assertThat(curl("https://localhost:" + before + "/tls")).startsWith("200 sni=origin.test");
+    }
+
+    @Test
+    void certificateFilesRewrittenInPlaceAreServedWithoutAReload() throws Exception {
+        Files.copy(dir.resolve("gw.crt"), dir.resolve("renewing.crt"), StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(dir.resolve("gw.key"), dir.resolve("renewing.key"), StandardCopyOption.REPLACE_EXISTING);
+        gateway = TestGateways.start(dir, config("certificates: [{cert: renewing.crt, key: renewing.key}]\n"));
+        String renewed = "https://renewed.test:" + port() + "/tls";
+        String resolve = "renewed.test:" + port() + ":127.0.0.1";
+        assertThat(curl("--resolve", resolve, renewed)).startsWith("000 ");
+
+        TestPki.Issued next = pki.certificate("renewed").dns("localhost", "renewed.test").issue();
+        Files.copy(next.chainPem(), dir.resolve("renewing.crt"), StandardCopyOption.REPLACE_EXISTING);
+        Files.copy(next.keyPem(), dir.resolve("renewing.key"), StandardCopyOption.REPLACE_EXISTING);
+
+        long deadline = System.nanoTime() + Duration.ofSeconds(60).toNanos();
+        String answer = curl("--resolve", resolve, renewed);
+        while (!answer.startsWith("200 ") && System.nanoTime() - deadline < 0) {
+            Thread.sleep(500);
+            answer = curl("--resolve", resolve, renewed);
+        }
+        assertThat(answer).as("the new certificate is served once the file check sees it").startsWith("200 sni=origin.test");
+        assertThat(gateway.reloadsOk()).isZero();
+    }
+
+    @Test
+    void aDnsGroupSpeaksTlsToEachAddressWithItsDnsNameAsSniAndHealthChecksIt() throws Exception {
+        try (TestDnsServer dns = TestDnsServer.start()) {
+            dns.a("origin.test", 1, "127.0.0.1");
+            gateway = TestGateways.start(dir, """
+                    listeners: [{name: main, address: "127.0.0.1:0"}]
+                    upstreams:
+                      - name: app
+                        dns: {name: origin.test, port: %d, name-servers: ["127.0.0.1:%d"], timeout: 1s}
+                        health-check: {path: /health, interval: 1s}
+                        tls: {ca: %s}
+                    routes: [{name: all, upstream: app}]
+                    admin: {enabled: false}
+                    """.formatted(nginx.port(), dns.address().getPort(), pki.caPem()));
+
+            assertThat(curl("http://127.0.0.1:" + port() + "/tls")).isEqualTo("200 sni=origin.test client=");
+        }
     }
 }
