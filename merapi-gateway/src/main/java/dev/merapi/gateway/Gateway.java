@@ -44,8 +44,10 @@ import org.slf4j.LoggerFactory;
  * atomic swap. Requests in flight finish on the snapshot they started with. A reload that fails keeps the running
  * configuration and logs every error as {@code FILE:LINE:COL}. Listeners that a reload leaves as they were keep
  * their sockets and connections; removed ones stop accepting at once and their connections drain within the grace
- * period; added ones are bound before the swap (one that cannot be bound fails the reload). A listener whose address
- * or limits change is removed and added, so for a moment new connections to it are refused.
+ * period; added ones are bound before the swap (one that cannot be bound fails the reload). A listener whose address,
+ * limits or TLS settings change is removed and added, so for a moment new connections to it are refused. A TLS
+ * listener's certificate files are checked for a change every {@link #CERTIFICATE_CHECK} while it is bound, and read
+ * again when one changed, with no reload.
  *
  * <p>Reloads come from SIGHUP, from a change of the file (its modification time or size, checked every second) and
  * from code.

@@ -64,8 +64,8 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
      * @param name unique among listeners
      * @param address {@code host:port}
      * @param protocols what it speaks; {@code h1} in this version
-     * @param maxConnections most client connections open at once
      * @param tls TLS on this listener, if any
+     * @param maxConnections most client connections open at once
      * @param maxConnectionsPerIp most from one IP address; 0 for no cap
      * @param http1 HTTP/1.1 limits and timeouts of its connections
      */
