@@ -5,6 +5,7 @@ import dev.merapi.core.server.Server;
 import dev.merapi.core.server.ServerConfig;
 import dev.merapi.core.services.BackgroundService;
 import dev.merapi.core.services.ListeningService;
+import dev.merapi.core.tls.ServerTls;
 import dev.merapi.gateway.admin.AdminApp;
 import dev.merapi.gateway.config.ConfigException;
 import dev.merapi.gateway.config.ConfigLoader;
@@ -43,8 +44,10 @@ import org.slf4j.LoggerFactory;
  * atomic swap. Requests in flight finish on the snapshot they started with. A reload that fails keeps the running
  * configuration and logs every error as {@code FILE:LINE:COL}. Listeners that a reload leaves as they were keep
  * their sockets and connections; removed ones stop accepting at once and their connections drain within the grace
- * period; added ones are bound before the swap (one that cannot be bound fails the reload). A listener whose address
- * or limits change is removed and added, so for a moment new connections to it are refused.
+ * period; added ones are bound before the swap (one that cannot be bound fails the reload). A listener whose address,
+ * limits or TLS settings change is removed and added, so for a moment new connections to it are refused. A TLS
+ * listener's certificate files are checked for a change every {@link #CERTIFICATE_CHECK} while it is bound, and read
+ * again when one changed, with no reload.
  *
  * <p>Reloads come from SIGHUP, from a change of the file (its modification time or size, checked every second) and
  * from code.
@@ -72,6 +75,10 @@ final class Gateway {
     private final AtomicBoolean ready = new AtomicBoolean();
     private final Optional<ListeningService> admin;
     private final Optional<ListeningService> demoOrigin;
+    /** How often the certificate files of TLS listeners are checked for a change. */
+    static final Duration CERTIFICATE_CHECK = Duration.ofSeconds(5);
+    /** The file watch of each TLS listener's certificates; changed only under {@link #reloading} or in the constructor. */
+    private final Map<Listener, AutoCloseable> certificateWatches = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Gateway(Optional<Path> file, ConfigLoader loader, GatewayConfig config, Optional<Transport> transport) {
         this.file = file;
@@ -147,6 +154,7 @@ final class Gateway {
     }
 
     private void closeAll() {
+        List.copyOf(certificateWatches.keySet()).forEach(this::unwatch);
         accessLog.ifPresent(AccessLog::close);
         proxy.snapshot().groups().values().forEach(g -> g.discovery().ifPresent(DnsDiscovery::close));
     }
@@ -207,10 +215,39 @@ final class Gateway {
         return listening.values().stream().flatMap(s -> s.boundAddresses().stream()).toList();
     }
 
-    /** The listening service of one configured listener: the gateway's proxy on its address, with its limits. */
+    /**
+     * The listening service of one configured listener: the gateway's proxy on its address, with its limits and its
+     * TLS. A TLS listener's certificates are read now, and read again whenever their files change (checked every
+     * {@link #CERTIFICATE_CHECK}) until the listener is removed.
+     *
+     * @throws IllegalArgumentException (a {@link dev.merapi.core.tls.TlsConfigException}) if a certificate file
+     *     changed since the configuration was checked and is no longer usable
+     */
     private ListeningService service(Listener l) {
-        return ListeningService.http("listener " + l.name(), app).http1Options(l.http1()).addListener(ListenerConfig.tcp(l.address())
-                .toBuilder().maxConnections(l.maxConnections()).maxConnectionsPerIp(l.maxConnectionsPerIp()).build());
+        ListenerConfig.Builder config = ListenerConfig.tcp(l.address()).toBuilder().maxConnections(l.maxConnections())
+                .maxConnectionsPerIp(l.maxConnectionsPerIp());
+        if (l.tls().isPresent()) {
+            ServerTls tls = l.tls().get().load();
+            config.tls(tls);
+            AutoCloseable old = certificateWatches.put(l, tls.certificates().watchFiles(CERTIFICATE_CHECK));
+            close(old);
+        }
+        return ListeningService.http("listener " + l.name(), app).http1Options(l.http1()).addListener(config.build());
+    }
+
+    /** Stops watching the certificate files of a listener that is gone. */
+    private void unwatch(Listener l) {
+        close(certificateWatches.remove(l));
+    }
+
+    private static void close(@Nullable AutoCloseable watch) {
+        if (watch != null) {
+            try {
+                watch.close();
+            } catch (Exception e) {
+                log.warn("could not stop a certificate file watch: {}", e.toString());
+            }
+        }
     }
 
     GatewayConfig config() {
@@ -295,17 +332,21 @@ final class Gateway {
         Duration grace = server.config().gracePeriod();
         for (Listener l : removed) {
             server.stopListening(Objects.requireNonNull(listeners.remove(l), "listener"), grace);
+            unwatch(l);
             log.info("listener '{}' on {} removed: it accepts no more and its connections drain", l.name(), l.address());
         }
         List<Listener> started = new ArrayList<>();
         for (Listener l : added) {
-            ListeningService s = service(l);
+            ListeningService s;
             try {
+                s = service(l);
                 server.startListening(s);
-            } catch (IllegalStateException e) {
+            } catch (IllegalStateException | IllegalArgumentException e) { // address taken; certificate files changed since the check
+                unwatch(l);
                 log.error("reload of {} failed: listener '{}': {}; the running configuration stays", file.orElseThrow(), l.name(), e.getMessage());
                 for (Listener back : started) {
                     server.stopListening(Objects.requireNonNull(listeners.remove(back), "listener"), Duration.ZERO);
+                    unwatch(back);
                 }
                 for (Listener back : removed) {
                     restart(back);
@@ -321,11 +362,12 @@ final class Gateway {
 
     /** Binds a removed listener again after a failed reload; says so if its address was taken meanwhile. */
     private void restart(Listener l) {
-        ListeningService s = service(l);
         try {
+            ListeningService s = service(l);
             server.startListening(s);
             listeners.put(l, s);
-        } catch (IllegalStateException e) {
+        } catch (IllegalStateException | IllegalArgumentException e) {
+            unwatch(l);
             log.error("listener '{}' could not be bound again after the failed reload: {}", l.name(), e.getMessage());
         }
     }

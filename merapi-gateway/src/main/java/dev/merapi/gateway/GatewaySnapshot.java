@@ -8,6 +8,8 @@ import dev.merapi.gateway.config.GatewayConfig.DnsSpec;
 import dev.merapi.loadbalancing.discovery.DnsDiscovery;
 import java.time.Duration;
 import dev.merapi.gateway.config.GatewayConfig.UpstreamGroup;
+import dev.merapi.gateway.config.GatewayConfig.UpstreamTlsSpec;
+import dev.merapi.core.upstreams.UpstreamTls;
 import dev.merapi.gateway.routing.Router;
 import dev.merapi.loadbalancing.Backend;
 import dev.merapi.loadbalancing.LoadBalancer;
@@ -83,8 +85,9 @@ record GatewaySnapshot(GatewayConfig config, Router router, Map<String, Group> g
         for (UpstreamGroup g : config.upstreams()) {
             Group old = previous == null ? null : previous.groups().get(g.name());
             boolean keep = old != null && sameBalancing(old.spec(), g);
-            Optional<DnsDiscovery> discovery = keep && old != null ? old.discovery() : g.dns().map(GatewaySnapshot::discovery);
-            LoadBalancer lb = keep && old != null ? old.balancer() : balancer(g, discovery);
+            Optional<UpstreamTls> tls = keep && old != null ? Optional.empty() : g.tls().map(UpstreamTlsSpec::load);
+            Optional<DnsDiscovery> discovery = keep && old != null ? old.discovery() : g.dns().map(d -> discovery(d, g.tls(), tls));
+            LoadBalancer lb = keep && old != null ? old.balancer() : balancer(g, discovery, tls);
             Map<Backend, HttpPeer> peers = new HashMap<>();
             for (Backend b : lb.backends()) {
                 if (!b.name().equals(DEMO_ORIGIN_NAME)) {
@@ -98,6 +101,14 @@ record GatewaySnapshot(GatewayConfig config, Router router, Map<String, Group> g
         return new GatewaySnapshot(config, Router.of(config.routes()), Map.copyOf(groups));
     }
 
+    /** A static backend; with TLS, its SNI the group's {@code sni} or else its host. */
+    private static Backend backend(BackendSpec s, UpstreamGroup g, Optional<UpstreamTls> tls) {
+        Backend.Builder b = Backend.builder(s.isDemoOrigin() ? DEMO_ORIGIN_NAME : s.address()).weight(s.weight());
+        tls.ifPresent(t -> b.tls(true).upstreamTls(t));
+        g.tls().flatMap(UpstreamTlsSpec::sni).ifPresent(b::sni);
+        return b.build();
+    }
+
     /** The groups of this snapshot whose balancer {@code next} does not use any more. */
     List<Group> retiredBy(GatewaySnapshot next) {
         return groups.values().stream().filter(o -> next.groups().values().stream().noneMatch(g -> g.balancer() == o.balancer())).toList();
@@ -105,7 +116,7 @@ record GatewaySnapshot(GatewayConfig config, Router router, Map<String, Group> g
 
     private static boolean sameBalancing(UpstreamGroup a, UpstreamGroup b) {
         return a.backends().equals(b.backends()) && a.dns().equals(b.dns()) && a.algorithm().equals(b.algorithm())
-                && a.healthCheck().equals(b.healthCheck());
+                && a.healthCheck().equals(b.healthCheck()) && a.tls().equals(b.tls());
     }
 
     static PeerOptions options(UpstreamGroup g) {
@@ -113,16 +124,21 @@ record GatewaySnapshot(GatewayConfig config, Router router, Map<String, Group> g
                 .idleTimeout(g.idleTimeout()).build();
     }
 
-    /** The DNS discovery of a {@code dns} section; it owns a resolver thread until closed. */
-    private static DnsDiscovery discovery(DnsSpec d) {
+    /**
+     * The DNS discovery of a {@code dns} section; it owns a resolver thread until closed. With TLS, each backend found
+     * speaks it with {@code tls}, its SNI the DNS name unless the section gives one.
+     */
+    private static DnsDiscovery discovery(DnsSpec d, Optional<UpstreamTlsSpec> spec, Optional<UpstreamTls> tls) {
         DnsDiscovery.Builder dns = DnsDiscovery.builder().timeout(d.timeout())
                 .nameServers(d.nameServers().stream().map(a -> Backend.of(a).address()).toList());
+        tls.ifPresent(t -> dns.tls(true).upstreamTls(t));
+        spec.flatMap(UpstreamTlsSpec::sni).ifPresent(dns::sni);
         d.name().ifPresent(n -> dns.name(n).port(d.port()));
         d.srv().ifPresent(dns::srv);
         return dns.build();
     }
 
-    private static LoadBalancer balancer(UpstreamGroup g, Optional<DnsDiscovery> discovery) {
+    private static LoadBalancer balancer(UpstreamGroup g, Optional<DnsDiscovery> discovery, Optional<UpstreamTls> tls) {
         LoadBalancer.Builder b = LoadBalancer.builder(SelectionAlgorithm.parse(g.algorithm())).name(g.name());
         if (discovery.isPresent()) {
             // the gateway warms the group (a first discovery) before it takes requests; the health-check service asks
@@ -131,7 +147,7 @@ record GatewaySnapshot(GatewayConfig config, Router router, Map<String, Group> g
             b.discovery(discovery.get()).refreshInterval(refresh)
                     .minRefreshInterval(Duration.ofSeconds(1).compareTo(refresh) < 0 ? Duration.ofSeconds(1) : refresh);
         } else {
-            b.backends(g.backends().stream().map(s -> Backend.of(s.isDemoOrigin() ? DEMO_ORIGIN_NAME : s.address(), s.weight())).toList());
+            b.backends(g.backends().stream().map(s -> backend(s, g, tls)).toList());
         }
         g.healthCheck().ifPresent(h -> b.healthCheck(HealthCheck.builder(HttpProbe.of(h.path())).interval(h.interval()).timeout(h.timeout())
                 .rise(h.rise()).fall(h.fall()).build()));

@@ -71,11 +71,11 @@ class CorsIT {
                 + "\r\nAccess-Control-Request-Method: PUT\r\nAccess-Control-Request-Headers: content-type, x-token\r\n\r\n");
 
         assertThat(r.status()).isEqualTo(204);
-        assertThat(r.header("Access-Control-Allow-Origin")).isEqualTo(APP);
-        assertThat(r.header("Access-Control-Allow-Methods")).isEqualTo("GET, PUT");
-        assertThat(r.header("Access-Control-Allow-Headers")).isEqualTo("Content-Type, X-Token");
-        assertThat(r.header("Access-Control-Allow-Credentials")).isEqualTo("true");
-        assertThat(r.header("Access-Control-Max-Age")).isEqualTo("300");
+        assertThat(r.header("Access-Control-Allow-Origin")).hasValue(APP);
+        assertThat(r.header("Access-Control-Allow-Methods")).hasValue("GET, PUT");
+        assertThat(r.header("Access-Control-Allow-Headers")).hasValue("Content-Type, X-Token");
+        assertThat(r.header("Access-Control-Allow-Credentials")).hasValue("true");
+        assertThat(r.header("Access-Control-Max-Age")).hasValue("300");
         assertThat(r.head()).containsIgnoringCase("Vary: Origin");
         assertThat(origin.requestCount()).as("a preflight never reaches the upstream").isZero();
     }
@@ -89,7 +89,7 @@ class CorsIT {
                 + "Access-Control-Request-Headers: x-admin\r\n\r\n");
 
         assertThat(otherOrigin.status()).isEqualTo(403);
-        assertThat(otherOrigin.header("Access-Control-Allow-Origin")).isNull();
+        assertThat(otherOrigin.header("Access-Control-Allow-Origin")).isEmpty();
         assertThat(otherMethod.status()).as("DELETE matches no route's methods").isEqualTo(404);
         assertThat(otherHeader.status()).isEqualTo(403);
         assertThat(origin.requestCount()).isZero();
@@ -101,9 +101,9 @@ class CorsIT {
         RecordedRequest upstream = origin.takeRequest(Duration.ofSeconds(5));
 
         assertThat(r.status()).isEqualTo(200);
-        assertThat(r.header("Access-Control-Allow-Origin")).isEqualTo(APP);
-        assertThat(r.header("Access-Control-Allow-Credentials")).isEqualTo("true");
-        assertThat(r.header("Access-Control-Expose-Headers")).isEqualTo("X-Request-Id");
+        assertThat(r.header("Access-Control-Allow-Origin")).hasValue(APP);
+        assertThat(r.header("Access-Control-Allow-Credentials")).hasValue("true");
+        assertThat(r.header("Access-Control-Expose-Headers")).hasValue("X-Request-Id");
         assertThat(r.head()).containsIgnoringCase("Vary: Origin");
         assertThat(upstream.header("Origin")).as("the upstream still sees the origin").hasValue(APP);
     }
@@ -114,8 +114,8 @@ class CorsIT {
         RawClient.Response none = send("GET /api/items HTTP/1.1\r\nHost: t\r\n\r\n");
 
         assertThat(other.status()).isEqualTo(200);
-        assertThat(other.header("Access-Control-Allow-Origin")).isNull();
-        assertThat(none.header("Access-Control-Allow-Origin")).isNull();
+        assertThat(other.header("Access-Control-Allow-Origin")).isEmpty();
+        assertThat(none.header("Access-Control-Allow-Origin")).isEmpty();
     }
 
     @Test
@@ -124,7 +124,7 @@ class CorsIT {
 
         assertThat(r.status()).isEqualTo(200);
         assertThat(r.bodyText()).isEqualTo("hi");
-        assertThat(r.header("Access-Control-Allow-Origin")).isEqualTo("*");
-        assertThat(r.header("Access-Control-Allow-Credentials")).isNull();
+        assertThat(r.header("Access-Control-Allow-Origin")).hasValue("*");
+        assertThat(r.header("Access-Control-Allow-Credentials")).isEmpty();
     }
 }

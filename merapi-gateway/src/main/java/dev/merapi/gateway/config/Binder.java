@@ -57,6 +57,11 @@ final class Binder {
         errors.add(new ConfigError(file, m.map(x -> x.getLine() + 1).orElse(0), m.map(x -> x.getColumn() + 1).orElse(0), path, message));
     }
 
+    /** A path of the configuration, relative to the configuration file's directory unless absolute. */
+    Path resolve(String path) {
+        return baseDir.resolve(path).normalize();
+    }
+
     /** A mapping at {@code path}, its keys checked against {@code keys}. */
     Optional<Section> section(Node node, String path, List<String> keys) {
         if (!(node instanceof MappingNode mapping)) {

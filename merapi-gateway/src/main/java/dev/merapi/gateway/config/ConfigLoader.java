@@ -11,6 +11,7 @@ import dev.merapi.gateway.config.GatewayConfig.Filters;
 import dev.merapi.gateway.config.GatewayConfig.HeaderEdits;
 import dev.merapi.gateway.config.GatewayConfig.HealthCheckSpec;
 import dev.merapi.gateway.config.GatewayConfig.Listener;
+import dev.merapi.gateway.config.GatewayConfig.ListenerTls;
 import dev.merapi.gateway.config.GatewayConfig.Match;
 import dev.merapi.gateway.config.GatewayConfig.Metrics;
 import dev.merapi.gateway.config.GatewayConfig.PathMatch;
@@ -19,6 +20,7 @@ import dev.merapi.gateway.config.GatewayConfig.Rewrite;
 import dev.merapi.gateway.config.GatewayConfig.Route;
 import dev.merapi.gateway.config.GatewayConfig.Server;
 import dev.merapi.gateway.config.GatewayConfig.UpstreamGroup;
+import dev.merapi.gateway.config.GatewayConfig.UpstreamTlsSpec;
 import dev.merapi.core.protocols.http1.Http1Options;
 import dev.merapi.http.Http1Limits;
 import dev.merapi.loadbalancing.Backend;
@@ -233,7 +235,7 @@ public final class ConfigLoader {
     private static Optional<Listener> listener(Section s) {
         Optional<String> name = s.requiredString("name");
         Optional<String> address = s.requiredString("address").filter(a -> checkAddress(s, "address", a));
-        s.get("tls").ifPresent(n -> s.binder().error(s.keyNode("tls"), s.at("tls"), "TLS listeners are not available in this version"));
+        Optional<ListenerTls> tls = s.get("tls").flatMap(n -> s.binder().section(n, s.at("tls"), ListenerTls.KEYS)).flatMap(TlsSections::listener);
         List<String> protocols = s.get("protocols").map(n -> {
             List<String> out = new ArrayList<>();
             List<String> given = s.binder().strings(n, s.at("protocols"));
@@ -267,7 +269,7 @@ public final class ConfigLoader {
         if (name.isEmpty() || address.isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of(new Listener(name.get(), address.get(), protocols.isEmpty() ? List.of("h1") : protocols, max, perIp, http1));
+        return Optional.of(new Listener(name.get(), address.get(), protocols.isEmpty() ? List.of("h1") : protocols, tls, max, perIp, http1));
     }
 
     private static boolean checkAddress(Section s, String key, String address) {
@@ -288,7 +290,7 @@ public final class ConfigLoader {
         if (!List.of("uri", "client-ip").contains(keySpec) && !(keySpec.startsWith("header:") && keySpec.length() > 7)) {
             b.error(s.get("hash-key").orElseThrow(), s.at("hash-key"), "expected uri, client-ip or header:NAME; got '" + keySpec + "'");
         }
-        s.get("tls").ifPresent(n -> b.error(s.keyNode("tls"), s.at("tls"), "TLS to upstreams is not available in this version"));
+        Optional<UpstreamTlsSpec> tls = s.get("tls").flatMap(n -> b.section(n, s.at("tls"), UpstreamTlsSpec.KEYS)).flatMap(TlsSections::upstream);
         Optional<DnsSpec> dns = s.get("dns").flatMap(n -> b.section(n, s.at("dns"), DnsSpec.KEYS)).flatMap(ConfigLoader::dns);
         if (s.get("dns").isPresent() && s.get("backends").isPresent()) {
             b.error(s.keyNode("dns"), s.at("dns"), "give either backends or dns, not both");
@@ -314,6 +316,9 @@ public final class ConfigLoader {
                     Duration timeout = h.duration("timeout", Duration.ofMillis(10), Duration.ofMinutes(1), Duration.ofSeconds(1));
                     return path.map(p -> new HealthCheckSpec(p, interval, timeout, h.integer("rise", 1, 100, 2), h.integer("fall", 1, 100, 3)));
                 });
+        if (s.get("tls").isPresent() && backends.stream().anyMatch(BackendSpec::isDemoOrigin)) {
+            b.error(s.keyNode("tls"), s.at("tls"), "the built-in demo-origin backend speaks plain HTTP; remove tls or the demo-origin backend");
+        }
         if (health.isPresent() && backends.stream().anyMatch(BackendSpec::isDemoOrigin)) {
             b.error(s.keyNode("health-check"), s.at("health-check"), "a group with the built-in demo-origin backend takes no health check");
         }
@@ -322,7 +327,7 @@ public final class ConfigLoader {
         Duration write = s.duration("write-timeout", MIN_TIMEOUT, MAX_TIMEOUT, Duration.ofSeconds(60));
         Duration idle = s.duration("idle-timeout", MIN_TIMEOUT, MAX_TIMEOUT, Duration.ofSeconds(60));
         int retries = s.integer("retries", 0, dev.merapi.proxy.ProxyOptions.MAX_RETRIES, 1);
-        return name.map(n -> new UpstreamGroup(n, algorithm, keySpec, backends, dns, health, connect, read, write, idle, retries));
+        return name.map(n -> new UpstreamGroup(n, algorithm, keySpec, backends, dns, health, tls, connect, read, write, idle, retries));
     }
 
     /** A route's {@code cors} section. */

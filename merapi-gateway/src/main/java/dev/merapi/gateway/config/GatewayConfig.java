@@ -1,8 +1,13 @@
 package dev.merapi.gateway.config;
 
 import dev.merapi.core.protocols.http1.Http1Options;
+import dev.merapi.core.tls.CertificateStore;
+import dev.merapi.core.tls.ServerTls;
+import dev.merapi.core.upstreams.UpstreamTls;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.OptionalLong;
@@ -59,18 +64,112 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
      * @param name unique among listeners
      * @param address {@code host:port}
      * @param protocols what it speaks; {@code h1} in this version
+     * @param tls TLS on this listener, if any
      * @param maxConnections most client connections open at once
      * @param maxConnectionsPerIp most from one IP address; 0 for no cap
      * @param http1 HTTP/1.1 limits and timeouts of its connections
      */
-    public record Listener(String name, String address, List<String> protocols, int maxConnections, int maxConnectionsPerIp,
-            Http1Options http1) {
+    public record Listener(String name, String address, List<String> protocols, Optional<ListenerTls> tls, int maxConnections,
+            int maxConnectionsPerIp, Http1Options http1) {
         public static final List<String> KEYS = List.of("name", "address", "protocols", "tls", "max-connections", "max-connections-per-ip",
                 "max-request-line", "max-header-size", "max-headers", "first-byte-timeout", "header-timeout", "keep-alive-timeout",
                 "body-timeout", "write-timeout", "max-requests-per-connection");
 
         public Listener {
             protocols = List.copyOf(protocols);
+        }
+    }
+
+    /**
+     * TLS on a listener. The certificate files were read and checked (readable, key matching, valid now) when the
+     * configuration was loaded; the gateway reads them again when it binds the listener, and whenever they change on
+     * disk.
+     *
+     * @param certificates the certificates, the first one the default; the others are chosen by the name the client
+     *     asks for (SNI) against the names of each certificate
+     * @param preset {@code intermediate} (TLS 1.2 and 1.3) or {@code modern} (TLS 1.3 only)
+     * @param clientAuth {@code none}, {@code optional} or {@code required}
+     * @param clientCa the CA bundle client certificates are verified against; present unless clientAuth is none
+     * @param handshakeTimeout how long a client has from connecting to finishing the handshake
+     * @param sessionTickets whether sessions can be resumed with tickets
+     * @param protocols protocol versions instead of the preset's, such as {@code TLSv1.3}; empty for the preset's
+     * @param cipherSuites cipher suites (IANA names) instead of the preset's; empty for the preset's
+     * @param groups key-exchange groups in preference order; empty for the default
+     * @param legacy whether protocols below TLS 1.2 and suites that are not AEAD with forward secrecy may be given
+     */
+    public record ListenerTls(List<CertificateFiles> certificates, String preset, String clientAuth, Optional<Path> clientCa,
+            Duration handshakeTimeout, boolean sessionTickets, List<String> protocols, List<String> cipherSuites, List<String> groups,
+            boolean legacy) {
+        public static final List<String> KEYS = List.of("certificates", "preset", "client-auth", "client-ca", "handshake-timeout",
+                "session-tickets", "protocols", "cipher-suites", "groups", "legacy");
+        public static final List<String> PRESETS = List.of("intermediate", "modern");
+        public static final List<String> CLIENT_AUTH = List.of("none", "optional", "required");
+
+        public ListenerTls {
+            certificates = List.copyOf(certificates);
+            protocols = List.copyOf(protocols);
+            cipherSuites = List.copyOf(cipherSuites);
+            groups = List.copyOf(groups);
+        }
+
+        /**
+         * The listener's TLS settings, its certificates read from the files now (no file watch). Blocks on file I/O.
+         *
+         * @throws dev.merapi.core.tls.TlsConfigException naming the file and the reason
+         */
+        public ServerTls load() {
+            CertificateStore.Builder store = CertificateStore.builder();
+            certificates.forEach(c -> store.add(c.cert(), c.key()));
+            ServerTls.Builder b = ServerTls.builder(store.build()).preset(ServerTls.Preset.valueOf(preset.toUpperCase(Locale.ROOT)))
+                    .protocols(protocols).cipherSuites(cipherSuites).groups(groups).legacy(legacy).handshakeTimeout(handshakeTimeout)
+                    .sessionTickets(sessionTickets);
+            clientCa.ifPresent(ca -> b.clientAuth(ServerTls.ClientAuth.parse(clientAuth), ca));
+            return b.build();
+        }
+    }
+
+    /**
+     * One certificate of a TLS listener, from PEM files.
+     *
+     * @param cert the certificate chain, leaf first
+     * @param key its private key (PKCS#8, PKCS#1 or SEC1; not encrypted)
+     */
+    public record CertificateFiles(Path cert, Path key) {
+        public static final List<String> KEYS = List.of("cert", "key");
+    }
+
+    /**
+     * TLS to the backends of an upstream group: the presence of the {@code tls} section turns it on, with the
+     * certificate chain and the host name verified unless {@code insecure}.
+     *
+     * @param ca a CA bundle trusted instead of the JDK's trust store
+     * @param sni the name sent as SNI and verified; empty for each backend's host (its DNS name with {@code dns})
+     * @param verifyName a name verified instead of the SNI
+     * @param clientCert a client certificate shown to backends that ask for one (upstream mTLS), with clientKey
+     * @param clientKey the private key of clientCert
+     * @param insecure whether verification is off (logged as a warning whenever the group is built)
+     */
+    public record UpstreamTlsSpec(Optional<Path> ca, Optional<String> sni, Optional<String> verifyName, Optional<Path> clientCert,
+            Optional<Path> clientKey, boolean insecure) {
+        public static final List<String> KEYS = List.of("ca", "sni", "verify-name", "client-cert", "client-key", "insecure");
+
+        /**
+         * The settings every backend of the group speaks TLS with, their files read now. Logs a warning when
+         * {@code insecure}. Blocks on file I/O.
+         *
+         * @throws IllegalArgumentException naming the file and the reason
+         */
+        public UpstreamTls load() {
+            UpstreamTls.Builder b = UpstreamTls.builder();
+            ca.ifPresent(b::trustedCa);
+            verifyName.ifPresent(b::verifyName);
+            if (clientCert.isPresent() && clientKey.isPresent()) {
+                b.clientCertificate(clientCert.get(), clientKey.get());
+            }
+            if (insecure) {
+                b.insecure();
+            }
+            return b.build();
         }
     }
 
@@ -83,6 +182,7 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
      * @param backends the static backends; at least one unless {@code dns} gives them
      * @param dns backends found in DNS, instead of static ones
      * @param healthCheck an active HTTP health check, if any
+     * @param tls TLS to every backend of the group and to their health checks, if any
      * @param connectTimeout upstream connect timeout
      * @param readTimeout upstream read timeout (between bytes of the response)
      * @param writeTimeout upstream write timeout
@@ -90,7 +190,7 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
      * @param retries how many times a failed attempt that is safe to retry is tried again, on another backend
      */
     public record UpstreamGroup(String name, String algorithm, String hashKey, List<BackendSpec> backends, Optional<DnsSpec> dns,
-            Optional<HealthCheckSpec> healthCheck, Duration connectTimeout, Duration readTimeout, Duration writeTimeout,
+            Optional<HealthCheckSpec> healthCheck, Optional<UpstreamTlsSpec> tls, Duration connectTimeout, Duration readTimeout, Duration writeTimeout,
             Duration idleTimeout, int retries) {
         public static final List<String> KEYS = List.of("name", "algorithm", "hash-key", "backends", "dns", "health-check", "tls",
                 "connect-timeout", "read-timeout", "write-timeout", "idle-timeout", "retries");

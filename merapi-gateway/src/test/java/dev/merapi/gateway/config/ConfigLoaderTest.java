@@ -5,12 +5,17 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 
 import dev.merapi.gateway.config.GatewayConfig.Action;
 import dev.merapi.gateway.config.GatewayConfig.PathMatch;
+import dev.merapi.core.tls.ServerTls;
+import dev.merapi.core.upstreams.UpstreamTls;
+import dev.merapi.testkit.TestPki;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
+import java.time.Instant;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -262,10 +267,9 @@ class ConfigLoaderTest {
 
     @Test
     void featuresNotInThisVersionAreRefusedByName() {
-        assertThat(errors(HEAD.replace("    address: 127.0.0.1:8080", "    address: 127.0.0.1:8080\n    protocols: [h1, h2c]\n    tls: {}")
+        assertThat(errors(HEAD.replace("    address: 127.0.0.1:8080", "    address: 127.0.0.1:8080\n    protocols: [h1, h2c]")
                 + "routes:\n  - name: all\n    upstream: app\n")).containsExactly(
-                "gw.yaml:4:16: listeners[0].protocols: protocol 'h2c' is not available in this version; use h1",
-                "gw.yaml:5:5: listeners[0].tls: TLS listeners are not available in this version");
+                "gw.yaml:4:16: listeners[0].protocols: protocol 'h2c' is not available in this version; use h1");
     }
 
     @Test
@@ -282,5 +286,202 @@ class ConfigLoaderTest {
     void aHostThatIsNotAHostNameIsRefused() {
         assertThat(errors(HEAD + "routes:\n  - name: r\n    match: {host: -bad.com}\n    upstream: app\n")).containsExactly(
                 "gw.yaml:9:19: routes[0].match.host: expected a host name such as api.example.com or *.example.com; got '-bad.com'");
+    }
+
+    /** A listener on 127.0.0.1:8443 whose {@code tls} section is {@code tls} (indented under it), and a route to app. */
+    private static String tlsListener(String tls) {
+        return "listeners:\n  - name: main\n    address: 127.0.0.1:8443\n    tls:\n" + tls.indent(6)
+                + "upstreams:\n  - name: app\n    backends: [127.0.0.1:9001]\nroutes:\n  - name: all\n    upstream: app\n";
+    }
+
+    /** Issues a certificate and copies it (chain first) and its key to {@code dir/NAME.crt} and {@code dir/NAME.key}. */
+    private static void issue(Path dir, String name, TestPki.CertificateSpec spec) {
+        TestPki.Issued issued = spec.issue();
+        try {
+            Files.copy(issued.chainPem(), dir.resolve(name + ".crt"));
+            Files.copy(issued.keyPem(), dir.resolve(name + ".key"));
+        } catch (IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
+    private static List<String> errorsIn(Path dir, String yaml) {
+        ConfigException e = catchThrowableOfType(ConfigException.class, () -> ConfigLoader.of().parse(yaml, "gw.yaml", dir));
+        assertThat(e).as("expected the configuration to be refused").isNotNull();
+        return e.errors().stream().map(ConfigError::toString).toList();
+    }
+
+    @Test
+    void aTlsListenerLoadsItsCertificatesRelativeToTheFileWithSecureDefaults(@TempDir Path dir) {
+        TestPki pki = TestPki.create(dir, "Loader CA");
+        issue(dir, "one", pki.certificate("one").dns("one.test"));
+        issue(dir, "two", pki.certificate("two").dns("two.test"));
+
+        GatewayConfig c = ConfigLoader.of().parse(tlsListener("""
+                certificates:
+                  - {cert: one.crt, key: one.key}
+                  - {cert: two.crt, key: two.key}
+                """), "gw.yaml", dir);
+
+        GatewayConfig.ListenerTls tls = c.listeners().getFirst().tls().orElseThrow();
+        assertThat(tls.certificates()).containsExactly(new GatewayConfig.CertificateFiles(dir.resolve("one.crt"), dir.resolve("one.key")),
+                new GatewayConfig.CertificateFiles(dir.resolve("two.crt"), dir.resolve("two.key")));
+        assertThat(tls.preset()).isEqualTo("intermediate");
+        assertThat(tls.clientAuth()).isEqualTo("none");
+        assertThat(tls.handshakeTimeout()).isEqualTo(Duration.ofSeconds(10));
+        assertThat(tls.sessionTickets()).isTrue();
+        assertThat(tls.legacy()).isFalse();
+        ServerTls server = tls.load();
+        assertThat(server.effectiveProtocols()).containsExactly("TLSv1.3", "TLSv1.2");
+        assertThat(server.certificates().defaultCertificate().names()).contains("one.test");
+        assertThat(server.certificates().select("two.test").names()).contains("two.test");
+    }
+
+    @Test
+    void tlsListenerSettingsMapOntoServerTls(@TempDir Path dir) {
+        TestPki pki = TestPki.create(dir, "Loader CA");
+        issue(dir, "one", pki.certificate("one").dns("one.test"));
+
+        ServerTls tls = ConfigLoader.of().parse(tlsListener("""
+                certificates: [{cert: one.crt, key: one.key}]
+                preset: modern
+                client-ca: Loader-CA-ca.pem
+                client-auth: optional
+                handshake-timeout: 3s
+                session-tickets: false
+                groups: [X25519, P-256]
+                """.replace("Loader-CA-ca.pem", pki.caPem().getFileName().toString())), "gw.yaml", dir)
+                .listeners().getFirst().tls().orElseThrow().load();
+
+        assertThat(tls.preset()).isEqualTo(ServerTls.Preset.MODERN);
+        assertThat(tls.clientAuth()).isEqualTo(ServerTls.ClientAuth.OPTIONAL);
+        assertThat(tls.clientCa()).hasValue(pki.caPem());
+        assertThat(tls.handshakeTimeout()).isEqualTo(Duration.ofSeconds(3));
+        assertThat(tls.sessionTickets()).isFalse();
+        assertThat(tls.groups()).containsExactly("X25519", "P-256");
+    }
+
+    @Test
+    void unusableCertificateFilesAreRefusedAtTheirListItem(@TempDir Path dir) {
+        TestPki pki = TestPki.create(dir, "Loader CA");
+        issue(dir, "good", pki.certificate("good").dns("good.test"));
+        issue(dir, "other", pki.certificate("other").dns("other.test"));
+        issue(dir, "old", pki.certificate("old").dns("old.test").validFor(Instant.now().minus(Duration.ofDays(30)), Duration.ofDays(1)));
+
+        List<String> errors = errorsIn(dir, tlsListener("""
+                certificates:
+                  - {cert: missing.crt, key: good.key}
+                  - {cert: good.crt, key: other.key}
+                  - {cert: old.crt, key: old.key}
+                  - {cert: good.crt}
+                """));
+
+        assertThat(errors).hasSize(4);
+        assertThat(errors.get(0)).startsWith("gw.yaml:6:11: listeners[0].tls.certificates[0]: cannot read the certificate file")
+                .contains("missing.crt");
+        assertThat(errors.get(1)).startsWith("gw.yaml:7:11: listeners[0].tls.certificates[1]: ")
+                .endsWith("the private key does not match the certificate");
+        assertThat(errors.get(2)).startsWith("gw.yaml:8:11: listeners[0].tls.certificates[2]: ").contains("the certificate expired at");
+        assertThat(errors.get(3)).isEqualTo("gw.yaml:9:11: listeners[0].tls.certificates[3]: 'key' is required");
+        assertThat(String.join("\n", errors)).doesNotContain("PRIVATE KEY");
+    }
+
+    @Test
+    void tlsListenerSettingsThatWouldWeakenItAreRefusedUnlessLegacy(@TempDir Path dir) {
+        TestPki pki = TestPki.create(dir, "Loader CA");
+        issue(dir, "good", pki.certificate("good").dns("good.test"));
+
+        assertThat(errorsIn(dir, tlsListener("""
+                certificates: [{cert: good.crt, key: good.key}]
+                preset: old
+                client-auth: required
+                protocols: [TLSv1.2, TLSv1.1]
+                cipher-suites: [TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA]
+                groups: [X9999]
+                handshake-timeout: 0s
+                """))).containsExactly(
+                "gw.yaml:6:15: listeners[0].tls.preset: expected one of intermediate, modern; got 'old'",
+                "gw.yaml:7:7: listeners[0].tls.client-auth: client-auth required needs client-ca: the CA bundle (PEM) client"
+                        + " certificates are verified against",
+                "gw.yaml:8:18: listeners[0].tls.protocols: protocol TLSv1.1 is below TLS 1.2, which has known attacks; set legacy: true"
+                        + " to allow it anyway",
+                "gw.yaml:9:22: listeners[0].tls.cipher-suites: cipher suite TLS_ECDHE_RSA_WITH_AES_128_CBC_SHA is not an AEAD suite with"
+                        + " forward secrecy (ECDHE with AES-GCM or ChaCha20-Poly1305, or a TLS 1.3 suite); set legacy: true to allow it anyway",
+                "gw.yaml:10:15: listeners[0].tls.groups: unknown key-exchange group 'X9999'; expected some of X25519MLKEM768, X25519,"
+                        + " P-256, P-384, P-521",
+                "gw.yaml:11:26: listeners[0].tls.handshake-timeout: must be from 100ms to 10m; got '0s'");
+
+        GatewayConfig legacy = ConfigLoader.of().parse(tlsListener("""
+                certificates: [{cert: good.crt, key: good.key}]
+                protocols: [TLSv1.2, TLSv1.1]
+                legacy: true
+                """), "gw.yaml", dir);
+        assertThat(legacy.listeners().getFirst().tls().orElseThrow().protocols()).containsExactly("TLSv1.2", "TLSv1.1");
+    }
+
+    @Test
+    void aTlsListenerNeedsACertificateAndAReadableClientCa(@TempDir Path dir) {
+        TestPki pki = TestPki.create(dir, "Loader CA");
+        issue(dir, "good", pki.certificate("good").dns("good.test"));
+
+        assertThat(errorsIn(dir, tlsListener("certificates: []\nclient-ca: nowhere.pem\n"))).containsExactly(
+                "gw.yaml:5:21: listeners[0].tls.certificates: at least one certificate is needed: a list of {cert: FILE, key: FILE}",
+                "gw.yaml:6:18: listeners[0].tls.client-ca: cannot read the CA bundle " + dir.resolve("nowhere.pem"));
+        assertThat(errorsIn(dir, tlsListener("preset: modern\n"))).containsExactly("gw.yaml:5:7: listeners[0].tls: 'certificates' is required");
+    }
+
+    /** A group app whose {@code tls} section is {@code tls} (indented under it), behind a plain listener. */
+    private static String tlsGroup(String backends, String tls) {
+        return "listeners:\n  - name: main\n    address: 127.0.0.1:8080\nupstreams:\n  - name: app\n    backends: [" + backends + "]\n"
+                + "    tls:\n" + tls.indent(6) + "routes:\n  - name: all\n    upstream: app\n";
+    }
+
+    @Test
+    void anUpstreamTlsSectionTurnsTlsOnWithVerification(@TempDir Path dir) {
+        TestPki pki = TestPki.create(dir, "Loader CA");
+        issue(dir, "client", pki.certificate("client").dns("client.test").clientAuth());
+
+        GatewayConfig.UpstreamTlsSpec tls = ConfigLoader.of().parse(tlsGroup("origin.internal:443", """
+                ca: %s
+                sni: Origin.Internal
+                verify-name: cert.internal
+                client-cert: client.crt
+                client-key: client.key
+                """.formatted(pki.caPem().getFileName())), "gw.yaml", dir).upstreams().getFirst().tls().orElseThrow();
+
+        assertThat(tls).isEqualTo(new GatewayConfig.UpstreamTlsSpec(Optional.of(pki.caPem()), Optional.of("origin.internal"),
+                Optional.of("cert.internal"), Optional.of(dir.resolve("client.crt")), Optional.of(dir.resolve("client.key")), false));
+        UpstreamTls built = tls.load();
+        assertThat(built.verify()).isTrue();
+        assertThat(built.verifyName()).hasValue("cert.internal");
+        assertThat(built.trustedCa()).isPresent();
+        assertThat(ConfigLoader.of().parse(tlsGroup("origin.internal:443", "{}"), "gw.yaml", dir).upstreams().getFirst().tls())
+                .hasValue(new GatewayConfig.UpstreamTlsSpec(Optional.empty(), Optional.empty(), Optional.empty(), Optional.empty(),
+                        Optional.empty(), false));
+        assertThat(ConfigLoader.of().parse(HEAD + "routes:\n  - name: all\n    upstream: app\n", "gw.yaml", dir).upstreams().getFirst().tls())
+                .isEmpty();
+    }
+
+    @Test
+    void upstreamTlsErrorsNameTheKey(@TempDir Path dir) {
+        TestPki pki = TestPki.create(dir, "Loader CA");
+        issue(dir, "client", pki.certificate("client").dns("client.test").clientAuth());
+
+        assertThat(errorsIn(dir, tlsGroup("origin.internal:443", """
+                ca: missing-ca.pem
+                sni: "bad name"
+                client-cert: client.crt
+                insecure: true
+                """))).containsExactly(
+                "gw.yaml:8:11: upstreams[0].tls.ca: cannot read the CA bundle " + dir.resolve("missing-ca.pem"),
+                "gw.yaml:9:12: upstreams[0].tls.sni: expected a host name such as origin.internal or an IP address; got 'bad name'",
+                "gw.yaml:10:7: upstreams[0].tls.client-cert: client-cert and client-key go together",
+                "gw.yaml:11:7: upstreams[0].tls.insecure: insecure verifies nothing, so ca would not be used; give one of them");
+        assertThat(errorsIn(dir, tlsGroup("demo-origin", "{}"))).containsExactly(
+                "gw.yaml:7:5: upstreams[0].tls: the built-in demo-origin backend speaks plain HTTP; remove tls or the demo-origin backend");
+        issue(dir, "stranger", pki.certificate("stranger").dns("stranger.test").clientAuth());
+        assertThat(errorsIn(dir, tlsGroup("origin.internal:443", "client-cert: client.crt\nclient-key: stranger.key\n")))
+                .singleElement().asString().startsWith("gw.yaml:8:7: upstreams[0].tls.client-cert: ")
+                .endsWith("the private key does not match the certificate");
     }
 }

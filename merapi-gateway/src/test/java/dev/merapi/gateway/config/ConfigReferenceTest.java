@@ -20,7 +20,10 @@ class ConfigReferenceTest {
         Set<String> fromCode = new TreeSet<>();
         add(fromCode, "server", GatewayConfig.Server.KEYS);
         add(fromCode, "listeners[]", GatewayConfig.Listener.KEYS);
+        add(fromCode, "listeners[].tls", GatewayConfig.ListenerTls.KEYS);
+        add(fromCode, "listeners[].tls.certificates[]", GatewayConfig.CertificateFiles.KEYS);
         add(fromCode, "upstreams[]", GatewayConfig.UpstreamGroup.KEYS);
+        add(fromCode, "upstreams[].tls", GatewayConfig.UpstreamTlsSpec.KEYS);
         add(fromCode, "upstreams[].backends[]", GatewayConfig.BackendSpec.KEYS);
         add(fromCode, "upstreams[].health-check", GatewayConfig.HealthCheckSpec.KEYS);
         add(fromCode, "upstreams[].dns", GatewayConfig.DnsSpec.KEYS);

@@ -1,5 +1,6 @@
 package dev.merapi.loadbalancing.discovery;
 
+import dev.merapi.core.upstreams.UpstreamTls;
 import dev.merapi.loadbalancing.Backend;
 import dev.merapi.error.Bounds;
 import io.netty.buffer.ByteBuf;
@@ -128,7 +129,7 @@ public final class DnsDiscovery implements ServiceDiscovery, AutoCloseable {
     private Backend backend(InetAddress address, int port, int weight, String host) {
         Backend.Builder b = Backend.builder(hostPort(address, port)).weight(weight).tls(settings.tls);
         if (settings.tls) {
-            b.sni(settings.sni.orElse(host));
+            b.sni(settings.sni.orElse(host)).upstreamTls(settings.upstreamTls);
         }
         return b.build();
     }
@@ -233,6 +234,7 @@ public final class DnsDiscovery implements ServiceDiscovery, AutoCloseable {
         private boolean ipv6 = true;
         private boolean tls;
         private Optional<String> sni = Optional.empty();
+        private UpstreamTls upstreamTls = UpstreamTls.DEFAULT;
         private List<InetSocketAddress> nameServers = List.of();
         private Duration timeout = Duration.ofSeconds(2);
 
@@ -275,6 +277,12 @@ public final class DnsDiscovery implements ServiceDiscovery, AutoCloseable {
         /** Whether the backends speak TLS; their SNI is the DNS name unless {@link #sni} says otherwise. */
         public Builder tls(boolean tls) {
             this.tls = tls;
+            return this;
+        }
+
+        /** The TLS settings (trusted CA, client certificate…) of every backend when {@link #tls}; default {@link UpstreamTls#DEFAULT}. */
+        public Builder upstreamTls(UpstreamTls upstreamTls) {
+            this.upstreamTls = Objects.requireNonNull(upstreamTls, "upstreamTls");
             return this;
         }
 
