@@ -79,6 +79,7 @@ backend b
   server o 127.0.0.1:18480
 CONF
 
+"$root/merapi" --version >/dev/null  # builds Merapi first if needed, unpinned and outside the start-up wait
 nginx -p "$work/origin" -c "$work/origin/nginx.conf" -g 'daemon off;' & pids+=($!)
 taskset -c "$proxy_cpu" nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' & pids+=($!)
 taskset -c "$proxy_cpu" haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 & pids+=($!)
