@@ -2,9 +2,12 @@ package dev.merapi.core.connectors;
 
 import dev.merapi.core.protocols.ServerSession;
 import dev.merapi.error.ProxyError;
+import dev.merapi.http.Headers;
 import dev.merapi.http.RequestHeader;
 import dev.merapi.http.ResponseHeader;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.util.Optional;
 
 /**
  * One upstream connection while it carries one request: write the request, read the response on demand,
@@ -31,6 +34,23 @@ public interface ClientSession {
 
     /** Writes a piece of the request body, taking ownership of {@code data}. Not flushed unless {@code endOfStream}. */
     void writeBody(ByteBuf data, boolean endOfStream);
+
+    /**
+     * Ends the request with {@code trailers} after the body written so far, as {@code writeBody(empty, true)} would
+     * end it without them. A protocol that can carry trailers sends them (HTTP/2; HTTP/1.1 when the request is
+     * chunked); otherwise they are dropped and the request ends the same way. Flushed. The default drops them.
+     */
+    default void writeTrailers(Headers trailers) {
+        writeBody(Unpooled.EMPTY_BUFFER, true);
+    }
+
+    /**
+     * The trailers that ended the response body, once {@link Handler#onBody} has delivered its end; empty when
+     * there were none, when the body has not ended yet, or when the protocol cannot carry them. The default has none.
+     */
+    default Optional<Headers> responseTrailers() {
+        return Optional.empty();
+    }
 
     /** Flushes what was written. */
     void flush();

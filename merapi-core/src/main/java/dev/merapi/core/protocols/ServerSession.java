@@ -2,9 +2,11 @@ package dev.merapi.core.protocols;
 
 import dev.merapi.core.tls.TlsInfo;
 import dev.merapi.error.ProxyError;
+import dev.merapi.http.Headers;
 import dev.merapi.http.RequestHeader;
 import dev.merapi.http.ResponseHeader;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.EventLoop;
 import java.net.SocketAddress;
@@ -80,6 +82,25 @@ public interface ServerSession {
      * {@link #flush()} or the end of the stream.
      */
     void writeBody(ByteBuf data, boolean endOfStream);
+
+    /**
+     * Ends the response with {@code trailers} after the body written so far, as {@code writeBody(empty, true)} would
+     * end it without them. A protocol that can carry trailers sends them (HTTP/2; HTTP/1.1 when the response is
+     * chunked); otherwise they are dropped and the response ends the same way. The default drops them.
+     *
+     * @throws IllegalStateException if no response head was written, or the response is already done
+     */
+    default void writeTrailers(Headers trailers) {
+        writeBody(Unpooled.EMPTY_BUFFER, true);
+    }
+
+    /**
+     * The trailers that ended the request body, once {@link Handler#onBody} has delivered its end; empty when there
+     * were none, when the body has not ended yet, or when the protocol cannot carry them. The default has none.
+     */
+    default Optional<Headers> requestTrailers() {
+        return Optional.empty();
+    }
 
     /** Flushes what was written. */
     void flush();
