@@ -83,18 +83,24 @@ record GatewaySnapshot(GatewayConfig config, Router router, Map<String, Group> g
     static GatewaySnapshot build(GatewayConfig config, @Nullable GatewaySnapshot previous, Supplier<InetSocketAddress> demoOrigin) {
         Map<String, Group> groups = new HashMap<>();
         for (UpstreamGroup g : config.upstreams()) {
-            Group old = previous == null ? null : previous.groups().get(g.name());
-            boolean keep = old != null && sameBalancing(old.spec(), g);
-            Optional<UpstreamTls> tls = keep && old != null ? Optional.empty() : g.tls().map(UpstreamTlsSpec::load);
-            Optional<DnsDiscovery> discovery = keep && old != null ? old.discovery() : g.dns().map(d -> discovery(d, g.tls(), tls));
-            LoadBalancer lb = keep && old != null ? old.balancer() : balancer(g, discovery, tls);
+            @Nullable Group old = previous == null ? null : previous.groups().get(g.name());
+            Optional<DnsDiscovery> discovery;
+            LoadBalancer lb;
+            if (old != null && sameBalancing(old.spec(), g)) {
+                discovery = old.discovery();
+                lb = old.balancer();
+            } else {
+                Optional<UpstreamTls> tls = g.tls().map(UpstreamTlsSpec::load);
+                discovery = g.dns().map(d -> discovery(d, g.tls(), tls));
+                lb = balancer(g, discovery, tls);
+            }
+            PeerOptions options = options(g);
             Map<Backend, HttpPeer> peers = new HashMap<>();
             for (Backend b : lb.backends()) {
                 if (!b.name().equals(DEMO_ORIGIN_NAME)) {
-                    peers.put(b, b.peer().withOptions(options(g)));
+                    peers.put(b, b.peer().withOptions(options));
                 }
             }
-            PeerOptions options = options(g);
             groups.put(g.name(), new Group(g, lb, discovery, UpstreamSpec.hashKey(g.hashKey()), Map.copyOf(peers),
                     () -> HttpPeer.of(demoOrigin.get(), false, "").withOptions(options)));
         }
