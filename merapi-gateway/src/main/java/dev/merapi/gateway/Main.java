@@ -32,6 +32,7 @@ import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
+import picocli.CommandLine.ParseResult;
 import picocli.CommandLine.Spec;
 import org.jspecify.annotations.Nullable;
 
@@ -68,8 +69,35 @@ public final class Main implements Callable<Integer> {
 
     /** Runs the command line; exits with its status. */
     public static void main(String[] args) {
-        int code = new CommandLine(new Main()).execute(args);
+        int code = commandLine().execute(args);
         System.exit(code);
+    }
+
+    /**
+     * The command line of every Merapi command. Before any command runs (help and version aside), the
+     * {@code -Dmerapi.*} system properties are read once ({@link SystemSettings#current()}): a bad value is a usage
+     * error, exit code 2, one line naming the command and the property.
+     */
+    static CommandLine commandLine() {
+        CommandLine commandLine = new CommandLine(new Main());
+        commandLine.setExecutionStrategy(Main::runWithSettingsChecked);
+        return commandLine;
+    }
+
+    private static int runWithSettingsChecked(ParseResult parsed) {
+        ParseResult last = parsed;
+        while (last.hasSubcommand()) {
+            last = last.subcommand();
+        }
+        if (!last.isUsageHelpRequested() && !last.isVersionHelpRequested()) {
+            try {
+                SystemSettings.current();
+            } catch (IllegalArgumentException e) {
+                last.commandSpec().commandLine().getErr().println(last.commandSpec().qualifiedName() + ": " + e.getMessage());
+                return 2;
+            }
+        }
+        return new CommandLine.RunLast().execute(parsed);
     }
 
     /**
@@ -117,7 +145,6 @@ public final class Main implements Callable<Integer> {
     }
 
     static ServerConfig serverConfig(@Nullable Integer threads, @Nullable String transport, String grace) {
-        SystemSettings.current(); // a bad -Dmerapi.* value is a usage error naming the property, before anything else
         ServerConfig.Builder b = ServerConfig.builder().gracePeriod(parseDuration(grace));
         if (threads != null) {
             b.threads(threads);

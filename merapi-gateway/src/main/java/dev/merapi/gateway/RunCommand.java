@@ -1,6 +1,5 @@
 package dev.merapi.gateway;
 
-import dev.merapi.core.SystemSettings;
 import dev.merapi.core.listeners.ListenerConfig;
 import dev.merapi.gateway.config.ConfigException;
 import dev.merapi.gateway.config.ConfigLoader;
@@ -32,7 +31,6 @@ final class RunCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         Gateway gateway;
         try {
-            SystemSettings.current(); // a bad -Dmerapi.* value is a usage error naming the property, before anything else
             gateway = Gateway.of(config, ConfigLoader.of());
         } catch (ConfigException e) {
             CheckCommand.print(err, e);
