@@ -4,7 +4,9 @@ import dev.merapi.core.listeners.ListenerConfig;
 import dev.merapi.core.server.Server;
 import dev.merapi.core.server.ServerConfig;
 import dev.merapi.core.services.BackgroundService;
+import dev.merapi.core.files.FileStamp;
 import dev.merapi.core.services.ListeningService;
+import dev.merapi.core.tls.CertificateStore;
 import dev.merapi.core.tls.ServerTls;
 import dev.merapi.gateway.admin.AdminApp;
 import dev.merapi.gateway.config.ConfigException;
@@ -77,8 +79,11 @@ final class Gateway {
     private final Optional<ListeningService> demoOrigin;
     /** How often the certificate files of TLS listeners are checked for a change. */
     static final Duration CERTIFICATE_CHECK = Duration.ofSeconds(5);
-    /** The file watch of each TLS listener's certificates; changed only under {@link #reloading} or in the constructor. */
-    private final Map<Listener, AutoCloseable> certificateWatches = new java.util.concurrent.ConcurrentHashMap<>();
+    /**
+     * The certificates of each bound TLS listener, checked for a file change every {@link #CERTIFICATE_CHECK}; changed
+     * only under {@link #reloading} or in the constructor.
+     */
+    private final Map<Listener, CertificateStore> certificates = new java.util.concurrent.ConcurrentHashMap<>();
 
     private Gateway(Optional<Path> file, ConfigLoader loader, GatewayConfig config, Optional<Transport> transport) {
         this.file = file;
@@ -112,6 +117,8 @@ final class Gateway {
         if (file.isPresent()) {
             server.addService(BackgroundService.every("config-watch", Duration.ofSeconds(1), this::reloadIfChanged));
         }
+        server.addService(BackgroundService.every("tls-certificate-watch", CERTIFICATE_CHECK,
+                () -> certificates.values().forEach(CertificateStore::reloadIfChanged)));
         if (config.admin().enabled()) {
             ListeningService a = ListeningService.http("admin", new AdminApp(metrics, ready::get)).addTcp(config.admin().address());
             server.addService(a);
@@ -154,7 +161,7 @@ final class Gateway {
     }
 
     private void closeAll() {
-        List.copyOf(certificateWatches.keySet()).forEach(this::unwatch);
+        certificates.clear();
         accessLog.ifPresent(AccessLog::close);
         proxy.snapshot().groups().values().forEach(g -> g.discovery().ifPresent(DnsDiscovery::close));
     }
@@ -229,25 +236,14 @@ final class Gateway {
         if (l.tls().isPresent()) {
             ServerTls tls = l.tls().get().load();
             config.tls(tls);
-            AutoCloseable old = certificateWatches.put(l, tls.certificates().watchFiles(CERTIFICATE_CHECK));
-            close(old);
+            certificates.put(l, tls.certificates());
         }
         return ListeningService.http("listener " + l.name(), app).http1Options(l.http1()).addListener(config.build());
     }
 
     /** Stops watching the certificate files of a listener that is gone. */
     private void unwatch(Listener l) {
-        close(certificateWatches.remove(l));
-    }
-
-    private static void close(@Nullable AutoCloseable watch) {
-        if (watch != null) {
-            try {
-                watch.close();
-            } catch (Exception e) {
-                log.warn("could not stop a certificate file watch: {}", e.toString());
-            }
-        }
+        certificates.remove(l);
     }
 
     GatewayConfig config() {
@@ -390,24 +386,17 @@ final class Gateway {
         }
     }
 
-    /** The file's modification time and size as last seen, or null if it could not be read. */
-    private volatile @Nullable String fileStamp;
+    /** The file's modification time and size as last seen. */
+    private volatile FileStamp fileStamp;
 
-    private @Nullable String stamp() {
-        if (file.isEmpty()) {
-            return null;
-        }
-        try {
-            return java.nio.file.Files.getLastModifiedTime(file.get()) + "/" + java.nio.file.Files.size(file.get());
-        } catch (java.io.IOException e) {
-            return null;
-        }
+    private FileStamp stamp() {
+        return file.map(FileStamp::of).orElse(FileStamp.MISSING);
     }
 
     /** Reloads when the file's modification time or size changes; a rename onto it counts too. Runs every second. */
     private void reloadIfChanged() {
-        String now = stamp();
-        if (now != null && !now.equals(fileStamp)) {
+        FileStamp now = stamp();
+        if (now.exists() && !now.equals(fileStamp)) {
             fileStamp = now;
             reload();
         }

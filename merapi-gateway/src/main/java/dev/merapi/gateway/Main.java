@@ -5,6 +5,7 @@ import dev.merapi.core.listeners.ListenerConfig;
 import dev.merapi.core.listeners.Transport;
 import dev.merapi.core.server.Server;
 import dev.merapi.core.server.ServerConfig;
+import dev.merapi.core.services.BackgroundService;
 import dev.merapi.core.services.ListeningService;
 import dev.merapi.core.tls.CertificateStore;
 import dev.merapi.core.tls.ServerTls;
@@ -308,6 +309,7 @@ public final class Main implements Callable<Integer> {
             Server server;
             ListeningService service;
             Optional<LoadBalancer> balancer;
+            Optional<ServerTls> tls;
             try {
                 server = new Server(serverConfig(threads, transport, gracePeriod));
                 if (maxConnections <= 0) {
@@ -317,7 +319,7 @@ public final class Main implements Callable<Integer> {
                     throw new IllegalArgumentException("--max-connections-per-ip must be 0 (no cap) or more: " + maxConnectionsPerIp);
                 }
                 balancer = balancer(backends);
-                Optional<ServerTls> tls = listenerTls();
+                tls = listenerTls();
                 ProxyOptions options = proxyOptions(via, trustedProxies);
                 service = (balancer.isPresent()
                         ? ListeningService.http("proxy", HttpProxy.of(new BalancingProxy(balancer.get(), UpstreamSpec.hashKey(hashKey)), options))
@@ -329,6 +331,9 @@ public final class Main implements Callable<Integer> {
                 return 2;
             }
             balancer.ifPresent(lb -> server.addService(lb.backgroundService()));
+            // the listener's certificate files are read again when they change, for the life of the process
+            tls.ifPresent(t -> server.addService(BackgroundService.every("tls-certificate-watch", Duration.ofSeconds(60),
+                    t.certificates()::reloadIfChanged)));
             server.addService(service);
             try {
                 server.start();
@@ -422,7 +427,6 @@ public final class Main implements Callable<Integer> {
                 b.clientAuth(auth, tlsClientCa);
             }
             ServerTls tls = b.build();
-            certificates.watchFiles(Duration.ofSeconds(60)); // runs for the life of the process
             return Optional.of(tls);
         }
 

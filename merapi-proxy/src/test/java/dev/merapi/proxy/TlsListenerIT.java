@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.merapi.core.listeners.ListenerConfig;
 import dev.merapi.core.security.SecurityEvents;
+import dev.merapi.core.services.BackgroundService;
 import dev.merapi.core.services.ListeningService;
 import dev.merapi.core.tls.CertificateStore;
 import dev.merapi.core.tls.ServerTls;
@@ -111,9 +112,13 @@ class TlsListenerIT {
     }
 
     private TestServer serve(ServerTls tls) {
+        return serve(tls, List.of());
+    }
+
+    private TestServer serve(ServerTls tls, List<BackgroundService> alongside) {
         ListeningService service = ListeningService.http("tls", HttpProxy.of(new TlsEcho()))
                 .addListener(ListenerConfig.tcp("127.0.0.1:0").toBuilder().tls(tls).build());
-        TestServer server = TestServer.start(service);
+        TestServer server = TestServer.start(service, alongside);
         opened.add(server);
         return server;
     }
@@ -377,8 +382,7 @@ class TlsListenerIT {
         Path cert = live.cert();
         Path key = live.key();
         CertificateStore store = live.store();
-        opened.add(store.watchFiles(Duration.ofMillis(100)));
-        TestServer server = serve(ServerTls.of(store));
+        TestServer server = serve(ServerTls.of(store), List.of(BackgroundService.every("tls-certificate-watch", Duration.ofMillis(100), store::reloadIfChanged)));
         TestPki.Issued next = pki.certificate("watched-next").dns("localhost").issue();
         Files.copy(next.keyPem(), key, StandardCopyOption.REPLACE_EXISTING);
         Files.copy(next.chainPem(), cert, StandardCopyOption.REPLACE_EXISTING);

@@ -3,6 +3,7 @@ package dev.merapi.testkit;
 import dev.merapi.core.server.Server;
 import dev.merapi.core.server.ServerConfig;
 import dev.merapi.core.services.ListeningService;
+import dev.merapi.core.services.Service;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.time.Duration;
@@ -32,16 +33,26 @@ public final class TestServer implements AutoCloseable {
 
     /** Starts {@code service} on 127.0.0.1:0 with one event loop, unless it has listeners of its own. */
     public static TestServer start(ListeningService service) {
-        return start(service, ServerConfig.builder().threads(1).gracePeriod(Duration.ofSeconds(5)).name("test").build());
+        return start(service, List.of());
     }
 
     /** Starts {@code service} with these server settings. */
     public static TestServer start(ListeningService service, ServerConfig config) {
+        return start(service, config, List.of());
+    }
+
+    /** Starts {@code service} as {@link #start(ListeningService)} does, with {@code alongside} in the same server. */
+    public static TestServer start(ListeningService service, List<? extends Service> alongside) {
+        return start(service, ServerConfig.builder().threads(1).gracePeriod(Duration.ofSeconds(5)).name("test").build(), alongside);
+    }
+
+    private static TestServer start(ListeningService service, ServerConfig config, List<? extends Service> alongside) {
         if (service.listeners().isEmpty()) {
             service.addTcp("127.0.0.1:0");
         }
         Server server = new Server(config);
         server.addService(service);
+        alongside.forEach(server::addService);
         server.start();
         return new TestServer(server, service);
     }

@@ -1,10 +1,7 @@
 package dev.merapi.core.tls;
 
-import java.io.IOException;
-import java.nio.file.Files;
+import dev.merapi.core.files.FileStamp;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -12,10 +9,6 @@ import java.util.Locale;
 import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.ScheduledFuture;
-import java.util.concurrent.TimeUnit;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,14 +23,15 @@ import org.slf4j.LoggerFactory;
  * <p>Reload: {@link #reload()} reads every file-based certificate again and, only if all of them load and pass their
  * checks (readable, key matching, valid now), swaps them in at once; otherwise it throws and the certificates in use
  * stay. New handshakes use the new certificates; open connections carry on with what they negotiated.
- * {@link #watchFiles(Duration)} does the same whenever a file's modification time changes.
+ * {@link #reloadIfChanged()} does it when a file's modification time or size changed; a background service of the
+ * server calls it periodically.
  *
  * <pre>{@code
  * CertificateStore certs = CertificateStore.builder()
  *         .add(Path.of("example.com.pem"), Path.of("example.com.key"))   // the default
  *         .add(Path.of("wild.example.net.pem"), Path.of("wild.example.net.key"))
  *         .build();
- * AutoCloseable watch = certs.watchFiles(Duration.ofSeconds(30));
+ * server.addService(BackgroundService.every("tls-certificate-watch", Duration.ofSeconds(30), certs::reloadIfChanged));
  * }</pre>
  *
  * <p>Thread-safe: {@link #select} is a lock-free read for the event loops; reloads run on the caller's thread (they
@@ -46,10 +40,10 @@ import org.slf4j.LoggerFactory;
 public final class CertificateStore {
     private static final Logger log = LoggerFactory.getLogger(CertificateStore.class);
     private static final int MAX_NAME = 253;
-    private static final ScheduledExecutorService WATCHER = Executors.newSingleThreadScheduledExecutor(
-            Thread.ofPlatform().daemon().name("merapi-tls-watch").factory());
 
     private volatile Snapshot current;
+    /** The files' stamps at the last {@link #reloadIfChanged()} (at creation before the first); guarded by this. */
+    private Map<Path, FileStamp> seen;
 
     /** The certificates in use at one moment; replaced whole by a reload. */
     private record Snapshot(long generation, List<TlsCertificate> all, Map<String, TlsCertificate> byName) {
@@ -69,6 +63,7 @@ public final class CertificateStore {
 
     private CertificateStore(List<TlsCertificate> certificates) {
         this.current = Snapshot.of(1, certificates);
+        this.seen = stamps(current.all);
     }
 
     /** A store serving one certificate, loaded from PEM files (see {@link TlsCertificate#load}). */
@@ -196,51 +191,38 @@ public final class CertificateStore {
     }
 
     /**
-     * Checks the files' modification times every {@code interval} and reloads when one changed. A refused reload is
-     * logged as an error (the old certificates stay) and tried again at the next change.
+     * Reloads the certificates if one of their files (chain, key, OCSP response) changed since the last call, or since
+     * the store was made. A refused reload is logged as an error (the old certificates stay) and tried again at the
+     * next change, not at every call. Blocks on file I/O: never call it on an event loop.
      *
-     * @return closing it stops the checks
+     * @return whether the certificates were replaced
      */
-    public AutoCloseable watchFiles(Duration interval) {
-        if (interval.isNegative() || interval.isZero()) {
-            throw new IllegalArgumentException("the file check interval must be positive: " + interval);
+    public synchronized boolean reloadIfChanged() {
+        Map<Path, FileStamp> now = stamps(current.all);
+        if (now.equals(seen)) {
+            return false;
         }
-        Map<Path, FileTime> seen = new HashMap<>(modificationTimes());
-        ScheduledFuture<?> task = WATCHER.scheduleWithFixedDelay(() -> {
-            Map<Path, FileTime> now = modificationTimes();
-            if (now.equals(seen)) {
-                return;
-            }
-            seen.clear();
-            seen.putAll(now);
-            try {
-                reload();
-                log.info("TLS certificates reloaded after a file change");
-            } catch (TlsConfigException e) {
-                log.error("TLS certificate reload refused, the previous certificates stay in use: {}", e.getMessage());
-            } catch (RuntimeException e) {
-                log.error("TLS certificate reload failed, the previous certificates stay in use", e);
-            }
-        }, interval.toMillis(), interval.toMillis(), TimeUnit.MILLISECONDS);
-        return () -> task.cancel(false);
+        seen = now;
+        try {
+            reload();
+            log.info("TLS certificates reloaded after a file change");
+            return true;
+        } catch (TlsConfigException e) {
+            log.error("TLS certificate reload refused, the previous certificates stay in use: {}", e.getMessage());
+        } catch (RuntimeException e) {
+            log.error("TLS certificate reload failed, the previous certificates stay in use", e);
+        }
+        return false;
     }
 
-    private Map<Path, FileTime> modificationTimes() {
-        Map<Path, FileTime> out = new HashMap<>();
-        for (TlsCertificate c : current.all) {
-            c.chainFile().ifPresent(f -> out.put(f, mtime(f)));
-            c.keyFile().ifPresent(f -> out.put(f, mtime(f)));
-            c.chainFile().map(TlsCertificate::ocspFile).ifPresent(f -> out.put(f, mtime(f))); // 0 while there is none
+    private static Map<Path, FileStamp> stamps(List<TlsCertificate> certificates) {
+        Map<Path, FileStamp> out = new HashMap<>();
+        for (TlsCertificate c : certificates) {
+            c.chainFile().ifPresent(f -> out.put(f, FileStamp.of(f)));
+            c.keyFile().ifPresent(f -> out.put(f, FileStamp.of(f)));
+            c.chainFile().map(TlsCertificate::ocspFile).ifPresent(f -> out.put(f, FileStamp.of(f))); // MISSING while there is none
         }
         return out;
-    }
-
-    private static FileTime mtime(Path f) {
-        try {
-            return Files.getLastModifiedTime(f);
-        } catch (IOException e) {
-            return FileTime.fromMillis(0);
-        }
     }
 
     /** Builds a {@link CertificateStore}. */

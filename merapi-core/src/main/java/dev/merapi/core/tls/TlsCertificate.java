@@ -40,7 +40,7 @@ import org.slf4j.LoggerFactory;
  * <p>OCSP stapling: when a file {@code <certificate file>.ocsp} (a DER-encoded OCSP response, as
  * {@code openssl ocsp -respout} writes it) sits beside the certificate file, {@link #load} reads it and the listener
  * staples it to every handshake that presents this certificate (BoringSSL only; the JDK's TLS staples nothing). It is
- * read again with the certificate ({@link CertificateStore#reload()}, {@link CertificateStore#watchFiles}), so
+ * read again with the certificate ({@link CertificateStore#reload()}, {@link CertificateStore#reloadIfChanged()}), so
  * refreshing the response before it expires is a matter of replacing the file. The response is stapled as it is:
  * Merapi does not check its signature or dates (the client does), only that it is a DER sequence.
  *

@@ -2,6 +2,7 @@ package dev.merapi.examples.tls;
 
 import dev.merapi.core.listeners.ListenerConfig;
 import dev.merapi.core.server.Server;
+import dev.merapi.core.services.BackgroundService;
 import dev.merapi.core.tls.CertificateStore;
 import dev.merapi.core.tls.ServerTls;
 import dev.merapi.core.upstreams.HttpPeer;
@@ -67,11 +68,11 @@ public final class TlsProxy implements ProxyHttp<Void> {
             System.exit(2);
         }
         ServerTls tls = tls(Path.of(args[2]), Path.of(args[3]), Path.of(args[4]));
-        try (AutoCloseable watch = tls.certificates().watchFiles(Duration.ofSeconds(30))) {
-            Server server = new Server();
-            server.addService(HttpProxy.service("tls-proxy", new TlsProxy(args[1]), ProxyOptions.DEFAULT)
-                    .addListener(ListenerConfig.tcp(args[0]).toBuilder().tls(tls).build()));
-            server.run();
-        }
+        Server server = new Server();
+        server.addService(HttpProxy.service("tls-proxy", new TlsProxy(args[1]), ProxyOptions.DEFAULT)
+                .addListener(ListenerConfig.tcp(args[0]).toBuilder().tls(tls).build()));
+        // reads the certificate files again when they change
+        server.addService(BackgroundService.every("tls-certificate-watch", Duration.ofSeconds(30), tls.certificates()::reloadIfChanged));
+        server.run();
     }
 }

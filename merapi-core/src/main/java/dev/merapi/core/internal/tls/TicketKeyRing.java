@@ -1,19 +1,18 @@
 package dev.merapi.core.internal.tls;
 
+import dev.merapi.core.files.FileStamp;
 import dev.merapi.core.tls.TicketKeys;
 import dev.merapi.core.tls.TlsConfigException;
 import io.netty.handler.ssl.OpenSslSessionTicketKey;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.attribute.FileTime;
 import java.nio.file.attribute.PosixFilePermission;
 import java.security.SecureRandom;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Set;
-import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -36,8 +35,7 @@ final class TicketKeyRing {
 
     private final TicketKeys source;
     private List<OpenSslSessionTicketKey> keys;
-    private @Nullable FileTime fileTime;
-    private long fileSize = -1;
+    private FileStamp fileStamp = FileStamp.MISSING;
 
     private TicketKeyRing(TicketKeys source, List<OpenSslSessionTicketKey> keys) {
         this.source = source;
@@ -80,19 +78,14 @@ final class TicketKeyRing {
      */
     boolean refreshFromFile() {
         Path file = source.file().orElseThrow();
-        FileTime time;
-        long size;
-        try {
-            time = Files.getLastModifiedTime(file);
-            size = Files.size(file);
-        } catch (IOException e) {
-            throw new TlsConfigException("cannot read the session-ticket key file " + file + ": " + e.getClass().getSimpleName(), e);
+        FileStamp stamp = FileStamp.of(file);
+        if (!stamp.exists()) {
+            throw new TlsConfigException("cannot read the session-ticket key file " + file + ": it is missing or unreadable");
         }
-        if (time.equals(fileTime) && size == fileSize) {
+        if (stamp.equals(fileStamp)) {
             return false;
         }
-        fileTime = time; // a bad version is refused once, not at every check until it changes
-        fileSize = size;
+        fileStamp = stamp; // a bad version is refused once, not at every check until it changes
         keys = read(file);
         return true;
     }
