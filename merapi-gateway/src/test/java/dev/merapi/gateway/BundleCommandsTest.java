@@ -3,10 +3,9 @@ package dev.merapi.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.merapi.gateway.config.Ed25519Pem;
+import dev.merapi.gateway.ConfigCommandsTest.Run;
 import dev.merapi.gateway.remote.Bundle;
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -17,7 +16,6 @@ import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code merapi config keygen}, {@code sign} and {@code verify}, run in-process with captured output. */
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
@@ -31,14 +29,8 @@ class BundleCommandsTest {
     @TempDir
     Path dir;
 
-    private record Run(int exitCode, String out, String err) {
-    }
-
     private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = new CommandLine(new Main()).setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true)).execute(args);
-        return new Run(code, out.toString(), err.toString());
+        return ConfigCommandsTest.run(args);
     }
 
     @Test

@@ -2,6 +2,7 @@ package dev.merapi.gateway;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpsConfigurator;
+import com.sun.net.httpserver.HttpsParameters;
 import com.sun.net.httpserver.HttpsServer;
 import dev.merapi.testkit.TestPki;
 import java.io.IOException;
@@ -16,6 +17,9 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import javax.net.ssl.KeyManagerFactory;
 import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLParameters;
+import javax.net.ssl.TrustManagerFactory;
+import org.jspecify.annotations.Nullable;
 
 /**
  * A real HTTPS configuration source on loopback for tests: the JDK's {@link HttpsServer} with a certificate of a
@@ -38,16 +42,40 @@ final class ConfigSource implements AutoCloseable {
 
     /** A source on 127.0.0.1 with {@code certificate} (issued for the names the test wants verified). */
     static ConfigSource start(TestPki.Issued certificate) throws IOException, GeneralSecurityException {
+        return start(certificate, null);
+    }
+
+    /**
+     * A source on 127.0.0.1 with {@code certificate} that, if {@code clientCa} is given, requires a client certificate
+     * issued by it.
+     */
+    static ConfigSource start(TestPki.Issued certificate, @Nullable TestPki clientCa) throws IOException, GeneralSecurityException {
         KeyStore ks = KeyStore.getInstance("PKCS12");
         ks.load(null, null);
         char[] pw = "test".toCharArray();
         ks.setKeyEntry("server", certificate.key(), pw, new Certificate[] {certificate.certificate()});
         KeyManagerFactory kmf = KeyManagerFactory.getInstance(KeyManagerFactory.getDefaultAlgorithm());
         kmf.init(ks, pw);
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        if (clientCa != null) {
+            KeyStore trust = KeyStore.getInstance("PKCS12");
+            trust.load(null, null);
+            trust.setCertificateEntry("client-ca", clientCa.caCertificate());
+            tmf.init(trust);
+        } else {
+            tmf.init((KeyStore) null);
+        }
         SSLContext ctx = SSLContext.getInstance("TLS");
-        ctx.init(kmf.getKeyManagers(), null, null);
+        ctx.init(kmf.getKeyManagers(), tmf.getTrustManagers(), null);
         HttpsServer server = HttpsServer.create(new InetSocketAddress("127.0.0.1", 0), 16);
-        server.setHttpsConfigurator(new HttpsConfigurator(ctx));
+        server.setHttpsConfigurator(new HttpsConfigurator(ctx) {
+            @Override
+            public void configure(HttpsParameters params) {
+                SSLParameters p = ctx.getDefaultSSLParameters();
+                p.setNeedClientAuth(clientCa != null);
+                params.setSSLParameters(p);
+            }
+        });
         ConfigSource source = new ConfigSource(server);
         server.createContext("/", source::handle);
         server.start();

@@ -358,4 +358,26 @@ class RemoteConfigIT {
         assertThat(g.config().version()).isEqualTo(2);
         assertThat(get(g, "/")).isEqualTo("v2");
     }
+
+    @Test
+    void sourceThatRequiresAClientCertificateGetsTheConfiguredOneAndRefusesAGatewayWithout() throws Exception {
+        TestPki clients = TestPki.create(dir.resolve("clients"), "clients-ca");
+        TestPki.Issued gw = clients.certificate("gateway-1").clientAuth().issue();
+        source.close();
+        source = ConfigSource.start(pki.certificate("config-source-mtls").dns("localhost").issue(), clients);
+        publish(bundle(2, "v2", true), keys.getPrivate());
+        Path file = localFile(url(), pki.caPem());
+        String local = Files.readString(file);
+
+        Gateway without = startGateway(file);
+        assertThat(get(without, "/")).isEqualTo("local");
+        assertThat(without.remoteStatus().orElseThrow().lastResult()).isPresent().get().isIn("tls-error", "unreachable");
+        without.shutdownFast();
+
+        Files.writeString(file, local + "  client-cert: " + gw.chainPem() + "\n  client-key: " + gw.keyPem() + "\n");
+        Gateway with = startGateway(file);
+
+        assertThat(get(with, "/")).isEqualTo("v2");
+        assertThat(with.remoteStatus().orElseThrow().runningFrom()).isEqualTo("remote");
+    }
 }
