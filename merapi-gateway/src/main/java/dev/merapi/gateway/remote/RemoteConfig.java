@@ -262,7 +262,13 @@ public final class RemoteConfig implements AutoCloseable {
     }
 
     private void scheduled() {
-        Outcome o = poll();
+        Outcome o;
+        try {
+            o = poll();
+        } catch (RuntimeException e) { // a bug; fetching goes on
+            log.error("remote: a fetch failed unexpectedly", e);
+            o = new Outcome(Result.APPLY_FAILED, e.toString());
+        }
         ScheduledExecutorService s = scheduler;
         if (s != null && !s.isShutdown()) {
             int failures = status.consecutiveFailures();
@@ -292,9 +298,7 @@ public final class RemoteConfig implements AutoCloseable {
 
     /**
      * Fetches the bundle now and applies it if it passes every check. Blocks for up to the fetch timeout and the
-     * reload.
-     *
-     * @throws IllegalStateException if not started
+     * reload. Before {@link #start} a bundle that passes is not applied ({@code apply-failed}).
      */
     public Outcome poll() {
         lock.lock();
@@ -332,9 +336,8 @@ public final class RemoteConfig implements AutoCloseable {
     /**
      * Applies {@code bundle} as if it had been fetched: its signature must verify and it must be a valid
      * configuration; its version must be higher than the running one unless {@code allowRollback} (an administrator's
-     * explicit choice: the caller records who asked). Blocks for the reload.
-     *
-     * @throws IllegalStateException if not started
+     * explicit choice: the caller records who asked). Blocks for the reload. Before {@link #start} nothing is
+     * applied ({@code apply-failed}).
      */
     public Outcome apply(Bundle bundle, boolean allowRollback) {
         lock.lock();
@@ -350,7 +353,7 @@ public final class RemoteConfig implements AutoCloseable {
     private Outcome applyLocked(Bundle bundle, boolean allowRollback) {
         ConfigTarget t = target;
         if (t == null) {
-            throw new IllegalStateException("remote configuration is not started");
+            return new Outcome(Result.APPLY_FAILED, "the gateway has not started yet");
         }
         Checked checked = check(bundle, spec.url().toString());
         GatewayConfig next = checked.config();
