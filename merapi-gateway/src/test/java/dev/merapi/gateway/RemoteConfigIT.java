@@ -380,4 +380,50 @@ class RemoteConfigIT {
         assertThat(get(with, "/")).isEqualTo("v2");
         assertThat(with.remoteStatus().orElseThrow().runningFrom()).isEqualTo("remote");
     }
+
+    @Test
+    void bundleLargerThanMaxSizeIsRefused() throws Exception {
+        Gateway first = runningVersion2();
+        first.shutdownFast();
+        Path file = dir.resolve("gw.yaml");
+        Files.writeString(file, Files.readString(file).replace("interval: 1h", "interval: 1h\n  max-size: 1KiB"));
+        Gateway g = startGateway(file);
+        assertThat(get(g, "/")).isEqualTo("v2");
+        publish(bundle(3, "v3", true) + "# " + "x".repeat(2048) + "\n", keys.getPrivate());
+
+        RemoteConfig.Outcome o = remote(g).poll();
+
+        assertThat(o.result()).isEqualTo(Result.TOO_LARGE);
+        assertThat(get(g, "/")).isEqualTo("v2");
+    }
+
+    @Test
+    void aLastingProblemIsLoggedOnceAndItsEndOnce() throws Exception {
+        Gateway g = runningVersion2();
+        ch.qos.logback.classic.Logger remoteLog = (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(RemoteConfig.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> lines = new ch.qos.logback.core.read.ListAppender<>();
+        lines.start();
+        remoteLog.addAppender(lines);
+        ch.qos.logback.classic.Level level = remoteLog.getLevel();
+        remoteLog.setLevel(ch.qos.logback.classic.Level.INFO);
+        try {
+            source.failWith(500);
+            for (int i = 0; i < 3; i++) {
+                assertThat(remote(g).poll().result()).isEqualTo(Result.HTTP_ERROR);
+            }
+            source.failWith(200);
+            assertThat(remote(g).poll().result()).isEqualTo(Result.NOT_MODIFIED);
+            assertThat(remote(g).poll().result()).isEqualTo(Result.NOT_MODIFIED);
+        } finally {
+            remoteLog.detachAppender(lines);
+            remoteLog.setLevel(level);
+        }
+
+        assertThat(lines.list).extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                .filteredOn(l -> l.contains("HTTP 500")).hasSize(1);
+        assertThat(lines.list).extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                .filteredOn(l -> l.contains("not modified")).hasSize(1);
+        assertThat(lines.list).hasSize(2);
+        assertThat(g.remoteStatus().orElseThrow().lastError()).isEmpty();
+    }
 }
