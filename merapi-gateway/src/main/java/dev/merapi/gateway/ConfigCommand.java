@@ -6,9 +6,12 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Spec;
 
-/** {@code merapi config example}: prints a commented configuration that {@code merapi check} accepts. */
+/**
+ * {@code merapi config example}: prints a commented configuration that {@code merapi check} accepts; {@code keygen},
+ * {@code sign} and {@code verify}: the keys and signatures of remote configuration bundles ({@link BundleCommands}).
+ */
 @Command(name = "config", mixinStandardHelpOptions = true, description = "Configuration helpers.",
-        subcommands = ConfigCommand.Example.class)
+        subcommands = {ConfigCommand.Example.class, BundleCommands.Keygen.class, BundleCommands.Sign.class, BundleCommands.Verify.class})
 final class ConfigCommand implements Callable<Integer> {
     @Spec
     CommandSpec spec;

@@ -15,6 +15,9 @@ import dev.merapi.gateway.config.GatewayConfig;
 import dev.merapi.gateway.config.GatewayConfig.Listener;
 import dev.merapi.gateway.observability.AccessLog;
 import dev.merapi.gateway.observability.GatewayMetrics;
+import dev.merapi.gateway.remote.ConfigTarget;
+import dev.merapi.gateway.remote.RemoteConfig;
+import dev.merapi.gateway.remote.RemoteStatus;
 import dev.merapi.loadbalancing.discovery.DnsDiscovery;
 import dev.merapi.proxy.HttpProxy;
 import dev.merapi.proxy.ProxyOptions;
@@ -54,6 +57,11 @@ import org.slf4j.LoggerFactory;
  * <p>Reloads come from SIGHUP, from a change of the file (its modification time or size, checked every second) and
  * from code.
  *
+ * <p>With a {@code remote} section, the configuration in force is the last signed bundle taken from the remote source
+ * ({@link RemoteConfig}; the local file only names the source and is the fallback when neither the source nor the
+ * cached bundle gives a valid one at start). Bundles go through {@link #apply} like a reload of the file; SIGHUP and a
+ * change of the file then fetch from the source at once instead of reading the file.
+ *
  * <p>The access log and metrics settings take effect at start; a reload keeps them.
  *
  * <p>Threading: {@link #reload()} may be called from any thread (SIGHUP, a file watch, code); reloads run one at a time.
@@ -84,10 +92,14 @@ final class Gateway {
      * only under {@link #reloading} or in the constructor.
      */
     private final Map<Listener, CertificateStore> certificates = new java.util.concurrent.ConcurrentHashMap<>();
+    /** Remote configuration, if the file has a remote section. */
+    private final Optional<RemoteConfig> remote;
 
-    private Gateway(Optional<Path> file, ConfigLoader loader, GatewayConfig config, Optional<Transport> transport) {
+    private Gateway(Optional<Path> file, ConfigLoader loader, GatewayConfig config, Optional<Transport> transport,
+            Optional<RemoteConfig> remote) {
         this.file = file;
         this.loader = loader;
+        this.remote = remote;
         this.fileStamp = stamp();
         ServerConfig.Builder sc = ServerConfig.builder().gracePeriod(config.server().gracePeriod());
         config.server().threads().ifPresent(sc::threads);
@@ -102,6 +114,7 @@ final class Gateway {
         this.metrics = new GatewayMetrics(this::health, this::openConnections);
         this.accessLog = AccessLog.of(config.accessLog());
         accessLog.ifPresent(a -> metrics.watchAccessLogDrops(a::dropped));
+        remote.ifPresent(r -> metrics.watchRemoteConfig(r::fetchCounts, () -> r.status().runningVersion()));
         this.proxy = new GatewayProxy(snapshot, metrics, accessLog);
         this.app = HttpProxy.of(proxy, ProxyOptions.builder()
                 .maxRetries(config.upstreams().stream().mapToInt(GatewayConfig.UpstreamGroup::retries).max().orElse(0)).build());
@@ -144,6 +157,17 @@ final class Gateway {
     void start() {
         server.start();
         ready.set(true);
+        remote.ifPresent(r -> r.start(new ConfigTarget() {
+            @Override
+            public GatewayConfig running() {
+                return config();
+            }
+
+            @Override
+            public boolean apply(GatewayConfig next, String what) {
+                return Gateway.this.apply(next, what);
+            }
+        }));
     }
 
     /** Marks the gateway not ready, then stops it gracefully (SIGTERM). */
@@ -161,6 +185,7 @@ final class Gateway {
     }
 
     private void closeAll() {
+        remote.ifPresent(RemoteConfig::close);
         certificates.clear();
         accessLog.ifPresent(AccessLog::close);
         proxy.snapshot().groups().values().forEach(g -> g.discovery().ifPresent(DnsDiscovery::close));
@@ -202,7 +227,18 @@ final class Gateway {
      * @throws ConfigException if the file is not a valid configuration
      */
     static Gateway of(Path file, ConfigLoader loader) {
-        return new Gateway(Optional.of(file), loader, loader.load(file), Optional.empty());
+        GatewayConfig local = loader.load(file);
+        if (local.remote().isEmpty()) {
+            return new Gateway(Optional.of(file), loader, local, Optional.empty(), Optional.empty());
+        }
+        Path dir = file.toAbsolutePath().getParent();
+        RemoteConfig remote = RemoteConfig.of(local.remote().get(), loader, dir == null ? Path.of(".") : dir);
+        try {
+            return new Gateway(Optional.of(file), loader, remote.initial(local), Optional.empty(), Optional.of(remote));
+        } catch (RuntimeException e) {
+            remote.close();
+            throw e;
+        }
     }
 
     /**
@@ -210,7 +246,7 @@ final class Gateway {
      * it. {@code transport} overrides the default transport.
      */
     static Gateway of(GatewayConfig config, Optional<Transport> transport) {
-        return new Gateway(Optional.empty(), ConfigLoader.of(), config, transport);
+        return new Gateway(Optional.empty(), ConfigLoader.of(), config, transport, Optional.empty());
     }
 
     Server server() {
@@ -258,6 +294,16 @@ final class Gateway {
         return reloadsFailed.get();
     }
 
+    /** Remote configuration, if the file has a remote section. */
+    Optional<RemoteConfig> remote() {
+        return remote;
+    }
+
+    /** What remote configuration is doing, for the status endpoint, if the file has a remote section. */
+    Optional<RemoteStatus> remoteStatus() {
+        return remote.map(RemoteConfig::status);
+    }
+
     /**
      * Reads the file again and, if it is valid, makes it the configuration of every request that arrives from now on.
      *
@@ -267,6 +313,11 @@ final class Gateway {
         if (file.isEmpty()) {
             log.info("nothing to reload: the embedded default is built in; run a file with merapi run --config FILE");
             return false;
+        }
+        if (remote.isPresent()) {
+            log.info("{} names a remote source: fetching from {} now (changes to the local file take effect at the next start)",
+                    file.get(), remote.get().spec().url());
+            return remote.get().poll().result() == RemoteConfig.Result.APPLIED;
         }
         reloading.lock();
         try {
@@ -280,11 +331,28 @@ final class Gateway {
                 e.errors().forEach(err -> log.error("  {}", err));
                 return false;
             }
+            return apply(next, file.get().toString());
+        } finally {
+            reloading.unlock();
+        }
+    }
+
+    /**
+     * Makes {@code next}, a validated configuration, the configuration of every request that arrives from now on:
+     * build, warm, bind added listeners, swap. Refused (the running configuration stays) if it adds the demo origin
+     * or an added listener cannot be bound.
+     *
+     * @param what what {@code next} is (its file or source), for messages
+     * @return whether {@code next} is in force
+     */
+    boolean apply(GatewayConfig next, String what) {
+        reloading.lock();
+        try {
             if (GatewaySnapshot.usesDemoOrigin(next) && demoOrigin.isEmpty()) {
                 reloadsFailed.incrementAndGet();
                 metrics.reload(false);
                 log.error("reload of {} failed: it adds the demo-origin backend, which only starts with the gateway; the running configuration stays",
-                        file.get());
+                        what);
                 return false;
             }
             GatewaySnapshot old = proxy.snapshot();
@@ -292,7 +360,7 @@ final class Gateway {
             warm(built, old);
             List<Listener> removed = listeners.keySet().stream().filter(l -> !next.listeners().contains(l)).toList();
             List<Listener> added = next.listeners().stream().filter(l -> !listeners.containsKey(l)).toList();
-            boolean bound = swapListeners(removed, added);
+            boolean bound = swapListeners(removed, added, what);
             publishListeners();
             if (!bound) {
                 built.retiredBy(old).forEach(g -> g.discovery().ifPresent(DnsDiscovery::close)); // the groups never used
@@ -307,9 +375,9 @@ final class Gateway {
             GatewayConfig was = old.config();
             if (!next.admin().equals(was.admin()) || !next.accessLog().equals(was.accessLog()) || !next.metrics().equals(was.metrics())
                     || !next.server().equals(was.server())) {
-                log.warn("reload of {}: the server, admin, access-log and metrics sections take effect at the next start", file.get());
+                log.warn("reload of {}: the server, admin, access-log and metrics sections take effect at the next start", what);
             }
-            log.info("reloaded {}: {} upstream group(s), {} route(s)", file.get(), next.upstreams().size(), next.routes().size());
+            log.info("reloaded {}: {} upstream group(s), {} route(s)", what, next.upstreams().size(), next.routes().size());
             return true;
         } finally {
             reloading.unlock();
@@ -324,7 +392,7 @@ final class Gateway {
      *
      * @return whether every added listener was bound
      */
-    private boolean swapListeners(List<Listener> removed, List<Listener> added) {
+    private boolean swapListeners(List<Listener> removed, List<Listener> added, String what) {
         Duration grace = server.config().gracePeriod();
         for (Listener l : removed) {
             server.stopListening(Objects.requireNonNull(listeners.remove(l), "listener"), grace);
@@ -339,7 +407,7 @@ final class Gateway {
                 server.startListening(s);
             } catch (IllegalStateException | IllegalArgumentException e) { // address taken; certificate files changed since the check
                 unwatch(l);
-                log.error("reload of {} failed: listener '{}': {}; the running configuration stays", file.orElseThrow(), l.name(), e.getMessage());
+                log.error("reload of {} failed: listener '{}': {}; the running configuration stays", what, l.name(), e.getMessage());
                 for (Listener back : started) {
                     server.stopListening(Objects.requireNonNull(listeners.remove(back), "listener"), Duration.ZERO);
                     unwatch(back);

@@ -45,6 +45,8 @@ final class RunCommand implements Callable<Integer> {
                 out.println("  listening on http://" + ListenerConfig.describe(a));
             }
             gateway.adminAddress().ifPresent(a -> out.println("  admin on http://" + ListenerConfig.describe(a) + " (/livez, /readyz, /metrics)"));
+            gateway.remoteStatus().ifPresent(r -> out.println("  configuration version " + r.runningVersion() + " (from " + r.runningFrom()
+                    + "); signed bundles fetched from " + r.url()));
             out.println("Reload with SIGHUP; stop with Ctrl-C, or SIGTERM for a graceful stop.");
         });
     }

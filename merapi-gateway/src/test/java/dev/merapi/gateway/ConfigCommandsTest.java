@@ -16,10 +16,12 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class ConfigCommandsTest {
 
-    private record Run(int exitCode, String out, String err) {
+    /** How a command ended: its exit code and what it printed. */
+    record Run(int exitCode, String out, String err) {
     }
 
-    private static Run run(String... args) {
+    /** Runs the {@code merapi} command line in-process with {@code args}, its output captured. */
+    static Run run(String... args) {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         int code = Main.commandLine().setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true)).execute(args);

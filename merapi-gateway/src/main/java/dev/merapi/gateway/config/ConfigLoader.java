@@ -166,8 +166,11 @@ public final class ConfigLoader {
                 .map(m -> new Metrics(m.bool("enabled", true))).orElse(Metrics.DEFAULT);
         RequestId requestId = s.get("request-id").flatMap(n -> b.section(n, "request-id", RequestId.KEYS))
                 .map(r -> new RequestId(r.bool("respond", true))).orElse(RequestId.DEFAULT);
+        long version = s.get("version").map(n -> RemoteSection.version(b, n)).orElse(0L);
+        Optional<GatewayConfig.Remote> remote = s.get("remote").flatMap(n -> b.section(n, "remote", GatewayConfig.Remote.KEYS))
+                .flatMap(RemoteSection::remote);
         crossCheck(b, s, listeners, upstreams, routes, admin);
-        return new GatewayConfig(name, server, listeners, upstreams, routes, admin, log, metrics, requestId);
+        return new GatewayConfig(name, server, listeners, upstreams, routes, admin, log, metrics, requestId, version, remote);
     }
 
     /** Names unique, references resolved, addresses not shared. */

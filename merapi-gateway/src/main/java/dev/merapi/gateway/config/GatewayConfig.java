@@ -28,18 +28,31 @@ import java.util.regex.Pattern;
  * @param accessLog the access log
  * @param metrics the metrics
  * @param requestId the request id
+ * @param version the configuration's version ({@code version:}), 0 if it has none; a remote bundle is taken only if
+ *     its version is higher than the running one
+ * @param remote where signed configuration bundles are fetched from, if anywhere
  */
 public record GatewayConfig(String source, Server server, List<Listener> listeners, List<UpstreamGroup> upstreams,
-        List<Route> routes, Admin admin, AccessLog accessLog, Metrics metrics, RequestId requestId) {
+        List<Route> routes, Admin admin, AccessLog accessLog, Metrics metrics, RequestId requestId, long version,
+        Optional<Remote> remote) {
 
     /** The top-level keys. */
     public static final List<String> KEYS = List.of("server", "listeners", "upstreams", "routes", "admin", "access-log", "metrics",
-            "request-id");
+            "request-id", "version", "remote");
 
     public GatewayConfig {
         listeners = List.copyOf(listeners);
         upstreams = List.copyOf(upstreams);
         routes = List.copyOf(routes);
+        if (version < 0) {
+            throw new IllegalArgumentException("version must be 0 or more; got " + version);
+        }
+    }
+
+    /** A configuration of version 0 with no remote source. */
+    public GatewayConfig(String source, Server server, List<Listener> listeners, List<UpstreamGroup> upstreams,
+            List<Route> routes, Admin admin, AccessLog accessLog, Metrics metrics, RequestId requestId) {
+        this(source, server, listeners, upstreams, routes, admin, accessLog, metrics, requestId, 0, Optional.empty());
     }
 
     /** The upstream group of that name. */
@@ -447,5 +460,34 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
     public record RequestId(boolean respond) {
         public static final List<String> KEYS = List.of("respond");
         public static final RequestId DEFAULT = new RequestId(true);
+    }
+
+    /**
+     * Remote configuration: signed bundles fetched over verified HTTPS. A bundle is a whole configuration (YAML,
+     * with a {@code version}) at {@code url}, with its detached Ed25519 signature (base64) at {@code url + ".sig"}.
+     *
+     * @param url where the bundle is fetched: {@code https://} only
+     * @param publicKey the Ed25519 public key (PEM) a bundle's signature must verify with
+     * @param interval time between two fetches, each within plus or minus 10% (jitter)
+     * @param timeout the deadline of one fetch (connect and response)
+     * @param maxBackoff the longest wait between fetches after errors (the wait doubles from {@code interval})
+     * @param ca a CA bundle (PEM) trusted for the source's certificate instead of the JDK's trust store
+     * @param clientCert a client certificate chain (PEM) shown to the source, with {@code clientKey}
+     * @param clientKey the private key of {@code clientCert}
+     * @param cacheDir where the last bundle taken and its signature are kept, for a start without the source
+     * @param maxSize the largest bundle taken
+     */
+    public record Remote(java.net.URI url, Path publicKey, Duration interval, Duration timeout, Duration maxBackoff, Optional<Path> ca,
+            Optional<Path> clientCert, Optional<Path> clientKey, Path cacheDir, long maxSize) {
+        public static final List<String> KEYS = List.of("url", "public-key", "interval", "timeout", "max-backoff", "ca", "client-cert",
+                "client-key", "cache-dir", "max-size");
+        /** The default time between fetches. */
+        public static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(30);
+        /** The default deadline of one fetch. */
+        public static final Duration DEFAULT_TIMEOUT = Duration.ofSeconds(10);
+        /** The default longest wait after errors. */
+        public static final Duration DEFAULT_MAX_BACKOFF = Duration.ofMinutes(5);
+        /** The default largest bundle. */
+        public static final long DEFAULT_MAX_SIZE = 4L * 1024 * 1024;
     }
 }

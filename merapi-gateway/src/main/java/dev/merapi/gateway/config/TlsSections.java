@@ -111,6 +111,21 @@ final class TlsSections {
         return Optional.of(new CertificateFiles(cert.get(), key.get()));
     }
 
+    /** The {@code client-cert} and {@code client-key} of a section: both or neither, readable, matching and valid now. */
+    static void checkClientCertificate(Section s, Optional<Path> clientCert, Optional<Path> clientKey) {
+        if (clientCert.isPresent() != clientKey.isPresent()) {
+            String given = clientCert.isPresent() ? "client-cert" : "client-key";
+            s.binder().error(s.keyNode(given), s.at(given), "client-cert and client-key go together");
+        }
+        if (clientCert.isPresent() && clientKey.isPresent()) {
+            try {
+                TlsCertificate.load(clientCert.get(), clientKey.get()); // unreadable, key mismatch, expired, not yet valid
+            } catch (IllegalArgumentException e) {
+                s.binder().error(s.keyNode("client-cert"), s.at("client-cert"), String.valueOf(e.getMessage()));
+            }
+        }
+    }
+
     /** An upstream group's {@code tls} section, its files read and checked. */
     static Optional<UpstreamTlsSpec> upstream(Section s) {
         Binder b = s.binder();
@@ -121,17 +136,7 @@ final class TlsSections {
         Optional<String> verifyName = name(s, "verify-name");
         Optional<Path> clientCert = s.string("client-cert").map(b::resolve);
         Optional<Path> clientKey = s.string("client-key").map(b::resolve);
-        if (clientCert.isPresent() != clientKey.isPresent()) {
-            String given = clientCert.isPresent() ? "client-cert" : "client-key";
-            b.error(s.keyNode(given), s.at(given), "client-cert and client-key go together");
-        }
-        if (clientCert.isPresent() && clientKey.isPresent()) {
-            try {
-                TlsCertificate.load(clientCert.get(), clientKey.get()); // unreadable, key mismatch, expired, not yet valid
-            } catch (IllegalArgumentException e) {
-                b.error(s.keyNode("client-cert"), s.at("client-cert"), String.valueOf(e.getMessage()));
-            }
-        }
+        checkClientCertificate(s, clientCert, clientKey);
         boolean insecure = s.bool("insecure", false);
         if (insecure && ca.isPresent()) {
             b.error(s.keyNode("insecure"), s.at("insecure"), "insecure verifies nothing, so ca would not be used; give one of them");

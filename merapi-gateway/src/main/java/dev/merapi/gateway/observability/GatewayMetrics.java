@@ -26,6 +26,9 @@ import java.util.function.Supplier;
  *   <li>{@code merapi_upstream_connections_total{group, reused="true"|"false"}}: the upstream connection of each
  *       attempt that got one, from the pool or new (pool reuse);</li>
  *   <li>{@code merapi_config_reloads_total{result="ok"|"failed"}};</li>
+ *   <li>with remote configuration, {@code merapi_remote_config_fetches_total{result}} (how each fetch ended:
+ *       {@code applied}, {@code not-modified}, {@code bad-signature}, ...) and {@code merapi_remote_config_version}
+ *       (the version running);</li>
  *   <li>{@code merapi_backend_up{group, backend}} (1 healthy, 0 not), {@code merapi_connections_active{listener}}
  *       (open client connections) and {@code merapi_security_events_total{rule}} (the process's
  *       {@link SecurityEvents}), read at each scrape.</li>
@@ -111,8 +114,25 @@ public final class GatewayMetrics {
         (ok ? reloadsOk : reloadsFailed).increment();
     }
 
+    /**
+     * Reports remote configuration: fetch counts by result from {@code fetches} and the running version from
+     * {@code version}, read at each scrape.
+     */
+    public void watchRemoteConfig(Supplier<Map<String, Long>> fetches, java.util.function.LongSupplier version) {
+        this.remoteFetches = fetches;
+        io.micrometer.core.instrument.Gauge.builder("merapi.remote.config.version", version, v -> v.getAsLong())
+                .description("the version of the configuration running").register(registry);
+    }
+
+    private volatile Supplier<Map<String, Long>> remoteFetches = Map::of;
+
     /** The Prometheus text exposition of every metric, backend health read now. */
     public String scrape() {
+        for (String result : remoteFetches.get().keySet()) {
+            // registered once per result (later calls find it); the count is read at each scrape
+            FunctionCounter.builder("merapi.remote.config.fetches", remoteFetches, f -> f.get().getOrDefault(result, 0L))
+                    .description("remote configuration fetches, by how they ended").tag("result", result).register(registry);
+        }
         for (String rule : SecurityEvents.counts().keySet()) {
             // registered once per rule (later calls find it); the count is read from SecurityEvents at each scrape
             FunctionCounter.builder("merapi.security.events", rule, SecurityEvents::count)

@@ -38,8 +38,10 @@ class ConfigReferenceTest {
         add(fromCode, "access-log", GatewayConfig.AccessLog.KEYS);
         add(fromCode, "metrics", GatewayConfig.Metrics.KEYS);
         add(fromCode, "request-id", GatewayConfig.RequestId.KEYS);
+        add(fromCode, "remote", GatewayConfig.Remote.KEYS);
+        fromCode.add("version");
         assertThat(GatewayConfig.KEYS).containsExactlyInAnyOrder("server", "listeners", "upstreams", "routes", "admin", "access-log", "metrics",
-                "request-id");
+                "request-id", "version", "remote");
 
         String doc = Files.readString(Path.of("..", "docs", "configuration.md"));
         String table = doc.substring(doc.indexOf("## Gateway YAML"));
