@@ -72,7 +72,9 @@ public final class Session {
 
     /**
      * What the tunnel carried, once it ended: set before {@code logging} for a request that became a tunnel (a
-     * WebSocket or other upgrade after the origin's 101, or a CONNECT); empty for every other request.
+     * WebSocket or other upgrade after the origin's 101, or a CONNECT); empty for every other request. Its bytes are
+     * also counted in {@link #requestBodyBytes()} (client to upstream) and {@link #responseBodyBytes()} (upstream to
+     * client), so an access log of those counts covers tunnels too.
      */
     public Optional<TunnelStats> tunnelStats() {
         return Optional.ofNullable(tunnel);
