@@ -7,7 +7,6 @@ import dev.merapi.core.security.SecurityEvents;
 import dev.merapi.core.tunnels.Tunnel;
 import dev.merapi.core.tunnels.TunnelStats;
 import dev.merapi.error.ErrorType;
-import dev.merapi.error.ProxyError;
 import dev.merapi.testkit.MockOrigin;
 import dev.merapi.testkit.RawClient;
 import dev.merapi.testkit.TestServer;
@@ -16,8 +15,6 @@ import java.net.InetAddress;
 import java.net.ServerSocket;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.util.List;
-import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -37,26 +34,14 @@ class ConnectIT {
     @RegisterExtension
     final ProxyFixture fixture = new ProxyFixture();
 
-    /** Records, for each {@code logging} call, the status and the tunnel. */
-    static final class TunnelLog extends RecordingProxy {
-        final List<Optional<TunnelStats>> tunnels = new java.util.concurrent.CopyOnWriteArrayList<>();
-        final List<Integer> statuses = new java.util.concurrent.CopyOnWriteArrayList<>();
-
-        TunnelLog() {
-            super(() -> {
-                throw new AssertionError("CONNECT never asks upstreamPeer");
-            });
-        }
-
-        @Override
-        public void logging(Session session, Optional<ProxyError> error, Ctx ctx) {
-            tunnels.add(session.tunnelStats());
-            statuses.add(session.responseStatus());
-            super.logging(session, error, ctx);
-        }
+    /** A recording proxy whose upstreamPeer must never run: CONNECT names its own target. */
+    private static TunnelRecordingProxy connectProxy() {
+        return new TunnelRecordingProxy(() -> {
+            throw new AssertionError("CONNECT never asks upstreamPeer");
+        });
     }
 
-    private TestServer serve(TunnelLog proxy, String allow) {
+    private TestServer serve(TunnelRecordingProxy proxy, String allow) {
         TunnelOptions tunnels = TunnelOptions.builder().connectAllow(ConnectTarget.listOf(allow)).build();
         return fixture.serve(HttpProxy.of(proxy, ProxyOptions.builder().tunnels(tunnels).build()), CONNECT_ON);
     }
@@ -64,7 +49,7 @@ class ConnectIT {
     @Test
     void curlTunnelsToAnAllowedTargetThroughConnect() throws Exception {
         MockOrigin origin = fixture.origin();
-        TunnelLog proxy = new TunnelLog();
+        TunnelRecordingProxy proxy = connectProxy();
         TestServer server = serve(proxy, "127.0.0.1:" + origin.port());
 
         Process curl = new ProcessBuilder("curl", "-sS", "--max-time", "20", "--proxytunnel",
@@ -89,7 +74,7 @@ class ConnectIT {
     @Test
     void aTargetOffTheAllowListIsRefused403WithASecurityEvent() throws Exception {
         MockOrigin origin = fixture.origin();
-        TunnelLog proxy = new TunnelLog();
+        TunnelRecordingProxy proxy = connectProxy();
         TestServer server = serve(proxy, "127.0.0.1:" + origin.port() + ",*:443");
         long before = SecurityEvents.count("connect-not-allowed");
         try (RawClient client = RawClient.connect(server.port())) {
@@ -108,7 +93,7 @@ class ConnectIT {
     @ValueSource(strings = {"http://127.0.0.1:1/", "user@127.0.0.1:443", "127.0.0.1", "127.0.0.1:", "127.0.0.1:99999",
             "127.0.0.1:443/x", "::1:443", "127.0.0.1:+443"})
     void aConnectTargetNotInAuthorityFormIsRefused400(String target) throws Exception {
-        TunnelLog proxy = new TunnelLog();
+        TunnelRecordingProxy proxy = connectProxy();
         TestServer server = serve(proxy, "*:443,127.0.0.1:1");
         try (RawClient client = RawClient.connect(server.port())) {
             client.send("CONNECT " + target + " HTTP/1.1\r\nHost: 127.0.0.1:443\r\n\r\n");
@@ -122,7 +107,7 @@ class ConnectIT {
         try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             closedPort = s.getLocalPort();
         }
-        TunnelLog proxy = new TunnelLog();
+        TunnelRecordingProxy proxy = connectProxy();
         TestServer server = serve(proxy, "127.0.0.1:" + closedPort);
         try (RawClient client = RawClient.connect(server.port())) {
             client.send("CONNECT 127.0.0.1:" + closedPort + " HTTP/1.1\r\nHost: 127.0.0.1:" + closedPort + "\r\n\r\n");
@@ -134,7 +119,7 @@ class ConnectIT {
 
     @Test
     void theTunnelClosesTheClientSideWhenTheTargetCloses() throws IOException, InterruptedException {
-        TunnelLog proxy = new TunnelLog();
+        TunnelRecordingProxy proxy = connectProxy();
         try (ServerSocket target = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
             TestServer server = serve(proxy, "127.0.0.1:" + target.getLocalPort());
             try (RawClient client = RawClient.connect(server.port())) {

@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.merapi.core.tunnels.Tunnel;
 import dev.merapi.core.tunnels.TunnelStats;
 import dev.merapi.core.upstreams.HttpPeer;
-import dev.merapi.error.ProxyError;
 import dev.merapi.testkit.TestServer;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
@@ -13,11 +12,9 @@ import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
 import java.time.Duration;
-import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -34,25 +31,6 @@ class WebSocketIT {
 
     @RegisterExtension
     final ProxyFixture fixture = new ProxyFixture();
-
-    /** Records, for each {@code logging} call, whether the request was an upgrade, its status and its tunnel. */
-    static final class TunnelRecordingProxy extends RecordingProxy {
-        final List<Optional<TunnelStats>> tunnels = new CopyOnWriteArrayList<>();
-        final List<Integer> statuses = new CopyOnWriteArrayList<>();
-        final List<Boolean> upgrades = new CopyOnWriteArrayList<>();
-
-        TunnelRecordingProxy(HttpPeer peer) {
-            super(peer);
-        }
-
-        @Override
-        public void logging(Session session, Optional<ProxyError> error, Ctx ctx) {
-            tunnels.add(session.tunnelStats());
-            statuses.add(session.responseStatus());
-            upgrades.add(session.isUpgrade());
-            super.logging(session, error, ctx);
-        }
-    }
 
     @Test
     void pythonClientEchoesThroughMerapiToPythonServerAndItsCloseCodeArrives() throws Exception {
