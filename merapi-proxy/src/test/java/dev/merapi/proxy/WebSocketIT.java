@@ -85,7 +85,7 @@ class WebSocketIT {
         PythonWebSocketPeer origin = fixture.closeAfter(PythonWebSocketPeer.server());
         TunnelRecordingProxy proxy = new TunnelRecordingProxy(HttpPeer.of("127.0.0.1:" + origin.port()));
         ProxyOptions options = ProxyOptions.builder()
-                .tunnels(TunnelOptions.builder().idleTimeout(Duration.ofSeconds(1)).build()).build();
+                .tunnels(TunnelOptions.builder().idleTimeout(Duration.ofSeconds(3)).build()).build(); // room for a loaded machine
         TestServer server = fixture.serve(HttpProxy.of(proxy, options));
         Collector collector = new Collector();
 
