@@ -12,6 +12,7 @@ import dev.merapi.core.tls.ServerTls;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.core.upstreams.UpstreamTls;
 import dev.merapi.proxy.ForwardedHeaders;
+import dev.merapi.proxy.ConnectTarget;
 import dev.merapi.loadbalancing.Backend;
 import dev.merapi.loadbalancing.LoadBalancer;
 import dev.merapi.loadbalancing.health.HealthCheck;
@@ -19,6 +20,7 @@ import dev.merapi.loadbalancing.health.HttpProbe;
 import dev.merapi.loadbalancing.selection.SelectionAlgorithm;
 import dev.merapi.proxy.HttpProxy;
 import dev.merapi.proxy.ProxyOptions;
+import dev.merapi.proxy.TunnelOptions;
 import dev.merapi.gateway.config.ConfigLoader;
 import dev.merapi.gateway.config.GatewayConfig;
 import java.io.PrintWriter;
@@ -283,6 +285,18 @@ public final class Main implements Callable<Integer> {
                         + " optional lets it in without one.")
         String tlsClientAuth;
 
+        // tunnels: WebSocket and other upgrades pass through after the origin's 101; CONNECT only with --connect-allow
+        @Option(names = "--connect-allow", paramLabel = "HOST:PORT[,HOST:PORT...]", split = ",",
+                description = {"Lets CONNECT through to these targets only (repeatable): each an exact host and port, or * for"
+                    + " any host on one port (*:443) or any port of one host (db.internal:*), never both. A CONNECT to any"
+                    + " other target gets 403; without this flag every CONNECT gets 405."})
+        List<String> connectAllow = new ArrayList<>();
+
+        @Option(names = "--tunnel-idle-timeout", paramLabel = "DURATION", defaultValue = "60m",
+                description = "How long a WebSocket or CONNECT tunnel may carry no byte either way before both sides are"
+                    + " closed, such as 90s or 10m (default: ${DEFAULT-VALUE}).")
+        String tunnelIdleTimeout;
+
         @Spec
         CommandSpec spec;
 
@@ -320,12 +334,15 @@ public final class Main implements Callable<Integer> {
                 }
                 balancer = balancer(backends);
                 tls = listenerTls();
-                ProxyOptions options = proxyOptions(via, trustedProxies);
+                ProxyOptions options = proxyOptions(via, trustedProxies).toBuilder().tunnels(tunnelOptions()).build();
                 service = (balancer.isPresent()
                         ? ListeningService.http("proxy", HttpProxy.of(new BalancingProxy(balancer.get(), UpstreamSpec.hashKey(hashKey)), options))
                         : ListeningService.http("proxy", HttpProxy.of(new ForwardProxy(backends.getFirst().peer()), options)))
                         .addListener(withTls(ListenerConfig.tcp(listen).toBuilder(), tls).maxConnections(maxConnections)
                                 .maxConnectionsPerIp(maxConnectionsPerIp).build());
+                if (!connectAllow.isEmpty()) {
+                    service.http1Options(service.http1Options().toBuilder().allowConnect(true).build());
+                }
             } catch (IllegalArgumentException e) {
                 err.println("merapi proxy: " + e.getMessage());
                 return 2;
@@ -350,6 +367,20 @@ public final class Main implements Callable<Integer> {
                     + " -> " + describe(backends, balancer) + " (" + server.config().threads() + " event loop(s), " + server.config().transport() + ")");
             server.run();
             return 0;
+        }
+
+        /**
+         * The tunnel settings of {@code --connect-allow} and {@code --tunnel-idle-timeout}.
+         *
+         * @throws IllegalArgumentException naming the flag and what is wrong with its value
+         */
+        private TunnelOptions tunnelOptions() {
+            List<ConnectTarget> targets = new ArrayList<>();
+            for (String t : connectAllow) {
+                targets.add(flag("--connect-allow", () -> ConnectTarget.of(t.strip())));
+            }
+            Duration idle = flag("--tunnel-idle-timeout", () -> parseDuration(tunnelIdleTimeout));
+            return flag("--tunnel-idle-timeout", () -> TunnelOptions.builder().connectAllow(targets).idleTimeout(idle).build());
         }
 
         /**

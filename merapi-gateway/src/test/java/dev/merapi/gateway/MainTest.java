@@ -190,6 +190,25 @@ class MainTest {
     }
 
     @Test
+    void proxyHelpDocumentsTheTunnelFlags() {
+        Run r = run("proxy", "--help");
+
+        assertThat(r.exitCode()).isZero();
+        assertThat(r.out()).contains("--connect-allow=HOST:PORT[,HOST:PORT...]", "--tunnel-idle-timeout=DURATION");
+        assertThat(r.out().replaceAll("\\s+", " ")).contains("without this flag every CONNECT gets 405", "(default: 60m)");
+    }
+
+    @Test
+    void badTunnelFlagsAreRefusedNamingTheFlag() {
+        Run open = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--connect-allow", "*:*");
+        assertThat(open.exitCode()).isEqualTo(2);
+        assertThat(open.err()).contains("--connect-allow", "'*:*' would tunnel anywhere");
+        Run zero = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:1", "--tunnel-idle-timeout", "0s");
+        assertThat(zero.exitCode()).isEqualTo(2);
+        assertThat(zero.err()).contains("--tunnel-idle-timeout");
+    }
+
+    @Test
     void proxyHelpDocumentsTheUpstreamTlsFlags() {
         Run r = run("proxy", "--help");
 

@@ -144,7 +144,9 @@ class ObservabilityIT {
                 .containsEntry("merapi_upstream_connections_total{group=app,reused=true}", 1.0)
                 .containsEntry("merapi_upstream_connect_errors_total{group=dead}", 1.0)
                 .containsEntry("merapi_upstream_errors_total{group=dead,kind=connect_refused}", 1.0)
-                .containsEntry("merapi_access_log_dropped_total", 0.0);
+                .containsEntry("merapi_access_log_dropped_total", 0.0)
+                .containsEntry("merapi_tunnels_open", 0.0);
+        assertThat(samples).containsKey("merapi_tunnels_opened_total");
         assertThat(samples).as("the client's keep-alive connection is open").containsKey("merapi_connections_active{listener=main}");
         assertThat(samples.get("merapi_connections_active{listener=main}")).isGreaterThanOrEqualTo(1.0);
         assertThat(samples.entrySet()).anyMatch(e -> e.getKey().startsWith("merapi_security_events_total{rule=") && e.getValue() >= 1.0);

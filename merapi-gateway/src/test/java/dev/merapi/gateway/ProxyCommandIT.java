@@ -47,6 +47,29 @@ class ProxyCommandIT {
     }
 
     @Test
+    void connectAllowTunnelsToListedTargetsOnlyAndTheTunnelIdleTimeoutClosesThem() throws Exception {
+        int port = GatewayProcess.freePort();
+        try (MockOrigin origin = MockOrigin.start();
+                GatewayProcess gateway = GatewayProcess.start("proxy", "--listen", "127.0.0.1:" + port,
+                        "--upstream", "127.0.0.1:" + origin.port(), "--threads", "1",
+                        "--connect-allow", "127.0.0.1:" + origin.port() + ",*:443", "--tunnel-idle-timeout", "3s")) { // room for a loaded machine before the GET
+            gateway.awaitLine("proxy:", Duration.ofSeconds(30));
+            try (RawClient client = RawClient.connect(port)) {
+                client.send("CONNECT 127.0.0.1:" + origin.port() + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+                assertThat(client.readResponse(true).status()).isEqualTo(200); // a 2xx to CONNECT has no body
+                client.send("GET /in-the-tunnel HTTP/1.1\r\nHost: origin\r\n\r\n");
+                assertThat(client.readResponse().status()).isEqualTo(200);
+                assertThat(client.isClosedByPeer(Duration.ofSeconds(30))).as("closed after 3 s idle").isTrue();
+            }
+            assertThat(origin.takeRequest().target()).isEqualTo("/in-the-tunnel");
+            try (RawClient client = RawClient.connect(port)) {
+                client.send("CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
+                assertThat(client.readResponse().status()).isEqualTo(403);
+            }
+        }
+    }
+
+    @Test
     void viaAndTrustedProxyFlagsReachTheOrigin() throws Exception {
         int port = GatewayProcess.freePort();
         try (MockOrigin origin = MockOrigin.start();

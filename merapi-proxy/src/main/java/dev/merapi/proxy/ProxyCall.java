@@ -3,6 +3,8 @@ package dev.merapi.proxy;
 import dev.merapi.core.connectors.ClientSession;
 import dev.merapi.core.protocols.ServerSession;
 import dev.merapi.core.security.SecurityEvents;
+import dev.merapi.core.tunnels.Tunnel;
+import dev.merapi.core.tunnels.TunnelEnd;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.error.ErrorSource;
 import dev.merapi.error.ErrorType;
@@ -10,6 +12,7 @@ import dev.merapi.error.ProxyError;
 import dev.merapi.error.Retry;
 import dev.merapi.http.BodyLength;
 import dev.merapi.http.HeaderNames;
+import dev.merapi.http.Headers;
 import dev.merapi.http.HopByHop;
 import dev.merapi.http.HttpVersion;
 import dev.merapi.http.RequestHeader;
@@ -66,6 +69,8 @@ final class ProxyCall<C> implements ClientSession.Handler {
         RESPONSE_FILTER("responseFilter"),
         /** The response head went to the client and its body flows: no retry and no error page from here. */
         STREAMING("response body"),
+        /** The connection became a tunnel (after a 101, or for CONNECT) and carries bytes both ways until it ends. */
+        TUNNEL("tunnel"),
         /** The request failed and {@code failToProxy} runs. */
         FAIL_TO_PROXY("failToProxy"),
         /** {@code logging} ran or runs: the end. */
@@ -121,6 +126,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
     private Flow responseBody = Flow.IDLE;
     private long splicedBytes;
     private @Nullable ProxyError failure; // the error failToProxy answers, for the logging call after it
+    private boolean switching; // the origin answered 101 to an upgrade: the response head opens a tunnel
 
     ProxyCall(HttpProxy<C> engine, ServerSession downstream) {
         this.engine = engine;
@@ -133,6 +139,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
 
     void start() {
         downstream.setHandler(downstreamHandler);
+        session.upgrade(asksToUpgrade(downstream.request(), engine.options.tunnels()));
         try {
             ctx = proxy.newCtx();
         } catch (RuntimeException e) {
@@ -182,7 +189,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
                 case UPSTREAM_REQUEST_FILTER -> writeRequest();
                 case RESPONSE_FILTER -> writeResponseHead();
                 case FAIL_TO_PROXY -> afterFailToProxy(error);
-                case CONNECTING, SENT, STREAMING, DONE -> throw new IllegalStateException("no phase is awaited in " + at);
+                case CONNECTING, SENT, STREAMING, TUNNEL, DONE -> throw new IllegalStateException("no phase is awaited in " + at);
             }
         } catch (RuntimeException e) {
             finish(ProxyError.because(ErrorType.Kind.INTERNAL_ERROR, ErrorSource.INTERNAL, "after " + at.phase, e));
@@ -219,8 +226,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
             return;
         }
         if ("CONNECT".equals(downstream.request().method())) {
-            session.respondError(501); // tunnels are not implemented
-            finish(null);
+            connectTunnel();
             return;
         }
         if (engine.requestBodyFiltered) {
@@ -251,7 +257,8 @@ final class ProxyCall<C> implements ClientSession.Handler {
         }
         peer = p;
         state = State.CONNECTING;
-        Future<ClientSession> f = engine.connector.connect(p, loop, !pooledFailed);
+        // an upgrade may hold its connection for hours: a fresh one, so that the pool's stay ready for requests
+        Future<ClientSession> f = engine.connector.connect(p, loop, !pooledFailed && !session.isUpgrade());
         if (f.isDone()) {
             connected(f);
         } else {
@@ -343,6 +350,11 @@ final class ProxyCall<C> implements ClientSession.Handler {
     private RequestHeader upstreamRequest() {
         RequestHeader req = downstream.request().copy();
         HopByHop.strip(req.headers());
+        if (session.isUpgrade()) {
+            // a genuine upgrade: the two hop-by-hop headers that ask the origin to switch go on, and nothing else
+            req.headers().add(HeaderNames.CONNECTION, "upgrade");
+            req.headers().add(HeaderNames.UPGRADE, downstream.request().headers().get(HeaderNames.UPGRADE).orElse(""));
+        }
         req.setVersion(HttpVersion.HTTP_1_1);
         String target = req.target();
         if (!target.startsWith("/") && !target.equals("*")) {
@@ -447,6 +459,20 @@ final class ProxyCall<C> implements ClientSession.Handler {
     }
 
     @Override
+    public void onUpgrade(ResponseHeader header) {
+        if (state.over()) {
+            return;
+        }
+        if (state != State.SENT || !session.isUpgrade()) {
+            failUpstream(ProxyError.explain(ErrorType.Kind.INVALID_HTTP_HEADER, ErrorSource.UPSTREAM,
+                    "101 Switching Protocols to a request that did not ask to upgrade"));
+            return;
+        }
+        switching = true;
+        onResponseHeader(header);
+    }
+
+    @Override
     public void onResponseHeader(ResponseHeader header) {
         if (state.over()) {
             return;
@@ -460,13 +486,19 @@ final class ProxyCall<C> implements ClientSession.Handler {
         if (answered("upstreamResponseFilter")) {
             return;
         }
+        String switchedTo = switching ? header.headers().get(HeaderNames.UPGRADE)
+                .orElseGet(() -> downstream.request().headers().get(HeaderNames.UPGRADE).orElse("")) : null;
         HopByHop.strip(header.headers());
+        if (switchedTo != null) {
+            header.headers().add(HeaderNames.CONNECTION, "upgrade");
+            header.headers().add(HeaderNames.UPGRADE, switchedTo);
+        }
         if (!engine.options.via().isEmpty()) {
             Hops.addVia(header, engine.options.via());
         }
         // once a response has started there is no retry of a body: the replay copy can go
         discardReplay();
-        if (engine.responseBodyFiltered && !"HEAD".equals(downstream.request().method())) {
+        if (engine.responseBodyFiltered && !switching && !"HEAD".equals(downstream.request().method())) {
             header.headers().remove(HeaderNames.CONTENT_LENGTH);
             if (chunk == null) {
                 chunk = new BodyChunk();
@@ -487,6 +519,12 @@ final class ProxyCall<C> implements ClientSession.Handler {
     private void writeResponseHead() {
         ResponseHeader header = responseHead;
         responseHead = null;
+        if (switching) {
+            ClientSession cs = upstream;
+            upstream = null;
+            startTunnel(header, cs);
+            return;
+        }
         state = State.STREAMING;
         session.writeResponseHeader(header, false);
         if (chunk == null) {
@@ -498,6 +536,108 @@ final class ProxyCall<C> implements ClientSession.Handler {
         }
         responseBody = Flow.READING;
         upstream.readBody();
+    }
+
+    // ---- tunnels
+
+    /**
+     * Whether {@code request} is a genuine upgrade request that {@code options} let through: HTTP/1.1, GET, no body,
+     * {@code upgrade} among the tokens of {@code Connection}, exactly one {@code Upgrade} header, and its first protocol
+     * allowed. Anything else is forwarded as a plain request, its Upgrade stripped with the other hop-by-hop headers.
+     */
+    static boolean asksToUpgrade(RequestHeader request, TunnelOptions options) {
+        if (!options.upgrades() || request.version() != HttpVersion.HTTP_1_1 || !"GET".equals(request.method())
+                || (request.bodyLength() != BodyLength.NONE && request.bodyLength() != 0)) {
+            return false;
+        }
+        Headers h = request.headers();
+        int at = h.indexOf(HeaderNames.UPGRADE, 0);
+        if (at < 0 || h.indexOf(HeaderNames.UPGRADE, at + 1) >= 0 || !h.containsToken(HeaderNames.CONNECTION, "upgrade")) {
+            return false;
+        }
+        String value = h.value(at);
+        int end = 0;
+        while (end < value.length() && value.charAt(end) != '/' && value.charAt(end) != ',' && value.charAt(end) != ' ') {
+            end++;
+        }
+        return end > 0 && options.upgradeAllowed(value.substring(0, end));
+    }
+
+    /**
+     * A CONNECT that the listener let through: a target in authority-form on the allow-list gets a TCP connection and,
+     * once it is up, {@code 200 Connection Established} and a tunnel. Anything else is refused: 400 for a target in
+     * another form, 403 (and a security event) for one the allow-list does not name, 502 or 504 when the connection
+     * cannot be made.
+     */
+    private void connectTunnel() {
+        RequestHeader request = downstream.request();
+        ConnectTarget target = ConnectTarget.ofRequestTarget(request.target()).orElse(null);
+        if (target == null) {
+            SecurityEvents.record("connect-target-invalid", downstream.clientAddress(), downstream.serverAddress(), 400, request);
+            finish(ProxyError.rejected(new ErrorType.HttpStatus(400), ErrorSource.DOWNSTREAM, "connect-target-invalid",
+                    "a CONNECT target is host:port"));
+            return;
+        }
+        if (!engine.options.tunnels().connectAllowed(target.host(), target.port())) {
+            SecurityEvents.record("connect-not-allowed", downstream.clientAddress(), downstream.serverAddress(), 403, request);
+            finish(ProxyError.rejected(new ErrorType.HttpStatus(403), ErrorSource.DOWNSTREAM, "connect-not-allowed",
+                    "CONNECT to " + target + " is not on the allow-list"));
+            return;
+        }
+        peer = HttpPeer.of(target.authority());
+        state = State.CONNECTING;
+        Future<ClientSession> f = engine.connector.connect(peer, loop, false);
+        if (f.isDone()) {
+            connectedForTunnel(f);
+        } else {
+            f.addListener(x -> connectedForTunnel(f));
+        }
+    }
+
+    private void connectedForTunnel(Future<ClientSession> f) {
+        if (state.over()) {
+            if (f.isSuccess()) {
+                f.getNow().abort();
+            }
+            return;
+        }
+        if (!f.isSuccess()) {
+            finish(ProxyError.from(f.cause()).withRetry(Retry.NO));
+            return;
+        }
+        ClientSession cs = f.getNow();
+        session.peer(peer, false);
+        try {
+            startTunnel(ResponseHeader.of(200, "Connection Established", HttpVersion.HTTP_1_1, new Headers()), cs);
+        } catch (RuntimeException e) {
+            finish(ProxyError.because(ErrorType.Kind.INTERNAL_ERROR, ErrorSource.INTERNAL, "opening a CONNECT tunnel", e));
+        }
+    }
+
+    /** Turns both connections into a tunnel, {@code header} (a 101 or a 200) going to the client first. */
+    private void startTunnel(ResponseHeader header, ClientSession cs) {
+        state = State.TUNNEL;
+        TunnelEnd up = cs.takeOver().orElse(null);
+        if (up == null) {
+            cs.abort();
+            finish(ProxyError.explain(ErrorType.Kind.CONNECTION_CLOSED, ErrorSource.UPSTREAM,
+                    "the upstream connection closed before the tunnel opened"));
+            return;
+        }
+        TunnelEnd down = downstream.openTunnel(header).orElse(null);
+        if (down == null) {
+            up.close();
+            finish(ProxyError.explain(ErrorType.Kind.CONNECTION_CLOSED, ErrorSource.DOWNSTREAM,
+                    "the client connection cannot become a tunnel"));
+            return;
+        }
+        session.tunnelOpened(header);
+        Tunnel.relay(down, up, engine.options.tunnels().idleTimeout()).whenComplete((stats, e) -> {
+            if (stats != null) {
+                session.tunnelEnded(stats);
+            }
+            finish(null);
+        });
     }
 
     @Override

@@ -36,9 +36,11 @@ import java.util.Objects;
  *     through a pipe of two file descriptors that a client connection keeps, and reuses, until it closes; above the
  *     cap a body is copied through the JVM instead, so splicing never costs more than twice this many descriptors per
  *     loop. 0 turns splicing off.
+ * @param tunnels how Upgrade (WebSocket) and CONNECT requests become tunnels (default {@link TunnelOptions#DEFAULT}:
+ *     upgrades passed on after the origin's 101, tunnels closed after 1 hour idle, no CONNECT target allowed)
  */
 public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUpstreamPerLoop,
-        boolean splice, String via, ForwardedHeaders forwardedHeaders, int maxSplicePipesPerLoop) {
+        boolean splice, String via, ForwardedHeaders forwardedHeaders, int maxSplicePipesPerLoop, TunnelOptions tunnels) {
     /** The most retries allowed. */
     public static final int MAX_RETRIES = 16;
 
@@ -50,7 +52,7 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
 
     /** The defaults; {@link #splice()} comes from {@link SystemSettings#current()}. */
     public static final ProxyOptions DEFAULT = new ProxyOptions(3, 64 * 1024, 128, SystemSettings.current().splice(), DEFAULT_VIA,
-            ForwardedHeaders.DEFAULT, Connector.DEFAULT_SPLICE_PIPES_PER_LOOP);
+            ForwardedHeaders.DEFAULT, Connector.DEFAULT_SPLICE_PIPES_PER_LOOP, TunnelOptions.DEFAULT);
 
     /**
      * Checks every setting.
@@ -64,6 +66,14 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
         checkVia(via);
         Objects.requireNonNull(forwardedHeaders, "forwardedHeaders");
         checkMaxSplicePipesPerLoop(maxSplicePipesPerLoop);
+        Objects.requireNonNull(tunnels, "tunnels");
+    }
+
+    /** The options before {@link #tunnels()} existed, with {@link TunnelOptions#DEFAULT}. */
+    public ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUpstreamPerLoop,
+            boolean splice, String via, ForwardedHeaders forwardedHeaders, int maxSplicePipesPerLoop) {
+        this(maxRetries, replayBufferBytes, maxIdleUpstreamPerLoop, splice, via, forwardedHeaders, maxSplicePipesPerLoop,
+                TunnelOptions.DEFAULT);
     }
 
     /** A builder starting from {@link #DEFAULT}. */
@@ -113,6 +123,7 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
         private String via;
         private ForwardedHeaders forwardedHeaders;
         private int maxSplicePipesPerLoop;
+        private TunnelOptions tunnels;
 
         private Builder(ProxyOptions from) {
             maxRetries = from.maxRetries;
@@ -122,6 +133,7 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
             via = from.via;
             forwardedHeaders = from.forwardedHeaders;
             maxSplicePipesPerLoop = from.maxSplicePipesPerLoop;
+            tunnels = from.tunnels;
         }
 
         public Builder maxRetries(int value) {
@@ -160,9 +172,14 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
             return this;
         }
 
+        public Builder tunnels(TunnelOptions value) {
+            tunnels = Objects.requireNonNull(value, "tunnels");
+            return this;
+        }
+
         public ProxyOptions build() {
             return new ProxyOptions(maxRetries, replayBufferBytes, maxIdleUpstreamPerLoop, splice, via,
-                    forwardedHeaders, maxSplicePipesPerLoop);
+                    forwardedHeaders, maxSplicePipesPerLoop, tunnels);
         }
     }
 }

@@ -3,6 +3,7 @@ package dev.merapi.proxy;
 import dev.merapi.core.protocols.ServerSession;
 import dev.merapi.core.protocols.ErrorResponses;
 import dev.merapi.core.tls.TlsInfo;
+import dev.merapi.core.tunnels.TunnelStats;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.http.HeaderNames;
 import dev.merapi.http.RequestHeader;
@@ -42,9 +43,41 @@ public final class Session {
     private long maxRequestBody = Long.MAX_VALUE;
     private long responseBodyBytes;
     private boolean upstreamReused;
+    private boolean upgrade;
+    private @Nullable TunnelStats tunnel;
 
     Session(ServerSession downstream) {
         this.downstream = downstream;
+    }
+
+    /**
+     * Whether the request asks to switch protocols ({@code Connection: upgrade}, {@code Upgrade: websocket} and the
+     * like) and the proxy will pass that on: a genuine upgrade request (HTTP/1.1, GET, no body, one {@code Upgrade}
+     * header), to a protocol {@link TunnelOptions} allows. Then {@code Connection: upgrade} and {@code Upgrade} go
+     * upstream, and if the origin answers {@code 101} the connection becomes a tunnel once {@code responseFilter} has
+     * run; {@code logging} runs when the tunnel ends, with {@link #tunnelStats()}.
+     */
+    public boolean isUpgrade() {
+        return upgrade;
+    }
+
+    /**
+     * Forwards this upgrade request as a plain request, without {@code Upgrade}: the origin cannot switch protocols,
+     * and its answer is relayed as any response is. Call it from {@code requestFilter} or earlier; a filter that
+     * rather refuses outright answers the request itself (426 or 403, say).
+     */
+    public void refuseUpgrade() {
+        upgrade = false;
+    }
+
+    /**
+     * What the tunnel carried, once it ended: set before {@code logging} for a request that became a tunnel (a
+     * WebSocket or other upgrade after the origin's 101, or a CONNECT); empty for every other request. Its bytes are
+     * also counted in {@link #requestBodyBytes()} (client to upstream) and {@link #responseBodyBytes()} (upstream to
+     * client), so an access log of those counts covers tunnels too.
+     */
+    public Optional<TunnelStats> tunnelStats() {
+        return Optional.ofNullable(tunnel);
     }
 
     /** The downstream request; phases may change it in place. */
@@ -244,6 +277,20 @@ public final class Session {
             loop.execute(() -> result.complete(value));
         });
         return result;
+    }
+
+    void upgrade(boolean value) {
+        upgrade = value;
+    }
+
+    void tunnelOpened(ResponseHeader header) {
+        responseHeader = header;
+    }
+
+    void tunnelEnded(TunnelStats stats) {
+        tunnel = stats;
+        requestBodyBytes += stats.bytesUpstream();
+        responseBodyBytes += stats.bytesDownstream();
     }
 
     void peer(HttpPeer peer, boolean reused) {

@@ -35,7 +35,7 @@ class ConfigIdiomTest {
 
     @ParameterizedTest
     @ValueSource(classes = {ServerConfig.class, ListenerConfig.class, Http1Options.class, PeerOptions.class,
-            ProxyOptions.class, Http1Limits.class})
+            ProxyOptions.class, Http1Limits.class, TunnelOptions.class})
     void everyConfigTypeIsARecordWithDefaultBuilderAndToBuilder(Class<?> type) throws Exception {
         assertThat(type.isRecord()).as("%s is a record", type.getSimpleName()).isTrue();
         Field def = type.getField("DEFAULT");

@@ -99,6 +99,11 @@ public final class RawClient implements AutoCloseable {
         return new Response(code, headText, headers, body, chunks);
     }
 
+    /** Reads exactly {@code n} raw bytes, as after a response that switched protocols or opened a tunnel. */
+    public byte[] readBytes(int n) throws IOException {
+        return readExactly(n);
+    }
+
     /** Reads one response to a request that is not HEAD. */
     public Response readResponse() throws IOException {
         return readResponse(false);

@@ -1,6 +1,9 @@
 package dev.merapi.core.connectors;
 
 import dev.merapi.core.protocols.ServerSession;
+import dev.merapi.core.tunnels.TunnelEnd;
+import dev.merapi.error.ErrorSource;
+import dev.merapi.error.ErrorType;
 import dev.merapi.error.ProxyError;
 import dev.merapi.http.Headers;
 import dev.merapi.http.RequestHeader;
@@ -87,10 +90,35 @@ public interface ClientSession {
     /** Closes the connection now; it is never reused. */
     void abort();
 
+    /**
+     * Takes the connection out of HTTP for a tunnel: after {@link Handler#onUpgrade} (the origin switched protocols),
+     * or on a fresh connection that carried no request (a CONNECT tunnel). Bytes the origin sent after the {@code 101}
+     * head become the end's leftover. The session is done from then on: the connection is never pooled, and no
+     * {@link Handler} event follows. The default cannot.
+     *
+     * @return the upstream end of the tunnel, or empty, changing nothing, when the connection cannot become one (it
+     *     closed, or it is in the middle of an exchange that did not switch protocols)
+     */
+    default Optional<TunnelEnd> takeOver() {
+        return Optional.empty();
+    }
+
     /** Events of one upstream exchange, on the connection's event loop. */
     interface Handler {
-        /** A 1xx interim response (never 101). */
+        /** A 1xx interim response (never 101: see {@link #onUpgrade}). */
         void onInformational(ResponseHeader header);
+
+        /**
+         * The origin answered {@code 101 Switching Protocols} to a request that asked to upgrade ({@code Connection:
+         * upgrade} with an {@code Upgrade} header); a 101 to any other request is an error. No more response events
+         * follow: the handler either takes the connection with {@link ClientSession#takeOver()} or aborts the session.
+         *
+         * @implSpec reports an error, as for a response the handler cannot take
+         */
+        default void onUpgrade(ResponseHeader header) {
+            onError(ProxyError.explain(ErrorType.Kind.INVALID_HTTP_HEADER, ErrorSource.UPSTREAM,
+                    "unexpected 101 Switching Protocols"));
+        }
 
         /** The final response head. */
         void onResponseHeader(ResponseHeader header);

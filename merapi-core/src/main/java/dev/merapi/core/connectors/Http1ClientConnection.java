@@ -5,6 +5,7 @@ import dev.merapi.core.internal.http1.BodyReader;
 import dev.merapi.core.internal.http1.BodyWriter;
 import dev.merapi.core.internal.http1.KeepAlive;
 import dev.merapi.core.protocols.ServerSession;
+import dev.merapi.core.tunnels.TunnelEnd;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.error.ErrorSource;
 import dev.merapi.error.ErrorType;
@@ -59,7 +60,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
     /** The most one splice round asks for; the kernel's pipe (64 KiB unless raised) bounds it first. */
     private static final int SPLICE_READ_BYTES = 1 << 20;
 
-    private enum State { ACTIVE, IDLE, CLOSED }
+    private enum State { ACTIVE, IDLE, CLOSED, TUNNEL }
 
     private final HttpPeer peer;
     private final Connector connector;
@@ -90,6 +91,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
     private boolean notReusable; // the body ends with the connection, or the origin sent bytes after it
     private boolean released;
     private boolean splicing;
+    private boolean upgradeRequested; // the request asked to switch protocols: a 101 may answer it
 
     Http1ClientConnection(HttpPeer peer, Connector connector, ConnectionPool<HttpPeer.ReuseKey, Http1ClientConnection> pool,
             Http1Limits limits) {
@@ -130,6 +132,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
         reader.cancelDemand();
         released = false;
         splicing = false;
+        upgradeRequested = false;
         scan.reset();
         if (reused && cumulation != null) {
             // bytes that arrived while idle make the connection unusable; the idle handler closes it first
@@ -143,6 +146,9 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
      * a small piece, so that a body to splice stays in the socket.
      */
     int readSize(int guess) {
+        if (state == State.TUNNEL) {
+            return guess;
+        }
         if (splicing) {
             return SPLICE_READ_BYTES;
         }
@@ -181,6 +187,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
             writer.start(BodyWriter.Framing.NONE, 0); // the head announces no body: none may follow it
         }
         requestWantsClose = h.containsToken(HeaderNames.CONNECTION, "close");
+        upgradeRequested = h.containsToken(HeaderNames.CONNECTION, "upgrade") && h.contains(HeaderNames.UPGRADE);
         ByteBuf head = Http1Encoder.encodeRequest(ctx.alloc(), request);
         if (endOfStream) {
             requestDone = true;
@@ -370,6 +377,23 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
         close();
     }
 
+    @Override
+    public java.util.Optional<TunnelEnd> takeOver() {
+        boolean switched = response != null && response.status() == 101;
+        boolean untouched = method == null && response == null;
+        if (state != State.ACTIVE || released || splicing || !channel.isActive() || !(switched || untouched)) {
+            return java.util.Optional.empty();
+        }
+        state = State.TUNNEL; // from here every read goes on down the pipeline, to the tunnel
+        released = true;
+        handler = null;
+        readTimer.cancel();
+        writeTimer.cancel();
+        ByteBuf leftover = cumulation == null ? Unpooled.EMPTY_BUFFER : cumulation;
+        cumulation = null;
+        return java.util.Optional.of(new TunnelEnd(channel, leftover));
+    }
+
     /** Closes the connection; used by the pool too. */
     void close() {
         if (state == State.IDLE) {
@@ -386,6 +410,10 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (state == State.TUNNEL) {
+            ctx.fireChannelRead(msg);
+            return;
+        }
         if (!(msg instanceof ByteBuf in)) {
             ReferenceCountUtil.release(msg);
             return;
@@ -410,6 +438,9 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
             responseStarted = true;
         }
         cumulation = cumulation == null ? in : ByteToMessageDecoder.MERGE_CUMULATOR.cumulate(ctx.alloc(), cumulation, in);
+        if (response != null && response.status() == 101) {
+            return; // the new protocol's first bytes: held for takeOver
+        }
         if (response == null) {
             parseHeads();
         } else if (reader.hasDemand()) {
@@ -439,6 +470,10 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
                 return;
             }
             scan.reset();
+            if (head.status() == 101 && upgradeRequested && handler != null) {
+                switchedProtocols(head);
+                return;
+            }
             if (head.isInformational()) {
                 if (head.status() == 101 || ++interim > MAX_INTERIM) {
                     fail(ProxyError.explain(ErrorType.Kind.INVALID_HTTP_HEADER, ErrorSource.UPSTREAM,
@@ -463,6 +498,19 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
                 handler.onResponseHeader(head);
             }
         }
+    }
+
+    /**
+     * The origin switched protocols: HTTP ends here. What follows the 101 head stays in the cumulation for
+     * {@link #takeOver()}; nothing more is read until the tunnel asks. The read timeout stays armed until then, so a
+     * handler that neither takes the connection nor aborts it does not hold it for ever.
+     */
+    private void switchedProtocols(ResponseHeader head) {
+        scan.reset();
+        response = head;
+        responseStarted = true;
+        notReusable = true;
+        Objects.requireNonNull(handler, "handler").onUpgrade(head);
     }
 
     @Override

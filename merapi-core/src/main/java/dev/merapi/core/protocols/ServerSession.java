@@ -1,6 +1,7 @@
 package dev.merapi.core.protocols;
 
 import dev.merapi.core.tls.TlsInfo;
+import dev.merapi.core.tunnels.TunnelEnd;
 import dev.merapi.error.ProxyError;
 import dev.merapi.http.Headers;
 import dev.merapi.http.RequestHeader;
@@ -119,6 +120,21 @@ public interface ServerSession {
      * @return the channel to splice into, or empty, changing nothing, when this session cannot take a spliced body
      */
     default Optional<Channel> spliceTarget(long length, Predicate<Channel> admit) {
+        return Optional.empty();
+    }
+
+    /**
+     * Ends HTTP on this connection: writes {@code header} (a {@code 101 Switching Protocols} to an Upgrade request,
+     * or a {@code 2xx} to CONNECT) without body or framing headers, flushes it, and hands the connection over as a
+     * {@link TunnelEnd} for {@link dev.merapi.core.tunnels.Tunnel#relay}. The bytes the client sent after the request
+     * head, which were held and never handed to anyone, become the end's leftover. The session is done from then on,
+     * and so is HTTP on the connection. Possible only on an HTTP/1.1 connection, before any response was written, once
+     * the request body (if any) has been read whole. The default cannot.
+     *
+     * @return the client's end of the tunnel, or empty, changing nothing, when this session cannot become one
+     * @throws IllegalArgumentException if {@code header} is neither a 101 nor a 2xx
+     */
+    default Optional<TunnelEnd> openTunnel(ResponseHeader header) {
         return Optional.empty();
     }
 

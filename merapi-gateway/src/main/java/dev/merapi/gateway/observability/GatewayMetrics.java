@@ -1,8 +1,10 @@
 package dev.merapi.gateway.observability;
 
 import dev.merapi.core.security.SecurityEvents;
+import dev.merapi.core.tunnels.Tunnel;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.FunctionCounter;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.core.instrument.MultiGauge;
 import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
@@ -31,7 +33,9 @@ import java.util.function.Supplier;
  *       (the version running);</li>
  *   <li>{@code merapi_backend_up{group, backend}} (1 healthy, 0 not), {@code merapi_connections_active{listener}}
  *       (open client connections) and {@code merapi_security_events_total{rule}} (the process's
- *       {@link SecurityEvents}), read at each scrape.</li>
+ *       {@link SecurityEvents}), read at each scrape;</li>
+ *   <li>{@code merapi_tunnels_open} and {@code merapi_tunnels_opened_total}: WebSocket, Upgrade and CONNECT tunnels
+ *       ({@link Tunnel}), read at each scrape.</li>
  * </ul>
  * Thread-safe. Meters are looked up in a map per label set, so recording costs a hash lookup and an atomic add.
  */
@@ -66,6 +70,10 @@ public final class GatewayMetrics {
         this.reloadsOk = Counter.builder("merapi.config.reloads").tag("result", "ok").description("configuration reloads").register(registry);
         this.reloadsFailed = Counter.builder("merapi.config.reloads").tag("result", "failed").description("configuration reloads").register(registry);
         this.backendUp = MultiGauge.builder("merapi.backend.up").description("1 if the backend is healthy, else 0").register(registry);
+        Gauge.builder("merapi.tunnels.open", Tunnel::openTunnels).description("open WebSocket, Upgrade and CONNECT tunnels")
+                .register(registry);
+        FunctionCounter.builder("merapi.tunnels.opened", this, m -> Tunnel.openedTunnels())
+                .description("WebSocket, Upgrade and CONNECT tunnels opened").register(registry);
     }
 
     /** One request finished. {@code group} is empty for a route that does not proxy (or no route: route "none"). */

@@ -10,6 +10,7 @@ import dev.merapi.core.internal.tls.TlsAttributes;
 import dev.merapi.core.protocols.ErrorResponses;
 import dev.merapi.core.protocols.ServerSession;
 import dev.merapi.core.tls.TlsInfo;
+import dev.merapi.core.tunnels.TunnelEnd;
 import dev.merapi.core.security.LogLimit;
 import dev.merapi.core.security.SecurityEvents;
 import dev.merapi.core.apps.HttpServerApp;
@@ -74,7 +75,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     // request triggers): a few lines with their trace, then a summary, never a trace per connection
     private static final LogLimit UNEXPECTED = new LogLimit(log, "downstream-errors-suppressed", 10, 1);
 
-    private enum State { IDLE, HEAD, ACTIVE, CLOSING, CLOSED }
+    private enum State { IDLE, HEAD, ACTIVE, CLOSING, CLOSED, TUNNEL }
 
     private enum ReadWait { FIRST_BYTE, KEEP_ALIVE, HEADER, BODY, LINGER }
 
@@ -159,13 +160,18 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
 
     @Override
     public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (state == State.TUNNEL) {
+            readPending = false;
+            ctx.fireChannelRead(msg); // HTTP is over on this connection: the tunnel after this handler takes it
+            return;
+        }
         if (!(msg instanceof ByteBuf in)) {
             ReferenceCountUtil.release(msg);
             return;
         }
         readPending = false;
         switch (state) {
-            case CLOSING, CLOSED -> {
+            case CLOSING, CLOSED, TUNNEL -> {
                 lingered += in.readableBytes();
                 in.release();
                 if (state == State.CLOSING && lingered < LINGER_MAX_BYTES) {
@@ -190,6 +196,10 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
 
     @Override
     public void channelWritabilityChanged(ChannelHandlerContext ctx) {
+        if (state == State.TUNNEL) {
+            ctx.fireChannelWritabilityChanged(); // the tunnel's own backpressure and idle timeout rule now
+            return;
+        }
         if (channel.isWritable()) {
             if (writeTimer != null && (current == null || !current.splicing)) { // a splice keeps its watch
                 writeTimer.disarm();
@@ -852,6 +862,38 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             if (current == this && isOpen()) {
                 ctx.flush();
             }
+        }
+
+        @Override
+        public Optional<TunnelEnd> openTunnel(ResponseHeader header) {
+            int status = header.status();
+            if (status != 101 && (status < 200 || status > 299)) {
+                throw new IllegalArgumentException("a tunnel opens on a 101 or a 2xx, not " + status);
+            }
+            if (current != this || response != Response.NOT_STARTED || !Http1ServerConnection.this.isOpen()
+                    || request.version() != HttpVersion.HTTP_1_1 || !body.isDone() || splicing) {
+                return Optional.empty();
+            }
+            Headers h = header.headers();
+            h.remove(HeaderNames.CONTENT_LENGTH);
+            h.remove(HeaderNames.TRANSFER_ENCODING);
+            h.remove(HeaderNames.KEEP_ALIVE);
+            if (status != 101) {
+                h.remove(HeaderNames.CONNECTION);
+            }
+            response = Response.DONE;
+            current = null;
+            state = State.TUNNEL;
+            readTimer.cancel();
+            if (writeTimer != null) {
+                writeTimer.cancel();
+            }
+            body.cancelDemand();
+            ctx.writeAndFlush(Http1Encoder.encodeResponse(ctx.alloc(), header, HttpVersion.HTTP_1_1), ctx.voidPromise());
+            // bytes the client sent after the head were held here, never handed on: they are the new protocol's now
+            ByteBuf leftover = cumulation == null ? Unpooled.EMPTY_BUFFER : cumulation;
+            cumulation = null;
+            return Optional.of(new TunnelEnd(channel, leftover));
         }
 
         @Override
