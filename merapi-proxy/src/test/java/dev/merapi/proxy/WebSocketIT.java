@@ -2,22 +2,32 @@ package dev.merapi.proxy;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.merapi.core.listeners.ListenerConfig;
+import dev.merapi.core.services.ListeningService;
+import dev.merapi.core.tls.CertificateStore;
+import dev.merapi.core.tls.ServerTls;
 import dev.merapi.core.tunnels.Tunnel;
 import dev.merapi.core.tunnels.TunnelStats;
 import dev.merapi.core.upstreams.HttpPeer;
+import dev.merapi.testkit.TestPki;
 import dev.merapi.testkit.TestServer;
 import java.io.ByteArrayOutputStream;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.WebSocket;
 import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.security.KeyStore;
 import java.time.Duration;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.TimeUnit;
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.TrustManagerFactory;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * WebSocket through Merapi between real peers: Debian's python3-websockets as origin and as client, and the JDK's
@@ -102,6 +112,41 @@ class WebSocketIT {
         assertThat(proxy.tunnels.getFirst().orElseThrow().end()).isEqualTo(TunnelStats.End.IDLE_TIMEOUT);
         assertThat(server.awaitNoOpenConnections(WAIT)).isTrue();
         assertThat(Tunnel.openTunnels()).isZero();
+    }
+
+    @Test
+    void aWebSocketOnATlsListenerEchoesThroughTheTunnel(@TempDir Path dir) throws Exception {
+        TestPki pki = TestPki.create(dir, "Merapi Test CA");
+        TestPki.Issued localhost = pki.certificate("localhost").dns("localhost").ip("127.0.0.1").issue();
+        PythonWebSocketPeer origin = fixture.closeAfter(PythonWebSocketPeer.server());
+        TunnelRecordingProxy proxy = new TunnelRecordingProxy(HttpPeer.of("127.0.0.1:" + origin.port()));
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy);
+        TestServer server = fixture.closeAfter(TestServer.start(ListeningService.http("wss", engine)
+                .addListener(ListenerConfig.tcp("127.0.0.1:0").toBuilder()
+                        .tls(ServerTls.of(CertificateStore.of(localhost.chainPem(), localhost.keyPem()))).build()))
+                .checkClosedOnStop(engine.connector()::openConnections));
+        KeyStore trust = KeyStore.getInstance("PKCS12");
+        trust.load(null, null);
+        trust.setCertificateEntry("ca", pki.caCertificate());
+        TrustManagerFactory tmf = TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+        tmf.init(trust);
+        SSLContext ssl = SSLContext.getInstance("TLS");
+        ssl.init(null, tmf.getTrustManagers(), null);
+        Collector collector = new Collector();
+
+        WebSocket ws = HttpClient.newBuilder().sslContext(ssl).build().newWebSocketBuilder()
+                .connectTimeout(Duration.ofSeconds(20))
+                .buildAsync(URI.create("wss://localhost:" + server.port() + "/tls"), collector)
+                .get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        byte[] big = MockPattern.bytes(1 << 20);
+        ws.sendBinary(ByteBuffer.wrap(big), true).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(collector.binary.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo(big);
+        ws.sendText("close:4002", true).get(WAIT.toSeconds(), TimeUnit.SECONDS);
+        assertThat(collector.closed.get(WAIT.toSeconds(), TimeUnit.SECONDS)).isEqualTo(4002);
+        assertThat(origin.awaitLine("closed ")).isEqualTo("closed 4002");
+        awaitLogged(proxy, 1);
+        assertThat(proxy.statuses).containsExactly(101);
+        assertThat(server.awaitNoOpenConnections(WAIT)).isTrue();
     }
 
     private static void awaitLogged(RecordingProxy proxy, int n) throws InterruptedException {
