@@ -3,15 +3,28 @@ package dev.merapi.proxy;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.merapi.core.connectors.ClientSession;
+import dev.merapi.core.connectors.Connector;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.core.upstreams.PeerOptions;
 import dev.merapi.core.upstreams.UpstreamProtocol;
 import dev.merapi.core.upstreams.UpstreamTls;
 import dev.merapi.error.ErrorType;
+import dev.merapi.error.ProxyError;
+import dev.merapi.http.BodyLength;
+import dev.merapi.http.Headers;
+import dev.merapi.http.Http1Limits;
+import dev.merapi.http.RequestHeader;
+import dev.merapi.http.ResponseHeader;
 import dev.merapi.testkit.ExternalServer;
 import dev.merapi.testkit.RawClient;
 import dev.merapi.testkit.TestPki;
 import dev.merapi.testkit.TestServer;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.EventLoop;
+import io.netty.channel.MultiThreadIoEventLoopGroup;
+import io.netty.channel.nio.NioIoHandler;
 import io.netty.handler.codec.http2.Http2Headers;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -26,7 +39,9 @@ import java.security.cert.Certificate;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Optional;
 import java.util.SplittableRandom;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -240,6 +255,68 @@ class UpstreamH2IT {
                 assertThat(large.body()).hasSize(size);
                 assertThat(o.connections.get()).isEqualTo(1);
             }
+        }
+    }
+
+    @Test
+    void requestTrailersReachAnH2OriginAndItsResponseTrailersAreHandedOut() throws Exception {
+        MultiThreadIoEventLoopGroup group = new MultiThreadIoEventLoopGroup(1, NioIoHandler.newFactory());
+        try (H2Origin o = H2Origin.h2c(0)) {
+            Connector connector = new Connector(8, Http1Limits.DEFAULT, false, 0);
+            EventLoop loop = group.next();
+            CompletableFuture<String> body = new CompletableFuture<>();
+            CompletableFuture<Optional<Headers>> trailers = new CompletableFuture<>();
+            loop.execute(() -> connector.connect(h2c(o), loop).addListener(f -> {
+                ClientSession s = (ClientSession) f.getNow();
+                StringBuilder got = new StringBuilder();
+                s.setHandler(new ClientSession.Handler() {
+                    @Override
+                    public void onInformational(ResponseHeader header) {
+                    }
+
+                    @Override
+                    public void onResponseHeader(ResponseHeader header) {
+                        s.readBody();
+                    }
+
+                    @Override
+                    public void onBody(ByteBuf data, boolean end) {
+                        got.append(data.toString(StandardCharsets.US_ASCII));
+                        data.release();
+                        if (end) {
+                            trailers.complete(s.responseTrailers());
+                            s.release();
+                            body.complete(got.toString());
+                        } else {
+                            s.readBody();
+                        }
+                    }
+
+                    @Override
+                    public void onWritable() {
+                    }
+
+                    @Override
+                    public void onError(ProxyError error) {
+                        body.completeExceptionally(error);
+                        s.release();
+                    }
+                });
+                RequestHeader req = RequestHeader.of("POST", "/echo");
+                req.headers().add("Host", "client.test");
+                req.setBodyLength(BodyLength.CHUNKED);
+                s.writeRequestHeader(req, false);
+                s.writeBody(Unpooled.copiedBuffer("abc", StandardCharsets.US_ASCII), false);
+                s.writeTrailers(new Headers().add("X-Checksum", "900150983cd24fb0").add("Content-Length", "3"));
+            }));
+
+            assertThat(body.get(20, TimeUnit.SECONDS)).isEqualTo("abc");
+            Headers t = trailers.get().orElseThrow();
+            assertThat(t.get("x-checksum")).contains("900150983cd24fb0");
+            assertThat(t.contains("content-length")).as("a framing field is never a trailer").isFalse();
+            assertThat(RecordingProxy.eventually(() -> connector.openConnections() == 1)).isTrue();
+        } finally {
+            group.shutdownGracefully(0, 2, TimeUnit.SECONDS).sync();
         }
     }
 
