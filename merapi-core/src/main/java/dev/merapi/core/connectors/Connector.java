@@ -34,6 +34,9 @@ import java.net.UnknownHostException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.LongAdder;
 import java.util.List;
 import java.util.Objects;
 import java.util.Set;
@@ -41,9 +44,6 @@ import java.util.function.Consumer;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
-import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.atomic.AtomicInteger;
-import java.util.concurrent.atomic.LongAdder;
 
 /**
  * Makes and pools upstream connections. A connection is always made on the event loop of the downstream
@@ -57,6 +57,13 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>{@link #connect} first takes the most recently used idle connection for the peer's reuse key; only
  * when there is none does it open a new one. Host names are resolved on a virtual thread, never on a loop.
+ *
+ * <p>A peer whose {@link dev.merapi.core.upstreams.PeerOptions#protocol()} asks for HTTP/2 gets a stream on an HTTP/2
+ * connection of this loop instead (docs/http2.md, "Upstream HTTP/2"): one that has room under both stream limits and
+ * has not received GOAWAY, else one being set up, else a new one, at most {@value #MAX_H2_CONNECTIONS_PER_KEY} per loop
+ * and reuse key. An {@link dev.merapi.core.upstreams.UpstreamProtocol#HTTP2_PREFERRED} peer whose origin picks
+ * HTTP/1.1 by ALPN is remembered, and is offered only HTTP/1.1 from then on. The {@code pooled} flag of
+ * {@link #connect(HttpPeer, EventLoop, boolean)} does not apply to HTTP/2: a connection that failed is not available.
  */
 public final class Connector {
     private static final Logger log = LoggerFactory.getLogger(Connector.class);
