@@ -166,13 +166,7 @@ class UpstreamH2IT {
     @Test
     void theOriginsStreamLimitOpensASecondConnection() throws Exception {
         try (H2Origin o = H2Origin.h2c(2)) {
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(new RecordingProxy(h2c(o)));
-            try (TestServer server = RecordingProxy.serve(engine)) {
-                List<RawClient.Response> rs = concurrently(server, 4, "GET /slow HTTP/1.1\r\nHost: client.test\r\n\r\n");
-
-                assertThat(rs).allSatisfy(r -> assertThat(r.status()).isEqualTo(200));
-                assertThat(o.connections.get()).as("h2 connections at the origin").isEqualTo(2);
-            }
+            assertConcurrentSlowRequestsNeedConnections(o, h2c(o), 4, 2);
         }
     }
 
@@ -181,13 +175,19 @@ class UpstreamH2IT {
         try (H2Origin o = H2Origin.h2c(0)) {
             HttpPeer peer = HttpPeer.of("127.0.0.1:" + o.port()).withOptions(PeerOptions.builder()
                     .protocol(UpstreamProtocol.HTTP2).maxStreamsPerConnection(1).build());
-            HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(new RecordingProxy(peer));
-            try (TestServer server = RecordingProxy.serve(engine)) {
-                List<RawClient.Response> rs = concurrently(server, 3, "GET /slow HTTP/1.1\r\nHost: client.test\r\n\r\n");
+            assertConcurrentSlowRequestsNeedConnections(o, peer, 3, 3);
+        }
+    }
 
-                assertThat(rs).allSatisfy(r -> assertThat(r.status()).isEqualTo(200));
-                assertThat(o.connections.get()).as("h2 connections at the origin").isEqualTo(3);
-            }
+    /** Sends {@code requests} slow requests at once through a proxy to {@code peer}: all 200, on {@code connections}. */
+    private static void assertConcurrentSlowRequestsNeedConnections(H2Origin o, HttpPeer peer, int requests, int connections)
+            throws Exception {
+        HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(new RecordingProxy(peer));
+        try (TestServer server = RecordingProxy.serve(engine)) {
+            List<RawClient.Response> rs = concurrently(server, requests, "GET /slow HTTP/1.1\r\nHost: client.test\r\n\r\n");
+
+            assertThat(rs).allSatisfy(r -> assertThat(r.status()).isEqualTo(200));
+            assertThat(o.connections.get()).as("h2 connections at the origin").isEqualTo(connections);
         }
     }
 
