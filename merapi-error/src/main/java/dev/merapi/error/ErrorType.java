@@ -37,6 +37,12 @@ public sealed interface ErrorType permits ErrorType.Kind, ErrorType.HttpStatus, 
         INVALID_HTTP_BODY,
         /** An HTTP/2 protocol error. */
         H2_ERROR,
+        /**
+         * The upstream refused an HTTP/2 stream before processing it: a REFUSED_STREAM reset, or a GOAWAY whose last
+         * stream id is below the stream's (RFC 9113 §8.7). The origin did not act on the request, so it is safe to
+         * send again whatever its method.
+         */
+        STREAM_REFUSED,
         /** The request was cancelled, for example because the client went away. */
         CANCELLED,
         /** No upstream peer could be chosen. */

@@ -14,6 +14,7 @@ import dev.merapi.proxy.Stages;
 import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.function.Function;
+import java.util.function.UnaryOperator;
 
 /**
  * The reverse proxy of {@code merapi proxy} over several upstreams: each request goes to the backend the
@@ -24,14 +25,21 @@ import java.util.function.Function;
 final class BalancingProxy implements ProxyHttp<BalancingProxy.Ctx> {
     private final LoadBalancer balancer;
     private final Function<Session, byte[]> hashKey;
+    private final UnaryOperator<HttpPeer> peers;
 
     /** One request's lease on the backend of its current attempt. */
     static final class Ctx extends LeaseHolder {
     }
 
     BalancingProxy(LoadBalancer balancer, Function<Session, byte[]> hashKey) {
+        this(balancer, hashKey, UnaryOperator.identity());
+    }
+
+    /** @param peers turns a chosen backend's peer into the one connected to (its protocol, for example) */
+    BalancingProxy(LoadBalancer balancer, Function<Session, byte[]> hashKey, UnaryOperator<HttpPeer> peers) {
         this.balancer = balancer;
         this.hashKey = hashKey;
+        this.peers = peers;
     }
 
     @Override
@@ -45,7 +53,7 @@ final class BalancingProxy implements ProxyHttp<BalancingProxy.Ctx> {
         if (backend.isEmpty()) {
             return Stages.failed(ProxyError.explain(ErrorType.Kind.NO_UPSTREAM, ErrorSource.UPSTREAM, "no healthy upstream"));
         }
-        return Stages.completed(backend.get().peer());
+        return Stages.completed(peers.apply(backend.get().peer()));
     }
 
     @Override

@@ -10,6 +10,7 @@ import dev.merapi.core.services.ListeningService;
 import dev.merapi.core.tls.CertificateStore;
 import dev.merapi.core.tls.ServerTls;
 import dev.merapi.core.upstreams.HttpPeer;
+import dev.merapi.core.upstreams.UpstreamProtocol;
 import dev.merapi.core.upstreams.UpstreamTls;
 import dev.merapi.proxy.ForwardedHeaders;
 import dev.merapi.proxy.ConnectTarget;
@@ -31,6 +32,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.Callable;
+import java.util.function.UnaryOperator;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -224,6 +226,13 @@ public final class Main implements Callable<Integer> {
                     + " path could read and change the traffic); says so on stderr at start.")
         boolean upstreamInsecure;
 
+        @Option(names = "--upstream-protocol", defaultValue = "h1", paramLabel = "h1|h2|h2-preferred",
+                description = {"The HTTP version spoken to the upstreams (default: ${DEFAULT-VALUE}, as nginx does). h2: HTTP/2"
+                    + " only, h2c with prior knowledge to HOST:PORT, h2 by ALPN to https://; requests share a connection, up to"
+                    + " 100 streams each. h2-preferred: for https://, offers h2 and http/1.1 by ALPN and remembers an upstream"
+                    + " that picks http/1.1; plain upstreams get HTTP/1.1."})
+        String upstreamProtocol;
+
         @Option(names = "--balance", defaultValue = "round-robin",
                 description = "How to choose among upstreams: round-robin, random, hash, ketama, least-conn, p2c-ewma or maglev (default: ${DEFAULT-VALUE}).")
         String balance;
@@ -316,6 +325,15 @@ public final class Main implements Callable<Integer> {
                 err.println("merapi proxy: " + e.getMessage());
                 return 2;
             }
+            UpstreamProtocol protocol;
+            try {
+                protocol = UpstreamProtocol.parse(upstreamProtocol);
+            } catch (IllegalArgumentException e) {
+                err.println("merapi proxy: --upstream-protocol: " + e.getMessage());
+                return 2;
+            }
+            UnaryOperator<HttpPeer> speaking = protocol == UpstreamProtocol.HTTP1 ? UnaryOperator.identity()
+                    : peer -> peer.withOptions(peer.options().toBuilder().protocol(protocol).build());
             if (upstreamInsecure) {
                 err.println("merapi proxy: WARNING: --upstream-insecure: the certificates and host names of https:// upstreams are"
                         + " not verified; anyone on the path can read and change that traffic");
@@ -336,8 +354,8 @@ public final class Main implements Callable<Integer> {
                 tls = listenerTls();
                 ProxyOptions options = proxyOptions(via, trustedProxies).toBuilder().tunnels(tunnelOptions()).build();
                 service = (balancer.isPresent()
-                        ? ListeningService.http("proxy", HttpProxy.of(new BalancingProxy(balancer.get(), UpstreamSpec.hashKey(hashKey)), options))
-                        : ListeningService.http("proxy", HttpProxy.of(new ForwardProxy(backends.getFirst().peer()), options)))
+                        ? ListeningService.http("proxy", HttpProxy.of(new BalancingProxy(balancer.get(), UpstreamSpec.hashKey(hashKey), speaking), options))
+                        : ListeningService.http("proxy", HttpProxy.of(new ForwardProxy(speaking.apply(backends.getFirst().peer())), options)))
                         .addListener(withTls(ListenerConfig.tcp(listen).toBuilder(), tls).maxConnections(maxConnections)
                                 .maxConnectionsPerIp(maxConnectionsPerIp).build());
                 if (!connectAllow.isEmpty()) {

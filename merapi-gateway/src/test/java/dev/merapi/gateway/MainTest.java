@@ -163,6 +163,16 @@ class MainTest {
     }
 
     @Test
+    void unknownUpstreamProtocolIsRejectedWithOneLine() {
+        Run r = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--upstream-protocol", "spdy");
+
+        assertThat(r.exitCode()).isEqualTo(2);
+        assertThat(r.err()).isEqualTo("merapi proxy: --upstream-protocol: unknown upstream protocol 'spdy': expected h1, h2 or h2-preferred"
+                + System.lineSeparator());
+        assertThat(run("proxy", "--help").out()).contains("--upstream-protocol=h1|h2|h2-preferred");
+    }
+
+    @Test
     void unknownTransportIsRejected() {
         Run r = run("proxy", "--listen", "127.0.0.1:0", "--upstream", "127.0.0.1:9", "--transport", "carrier-pigeon");
 

@@ -1,7 +1,9 @@
 package dev.merapi.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
+import dev.merapi.testkit.ExternalServer;
 import dev.merapi.testkit.MockOrigin;
 import dev.merapi.testkit.RawClient;
 import dev.merapi.testkit.RecordedRequest;
@@ -9,10 +11,13 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.HashSet;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code merapi proxy} as a user runs it, in a child JVM on loopback: loop protection and the flags of the hop and
@@ -66,6 +71,32 @@ class ProxyCommandIT {
                 client.send("CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
                 assertThat(client.readResponse().status()).isEqualTo(403);
             }
+        }
+    }
+
+    @Test
+    void upstreamProtocolH2SpeaksH2cToNginxAndSharesOneConnection(@TempDir Path dir) throws Exception {
+        Path nginxBinary = Path.of("/usr/sbin/nginx");
+        assumeTrue(Files.isExecutable(nginxBinary), "nginx is not installed (apt-get install nginx-light)");
+        int port = GatewayProcess.freePort();
+        try (ExternalServer nginx = ExternalServer.nginx(nginxBinary, dir.resolve("nginx"), p -> """
+                    server { listen 127.0.0.1:%d http2;
+                        location / { default_type text/plain; return 200 "proto=$server_protocol conn=$connection\\n"; } }
+                """.formatted(p));
+                GatewayProcess gateway = GatewayProcess.start("proxy", "--listen", "127.0.0.1:" + port,
+                        "--upstream", "127.0.0.1:" + nginx.port(), "--upstream-protocol", "h2", "--threads", "1")) {
+            gateway.awaitLine("proxy:", Duration.ofSeconds(30));
+            Set<String> connections = new HashSet<>();
+            try (RawClient client = RawClient.connect(port)) {
+                for (int i = 0; i < 3; i++) {
+                    client.send("GET / HTTP/1.1\r\nHost: test\r\n\r\n");
+                    RawClient.Response r = client.readResponse();
+                    assertThat(r.status()).isEqualTo(200);
+                    assertThat(r.bodyText()).startsWith("proto=HTTP/2.0");
+                    connections.add(r.bodyText().replaceAll("(?s).*conn=(\\d+).*", "$1"));
+                }
+            }
+            assertThat(connections).as("nginx connection numbers").hasSize(1);
         }
     }
 

@@ -4,12 +4,16 @@ import dev.merapi.error.ProxyError;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
+import java.nio.charset.StandardCharsets;
+import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 
 /**
  * Decodes a chunked body (RFC 9112 §7.1) strictly: hex sizes without overflow, extensions that follow
  * the grammar, CRLF after every chunk, and trailer fields that follow the header rules. Trailers are
- * validated and then dropped.
+ * validated and kept ({@link #trailers()}), except the fields a sender must not put in a trailer section
+ * (RFC 9110 §6.5.1: framing, routing and connection fields such as Content-Length, Transfer-Encoding, Host),
+ * which are dropped so that no recipient can take them for framing.
  *
  * <p>{@link #decode(ByteBuf, ByteBufAllocator)} is the one a proxy uses: it turns everything one read brought into
  * one piece, so a body sent as a million one-byte chunks costs a few passes, not a million deliveries.
@@ -27,6 +31,7 @@ public final class ChunkedDecoder {
     private long remaining;
     private int trailerBytes;
     private long total;
+    private @Nullable Headers trailers;
 
     /**
      * @param limits the chunk-line and trailer limits
@@ -40,6 +45,14 @@ public final class ChunkedDecoder {
     /** Whether the last chunk and the trailers have been read. */
     public boolean isDone() {
         return state == State.DONE;
+    }
+
+    /**
+     * The trailer fields that followed the last chunk, once {@link #isDone()}; empty when there were none (or none
+     * that may be forwarded).
+     */
+    public Optional<Headers> trailers() {
+        return Optional.ofNullable(trailers);
     }
 
     /** How many body bytes (chunk data only) have been decoded so far. */
@@ -179,12 +192,15 @@ public final class ChunkedDecoder {
                     if (trailerBytes > limits.maxTrailerBytes()) {
                         throw Http1Parser.failBody(request, 400, "chunk-line-too-long", "trailer section is too long");
                     }
+                    int colon;
                     try {
-                        Http1Parser.headerLine(in, start, lf - 1, request);
+                        colon = Http1Parser.headerLine(in, start, lf - 1, request);
                     } catch (ProxyError e) {
                         // a trailer line is part of the body: a broken one is a body error, not a head error
                         throw request ? e : Http1Parser.trailerError(e);
                     }
+                    keepTrailer(in.toString(start, colon - start, StandardCharsets.ISO_8859_1),
+                            Http1Parser.value(in, colon + 1, lf - 1));
                     in.readerIndex(lf + 1);
                 }
                 case DONE -> {
@@ -192,6 +208,16 @@ public final class ChunkedDecoder {
                 }
             }
         }
+    }
+
+    private void keepTrailer(String name, String value) {
+        if (TrailerFields.isForbidden(name)) {
+            return;
+        }
+        if (trailers == null) {
+            trailers = new Headers(4);
+        }
+        trailers.add(name, value);
     }
 
     /**

@@ -68,6 +68,14 @@ public final class Http1Encoder {
         return alloc.buffer(5).writeBytes(LAST_CHUNK);
     }
 
+    /** The last chunk followed by {@code trailers} and the empty line that ends the body; the trailers as given. */
+    public static ByteBuf lastChunk(ByteBufAllocator alloc, Headers trailers) {
+        ByteBuf buf = alloc.buffer(3 + headersSize(trailers));
+        buf.writeByte('0').writeBytes(CRLF);
+        writeHeaders(buf, trailers);
+        return buf;
+    }
+
     private static int headersSize(Headers h) {
         int size = 2;
         for (int i = 0; i < h.size(); i++) {

@@ -351,7 +351,7 @@ public final class Http1Parser {
         return colon;
     }
 
-    private static String value(ByteBuf buf, int from, int to) {
+    static String value(ByteBuf buf, int from, int to) {
         while (from < to && isOws(buf.getByte(from))) {
             from++;
         }

@@ -1,6 +1,7 @@
 package dev.merapi.proxy;
 
 import dev.merapi.core.upstreams.HttpPeer;
+import dev.merapi.error.ErrorType;
 import dev.merapi.error.ProxyError;
 import dev.merapi.error.Retry;
 
@@ -15,7 +16,8 @@ import dev.merapi.error.Retry;
  *       and DELETE without a body, and PUT. Content on the others has no defined meaning (RFC 9110 §9.3), so Merapi
  *       cannot know the origin ignores it. Anything else needs an opt-in: the peer's
  *       {@link dev.merapi.core.upstreams.PeerOptions#retryNonIdempotent()}, or {@code errorWhileProxy} returning
- *       {@link Retry#YES} for this request.</li>
+ *       {@link Retry#YES} for this request. An HTTP/2 stream the origin refused unprocessed
+ *       ({@link dev.merapi.error.ErrorType.Kind#STREAM_REFUSED}) counts as not reached.</li>
  *   <li>Then the bounds: the error's {@link Retry} for this connection, {@link ProxyOptions#maxRetries()}, and a
  *       request body that still fits the replay buffer. A failure on a pooled connection sends the next attempt to
  *       a new connection, so one request burns at most one pooled connection.</li>
@@ -35,7 +37,8 @@ final class RetryRule {
      * @param written whether any byte of the request was handed to the upstream connection
      */
     static ProxyError beforeErrorPhase(ProxyError e, String method, boolean hasBody, boolean written, HttpPeer peer) {
-        if (!written || e.retry() == Retry.NO || idempotent(method, hasBody) || peer.options().retryNonIdempotent()) {
+        if (!written || e.retry() == Retry.NO || e.type() == ErrorType.Kind.STREAM_REFUSED || idempotent(method, hasBody)
+                || peer.options().retryNonIdempotent()) {
             return e;
         }
         return e.withRetry(Retry.NO);

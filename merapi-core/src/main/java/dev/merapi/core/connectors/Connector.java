@@ -3,6 +3,8 @@ package dev.merapi.core.connectors;
 import dev.merapi.core.internal.tls.ClientTlsContexts;
 import dev.merapi.core.listeners.Transport;
 import dev.merapi.core.upstreams.HttpPeer;
+import dev.merapi.core.upstreams.UpstreamProtocol;
+import dev.merapi.core.upstreams.UpstreamTls;
 import dev.merapi.error.ErrorSource;
 import dev.merapi.error.ErrorType;
 import dev.merapi.error.ProxyError;
@@ -32,10 +34,16 @@ import java.net.UnknownHostException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
-import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
+import java.util.List;
+import java.util.Objects;
+import java.util.Set;
+import java.util.function.Consumer;
+import org.jspecify.annotations.Nullable;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Makes and pools upstream connections. A connection is always made on the event loop of the downstream
@@ -49,12 +57,23 @@ import java.util.concurrent.atomic.LongAdder;
  *
  * <p>{@link #connect} first takes the most recently used idle connection for the peer's reuse key; only
  * when there is none does it open a new one. Host names are resolved on a virtual thread, never on a loop.
+ *
+ * <p>A peer whose {@link dev.merapi.core.upstreams.PeerOptions#protocol()} asks for HTTP/2 gets a stream on an HTTP/2
+ * connection of this loop instead (docs/http2.md, "Upstream HTTP/2"): one that has room under both stream limits and
+ * has not received GOAWAY, else one being set up, else a new one, at most {@value #MAX_H2_CONNECTIONS_PER_KEY} per loop
+ * and reuse key. An {@link dev.merapi.core.upstreams.UpstreamProtocol#HTTP2_PREFERRED} peer whose origin picks
+ * HTTP/1.1 by ALPN is remembered, and is offered only HTTP/1.1 from then on. The {@code pooled} flag of
+ * {@link #connect(HttpPeer, EventLoop, boolean)} does not apply to HTTP/2: a connection that failed is not available.
  */
 public final class Connector {
+    private static final Logger log = LoggerFactory.getLogger(Connector.class);
     private final int maxIdlePerLoop;
     private final Http1Limits limits;
     private final Executor resolver = Executors.newThreadPerTaskExecutor(Thread.ofVirtual().name("merapi-resolve-", 0).factory());
     private final FastThreadLocal<ConnectionPool<HttpPeer.ReuseKey, Http1ClientConnection>> pools = new FastThreadLocal<>();
+    private final FastThreadLocal<Http2Pool> h2Pools = new FastThreadLocal<>();
+    /** Reuse keys of peers that prefer h2 but chose HTTP/1.1 by ALPN: spoken to in HTTP/1.1 without asking again. */
+    private final Set<HttpPeer.ReuseKey> h1Only = ConcurrentHashMap.newKeySet();
     private final Set<Channel> open = ConcurrentHashMap.newKeySet();
     private final LongAdder reused = new LongAdder();
     private final LongAdder fresh = new LongAdder();
@@ -92,6 +111,9 @@ public final class Connector {
     /** How many client connections of one event loop may hold a splice pipe, unless configured otherwise. */
     public static final int DEFAULT_SPLICE_PIPES_PER_LOOP = 256;
 
+    /** The most HTTP/2 connections one event loop opens to one reuse key; above it a request fails (502). */
+    public static final int MAX_H2_CONNECTIONS_PER_KEY = 64;
+
     /** The largest read while a response head is awaited, when bodies may be spliced. */
     public static final int HEAD_READ_BYTES = 4096;
 
@@ -114,6 +136,11 @@ public final class Connector {
      * @see #connect(HttpPeer, EventLoop)
      */
     public Future<ClientSession> connect(HttpPeer peer, EventLoop loop, boolean pooled) {
+        if (speaksH2(peer)) {
+            Promise<ClientSession> promise = loop.newPromise();
+            dispatchH2(peer, loop, promise);
+            return promise;
+        }
         ConnectionPool<HttpPeer.ReuseKey, Http1ClientConnection> pool = pool(loop);
         Http1ClientConnection idle;
         while (pooled && (idle = pool.acquire(peer.reuseKey()).orElse(null)) != null) {
@@ -125,31 +152,43 @@ public final class Connector {
             idle.close();
         }
         Promise<ClientSession> promise = loop.newPromise();
+        resolveThenOpen(peer, loop, pool, null, promise::tryFailure, promise);
+        return promise;
+    }
+
+    /** Resolves the peer's host name if it has one (on a virtual thread), then opens a connection on {@code loop}. */
+    private void resolveThenOpen(HttpPeer peer, EventLoop loop, ConnectionPool<HttpPeer.ReuseKey, Http1ClientConnection> pool,
+            @Nullable Http2ClientConnection h2, Consumer<ProxyError> onFailure, @Nullable Promise<ClientSession> promise) {
         SocketAddress address = peer.address();
         if (address instanceof InetSocketAddress inet && inet.isUnresolved()) {
             resolver.execute(() -> {
                 try {
                     InetAddress ip = InetAddress.getByName(inet.getHostString());
                     InetSocketAddress resolved = new InetSocketAddress(ip, inet.getPort());
-                    loop.execute(() -> open(peer, resolved, loop, pool, promise));
+                    loop.execute(() -> open(peer, resolved, loop, pool, h2, onFailure, promise));
                 } catch (UnknownHostException e) {
                     failed.increment();
-                    promise.tryFailure(ProxyError.because(ErrorType.Kind.CONNECT_ERROR, ErrorSource.UPSTREAM,
-                            "cannot resolve " + inet.getHostString(), e).withRetry(Retry.YES));
+                    ProxyError error = ProxyError.because(ErrorType.Kind.CONNECT_ERROR, ErrorSource.UPSTREAM,
+                            "cannot resolve " + inet.getHostString(), e).withRetry(Retry.YES);
+                    loop.execute(() -> onFailure.accept(error));
                 }
             });
         } else {
-            open(peer, address, loop, pool, promise);
+            open(peer, address, loop, pool, h2, onFailure, promise);
         }
-        return promise;
     }
 
+    /**
+     * Opens a connection: HTTP/1.1 for {@code promise} when {@code h2} is null, else the socket (and TLS) of {@code h2},
+     * which becomes HTTP/2 unless a peer that prefers h2 chose HTTP/1.1 by ALPN.
+     */
     private void open(HttpPeer peer, SocketAddress address, EventLoop loop,
-            ConnectionPool<HttpPeer.ReuseKey, Http1ClientConnection> pool, Promise<ClientSession> promise) {
+            ConnectionPool<HttpPeer.ReuseKey, Http1ClientConnection> pool, @Nullable Http2ClientConnection h2,
+            Consumer<ProxyError> onFailure, @Nullable Promise<ClientSession> promise) {
         boolean domain = Transport.isDomain(address);
         Transport transport = Transport.of(loop);
         Http1ClientConnection conn = new Http1ClientConnection(peer, this, pool, limits);
-        SslContext tls = peer.tls() ? ClientTlsContexts.netty(peer.upstreamTls()) : null;
+        SslContext tls = peer.tls() ? tlsContext(peer) : null;
         Bootstrap b = new Bootstrap()
                 .group(loop)
                 .channel(transport.channel(domain))
@@ -164,12 +203,14 @@ public final class Connector {
                             ch.pipeline().addLast("tls", ClientTlsContexts.newHandler(tls, ch.alloc(), peer.tlsServerName(),
                                     peer.tlsVerifyName(), port, peer.options().connectTimeout()));
                         }
-                        ch.pipeline().addLast("http1-client", conn);
+                        if (h2 == null) {
+                            ch.pipeline().addLast("http1-client", conn);
+                        }
                     }
                 });
         if (!domain) {
             b.option(ChannelOption.TCP_NODELAY, true).option(ChannelOption.SO_KEEPALIVE, true);
-            if (splice && tls == null && transport == Transport.EPOLL) { // a TLS connection's bytes are encrypted: never spliced
+            if (splice && tls == null && h2 == null && transport == Transport.EPOLL) { // a TLS connection's bytes are encrypted: never spliced
                 b.option(ChannelOption.RCVBUF_ALLOCATOR, new HeadFirstAllocator(conn));
             }
         }
@@ -177,29 +218,144 @@ public final class Connector {
         f.addListener((ChannelFutureListener) cf -> {
             if (!cf.isSuccess()) {
                 failed.increment();
-                promise.tryFailure(connectError(peer, cf.cause()));
+                onFailure.accept(connectError(peer, cf.cause()));
             } else if (tls == null) {
-                connected(conn, promise);
+                ready(cf.channel(), peer, conn, h2, promise);
             } else {
                 cf.channel().pipeline().get(SslHandler.class).handshakeFuture().addListener(hf -> {
                     if (hf.isSuccess()) {
-                        connected(conn, promise);
+                        ready(cf.channel(), peer, conn, h2, promise);
                     } else {
                         failed.increment();
                         cf.channel().close();
-                        promise.tryFailure(handshakeError(peer, hf.cause()));
+                        onFailure.accept(handshakeError(peer, hf.cause()));
                     }
                 });
             }
         });
     }
 
-    private void connected(Http1ClientConnection conn, Promise<ClientSession> promise) {
+    /** A connection is up (through its TLS handshake): HTTP/1.1 goes to {@code promise}, HTTP/2 is set up. */
+    private void ready(Channel ch, HttpPeer peer, Http1ClientConnection conn, @Nullable Http2ClientConnection h2,
+            @Nullable Promise<ClientSession> promise) {
+        if (h2 == null) {
+            connected(conn, Objects.requireNonNull(promise, "promise"));
+            return;
+        }
+        SslHandler ssl = ch.pipeline().get(SslHandler.class);
+        String chosen = ssl == null ? "h2" : Objects.requireNonNullElse(ssl.applicationProtocol(), "");
+        if ("h2".equals(chosen)) {
+            fresh.increment();
+            h2.install(ch, limits.maxHeaderBytes());
+            return;
+        }
+        if (peer.options().protocol() == UpstreamProtocol.HTTP2) {
+            failed.increment();
+            ch.close();
+            h2.connectFailed(ProxyError.explain(ErrorType.Kind.TLS_HANDSHAKE_FAILURE, ErrorSource.UPSTREAM,
+                    peer + " did not choose h2 by ALPN (" + (chosen.isEmpty() ? "no ALPN" : chosen) + "); its protocol is set to h2"));
+            return;
+        }
+        if (h1Only.add(peer.reuseKey())) {
+            log.info("upstream-h2-fallback: {} chose {} over h2; HTTP/1.1 is spoken to it from now on", peer,
+                    chosen.isEmpty() ? "no ALPN protocol" : chosen);
+        }
+        ch.pipeline().addLast("http1-client", conn);
+        opened(ch);
+        h2.fellBack(conn);
+    }
+
+    /** A new HTTP/1.1 connection goes to {@code promise}, or is closed if nobody waits for it any more. */
+    void connected(Http1ClientConnection conn, Promise<ClientSession> promise) {
         fresh.increment();
         conn.begin(false);
         if (!promise.trySuccess(conn)) {
             conn.abort();
         }
+    }
+
+    private boolean speaksH2(HttpPeer peer) {
+        return switch (peer.options().protocol()) {
+            case HTTP1 -> false;
+            case HTTP2 -> true;
+            case HTTP2_PREFERRED -> peer.tls() && !h1Only.contains(peer.reuseKey());
+        };
+    }
+
+    /** The TLS context of {@code peer}: its settings, offering by ALPN what its protocol choice allows. */
+    private SslContext tlsContext(HttpPeer peer) {
+        UpstreamProtocol p = peer.options().protocol();
+        if (p == UpstreamProtocol.HTTP1) {
+            return ClientTlsContexts.netty(peer.upstreamTls());
+        }
+        List<String> offer = p == UpstreamProtocol.HTTP2_PREFERRED && h1Only.contains(peer.reuseKey())
+                ? List.of(UpstreamTls.HTTP_1_1) : p.alpn();
+        return ClientTlsContexts.netty(peer.upstreamTls(), offer);
+    }
+
+    /**
+     * Gives {@code promise} a stream on an HTTP/2 connection to {@code peer}: on one that can take it, else by waiting
+     * for one being set up, else on a new one, up to {@value #MAX_H2_CONNECTIONS_PER_KEY} per loop and reuse key.
+     */
+    private void dispatchH2(HttpPeer peer, EventLoop loop, Promise<ClientSession> promise) {
+        Http2Pool pool = h2Pool(loop);
+        HttpPeer.ReuseKey key = peer.reuseKey();
+        Http2ClientConnection c = pool.available(key).orElse(null);
+        if (c != null) {
+            c.openStream(promise);
+            return;
+        }
+        c = pool.settingUp(key).orElse(null);
+        if (c != null) {
+            c.enqueue(promise);
+            return;
+        }
+        if (pool.count(key) >= MAX_H2_CONNECTIONS_PER_KEY) {
+            promise.tryFailure(ProxyError.explain(ErrorType.Kind.CONNECT_ERROR, ErrorSource.UPSTREAM, "all "
+                    + MAX_H2_CONNECTIONS_PER_KEY + " h2 connections to " + peer + " on this event loop are at their stream limit"));
+            return;
+        }
+        Http2ClientConnection fresh = new Http2ClientConnection(peer, this, pool, loop);
+        pool.add(key, fresh);
+        fresh.enqueue(promise);
+        resolveThenOpen(peer, loop, pool(loop), fresh, fresh::connectFailed, null);
+    }
+
+    /** Serves {@code promise} again from the start: its HTTP/2 connection could not take it after all. */
+    void redispatch(HttpPeer peer, EventLoop loop, Promise<ClientSession> promise) {
+        if (speaksH2(peer)) {
+            dispatchH2(peer, loop, promise);
+        } else {
+            connect(peer, loop).addListener(f -> {
+                if (f.isSuccess()) {
+                    ClientSession s = (ClientSession) f.getNow();
+                    if (!promise.trySuccess(s)) {
+                        s.abort();
+                    }
+                } else {
+                    promise.tryFailure(f.cause());
+                }
+            });
+        }
+    }
+
+    /** Counts a stream opened on an HTTP/2 connection: a reuse unless it was the connection's first. */
+    void streamOpened(boolean reusedConnection) {
+        if (reusedConnection) {
+            reused.increment();
+        }
+    }
+
+    private Http2Pool h2Pool(EventLoop loop) {
+        if (!loop.inEventLoop()) {
+            throw new IllegalStateException("connect must be called on the event loop it connects on");
+        }
+        Http2Pool pool = h2Pools.getIfExists();
+        if (pool == null) {
+            pool = new Http2Pool();
+            h2Pools.set(pool);
+        }
+        return pool;
     }
 
     /**

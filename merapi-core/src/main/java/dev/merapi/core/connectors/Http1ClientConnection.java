@@ -37,6 +37,7 @@ import io.netty.util.concurrent.Future;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.util.Objects;
+import java.util.Optional;
 import java.util.concurrent.TimeUnit;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.Logger;
@@ -200,7 +201,22 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
     }
 
     @Override
+    public void writeTrailers(Headers trailers) {
+        writeBody(Unpooled.EMPTY_BUFFER, true, trailers);
+    }
+
+    @Override
+    public Optional<Headers> responseTrailers() {
+        return response != null ? reader.trailers() : Optional.empty();
+    }
+
+    @Override
     public void writeBody(ByteBuf data, boolean endOfStream) {
+        writeBody(data, endOfStream, null);
+    }
+
+    /** Writes a piece of the request body; at its end, {@code trailers} go in the last chunk when it is chunked. */
+    private void writeBody(ByteBuf data, boolean endOfStream, @Nullable Headers trailers) {
         if (state != State.ACTIVE || requestDone) {
             data.release();
             return;
@@ -211,7 +227,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
             notReusable = true;
         }
         if (endOfStream) {
-            if (!writer.end(ctx)) {
+            if (!writer.end(ctx, trailers)) {
                 log.debug("request body to {} shorter than its Content-Length", peer);
                 notReusable = true;
             }

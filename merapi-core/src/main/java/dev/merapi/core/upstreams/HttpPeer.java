@@ -32,7 +32,7 @@ public final class HttpPeer {
         this.options = Objects.requireNonNull(options, "options");
         this.name = Objects.requireNonNull(name, "name");
         this.upstreamTls = Objects.requireNonNull(upstreamTls, "upstreamTls");
-        this.reuseKey = new ReuseKey(address, tls, sni, tls ? upstreamTls : UpstreamTls.DEFAULT);
+        this.reuseKey = new ReuseKey(address, tls, sni, tls ? upstreamTls : UpstreamTls.DEFAULT, options.protocol());
     }
 
     private HttpPeer(SocketAddress address, boolean tls, String sni, PeerOptions options) {
@@ -67,7 +67,7 @@ public final class HttpPeer {
         return new HttpPeer(UnixDomainSocketAddress.of(path), false, "", PeerOptions.DEFAULT);
     }
 
-    /** A copy with other options; they do not change the reuse key. */
+    /** A copy with other options; of them only the {@linkplain PeerOptions#protocol() protocol} is part of the reuse key. */
     public HttpPeer withOptions(PeerOptions options) {
         return new HttpPeer(address, tls, sni, options, name, upstreamTls);
     }
@@ -180,8 +180,9 @@ public final class HttpPeer {
      * @param sni the TLS server name
      * @param upstreamTls the TLS settings: trust, verification, client certificate, ALPN ({@link UpstreamTls#DEFAULT}
      *     for a plain-text peer)
+     * @param protocol the HTTP version asked for ({@link PeerOptions#protocol()})
      */
-    public record ReuseKey(SocketAddress address, boolean tls, String sni, UpstreamTls upstreamTls) {
+    public record ReuseKey(SocketAddress address, boolean tls, String sni, UpstreamTls upstreamTls, UpstreamProtocol protocol) {
     }
 
     static InetSocketAddress parse(String hostPort) {

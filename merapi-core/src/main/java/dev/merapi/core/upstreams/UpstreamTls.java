@@ -233,8 +233,10 @@ public final class UpstreamTls {
         }
 
         /**
-         * The ALPN protocols to offer; none to send no ALPN extension. Only {@value #HTTP_1_1} is spoken to
-         * upstreams for now.
+         * The ALPN protocols to offer to a peer that speaks HTTP/1.1; none to send no ALPN extension. Only
+         * {@value #HTTP_1_1} may be named: whether {@code h2} is offered follows the peer's
+         * {@link PeerOptions#protocol()}, which replaces this list for {@link UpstreamProtocol#HTTP2} and
+         * {@link UpstreamProtocol#HTTP2_PREFERRED}, so there is one setting for the protocol, not two.
          *
          * @throws IllegalArgumentException for any other protocol id
          */

@@ -5,11 +5,13 @@ import dev.merapi.error.ErrorType;
 import dev.merapi.error.ProxyError;
 import dev.merapi.http.BodyLength;
 import dev.merapi.http.ChunkedDecoder;
+import dev.merapi.http.Headers;
 import dev.merapi.http.Http1Limits;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import java.util.Objects;
+import java.util.Optional;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -131,6 +133,14 @@ public final class BodyReader {
     /** Whether a demand is waiting for bytes. */
     public boolean hasDemand() {
         return demand;
+    }
+
+    /**
+     * The trailers of a chunked body, once it was read to its end; empty for other framings, for a body not read to
+     * its end, and for a chunked body that had none. {@link #start} forgets them.
+     */
+    public Optional<Headers> trailers() {
+        return decoder != null && decoder.isDone() ? decoder.trailers() : Optional.empty();
     }
 
     /** The bytes of a Content-Length body not read yet; 0 for other framings. */

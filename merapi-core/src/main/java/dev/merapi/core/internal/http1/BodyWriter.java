@@ -1,7 +1,9 @@
 package dev.merapi.core.internal.http1;
 
+import dev.merapi.http.Headers;
 import io.netty.buffer.ByteBuf;
 import io.netty.channel.ChannelHandlerContext;
+import org.jspecify.annotations.Nullable;
 
 /**
  * Frames the body of one outgoing HTTP/1 message as its head announced it: no body, a Content-Length, chunks, or
@@ -94,8 +96,22 @@ public final class BodyWriter {
      *     connection close
      */
     public boolean end(ChannelHandlerContext ctx) {
+        return end(ctx, null);
+    }
+
+    /**
+     * Ends the body as {@link #end(ChannelHandlerContext)} does, with {@code trailers} in the last chunk of a chunked
+     * body; any other framing cannot carry them, and they are dropped.
+     *
+     * @return as {@link #end(ChannelHandlerContext)}
+     */
+    public boolean end(ChannelHandlerContext ctx, @Nullable Headers trailers) {
         if (framing == Framing.CHUNKED) {
-            ChunkWriter.end(ctx);
+            if (trailers == null) {
+                ChunkWriter.end(ctx);
+            } else {
+                ChunkWriter.end(ctx, trailers);
+            }
         }
         boolean whole = framing != Framing.LENGTH || remaining == 0;
         framing = Framing.NONE;

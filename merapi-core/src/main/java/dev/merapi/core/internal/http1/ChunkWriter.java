@@ -1,6 +1,8 @@
 package dev.merapi.core.internal.http1;
 
+import dev.merapi.http.Headers;
 import dev.merapi.http.Http1Encoder;
+import dev.merapi.http.TrailerFields;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.ChannelHandlerContext;
@@ -38,5 +40,12 @@ public final class ChunkWriter {
     /** Writes the last chunk, with no trailers, which ends the body. */
     public static void end(ChannelHandlerContext ctx) {
         ctx.write(Http1Encoder.lastChunk(ctx.alloc()), ctx.voidPromise());
+    }
+
+    /** Writes the last chunk with {@code trailers} (those that may be forwarded: {@link TrailerFields}), which ends the body. */
+    public static void end(ChannelHandlerContext ctx, Headers trailers) {
+        Headers kept = TrailerFields.forwardable(trailers);
+        ctx.write(kept.isEmpty() ? Http1Encoder.lastChunk(ctx.alloc()) : Http1Encoder.lastChunk(ctx.alloc(), kept),
+                ctx.voidPromise());
     }
 }

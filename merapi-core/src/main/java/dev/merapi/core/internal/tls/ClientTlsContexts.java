@@ -101,6 +101,26 @@ public final class ClientTlsContexts {
         return entry(settings).netty;
     }
 
+    /**
+     * The Netty context of {@code settings} offering {@code alpn} instead of the protocols its recipe names (the
+     * upstream protocol choice decides the offer); built once per settings and offer.
+     */
+    public static SslContext netty(Object settings, List<String> alpn) {
+        Entry e = entry(settings);
+        if (e.recipe.alpn.equals(alpn)) {
+            return e.netty;
+        }
+        Recipe r = e.recipe;
+        return CONTEXTS.computeIfAbsent(new AlpnKey(settings, List.copyOf(alpn)), k -> {
+            Recipe offer = new Recipe(r.verify, r.ca, r.chain, r.key, alpn);
+            return new Entry(offer, build(offer, provider()), new SSLContext[1]);
+        }).netty;
+    }
+
+    /** The cache key of a context that offers other ALPN protocols than its settings' recipe. */
+    private record AlpnKey(Object settings, List<String> alpn) {
+    }
+
     /** A JDK context with the trust and client certificate of {@code settings}, for blocking clients; built once. */
     public static SSLContext jdk(Object settings) {
         Entry e = entry(settings);
