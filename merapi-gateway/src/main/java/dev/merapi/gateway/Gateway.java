@@ -7,6 +7,8 @@ import dev.merapi.core.services.BackgroundService;
 import dev.merapi.core.services.ListeningService;
 import dev.merapi.core.tls.ServerTls;
 import dev.merapi.gateway.admin.AdminApp;
+import dev.merapi.gateway.admin.GatewayControl;
+import dev.merapi.gateway.config.ConfigError;
 import dev.merapi.gateway.config.ConfigException;
 import dev.merapi.gateway.config.ConfigLoader;
 import dev.merapi.gateway.config.GatewayConfig;
@@ -56,7 +58,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threading: {@link #reload()} may be called from any thread (SIGHUP, a file watch, code); reloads run one at a time.
  */
-final class Gateway {
+final class Gateway implements GatewayControl {
     private static final Logger log = LoggerFactory.getLogger(Gateway.class);
     private final Optional<Path> file;
     private final ConfigLoader loader;
@@ -74,15 +76,28 @@ final class Gateway {
     private final Optional<AccessLog> accessLog;
     private final AtomicBoolean ready = new AtomicBoolean();
     private final Optional<ListeningService> admin;
+    private final Optional<AdminApp> adminApps;
     private final Optional<ListeningService> demoOrigin;
     /** How often the certificate files of TLS listeners are checked for a change. */
     static final Duration CERTIFICATE_CHECK = Duration.ofSeconds(5);
     /** The file watch of each TLS listener's certificates; changed only under {@link #reloading} or in the constructor. */
     private final Map<Listener, AutoCloseable> certificateWatches = new java.util.concurrent.ConcurrentHashMap<>();
 
-    private Gateway(Optional<Path> file, ConfigLoader loader, GatewayConfig config, Optional<Transport> transport) {
+    /** The configuration in force and its text; changed only under {@link #reloading} or in the constructor. */
+    private volatile ConfigVersion version;
+    private volatile String text;
+    private final AtomicLong versions = new AtomicLong();
+    /** The recent reloads, the newest last; guarded by itself. */
+    private final java.util.ArrayDeque<ReloadRecord> history = new java.util.ArrayDeque<>();
+    /** How many reloads {@link #reloads()} keeps. */
+    static final int HISTORY = 50;
+    private final java.time.Instant startedAt = java.time.Instant.now();
+
+    private Gateway(Optional<Path> file, ConfigLoader loader, GatewayConfig config, String text, Optional<Transport> transport) {
         this.file = file;
         this.loader = loader;
+        this.text = text;
+        this.version = new ConfigVersion(versions.incrementAndGet(), sha256(text), config.source());
         this.fileStamp = stamp();
         ServerConfig.Builder sc = ServerConfig.builder().gracePeriod(config.server().gracePeriod());
         config.server().threads().ifPresent(sc::threads);
@@ -113,11 +128,16 @@ final class Gateway {
             server.addService(BackgroundService.every("config-watch", Duration.ofSeconds(1), this::reloadIfChanged));
         }
         if (config.admin().enabled()) {
-            ListeningService a = ListeningService.http("admin", new AdminApp(metrics, ready::get)).addTcp(config.admin().address());
+            AdminApp adminApp = AdminApp.of(metrics, ready::get, config.admin(), this);
+            ListenerConfig.Builder ac = ListenerConfig.tcp(config.admin().address()).toBuilder();
+            config.admin().tls().ifPresent(t -> ac.tls(t.load()));
+            ListeningService a = ListeningService.http("admin", adminApp).addListener(ac.build());
             server.addService(a);
+            adminApps = Optional.of(adminApp);
             admin = Optional.of(a);
         } else {
             admin = Optional.empty();
+            adminApps = Optional.empty();
         }
         demoOrigin.ifPresent(server::addService);
     }
@@ -156,6 +176,7 @@ final class Gateway {
     private void closeAll() {
         List.copyOf(certificateWatches.keySet()).forEach(this::unwatch);
         accessLog.ifPresent(AccessLog::close);
+        adminApps.ifPresent(AdminApp::close);
         proxy.snapshot().groups().values().forEach(g -> g.discovery().ifPresent(DnsDiscovery::close));
     }
 
@@ -195,7 +216,8 @@ final class Gateway {
      * @throws ConfigException if the file is not a valid configuration
      */
     static Gateway of(Path file, ConfigLoader loader) {
-        return new Gateway(Optional.of(file), loader, loader.load(file), Optional.empty());
+        String text = ConfigLoader.read(file);
+        return new Gateway(Optional.of(file), loader, loader.parse(text, file.toString(), ConfigLoader.baseDir(file)), text, Optional.empty());
     }
 
     /**
@@ -203,7 +225,7 @@ final class Gateway {
      * it. {@code transport} overrides the default transport.
      */
     static Gateway of(GatewayConfig config, Optional<Transport> transport) {
-        return new Gateway(Optional.empty(), ConfigLoader.of(), config, transport);
+        return new Gateway(Optional.empty(), ConfigLoader.of(), config, ConfigLoader.exampleText(), transport);
     }
 
     Server server() {
@@ -268,56 +290,164 @@ final class Gateway {
      * @return whether the new configuration is in force
      */
     boolean reload() {
+        return reload("reload").applied();
+    }
+
+    @Override
+    public ReloadRecord reload(String trigger) {
         if (file.isEmpty()) {
             log.info("nothing to reload: the embedded default is built in; run a file with merapi run --config FILE");
-            return false;
+            return refused(trigger, ConfigLoader.BUILT_IN, "nothing to reload: the embedded default is built in; run a file with"
+                    + " merapi run --config FILE");
         }
+        String next;
+        try {
+            next = ConfigLoader.read(file.get());
+        } catch (ConfigException e) {
+            return refused(trigger, file.get().toString(), e.errors());
+        }
+        return apply(next, file.get().toString(), trigger);
+    }
+
+    @Override
+    public List<ConfigError> validate(String candidate, String name) {
+        try {
+            GatewayConfig next = loader.parse(candidate, name, baseDir());
+            return demoOriginError(next, name).map(List::of).orElse(List.of());
+        } catch (ConfigException e) {
+            return e.errors();
+        }
+    }
+
+    private Path baseDir() {
+        return file.map(ConfigLoader::baseDir).orElse(Path.of("."));
+    }
+
+    private Optional<ConfigError> demoOriginError(GatewayConfig next, String name) {
+        return GatewaySnapshot.usesDemoOrigin(next) && demoOrigin.isEmpty()
+                ? Optional.of(new ConfigError(name, 0, 0, "", "it adds the demo-origin backend, which only starts with the gateway"))
+                : Optional.empty();
+    }
+
+    /**
+     * Validates, builds, warms and swaps in {@code candidate}: the path of every reload. A configuration that fails
+     * keeps the running one and says why, in the log and in the record.
+     */
+    @Override
+    public ReloadRecord apply(String candidate, String name, String trigger) {
         reloading.lock();
         try {
             GatewayConfig next;
             try {
-                next = loader.load(file.get());
+                next = loader.parse(candidate, name, baseDir());
             } catch (ConfigException e) {
-                reloadsFailed.incrementAndGet();
-                metrics.reload(false);
-                log.error("reload of {} failed; the running configuration stays:", file.get());
-                e.errors().forEach(err -> log.error("  {}", err));
-                return false;
+                return refused(trigger, name, e.errors());
             }
-            if (GatewaySnapshot.usesDemoOrigin(next) && demoOrigin.isEmpty()) {
-                reloadsFailed.incrementAndGet();
-                metrics.reload(false);
-                log.error("reload of {} failed: it adds the demo-origin backend, which only starts with the gateway; the running configuration stays",
-                        file.get());
-                return false;
+            Optional<ConfigError> demo = demoOriginError(next, name);
+            if (demo.isPresent()) {
+                return refused(trigger, name, List.of(demo.get()));
             }
             GatewaySnapshot old = proxy.snapshot();
             GatewaySnapshot built = GatewaySnapshot.build(next, old, this::demoOriginAddress);
             warm(built, old);
             List<Listener> removed = listeners.keySet().stream().filter(l -> !next.listeners().contains(l)).toList();
             List<Listener> added = next.listeners().stream().filter(l -> !listeners.containsKey(l)).toList();
-            boolean bound = swapListeners(removed, added);
+            Optional<String> bindError = swapListeners(removed, added, name);
             publishListeners();
-            if (!bound) {
+            if (bindError.isPresent()) {
                 built.retiredBy(old).forEach(g -> g.discovery().ifPresent(DnsDiscovery::close)); // the groups never used
-                reloadsFailed.incrementAndGet();
-                metrics.reload(false);
-                return false;
+                return refused(trigger, name, List.of(new ConfigError(name, 0, 0, "", bindError.get())));
             }
             proxy.swap(built);
             old.retiredBy(built).forEach(g -> g.discovery().ifPresent(DnsDiscovery::close));
+            ConfigVersion before = version;
+            text = candidate;
+            version = new ConfigVersion(versions.incrementAndGet(), sha256(candidate), name);
             reloadsOk.incrementAndGet();
             metrics.reload(true);
             GatewayConfig was = old.config();
             if (!next.admin().equals(was.admin()) || !next.accessLog().equals(was.accessLog()) || !next.metrics().equals(was.metrics())
                     || !next.server().equals(was.server())) {
-                log.warn("reload of {}: the server, admin, access-log and metrics sections take effect at the next start", file.get());
+                log.warn("reload of {}: the server, admin, access-log and metrics sections take effect at the next start", name);
             }
-            log.info("reloaded {}: {} upstream group(s), {} route(s)", file.get(), next.upstreams().size(), next.routes().size());
-            return true;
+            log.info("reloaded {}: {} upstream group(s), {} route(s)", name, next.upstreams().size(), next.routes().size());
+            return remember(new ReloadRecord(java.time.Instant.now(), trigger, name, true, before, version, List.of()));
         } finally {
             reloading.unlock();
         }
+    }
+
+    private ReloadRecord refused(String trigger, String name, String why) {
+        return refused(trigger, name, List.of(new ConfigError(name, 0, 0, "", why)));
+    }
+
+    private ReloadRecord refused(String trigger, String name, List<ConfigError> errors) {
+        reloadsFailed.incrementAndGet();
+        metrics.reload(false);
+        log.error("reload of {} failed; the running configuration stays:", name);
+        errors.forEach(err -> log.error("  {}", err));
+        ConfigVersion now = version;
+        return remember(new ReloadRecord(java.time.Instant.now(), trigger, name, false, now, now, errors));
+    }
+
+    private static String sha256(String s) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no SHA-256", e);
+        }
+    }
+
+    private ReloadRecord remember(ReloadRecord r) {
+        synchronized (history) {
+            history.addLast(r);
+            while (history.size() > HISTORY) {
+                history.removeFirst();
+            }
+        }
+        return r;
+    }
+
+    @Override
+    public List<ReloadRecord> reloads() {
+        synchronized (history) {
+            return List.copyOf(history);
+        }
+    }
+
+    @Override
+    public String version() {
+        return Main.VERSION;
+    }
+
+    @Override
+    public java.time.Instant startedAt() {
+        return startedAt;
+    }
+
+    @Override
+    public ConfigVersion configVersion() {
+        return version;
+    }
+
+    @Override
+    public String configText() {
+        return text;
+    }
+
+    @Override
+    public Map<String, List<SocketAddress>> listeners() {
+        Map<String, List<SocketAddress>> out = new LinkedHashMap<>();
+        listening.forEach((l, s) -> out.put(l.name(), s.boundAddresses()));
+        return out;
+    }
+
+    @Override
+    public Map<String, dev.merapi.loadbalancing.LoadBalancer> balancers() {
+        Map<String, dev.merapi.loadbalancing.LoadBalancer> out = new java.util.TreeMap<>();
+        proxy.snapshot().groups().forEach((n, g) -> out.put(n, g.balancer()));
+        return out;
     }
 
     /**
@@ -326,9 +456,9 @@ final class Gateway {
      * closed before it is bound again. If an added one cannot be bound, the added ones are stopped again and the
      * removed ones bound again, and the reload fails.
      *
-     * @return whether every added listener was bound
+     * @return why an added listener could not be bound, or empty when every one was
      */
-    private boolean swapListeners(List<Listener> removed, List<Listener> added) {
+    private Optional<String> swapListeners(List<Listener> removed, List<Listener> added, String name) {
         Duration grace = server.config().gracePeriod();
         for (Listener l : removed) {
             server.stopListening(Objects.requireNonNull(listeners.remove(l), "listener"), grace);
@@ -343,7 +473,8 @@ final class Gateway {
                 server.startListening(s);
             } catch (IllegalStateException | IllegalArgumentException e) { // address taken; certificate files changed since the check
                 unwatch(l);
-                log.error("reload of {} failed: listener '{}': {}; the running configuration stays", file.orElseThrow(), l.name(), e.getMessage());
+                String why = "listener '" + l.name() + "': " + e.getMessage();
+                log.error("reload of {} failed: {}; the running configuration stays", name, why);
                 for (Listener back : started) {
                     server.stopListening(Objects.requireNonNull(listeners.remove(back), "listener"), Duration.ZERO);
                     unwatch(back);
@@ -351,13 +482,13 @@ final class Gateway {
                 for (Listener back : removed) {
                     restart(back);
                 }
-                return false;
+                return Optional.of(why);
             }
             listeners.put(l, s);
             started.add(l);
             log.info("listener '{}' added: listening on {}", l.name(), ListenerConfig.describe(s.boundAddresses().getFirst()));
         }
-        return true;
+        return Optional.empty();
     }
 
     /** Binds a removed listener again after a failed reload; says so if its address was taken meanwhile. */
@@ -409,7 +540,7 @@ final class Gateway {
         String now = stamp();
         if (now != null && !now.equals(fileStamp)) {
             fileStamp = now;
-            reload();
+            reload("file-change");
         }
     }
 
