@@ -9,8 +9,8 @@ import org.jspecify.annotations.Nullable;
 /**
  * Writes the admin API's JSON: maps (keys in their order), collections, strings, numbers, booleans, {@link Instant}s
  * (ISO-8601), {@link Optional}s (their value or {@code null}) and {@code null}. Strings are escaped per RFC 8259,
- * with every control character, {@code <}, {@code >}, {@code &}, U+2028 and U+2029 as {@code \\uXXXX}, so that a
- * value can never end a line or the document early. Stateless.
+ * with every control character, U+2028 and U+2029 as {@code \\uXXXX}, so that a value can never end a line or the
+ * document early. Stateless.
  */
 final class Json {
     private Json() {
@@ -74,7 +74,7 @@ final class Json {
                 case '\r' -> out.append("\\r");
                 case '\t' -> out.append("\\t");
                 default -> {
-                    if (c < 0x20 || c == '<' || c == '>' || c == '&' || c == '\u2028' || c == '\u2029' || c == 0x7f) {
+                    if (c < 0x20 || c == '\u2028' || c == '\u2029' || c == 0x7f) {
                         out.append(String.format("\\u%04x", (int) c));
                     } else {
                         out.append(c);
