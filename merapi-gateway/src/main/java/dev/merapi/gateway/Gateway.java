@@ -302,6 +302,7 @@ final class Gateway implements GatewayControl {
         }
         String next;
         try {
+            fileStamp = stamp(); // the file watch need not read what this reload reads
             next = ConfigLoader.read(file.get());
         } catch (ConfigException e) {
             return refused(trigger, file.get().toString(), e.errors());

@@ -126,11 +126,6 @@ public final class AdminApi implements AutoCloseable {
         return new AdminApi(config, gateway, ready, audit);
     }
 
-    /** The audit log, if one is configured. */
-    public Optional<AuditLog> auditLog() {
-        return audit;
-    }
-
     /** Whether {@code path} is one of the admin API's. */
     static boolean handles(String path) {
         return path.startsWith(PREFIX) || path.equals("/api/v1");

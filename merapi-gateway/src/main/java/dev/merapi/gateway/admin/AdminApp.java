@@ -39,11 +39,6 @@ public final class AdminApp implements HttpServerApp, AutoCloseable {
         return new AdminApp(metrics, ready, AdminApi.of(config, gateway, ready));
     }
 
-    /** The admin API. */
-    public AdminApi api() {
-        return api;
-    }
-
     @Override
     public void onRequest(ServerSession session) {
         if (AdminApi.handles(session.request().path())) {
