@@ -13,15 +13,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code merapi admin token}: makes a bearer token for the admin API and the line that goes in the configuration. */
 @Command(name = "admin", mixinStandardHelpOptions = true, description = "Admin API helpers.", subcommands = AdminCommand.Token.class)
-final class AdminCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Override
-    public Integer call() {
-        spec.commandLine().usage(spec.commandLine().getErr());
-        return 2;
-    }
+final class AdminCommand extends CommandGroup {
 
     /** Prints a new random token once, and its hash as a {@code tokens:} entry. */
     @Command(name = "token", mixinStandardHelpOptions = true,

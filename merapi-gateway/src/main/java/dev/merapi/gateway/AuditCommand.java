@@ -11,15 +11,7 @@ import picocli.CommandLine.Spec;
 
 /** {@code merapi audit verify FILE}: checks the hash chain of an admin audit log. */
 @Command(name = "audit", mixinStandardHelpOptions = true, description = "Audit log helpers.", subcommands = AuditCommand.Verify.class)
-final class AuditCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Override
-    public Integer call() {
-        spec.commandLine().usage(spec.commandLine().getErr());
-        return 2;
-    }
+final class AuditCommand extends CommandGroup {
 
     /** Checks the chain: exit 0 if it holds, 1 with the first bad line, 2 if the file cannot be read. */
     @Command(name = "verify", mixinStandardHelpOptions = true,

@@ -17,7 +17,6 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -382,16 +381,7 @@ class AdminApiIT {
                 "\"identity\":\"ada\",\"role\":\"admin\",\"via\":\"token+certificate\"");
     }
 
-    /** curl with these arguments, trusting the test CA; returns "status body", or "000 error" when no response came. */
     private static String curl(TestPki pki, String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(CURL.toString(), "-sS", "--max-time", "60", "--cacert", pki.caPem().toString(),
-                "-w", "\n%{http_code}", "-o", "-"));
-        command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(70, TimeUnit.SECONDS)).isTrue();
-        int at = out.lastIndexOf('\n');
-        return out.substring(at + 1).strip() + " " + out.substring(0, Math.max(0, at)).strip();
+        return Cli.curl(pki.caPem(), args);
     }
 }

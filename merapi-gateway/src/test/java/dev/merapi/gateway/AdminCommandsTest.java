@@ -5,8 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.merapi.gateway.admin.AuditLog;
 import dev.merapi.gateway.config.ConfigLoader;
 import dev.merapi.gateway.config.TokenHash;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
@@ -19,26 +17,19 @@ import java.util.regex.Pattern;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.io.TempDir;
-import picocli.CommandLine;
 
 /** {@code merapi admin token} and {@code merapi audit verify}, run in-process with captured output. */
 @Timeout(value = 60, unit = TimeUnit.SECONDS)
 class AdminCommandsTest {
 
-    private record Run(int exitCode, String out, String err) {
-    }
-
-    private static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = new CommandLine(new Main()).setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true)).execute(args);
-        return new Run(code, out.toString(), err.toString());
+    private static Cli.Run run(String... args) {
+        return Cli.run(args);
     }
 
     @Test
     void adminTokenPrintsARandomTokenOnceAndAnEntryWithOnlyItsHash(@TempDir Path dir) throws Exception {
-        Run first = run("admin", "token", "--role", "operator", "--name", "otto");
-        Run second = run("admin", "token", "--role", "viewer");
+        Cli.Run first = run("admin", "token", "--role", "operator", "--name", "otto");
+        Cli.Run second = run("admin", "token", "--role", "viewer");
 
         Matcher m = Pattern.compile("(?s)token: ([A-Za-z0-9_-]{43})\n.*\n(- \\{name: otto, role: operator, hash: \"([^\"]+)\"})\n")
                 .matcher(first.out());
@@ -65,12 +56,12 @@ class AdminCommandsTest {
             }
         }
 
-        Run ok = run("audit", "verify", file.toString());
+        Cli.Run ok = run("audit", "verify", file.toString());
         List<String> lines = new ArrayList<>(Files.readAllLines(file));
         lines.set(0, lines.getFirst().replace("\"n\":0", "\"n\":7"));
         Files.write(file, lines);
-        Run edited = run("audit", "verify", file.toString());
-        Run missing = run("audit", "verify", dir.resolve("none.log").toString());
+        Cli.Run edited = run("audit", "verify", file.toString());
+        Cli.Run missing = run("audit", "verify", dir.resolve("none.log").toString());
 
         assertThat(ok.exitCode()).isZero();
         assertThat(ok.out()).startsWith(file + ": 3 record(s), chain intact");
