@@ -9,15 +9,7 @@ import picocli.CommandLine.Spec;
 /** {@code merapi config example}: prints a commented configuration that {@code merapi check} accepts. */
 @Command(name = "config", mixinStandardHelpOptions = true, description = "Configuration helpers.",
         subcommands = ConfigCommand.Example.class)
-final class ConfigCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Override
-    public Integer call() {
-        spec.commandLine().usage(spec.commandLine().getErr());
-        return 2;
-    }
+final class ConfigCommand extends CommandGroup {
 
     /** Prints the example. */
     @Command(name = "example", mixinStandardHelpOptions = true,
