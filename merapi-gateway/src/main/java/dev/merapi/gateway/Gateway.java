@@ -51,8 +51,9 @@ import org.slf4j.LoggerFactory;
  * listener's certificate files are checked for a change every {@link #CERTIFICATE_CHECK} while it is bound, and read
  * again when one changed, with no reload.
  *
- * <p>Reloads come from SIGHUP, from a change of the file (its modification time or size, checked every second) and
- * from code.
+ * <p>Reloads come from SIGHUP, from a change of the file (its modification time or size, checked every second),
+ * from code and from the admin API, which can also {@link #apply} a posted text through the same path. Each one is
+ * kept in a short history ({@link #reloads()}); each applied one gets the next configuration version.
  *
  * <p>The access log and metrics settings take effect at start; a reload keeps them.
  *
