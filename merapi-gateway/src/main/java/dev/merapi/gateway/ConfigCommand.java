@@ -12,15 +12,7 @@ import picocli.CommandLine.Spec;
  */
 @Command(name = "config", mixinStandardHelpOptions = true, description = "Configuration helpers.",
         subcommands = {ConfigCommand.Example.class, BundleCommands.Keygen.class, BundleCommands.Sign.class, BundleCommands.Verify.class})
-final class ConfigCommand implements Callable<Integer> {
-    @Spec
-    CommandSpec spec;
-
-    @Override
-    public Integer call() {
-        spec.commandLine().usage(spec.commandLine().getErr());
-        return 2;
-    }
+final class ConfigCommand extends CommandGroup {
 
     /** Prints the example. */
     @Command(name = "example", mixinStandardHelpOptions = true,

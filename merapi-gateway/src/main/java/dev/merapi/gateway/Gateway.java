@@ -9,6 +9,8 @@ import dev.merapi.core.services.ListeningService;
 import dev.merapi.core.tls.CertificateStore;
 import dev.merapi.core.tls.ServerTls;
 import dev.merapi.gateway.admin.AdminApp;
+import dev.merapi.gateway.admin.GatewayControl;
+import dev.merapi.gateway.config.ConfigError;
 import dev.merapi.gateway.config.ConfigException;
 import dev.merapi.gateway.config.ConfigLoader;
 import dev.merapi.gateway.config.GatewayConfig;
@@ -54,8 +56,9 @@ import org.slf4j.LoggerFactory;
  * listener's certificate files are checked for a change every {@link #CERTIFICATE_CHECK} while it is bound, and read
  * again when one changed, with no reload.
  *
- * <p>Reloads come from SIGHUP, from a change of the file (its modification time or size, checked every second) and
- * from code.
+ * <p>Reloads come from SIGHUP, from a change of the file (its modification time or size, checked every second),
+ * from code and from the admin API, which can also {@link #apply} a posted text through the same path. Each one is
+ * kept in a short history ({@link #reloads()}); each applied one gets the next configuration version.
  *
  * <p>With a {@code remote} section, the configuration in force is the last signed bundle taken from the remote source
  * ({@link RemoteConfig}; the local file only names the source and is the fallback when neither the source nor the
@@ -66,7 +69,7 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Threading: {@link #reload()} may be called from any thread (SIGHUP, a file watch, code); reloads run one at a time.
  */
-final class Gateway {
+final class Gateway implements GatewayControl {
     private static final Logger log = LoggerFactory.getLogger(Gateway.class);
     private final Optional<Path> file;
     private final ConfigLoader loader;
@@ -84,6 +87,7 @@ final class Gateway {
     private final Optional<AccessLog> accessLog;
     private final AtomicBoolean ready = new AtomicBoolean();
     private final Optional<ListeningService> admin;
+    private final Optional<AdminApp> adminApps;
     private final Optional<ListeningService> demoOrigin;
     /** How often the certificate files of TLS listeners are checked for a change. */
     static final Duration CERTIFICATE_CHECK = Duration.ofSeconds(5);
@@ -95,11 +99,23 @@ final class Gateway {
     /** Remote configuration, if the file has a remote section. */
     private final Optional<RemoteConfig> remote;
 
-    private Gateway(Optional<Path> file, ConfigLoader loader, GatewayConfig config, Optional<Transport> transport,
+    /** The configuration in force and its text; changed only under {@link #reloading} or in the constructor. */
+    private volatile ConfigVersion version;
+    private volatile String text;
+    private final AtomicLong versions = new AtomicLong();
+    /** The recent reloads, the newest last; guarded by itself. */
+    private final java.util.ArrayDeque<ReloadRecord> history = new java.util.ArrayDeque<>();
+    /** How many reloads {@link #reloads()} keeps. */
+    static final int HISTORY = 50;
+    private final java.time.Instant startedAt = java.time.Instant.now();
+
+    private Gateway(Optional<Path> file, ConfigLoader loader, GatewayConfig config, String text, Optional<Transport> transport,
             Optional<RemoteConfig> remote) {
         this.file = file;
         this.loader = loader;
         this.remote = remote;
+        this.text = text;
+        this.version = new ConfigVersion(versions.incrementAndGet(), sha256(text), config.source());
         this.fileStamp = stamp();
         ServerConfig.Builder sc = ServerConfig.builder().gracePeriod(config.server().gracePeriod());
         config.server().threads().ifPresent(sc::threads);
@@ -133,11 +149,16 @@ final class Gateway {
         server.addService(BackgroundService.every("tls-certificate-watch", CERTIFICATE_CHECK,
                 () -> certificates.values().forEach(CertificateStore::reloadIfChanged)));
         if (config.admin().enabled()) {
-            ListeningService a = ListeningService.http("admin", new AdminApp(metrics, ready::get)).addTcp(config.admin().address());
+            AdminApp adminApp = AdminApp.of(metrics, ready::get, config.admin(), this);
+            ListenerConfig.Builder ac = ListenerConfig.tcp(config.admin().address()).toBuilder();
+            config.admin().tls().ifPresent(t -> ac.tls(t.load()));
+            ListeningService a = ListeningService.http("admin", adminApp).addListener(ac.build());
             server.addService(a);
+            adminApps = Optional.of(adminApp);
             admin = Optional.of(a);
         } else {
             admin = Optional.empty();
+            adminApps = Optional.empty();
         }
         demoOrigin.ifPresent(server::addService);
     }
@@ -164,8 +185,8 @@ final class Gateway {
             }
 
             @Override
-            public boolean apply(GatewayConfig next, String what) {
-                return Gateway.this.apply(next, what);
+            public boolean apply(GatewayConfig next, String text, String what) {
+                return Gateway.this.apply(next, text, what);
             }
         }));
     }
@@ -188,6 +209,7 @@ final class Gateway {
         remote.ifPresent(RemoteConfig::close);
         certificates.clear();
         accessLog.ifPresent(AccessLog::close);
+        adminApps.ifPresent(AdminApp::close);
         proxy.snapshot().groups().values().forEach(g -> g.discovery().ifPresent(DnsDiscovery::close));
     }
 
@@ -227,14 +249,17 @@ final class Gateway {
      * @throws ConfigException if the file is not a valid configuration
      */
     static Gateway of(Path file, ConfigLoader loader) {
-        GatewayConfig local = loader.load(file);
+        String text = ConfigLoader.read(file);
+        GatewayConfig local = loader.parse(text, file.toString(), ConfigLoader.baseDir(file));
         if (local.remote().isEmpty()) {
-            return new Gateway(Optional.of(file), loader, local, Optional.empty(), Optional.empty());
+            return new Gateway(Optional.of(file), loader, local, text, Optional.empty(), Optional.empty());
         }
         Path dir = file.toAbsolutePath().getParent();
         RemoteConfig remote = RemoteConfig.of(local.remote().get(), loader, dir == null ? Path.of(".") : dir);
         try {
-            return new Gateway(Optional.of(file), loader, remote.initial(local), Optional.empty(), Optional.of(remote));
+            GatewayConfig initial = remote.initial(local);
+            String initialText = remote.runningBundle().map(b -> new String(b.config(), java.nio.charset.StandardCharsets.UTF_8)).orElse(text);
+            return new Gateway(Optional.of(file), loader, initial, initialText, Optional.empty(), Optional.of(remote));
         } catch (RuntimeException e) {
             remote.close();
             throw e;
@@ -246,7 +271,7 @@ final class Gateway {
      * it. {@code transport} overrides the default transport.
      */
     static Gateway of(GatewayConfig config, Optional<Transport> transport) {
-        return new Gateway(Optional.empty(), ConfigLoader.of(), config, transport, Optional.empty());
+        return new Gateway(Optional.empty(), ConfigLoader.of(), config, ConfigLoader.exampleText(), transport, Optional.empty());
     }
 
     Server server() {
@@ -310,78 +335,198 @@ final class Gateway {
      * @return whether the new configuration is in force
      */
     boolean reload() {
+        return reload("reload").applied();
+    }
+
+    @Override
+    public ReloadRecord reload(String trigger) {
         if (file.isEmpty()) {
             log.info("nothing to reload: the embedded default is built in; run a file with merapi run --config FILE");
-            return false;
+            return refused(trigger, ConfigLoader.BUILT_IN, "nothing to reload: the embedded default is built in; run a file with"
+                    + " merapi run --config FILE");
         }
         if (remote.isPresent()) {
             log.info("{} names a remote source: fetching from {} now (changes to the local file take effect at the next start)",
                     file.get(), remote.get().spec().url());
-            return remote.get().poll().result() == RemoteConfig.Result.APPLIED;
+            RemoteConfig.Outcome o = remote.get().poll();
+            if (o.result() == RemoteConfig.Result.APPLIED) {
+                return reloads().getLast();
+            }
+            ConfigVersion now = version;
+            return new ReloadRecord(java.time.Instant.now(), trigger, remote.get().spec().url().toString(), false, now, now,
+                    List.of(new ConfigError(remote.get().spec().url().toString(), 0, 0, "", o.message())));
         }
+        String next;
+        try {
+            fileStamp = stamp(); // the file watch need not read what this reload reads
+            next = ConfigLoader.read(file.get());
+        } catch (ConfigException e) {
+            return refused(trigger, file.get().toString(), e.errors());
+        }
+        return apply(next, file.get().toString(), trigger);
+    }
+
+    @Override
+    public List<ConfigError> validate(String candidate, String name) {
+        try {
+            GatewayConfig next = loader.parse(candidate, name, baseDir());
+            return demoOriginError(next, name).map(List::of).orElse(List.of());
+        } catch (ConfigException e) {
+            return e.errors();
+        }
+    }
+
+    private Path baseDir() {
+        return file.map(ConfigLoader::baseDir).orElse(Path.of("."));
+    }
+
+    private Optional<ConfigError> demoOriginError(GatewayConfig next, String name) {
+        return GatewaySnapshot.usesDemoOrigin(next) && demoOrigin.isEmpty()
+                ? Optional.of(new ConfigError(name, 0, 0, "", "it adds the demo-origin backend, which only starts with the gateway"))
+                : Optional.empty();
+    }
+
+    /**
+     * Validates, builds, warms and swaps in {@code candidate}: the path of every reload. A configuration that fails
+     * keeps the running one and says why, in the log and in the record.
+     */
+    @Override
+    public ReloadRecord apply(String candidate, String name, String trigger) {
         reloading.lock();
         try {
             GatewayConfig next;
             try {
-                next = loader.load(file.get());
+                next = loader.parse(candidate, name, baseDir());
             } catch (ConfigException e) {
-                reloadsFailed.incrementAndGet();
-                metrics.reload(false);
-                log.error("reload of {} failed; the running configuration stays:", file.get());
-                e.errors().forEach(err -> log.error("  {}", err));
-                return false;
+                return refused(trigger, name, e.errors());
             }
-            return apply(next, file.get().toString());
+            return applyParsed(next, candidate, name, trigger);
         } finally {
             reloading.unlock();
         }
     }
 
     /**
-     * Makes {@code next}, a validated configuration, the configuration of every request that arrives from now on:
-     * build, warm, bind added listeners, swap. Refused (the running configuration stays) if it adds the demo origin
-     * or an added listener cannot be bound.
+     * Makes {@code next}, a validated configuration (a signed bundle from the remote source), the configuration of
+     * every request that arrives from now on, through the same path as {@link #apply(String, String, String)}.
      *
-     * @param what what {@code next} is (its file or source), for messages
+     * @param text the text {@code next} was read from, for its version hash
+     * @param what what {@code next} is (its source), for messages
      * @return whether {@code next} is in force
      */
-    boolean apply(GatewayConfig next, String what) {
+    boolean apply(GatewayConfig next, String text, String what) {
         reloading.lock();
         try {
-            if (GatewaySnapshot.usesDemoOrigin(next) && demoOrigin.isEmpty()) {
-                reloadsFailed.incrementAndGet();
-                metrics.reload(false);
-                log.error("reload of {} failed: it adds the demo-origin backend, which only starts with the gateway; the running configuration stays",
-                        what);
-                return false;
-            }
-            GatewaySnapshot old = proxy.snapshot();
-            GatewaySnapshot built = GatewaySnapshot.build(next, old, this::demoOriginAddress);
-            warm(built, old);
-            List<Listener> removed = listeners.keySet().stream().filter(l -> !next.listeners().contains(l)).toList();
-            List<Listener> added = next.listeners().stream().filter(l -> !listeners.containsKey(l)).toList();
-            boolean bound = swapListeners(removed, added, what);
-            publishListeners();
-            if (!bound) {
-                built.retiredBy(old).forEach(g -> g.discovery().ifPresent(DnsDiscovery::close)); // the groups never used
-                reloadsFailed.incrementAndGet();
-                metrics.reload(false);
-                return false;
-            }
-            proxy.swap(built);
-            old.retiredBy(built).forEach(g -> g.discovery().ifPresent(DnsDiscovery::close));
-            reloadsOk.incrementAndGet();
-            metrics.reload(true);
-            GatewayConfig was = old.config();
-            if (!next.admin().equals(was.admin()) || !next.accessLog().equals(was.accessLog()) || !next.metrics().equals(was.metrics())
-                    || !next.server().equals(was.server())) {
-                log.warn("reload of {}: the server, admin, access-log and metrics sections take effect at the next start", what);
-            }
-            log.info("reloaded {}: {} upstream group(s), {} route(s)", what, next.upstreams().size(), next.routes().size());
-            return true;
+            return applyParsed(next, text, what, "remote").applied();
         } finally {
             reloading.unlock();
         }
+    }
+
+    /** Builds, warms and swaps in {@code next}; under {@link #reloading}. */
+    private ReloadRecord applyParsed(GatewayConfig next, String candidate, String name, String trigger) {
+        Optional<ConfigError> demo = demoOriginError(next, name);
+        if (demo.isPresent()) {
+            return refused(trigger, name, List.of(demo.get()));
+        }
+        GatewaySnapshot old = proxy.snapshot();
+        GatewaySnapshot built = GatewaySnapshot.build(next, old, this::demoOriginAddress);
+        warm(built, old);
+        List<Listener> removed = listeners.keySet().stream().filter(l -> !next.listeners().contains(l)).toList();
+        List<Listener> added = next.listeners().stream().filter(l -> !listeners.containsKey(l)).toList();
+        Optional<String> bindError = swapListeners(removed, added, name);
+        publishListeners();
+        if (bindError.isPresent()) {
+            built.retiredBy(old).forEach(g -> g.discovery().ifPresent(DnsDiscovery::close)); // the groups never used
+            return refused(trigger, name, List.of(new ConfigError(name, 0, 0, "", bindError.get())));
+        }
+        proxy.swap(built);
+        old.retiredBy(built).forEach(g -> g.discovery().ifPresent(DnsDiscovery::close));
+        ConfigVersion before = version;
+        text = candidate;
+        version = new ConfigVersion(versions.incrementAndGet(), sha256(candidate), name);
+        reloadsOk.incrementAndGet();
+        metrics.reload(true);
+        GatewayConfig was = old.config();
+        if (!next.admin().equals(was.admin()) || !next.accessLog().equals(was.accessLog()) || !next.metrics().equals(was.metrics())
+                || !next.server().equals(was.server())) {
+            log.warn("reload of {}: the server, admin, access-log and metrics sections take effect at the next start", name);
+        }
+        log.info("reloaded {}: {} upstream group(s), {} route(s)", name, next.upstreams().size(), next.routes().size());
+        return remember(new ReloadRecord(java.time.Instant.now(), trigger, name, true, before, version, List.of()));
+    }
+
+    private ReloadRecord refused(String trigger, String name, String why) {
+        return refused(trigger, name, List.of(new ConfigError(name, 0, 0, "", why)));
+    }
+
+    private ReloadRecord refused(String trigger, String name, List<ConfigError> errors) {
+        reloadsFailed.incrementAndGet();
+        metrics.reload(false);
+        log.error("reload of {} failed; the running configuration stays:", name);
+        errors.forEach(err -> log.error("  {}", err));
+        ConfigVersion now = version;
+        return remember(new ReloadRecord(java.time.Instant.now(), trigger, name, false, now, now, errors));
+    }
+
+    private static String sha256(String s) {
+        try {
+            return java.util.HexFormat.of().formatHex(java.security.MessageDigest.getInstance("SHA-256")
+                    .digest(s.getBytes(java.nio.charset.StandardCharsets.UTF_8)));
+        } catch (java.security.NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no SHA-256", e);
+        }
+    }
+
+    private ReloadRecord remember(ReloadRecord r) {
+        synchronized (history) {
+            history.addLast(r);
+            while (history.size() > HISTORY) {
+                history.removeFirst();
+            }
+        }
+        return r;
+    }
+
+    @Override
+    public List<ReloadRecord> reloads() {
+        synchronized (history) {
+            return List.copyOf(history);
+        }
+    }
+
+    @Override
+    public String version() {
+        return Main.VERSION;
+    }
+
+    @Override
+    public java.time.Instant startedAt() {
+        return startedAt;
+    }
+
+    @Override
+    public ConfigVersion configVersion() {
+        return version;
+    }
+
+    @Override
+    public String configText() {
+        return text;
+    }
+
+    @Override
+    public Map<String, List<SocketAddress>> listeners() {
+        Map<String, List<SocketAddress>> out = new LinkedHashMap<>();
+        listening.forEach((l, s) -> out.put(l.name(), s.boundAddresses()));
+        return out;
+    }
+
+    @Override
+    public Map<String, dev.merapi.loadbalancing.LoadBalancer> balancers() {
+        Map<String, dev.merapi.loadbalancing.LoadBalancer> out = new java.util.TreeMap<>();
+        proxy.snapshot().groups().forEach((n, g) -> out.put(n, g.balancer()));
+        return out;
     }
 
     /**
@@ -390,9 +535,9 @@ final class Gateway {
      * closed before it is bound again. If an added one cannot be bound, the added ones are stopped again and the
      * removed ones bound again, and the reload fails.
      *
-     * @return whether every added listener was bound
+     * @return why an added listener could not be bound, or empty when every one was
      */
-    private boolean swapListeners(List<Listener> removed, List<Listener> added, String what) {
+    private Optional<String> swapListeners(List<Listener> removed, List<Listener> added, String name) {
         Duration grace = server.config().gracePeriod();
         for (Listener l : removed) {
             server.stopListening(Objects.requireNonNull(listeners.remove(l), "listener"), grace);
@@ -407,7 +552,8 @@ final class Gateway {
                 server.startListening(s);
             } catch (IllegalStateException | IllegalArgumentException e) { // address taken; certificate files changed since the check
                 unwatch(l);
-                log.error("reload of {} failed: listener '{}': {}; the running configuration stays", what, l.name(), e.getMessage());
+                String why = "listener '" + l.name() + "': " + e.getMessage();
+                log.error("reload of {} failed: {}; the running configuration stays", name, why);
                 for (Listener back : started) {
                     server.stopListening(Objects.requireNonNull(listeners.remove(back), "listener"), Duration.ZERO);
                     unwatch(back);
@@ -415,13 +561,13 @@ final class Gateway {
                 for (Listener back : removed) {
                     restart(back);
                 }
-                return false;
+                return Optional.of(why);
             }
             listeners.put(l, s);
             started.add(l);
             log.info("listener '{}' added: listening on {}", l.name(), ListenerConfig.describe(s.boundAddresses().getFirst()));
         }
-        return true;
+        return Optional.empty();
     }
 
     /** Binds a removed listener again after a failed reload; says so if its address was taken meanwhile. */
@@ -466,7 +612,7 @@ final class Gateway {
         FileStamp now = stamp();
         if (now.exists() && !now.equals(fileStamp)) {
             fileStamp = now;
-            reload();
+            reload("file-change");
         }
     }
 

@@ -49,7 +49,8 @@ import org.jspecify.annotations.Nullable;
             "With no command, runs the embedded default: a proxy on 127.0.0.1:8080 in front of a built-in demo origin,",
             "and the admin listener on 127.0.0.1:9901; its configuration is the one 'merapi config example' prints.",
         },
-        subcommands = {Main.ProxyCommand.class, RunCommand.class, CheckCommand.class, ConfigCommand.class, CommandLine.HelpCommand.class})
+        subcommands = {Main.ProxyCommand.class, RunCommand.class, CheckCommand.class, ConfigCommand.class, AdminCommand.class, AuditCommand.class,
+            CommandLine.HelpCommand.class})
 public final class Main implements Callable<Integer> {
     static final String VERSION = versionOf();
 

@@ -44,7 +44,8 @@ final class RunCommand implements Callable<Integer> {
             for (SocketAddress a : gateway.boundAddresses()) {
                 out.println("  listening on http://" + ListenerConfig.describe(a));
             }
-            gateway.adminAddress().ifPresent(a -> out.println("  admin on http://" + ListenerConfig.describe(a) + " (/livez, /readyz, /metrics)"));
+            gateway.adminAddress().ifPresent(a -> out.println("  admin on " + (gateway.config().admin().tls().isPresent() ? "https://" : "http://")
+                    + ListenerConfig.describe(a) + " (/livez, /readyz, /metrics, /api/v1/)"));
             gateway.remoteStatus().ifPresent(r -> out.println("  configuration version " + r.runningVersion() + " (from " + r.runningFrom()
                     + "); signed bundles fetched from " + r.url()));
             out.println("Reload with SIGHUP; stop with Ctrl-C, or SIGTERM for a graceful stop.");

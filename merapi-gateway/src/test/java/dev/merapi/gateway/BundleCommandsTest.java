@@ -3,7 +3,7 @@ package dev.merapi.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.merapi.gateway.config.Ed25519Pem;
-import dev.merapi.gateway.ConfigCommandsTest.Run;
+import dev.merapi.gateway.Cli.Run;
 import dev.merapi.gateway.remote.Bundle;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -30,7 +30,7 @@ class BundleCommandsTest {
     Path dir;
 
     private static Run run(String... args) {
-        return ConfigCommandsTest.run(args);
+        return Cli.run(args);
     }
 
     @Test

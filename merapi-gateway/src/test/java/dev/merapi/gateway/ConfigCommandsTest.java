@@ -3,8 +3,6 @@ package dev.merapi.gateway;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import java.io.IOException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.TimeUnit;
@@ -16,25 +14,17 @@ import org.junit.jupiter.api.io.TempDir;
 @Timeout(value = 30, unit = TimeUnit.SECONDS)
 class ConfigCommandsTest {
 
-    /** How a command ended: its exit code and what it printed. */
-    record Run(int exitCode, String out, String err) {
-    }
-
-    /** Runs the {@code merapi} command line in-process with {@code args}, its output captured. */
-    static Run run(String... args) {
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code = Main.commandLine().setOut(new PrintWriter(out, true)).setErr(new PrintWriter(err, true)).execute(args);
-        return new Run(code, out.toString(), err.toString());
+    private static Cli.Run run(String... args) {
+        return Cli.run(args);
     }
 
     @Test
     void checkAcceptsWhatConfigExamplePrints(@TempDir Path dir) throws IOException {
-        Run example = run("config", "example");
+        Cli.Run example = run("config", "example");
         Path file = dir.resolve("merapi.yaml");
         Files.writeString(file, example.out());
 
-        Run check = run("check", "--config", file.toString());
+        Cli.Run check = run("check", "--config", file.toString());
 
         assertThat(example.exitCode()).isZero();
         assertThat(example.out()).startsWith("# A Merapi gateway configuration.").contains("listeners:", "upstreams:", "routes:", "admin:");
@@ -55,7 +45,7 @@ class ConfigCommandsTest {
                     upstream: nowhere
                 """);
 
-        Run check = run("check", "--config", file.toString());
+        Cli.Run check = run("check", "--config", file.toString());
 
         assertThat(check.exitCode()).isEqualTo(1);
         assertThat(check.err().lines()).containsExactly(
@@ -67,7 +57,7 @@ class ConfigCommandsTest {
 
     @Test
     void checkOfAMissingFileExitsOne(@TempDir Path dir) {
-        Run check = run("check", "--config", dir.resolve("none.yaml").toString());
+        Cli.Run check = run("check", "--config", dir.resolve("none.yaml").toString());
 
         assertThat(check.exitCode()).isEqualTo(1);
         assertThat(check.err()).contains("none.yaml:0:0: cannot read the file");
@@ -75,7 +65,7 @@ class ConfigCommandsTest {
 
     @Test
     void helpListsTheConfigCommands() {
-        Run r = run("--help");
+        Cli.Run r = run("--help");
 
         assertThat(r.out()).containsPattern("(?m)^\\s+run\\s+Runs the gateway described by a YAML configuration file")
                 .containsPattern("(?m)^\\s+check\\s+Validates a configuration file")

@@ -7,12 +7,10 @@ import dev.merapi.testkit.ExternalServer;
 import dev.merapi.testkit.TestDnsServer;
 import dev.merapi.testkit.TestPki;
 import java.io.IOException;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterAll;
@@ -117,15 +115,7 @@ class GatewayTlsIT {
 
     /** curl with these arguments, trusting the test CA; returns "status body", or "000 error" when no response came. */
     private static String curl(String... args) throws IOException, InterruptedException {
-        List<String> command = new ArrayList<>(List.of(CURL.toString(), "-sS", "--max-time", "30", "--cacert", pki.caPem().toString(),
-                "-w", "\n%{http_code}", "-o", "-"));
-        command.addAll(List.of(args));
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        p.getOutputStream().close();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(p.waitFor(40, TimeUnit.SECONDS)).isTrue();
-        int at = out.lastIndexOf('\n');
-        return out.substring(at + 1).strip() + " " + out.substring(0, Math.max(0, at)).strip();
+        return Cli.curl(pki.caPem(), args);
     }
 
     private int port() {

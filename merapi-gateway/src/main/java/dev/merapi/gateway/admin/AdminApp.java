@@ -2,6 +2,7 @@ package dev.merapi.gateway.admin;
 
 import dev.merapi.core.protocols.ServerSession;
 import dev.merapi.core.apps.HttpServerApp;
+import dev.merapi.gateway.config.GatewayConfig.Admin;
 import dev.merapi.gateway.observability.GatewayMetrics;
 import dev.merapi.http.HeaderNames;
 import dev.merapi.http.ResponseHeader;
@@ -11,24 +12,46 @@ import java.util.function.BooleanSupplier;
 
 /**
  * The admin listener: {@code GET /livez} (200 while the process runs), {@code GET /readyz} (200 once the listeners
- * are bound and the first health checks are done, 503 before and during shutdown) and {@code GET /metrics}
- * (Prometheus text). Anything else is 404; a method other than GET or HEAD is 405. It listens on loopback by
- * default ({@code admin.address}). Runs on the event loop; a scrape formats the registry there, which is
- * proportional to the number of label sets.
+ * are bound and the first health checks are done, 503 before and during shutdown), {@code GET /metrics}
+ * (Prometheus text), all three open to whoever can reach the listener, and the authenticated admin API under
+ * {@code /api/v1/} ({@link AdminApi}). Anything else is 404; a method other than GET or HEAD outside the API is 405.
+ * It listens on loopback by default ({@code admin.address}). Runs on the event loop; a scrape formats the registry
+ * there, which is proportional to the number of label sets.
  */
-public final class AdminApp implements HttpServerApp {
+public final class AdminApp implements HttpServerApp, AutoCloseable {
     private static final String PROMETHEUS_TEXT = "text/plain; version=0.0.4; charset=utf-8";
     private final GatewayMetrics metrics;
     private final BooleanSupplier ready;
+    private final AdminApi api;
 
-    public AdminApp(GatewayMetrics metrics, BooleanSupplier ready) {
+    private AdminApp(GatewayMetrics metrics, BooleanSupplier ready, AdminApi api) {
         this.metrics = metrics;
         this.ready = ready;
+        this.api = api;
+    }
+
+    /**
+     * The admin listener's app for a gateway.
+     *
+     * @throws IllegalArgumentException if the audit log cannot be opened
+     */
+    public static AdminApp of(GatewayMetrics metrics, BooleanSupplier ready, Admin config, GatewayControl gateway) {
+        return new AdminApp(metrics, ready, AdminApi.of(config, gateway, ready));
     }
 
     @Override
     public void onRequest(ServerSession session) {
-        WholeRequest.thenAnswer(session, this::answer);
+        if (AdminApi.handles(session.request().path())) {
+            api.handle(session);
+        } else {
+            WholeRequest.thenAnswer(session, this::answer);
+        }
+    }
+
+    /** Stops the admin API's threads and closes its audit log. */
+    @Override
+    public void close() {
+        api.close();
     }
 
     private void answer(ServerSession session) {

@@ -98,15 +98,27 @@ public final class ConfigLoader {
      * @throws ConfigException with every problem found, including an unreadable file
      */
     public GatewayConfig load(Path file) {
-        String text;
+        return parse(read(file), file.toString(), baseDir(file));
+    }
+
+    /**
+     * The text of a configuration file.
+     *
+     * @throws ConfigException if it cannot be read
+     */
+    public static String read(Path file) {
         try {
-            text = Files.readString(file, StandardCharsets.UTF_8);
+            return Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException | RuntimeException e) {
             throw new ConfigException(List.of(new ConfigError(file.toString(), 0, 0, "", "cannot read the file ("
                     + e.getClass().getSimpleName() + ")")));
         }
+    }
+
+    /** Where the relative {@code ${file:...}} paths of a configuration file start: its directory. */
+    public static Path baseDir(Path file) {
         Path dir = file.toAbsolutePath().getParent();
-        return parse(text, file.toString(), dir == null ? Path.of(".") : dir);
+        return dir == null ? Path.of(".") : dir;
     }
 
     /**
@@ -157,7 +169,7 @@ public final class ConfigLoader {
         List<Route> routes = s.required("routes").map(n -> b.list(n, "routes", (item, p) -> b.section(item, p, Route.KEYS)
                 .flatMap(ConfigLoader::route))).orElse(List.of());
         Admin admin = s.get("admin").flatMap(n -> b.section(n, "admin", Admin.KEYS))
-                .map(a -> new Admin(a.bool("enabled", true), a.string("address").orElse(Admin.DEFAULT.address()))).orElse(Admin.DEFAULT);
+                .map(AdminSection::read).orElse(Admin.DEFAULT);
         AccessLog log = s.get("access-log").flatMap(n -> b.section(n, "access-log", AccessLog.KEYS))
                 .map(a -> new AccessLog(a.bool("enabled", true), a.string("output").orElse("stdout"),
                         a.get("headers").isPresent() ? a.strings("headers") : AccessLog.DEFAULT_HEADERS, a.strings("redact-headers"),

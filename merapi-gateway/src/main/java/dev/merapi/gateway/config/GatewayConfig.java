@@ -411,14 +411,69 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
     }
 
     /**
-     * The admin listener: health endpoints and metrics.
+     * The admin listener: health endpoints, metrics and the admin API ({@code /api/v1/}, docs/admin-api.md).
      *
      * @param enabled whether it listens
-     * @param address {@code host:port}; loopback by default
+     * @param address {@code host:port}; loopback by default, and any other address needs {@code tls}
+     * @param tls TLS on the admin listener, with the keys of a listener's; with {@code client-ca}, client certificates
+     *     can be mapped to identities by {@code clients}
+     * @param tokens bearer tokens, by the hash of each (never the token itself)
+     * @param clients client certificates (by subject or SHA-256 fingerprint) mapped to identities
+     * @param requireBoth whether the {@code admin} role needs a token and a client certificate of the same identity
+     * @param auditLog the append-only audit log (JSON lines, hash-chained); required once credentials are configured
+     * @param maxBody the largest request body the admin API reads, in bytes; a larger one is answered 413
      */
-    public record Admin(boolean enabled, String address) {
-        public static final List<String> KEYS = List.of("enabled", "address");
+    public record Admin(boolean enabled, String address, Optional<ListenerTls> tls, List<AdminToken> tokens, List<AdminClient> clients,
+            boolean requireBoth, Optional<Path> auditLog, long maxBody) {
+        public static final List<String> KEYS = List.of("enabled", "address", "tls", "tokens", "clients", "require-both", "audit-log",
+                "max-body");
+        /** The roles of the admin API, from the least to the most allowed. */
+        public static final List<String> ROLES = List.of("viewer", "operator", "admin");
+        public static final long DEFAULT_MAX_BODY = 1024 * 1024;
         public static final Admin DEFAULT = new Admin(true, "127.0.0.1:9901");
+
+        public Admin {
+            tokens = List.copyOf(tokens);
+            clients = List.copyOf(clients);
+        }
+
+        /** An admin listener with no TLS and no credentials: health and metrics only, every {@code /api/v1/} call 401. */
+        public Admin(boolean enabled, String address) {
+            this(enabled, address, Optional.empty(), List.of(), List.of(), false, Optional.empty(), DEFAULT_MAX_BODY);
+        }
+
+        /** Whether any credential is configured; without one, the admin API answers 401 to everything. */
+        public boolean hasCredentials() {
+            return !tokens.isEmpty() || !clients.isEmpty();
+        }
+    }
+
+    /**
+     * One bearer token of the admin API.
+     *
+     * @param name the identity it authenticates, as the audit log names it
+     * @param role {@code viewer}, {@code operator} or {@code admin}
+     * @param hash {@code pbkdf2-sha256$ITERATIONS$SALT$HASH} (base64), as {@code merapi admin token} prints it
+     */
+    public record AdminToken(String name, String role, String hash) {
+        public static final List<String> KEYS = List.of("name", "role", "hash");
+
+        @Override
+        public String toString() {
+            return "AdminToken[name=" + name + ", role=" + role + ", hash=[redacted]]";
+        }
+    }
+
+    /**
+     * One client certificate of the admin API, matched by its subject or its fingerprint (one of the two).
+     *
+     * @param name the identity it authenticates
+     * @param role {@code viewer}, {@code operator} or {@code admin}
+     * @param subject the certificate's subject as RFC 2253 prints it, such as {@code CN=alice,O=ops}
+     * @param sha256 the SHA-256 fingerprint of the certificate, lower-case hex (colons allowed in the file)
+     */
+    public record AdminClient(String name, String role, Optional<String> subject, Optional<String> sha256) {
+        public static final List<String> KEYS = List.of("name", "role", "subject", "sha256");
     }
 
     /**

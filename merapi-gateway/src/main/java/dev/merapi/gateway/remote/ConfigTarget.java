@@ -13,8 +13,9 @@ public interface ConfigTarget {
     /**
      * Builds, warms and swaps in {@code next}, a validated configuration; logs why if it cannot.
      *
+     * @param text the text {@code next} was read from (the bundle's), for its version and the admin API
      * @param what what the configuration is, for messages
      * @return whether {@code next} is in force
      */
-    boolean apply(GatewayConfig next, String what);
+    boolean apply(GatewayConfig next, String text, String what);
 }

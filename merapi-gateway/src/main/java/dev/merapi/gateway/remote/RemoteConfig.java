@@ -225,6 +225,16 @@ public final class RemoteConfig implements AutoCloseable {
         }
     }
 
+    /** The bundle in force, if the running configuration came from one (not the local file). */
+    public Optional<Bundle> runningBundle() {
+        lock.lock();
+        try {
+            return Optional.ofNullable(running);
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** A bundle that passed every check at start, with the validators it came with. */
     private record Candidate(Bundle bundle, GatewayConfig config, @Nullable String etag, @Nullable String lastModified) {
     }
@@ -368,7 +378,7 @@ public final class RemoteConfig implements AutoCloseable {
             return new Outcome(Result.ROLLBACK, "version " + next.version() + " is not higher than the running version " + runningVersion
                     + "; refused (no rollback)");
         }
-        if (!t.apply(next, spec.url() + " (version " + next.version() + ")")) {
+        if (!t.apply(next, new String(bundle.config(), java.nio.charset.StandardCharsets.UTF_8), spec.url() + " (version " + next.version() + ")")) {
             return new Outcome(Result.APPLY_FAILED, "version " + next.version() + " is valid but could not be applied; see the log");
         }
         running = bundle;

@@ -35,6 +35,8 @@ class ConfigReferenceTest {
         add(fromCode, "routes[].cors", GatewayConfig.Cors.KEYS);
         add(fromCode, "HEADER_EDITS", GatewayConfig.HeaderEdits.KEYS);
         add(fromCode, "admin", GatewayConfig.Admin.KEYS);
+        add(fromCode, "admin.tokens[]", GatewayConfig.AdminToken.KEYS);
+        add(fromCode, "admin.clients[]", GatewayConfig.AdminClient.KEYS);
         add(fromCode, "access-log", GatewayConfig.AccessLog.KEYS);
         add(fromCode, "metrics", GatewayConfig.Metrics.KEYS);
         add(fromCode, "request-id", GatewayConfig.RequestId.KEYS);
