@@ -325,7 +325,8 @@ final class Gateway implements GatewayControl {
     }
 
     /** What remote configuration is doing, for the status endpoint, if the file has a remote section. */
-    Optional<RemoteStatus> remoteStatus() {
+    @Override
+    public Optional<RemoteStatus> remoteStatus() {
         return remote.map(RemoteConfig::status);
     }
 

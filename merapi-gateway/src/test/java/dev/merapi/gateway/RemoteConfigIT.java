@@ -264,6 +264,31 @@ class RemoteConfigIT {
     }
 
     @Test
+    void theAdminStatusEndpointReportsASourceThatIsDown() throws Exception {
+        String token = "remote-status-viewer-token-0123456789";
+        Path file = localFile(url(), pki.caPem());
+        Files.writeString(file, Files.readString(file).replace("admin: {enabled: false}\n", """
+                admin:
+                  address: "127.0.0.1:0"
+                  audit-log: %s
+                  tokens:
+                    - {name: watcher, role: viewer, hash: "%s"}
+                """.formatted(dir.resolve("audit.log"), dev.merapi.gateway.config.TokenHash.create(token).encoded())));
+        Gateway g = startGateway(file);
+        source.close();
+        assertThat(remote(g).poll().result()).isEqualTo(Result.UNREACHABLE);
+
+        java.net.InetSocketAddress admin = (java.net.InetSocketAddress) g.adminAddress().orElseThrow();
+        try (RawClient c = RawClient.connect(admin.getPort())) {
+            c.send("GET /api/v1/status HTTP/1.1\r\nHost: t\r\nAuthorization: Bearer " + token + "\r\nConnection: close\r\n\r\n");
+            RawClient.Response r = c.readResponse();
+            assertThat(r.status()).isEqualTo(200);
+            assertThat(r.bodyText()).contains("\"remote\":{\"url\":\"" + url() + "\"", "\"runningFrom\":\"local\"",
+                    "\"lastResult\":\"unreachable\"", "cannot reach the source");
+        }
+    }
+
+    @Test
     void sourceDownAtStartRunsTheCachedBundle() throws Exception {
         Gateway first = runningVersion2();
         first.shutdownFast();

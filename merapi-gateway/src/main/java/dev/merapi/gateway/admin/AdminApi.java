@@ -9,6 +9,7 @@ import dev.merapi.gateway.admin.Authenticator.Outcome;
 import dev.merapi.gateway.admin.GatewayControl.ConfigVersion;
 import dev.merapi.gateway.admin.GatewayControl.ReloadRecord;
 import dev.merapi.gateway.config.ConfigError;
+import dev.merapi.gateway.remote.RemoteStatus;
 import dev.merapi.gateway.config.GatewayConfig.Admin;
 import dev.merapi.http.HeaderNames;
 import dev.merapi.http.ResponseHeader;
@@ -459,10 +460,25 @@ public final class AdminApi implements AutoCloseable {
             groups.add(g);
         });
         s.put("upstreams", groups);
+        gateway.remoteStatus().ifPresent(r -> s.put("remote", remoteView(r)));
         audit.ifPresent(a -> s.put("auditLog", Map.of("head", a.head(), "dropped", a.dropped())));
         List<Map<String, Object>> reloads = gateway.reloads().stream().filter(r -> !r.applied()).map(AdminApi::reloadView).toList();
         s.put("lastFailedReload", reloads.isEmpty() ? null : reloads.getLast());
         return s;
+    }
+
+    private static Map<String, Object> remoteView(RemoteStatus r) {
+        Map<String, Object> m = new LinkedHashMap<>();
+        m.put("url", r.url().toString());
+        m.put("runningFrom", r.runningFrom());
+        m.put("runningVersion", r.runningVersion());
+        m.put("runningSha256", r.runningSha256());
+        m.put("lastAttempt", r.lastAttempt());
+        m.put("lastSuccess", r.lastSuccess());
+        m.put("lastResult", r.lastResult());
+        m.put("lastError", r.lastError());
+        m.put("consecutiveFailures", r.consecutiveFailures());
+        return m;
     }
 
     private Map<String, Object> configView() {

@@ -1,11 +1,13 @@
 package dev.merapi.gateway.admin;
 
 import dev.merapi.gateway.config.ConfigError;
+import dev.merapi.gateway.remote.RemoteStatus;
 import dev.merapi.loadbalancing.LoadBalancer;
 import java.net.SocketAddress;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 
 /**
  * What the admin API reads and changes in a running gateway. The gateway implements it.
@@ -45,6 +47,9 @@ public interface GatewayControl {
 
     /** The recent reloads and applies, the newest last. */
     List<ReloadRecord> reloads();
+
+    /** What remote configuration is doing (last fetch, last error, running version), if a remote source is configured. */
+    Optional<RemoteStatus> remoteStatus();
 
     /**
      * One configuration version of this process.
