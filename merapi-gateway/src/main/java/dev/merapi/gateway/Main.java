@@ -255,6 +255,11 @@ public final class Main implements Callable<Integer> {
                         + " optional lets it in without one.")
         String tlsClientAuth;
 
+        @Option(names = "--no-h2",
+                description = "Serve HTTP/1.1 only. By default a plain --listen also speaks HTTP/2 to clients that start"
+                        + " with its preface (h2c with prior knowledge) on the same port.")
+        boolean noH2;
+
         @Spec
         CommandSpec spec;
 
@@ -296,7 +301,7 @@ public final class Main implements Callable<Integer> {
                         ? ListeningService.http("proxy", HttpProxy.of(new BalancingProxy(balancer.get(), UpstreamSpec.hashKey(hashKey)), options))
                         : ListeningService.http("proxy", HttpProxy.of(new ForwardProxy(backends.getFirst().peer()), options)))
                         .addListener(withTls(ListenerConfig.tcp(listen).toBuilder(), tls).maxConnections(maxConnections)
-                                .maxConnectionsPerIp(maxConnectionsPerIp).build());
+                                .maxConnectionsPerIp(maxConnectionsPerIp).http2(!noH2).build());
             } catch (IllegalArgumentException e) {
                 err.println("merapi proxy: " + e.getMessage());
                 return 2;
