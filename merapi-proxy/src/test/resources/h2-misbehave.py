@@ -70,6 +70,9 @@ def read_frames(sock, seconds):
                     if status is not None:
                         print("status %d %s" % (stream, status if isinstance(status, str) else status.decode()),
                               flush=True)
+                    else:
+                        print("trailers %d %s" % (stream, ",".join("%s=%s" % kv for kv in sorted(fields.items()))),
+                              flush=True)
                 except Exception as e:  # trailers or a block split over CONTINUATION: not needed here
                     print("headers %d undecoded %s" % (stream, e), flush=True)
     print("open", flush=True)
@@ -131,6 +134,11 @@ def main():
     elif scenario == "get":
         # one well-formed GET of /slow, read with the raw reader (which, unlike python3-h2, reads on after GOAWAY)
         out.append(frame(HEADERS, END_HEADERS | END_STREAM, 1, request_block(encoder, "GET", "/slow")))
+    elif scenario == "post-trailers":
+        # a body, then trailers that end the stream (as gRPC sends them)
+        out.append(frame(HEADERS, END_HEADERS, 1, request_block(encoder, "POST", "/up", [("te", "trailers")])))
+        out.append(frame(DATA, 0, 1, b"hello"))
+        out.append(frame(HEADERS, END_HEADERS | END_STREAM, 1, encoder.encode([("x-checksum", "abc")])))
     elif scenario == "made-you-reset":
         # CVE-2025-55163: frames that make the server reset the stream itself (a WINDOW_UPDATE of 0)
         for i in range(count):

@@ -10,6 +10,7 @@ import dev.merapi.error.ProxyError;
 import dev.merapi.error.Retry;
 import dev.merapi.http.BodyLength;
 import dev.merapi.http.HeaderNames;
+import dev.merapi.http.Headers;
 import dev.merapi.http.HopByHop;
 import dev.merapi.http.HttpVersion;
 import dev.merapi.http.RequestHeader;
@@ -319,7 +320,11 @@ final class ProxyCall<C> implements ClientSession.Handler {
         boolean ended = requestBody == Flow.ENDED;
         if (replay != null && !replay.isEmpty()) {
             // a retry: what was already read from the client goes first
-            replay.writeTo(cs, ended);
+            boolean trailers = ended && downstream.requestTrailers().isPresent();
+            replay.writeTo(cs, ended && !trailers);
+            if (trailers) {
+                endRequestBody(cs, Unpooled.EMPTY_BUFFER);
+            }
             if (ended) {
                 return;
             }
@@ -330,7 +335,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
                 return;
             }
             // a retry of an empty body (chunked "0"): the replay buffer holds no bytes, only the end goes again
-            cs.writeBody(Unpooled.EMPTY_BUFFER, true);
+            endRequestBody(cs, Unpooled.EMPTY_BUFFER);
             return;
         }
         if (chunk == null) {
@@ -428,11 +433,24 @@ final class ProxyCall<C> implements ClientSession.Handler {
             }
             return;
         }
-        cs.writeBody(data, end);
-        if (!end) {
-            cs.flush();
-            pumpRequestBody();
+        if (end) {
+            endRequestBody(cs, data);
+            return;
         }
+        cs.writeBody(data, false);
+        cs.flush();
+        pumpRequestBody();
+    }
+
+    /** Ends the upstream request body with {@code last}, and with the client's trailers when it sent some. */
+    private void endRequestBody(ClientSession cs, ByteBuf last) {
+        Optional<Headers> trailers = downstream.requestTrailers();
+        if (trailers.isEmpty()) {
+            cs.writeBody(last, true);
+            return;
+        }
+        cs.writeBody(last, false);
+        cs.writeTrailers(trailers.get()); // ends the body and flushes
     }
 
     // ---- upstream events
@@ -521,7 +539,20 @@ final class ProxyCall<C> implements ClientSession.Handler {
             }
             data = chunk.take();
         }
-        session.writeResponseBody(data, end);
+        Optional<Headers> trailers = end && upstream != null ? upstream.responseTrailers() : Optional.empty();
+        if (trailers.isPresent()) {
+            try {
+                proxy.responseTrailerFilter(session, trailers.get(), ctx);
+            } catch (RuntimeException e) {
+                data.release();
+                failUpstream(filterFailed("responseTrailerFilter", e));
+                return;
+            }
+            session.writeResponseBody(data, false);
+            downstream.writeTrailers(trailers.get());
+        } else {
+            session.writeResponseBody(data, end);
+        }
         if (end) {
             session.countSplicedBody(splicedBytes);
             ClientSession cs = upstream;

@@ -9,11 +9,14 @@ import dev.merapi.testkit.MockOrigin;
 import dev.merapi.testkit.MockResponse;
 import dev.merapi.testkit.OriginFault;
 import dev.merapi.testkit.RecordedRequest;
+import dev.merapi.proxy.TlsListenerIT.Run;
 import dev.merapi.testkit.TestServer;
-import java.io.ByteArrayOutputStream;
-import java.io.IOException;
-import java.io.InputStream;
+import dev.merapi.http.Headers;
+import dev.merapi.http.ResponseHeader;
+import io.netty.buffer.Unpooled;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,34 +36,15 @@ import org.junit.jupiter.api.io.TempDir;
  * as its own HTTP/1.1 request to the origin, and HTTP/1.1 clients on the same port see no difference.
  */
 class Http2DownstreamIT {
-    private static final Duration PROCESS_LIMIT = Duration.ofSeconds(60);
-
     @RegisterExtension
     final ProxyFixture fixture = new ProxyFixture();
 
     @TempDir
     Path tmp;
 
-    record Run(int exit, String output) {
-    }
-
+    /** Runs a client process, bounded in time; what it printed, stdout and stderr together. */
     static Run run(List<String> command) throws IOException, InterruptedException {
-        Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
-        p.getOutputStream().close();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        Thread reader = Thread.ofVirtual().start(() -> {
-            try (InputStream s = p.getInputStream()) {
-                s.transferTo(out);
-            } catch (IOException e) {
-                // the process ended
-            }
-        });
-        if (!p.waitFor(PROCESS_LIMIT.toSeconds(), TimeUnit.SECONDS)) {
-            p.destroyForcibly();
-            throw new AssertionError(command + " did not finish in " + PROCESS_LIMIT);
-        }
-        reader.join(5000);
-        return new Run(p.exitValue(), out.toString(StandardCharsets.UTF_8));
+        return TlsListenerIT.run(command, "");
     }
 
     /** curl with prior knowledge; {@code -w} prints the HTTP version, status and new connections of each transfer. */
@@ -196,6 +180,46 @@ class Http2DownstreamIT {
         assertThat(server.service().openConnections()).isZero();
         proxy.awaitLogged(1);
         assertThat(proxy.loggedErrors()).allMatch(Optional::isEmpty);
+    }
+
+    @Test
+    void requestTrailersFromAnH2ClientReachThePhasesWithTheBody() throws Exception {
+        MockOrigin origin = fixture.origin();
+        origin.setDispatcher(req -> MockResponse.ok("got " + req.bodyUtf8()));
+        List<Optional<Headers>> seen = new CopyOnWriteArrayList<>();
+        RecordingProxy proxy = new RecordingProxy(peer()) {
+            @Override
+            public void requestBodyFilter(Session session, BodyChunk chunk, boolean endOfStream, Ctx ctx) {
+                if (endOfStream) {
+                    seen.add(session.downstream().requestTrailers());
+                }
+            }
+        };
+        TestServer server = serve(proxy);
+        Run r = run(List.of("/usr/bin/python3", script(), Integer.toString(server.port()), "post-trailers"));
+        assertThat(r.output().lines().toList()).as(r.output()).contains("status 1 200");
+        assertThat(seen).hasSize(1);
+        assertThat(seen.getFirst()).hasValueSatisfying(t -> assertThat(t.get("x-checksum")).contains("abc"));
+        RecordedRequest req = origin.takeRequest();
+        assertThat(req.bodyUtf8()).isEqualTo("hello");
+        // the trailers reach an HTTP/1.1 origin once its connection writes chunked trailers (ClientSession.writeTrailers)
+        proxy.awaitLogged(1);
+        assertThat(proxy.loggedErrors()).allMatch(Optional::isEmpty);
+    }
+
+    @Test
+    void responseTrailersEndTheStreamAsATrailingHeadersFrame() throws Exception {
+        ListeningService service = ListeningService.http("t", session -> {
+            session.writeResponseHeader(ResponseHeader.of(200), false);
+            session.writeBody(Unpooled.copiedBuffer("body", StandardCharsets.US_ASCII), false);
+            Headers trailers = new Headers();
+            trailers.add("Grpc-Status", "0");
+            trailers.add("Connection", "dropped");
+            session.writeTrailers(trailers);
+        });
+        TestServer server = fixture.closeAfter(TestServer.start(service));
+        Run r = run(List.of("/usr/bin/python3", script(), Integer.toString(server.port()), "get"));
+        assertThat(r.output().lines().toList()).as(r.output()).containsSubsequence("status 1 200", "trailers 1 grpc-status=0");
     }
 
     @Test

@@ -38,7 +38,7 @@ class Http2FloodIT {
 
     /** Runs a scenario of the script against {@code server}; its output lines. */
     private static List<String> misbehave(TestServer server, String scenario, int count) throws Exception {
-        Http2DownstreamIT.Run r = Http2DownstreamIT.run(List.of("/usr/bin/python3", Http2DownstreamIT.script(),
+        TlsListenerIT.Run r = Http2DownstreamIT.run(List.of("/usr/bin/python3", Http2DownstreamIT.script(),
                 Integer.toString(server.port()), scenario, Integer.toString(count)));
         assertThat(r.exit()).as(r.output()).isZero();
         return r.output().lines().toList();

@@ -219,17 +219,7 @@ final class Http2Heads {
     }
 
     private static long parseLength(String v) {
-        if (v.isEmpty() || v.length() > 17) {
-            return -1;
-        }
-        long n = 0;
-        for (int i = 0; i < v.length(); i++) {
-            char c = v.charAt(i);
-            if (c < '0' || c > '9') {
-                return -1;
-            }
-            n = n * 10 + (c - '0');
-        }
-        return n;
+        boolean digits = !v.isEmpty() && v.length() <= 17 && v.chars().allMatch(c -> c >= '0' && c <= '9');
+        return digits ? Long.parseLong(v) : -1;
     }
 }
