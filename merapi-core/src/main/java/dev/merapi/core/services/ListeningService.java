@@ -10,6 +10,7 @@ import dev.merapi.core.protocols.http1.Http1Options;
 import dev.merapi.core.protocols.http1.Http1Protocol;
 import dev.merapi.core.protocols.http2.Http2Options;
 import dev.merapi.core.protocols.http2.Http2Protocol;
+import dev.merapi.core.tls.ServerTls;
 import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -121,11 +122,11 @@ public final class ListeningService implements Service {
      * @throws dev.merapi.core.tls.TlsConfigException if the TLS library refuses the listener's TLS settings
      */
     public List<ConnectionStage> connectionStages(ListenerConfig listener) {
-        return stages(listener.tls().map(tls -> TlsStage.of(tls, listener)).orElse(null),
-                listener.http2() && listener.tls().isEmpty());
+        return stages(listener.tls().map(tls -> TlsStage.of(listener.http2() ? tls
+                : tls.toBuilder().alpn(ServerTls.Alpn.HTTP1).build(), listener)).orElse(null), listener.http2());
     }
 
-    private List<ConnectionStage> stages(@Nullable ConnectionStage tls, boolean h2c) {
+    private List<ConnectionStage> stages(@Nullable ConnectionStage tls, boolean http2) {
         List<ConnectionStage> all = new ArrayList<>(stages.size() + 3);
         if (connectionFilter != ConnectionFilter.ACCEPT_ALL) {
             all.add(new FilterStage(connectionFilter));
@@ -135,7 +136,13 @@ public final class ListeningService implements Service {
         }
         all.addAll(stages);
         Http1Protocol http1 = Http1Protocol.of(app, http1Options, connections);
-        all.add(h2c ? http1.withPriorKnowledge(Http2Protocol.of(app, http1Options, http2Options, connections)) : http1);
+        if (!http2) {
+            all.add(http1);
+        } else if (tls != null) {
+            all.add(Http2Protocol.of(app, http1Options, http2Options, connections).byAlpn(http1)); // h2 by ALPN
+        } else {
+            all.add(http1.withPriorKnowledge(Http2Protocol.of(app, http1Options, http2Options, connections))); // h2c
+        }
         return List.copyOf(all);
     }
 

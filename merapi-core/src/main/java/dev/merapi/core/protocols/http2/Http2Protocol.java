@@ -2,9 +2,13 @@ package dev.merapi.core.protocols.http2;
 
 import dev.merapi.core.apps.HttpServerApp;
 import dev.merapi.core.internal.ConnectionTracker;
+import dev.merapi.core.internal.tls.TlsAttributes;
+import dev.merapi.core.listeners.ConnectionStage;
 import dev.merapi.core.protocols.http1.Http1Options;
+import dev.merapi.core.protocols.http1.Http1Protocol;
 import dev.merapi.core.protocols.http1.PriorKnowledge;
 import dev.merapi.core.security.SecurityEvents;
+import dev.merapi.core.tls.TlsInfo;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -26,7 +30,7 @@ import java.util.Objects;
  * HTTP/2 on the server side: turns a connection into an HTTP/2 connection whose streams are each handed to the
  * {@link HttpServerApp} as a {@link dev.merapi.core.protocols.ServerSession}, as HTTP/1.1 hands each request. On a
  * plain HTTP/1.1 port it takes over connections that start with the HTTP/2 preface (h2c with prior knowledge, RFC
- * 9113 §3.3), see {@link PriorKnowledge}.
+ * 9113 §3.3), see {@link PriorKnowledge}; on a TLS port, those that negotiate {@code h2} by ALPN ({@link #byAlpn}).
  *
  * <p>The connection is Netty's {@link Http2FrameCodec} and {@link Http2MultiplexHandler}, with the bounds of
  * {@link Http2Options}; timeouts, header-list and CONNECT/TRACE rules are those of the listener's
@@ -65,6 +69,22 @@ public final class Http2Protocol implements PriorKnowledge {
         return options;
     }
 
+    /**
+     * The last stage of a TLS listener: HTTP/2 when the handshake negotiated {@code h2} by ALPN, else {@code http1}.
+     * It runs once the handshake is done, on the connection's event loop.
+     */
+    public ConnectionStage byAlpn(Http1Protocol http1) {
+        Objects.requireNonNull(http1, "http1");
+        return (channel, next) -> {
+            boolean h2 = TlsAttributes.of(channel).flatMap(TlsInfo::applicationProtocol).filter("h2"::equals).isPresent();
+            if (!h2) {
+                return http1.install(channel, next);
+            }
+            takeOver(channel, Unpooled.EMPTY_BUFFER);
+            return true;
+        };
+    }
+
     @Override
     public ByteBuf preface() {
         return PREFACE.duplicate();
@@ -86,8 +106,15 @@ public final class Http2Protocol implements PriorKnowledge {
         if (more > 0) {
             channel.write(new DefaultHttp2WindowUpdateFrame(more), channel.voidPromise());
         }
-        channel.pipeline().fireChannelRead(received);
-        channel.pipeline().fireChannelReadComplete();
+        if (received.isReadable()) {
+            channel.pipeline().fireChannelRead(received); // the preface, and whatever came with it
+            channel.pipeline().fireChannelReadComplete();
+        } else {
+            // after a TLS handshake (ALPN h2): nothing was read for HTTP/2 yet, and the TLS handler may be in the middle
+            // of a read, which must not be entered again; what it decrypts next reaches the codec by itself
+            received.release();
+            channel.read();
+        }
     }
 
     private Http2FrameCodec newCodec(Http2ServerConnection connection) {
