@@ -307,6 +307,11 @@ public final class Main implements Callable<Integer> {
                     + " closed, such as 90s or 10m (default: ${DEFAULT-VALUE}).")
         String tunnelIdleTimeout;
 
+        @Option(names = "--no-h2",
+                description = "Serve HTTP/1.1 only. By default a plain --listen also speaks HTTP/2 to clients that start"
+                        + " with its preface (h2c with prior knowledge) on the same port.")
+        boolean noH2;
+
         @Spec
         CommandSpec spec;
 
@@ -358,7 +363,7 @@ public final class Main implements Callable<Integer> {
                         ? ListeningService.http("proxy", HttpProxy.of(new BalancingProxy(balancer.get(), UpstreamSpec.hashKey(hashKey), speaking), options))
                         : ListeningService.http("proxy", HttpProxy.of(new ForwardProxy(speaking.apply(backends.getFirst().peer())), options)))
                         .addListener(withTls(ListenerConfig.tcp(listen).toBuilder(), tls).maxConnections(maxConnections)
-                                .maxConnectionsPerIp(maxConnectionsPerIp).build());
+                                .maxConnectionsPerIp(maxConnectionsPerIp).http2(!noH2).build());
                 if (!connectAllow.isEmpty()) {
                     service.http1Options(service.http1Options().toBuilder().allowConnect(true).build());
                 }

@@ -13,6 +13,8 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashSet;
 import java.util.Set;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.stream.Stream;
 import org.junit.jupiter.api.Test;
@@ -97,6 +99,37 @@ class ProxyCommandIT {
                 }
             }
             assertThat(connections).as("nginx connection numbers").hasSize(1);
+        }
+    }
+
+    @Test
+    void priorKnowledgeH2IsServedByDefaultAndNoH2TurnsItOff() throws Exception {
+        try (MockOrigin origin = MockOrigin.start()) {
+            for (boolean off : new boolean[] {false, true}) {
+                int port = GatewayProcess.freePort();
+                List<String> args = new ArrayList<>(List.of("proxy", "--listen", "127.0.0.1:" + port, "--upstream",
+                        "127.0.0.1:" + origin.port(), "--threads", "1"));
+                if (off) {
+                    args.add("--no-h2");
+                }
+                try (GatewayProcess gateway = GatewayProcess.start(args.toArray(String[]::new))) {
+                    gateway.awaitLine("proxy:", Duration.ofSeconds(30));
+                    Process curl = new ProcessBuilder("curl", "-s", "--max-time", "20", "--http2-prior-knowledge", "-o",
+                            "/dev/null", "-w", "%{http_version} %{http_code}", "http://127.0.0.1:" + port + "/")
+                            .redirectErrorStream(true).start();
+                    assertThat(curl.waitFor(30, TimeUnit.SECONDS)).isTrue();
+                    String out = new String(curl.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+                    if (off) {
+                        assertThat(out).as("--no-h2").doesNotStartWith("2 200");
+                    } else {
+                        assertThat(out).isEqualTo("2 200");
+                    }
+                    try (RawClient client = RawClient.connect(port)) {
+                        client.send("GET / HTTP/1.1\r\nHost: test\r\n\r\n");
+                        assertThat(client.readResponse().status()).isEqualTo(200);
+                    }
+                }
+            }
         }
     }
 

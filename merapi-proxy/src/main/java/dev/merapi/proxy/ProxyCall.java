@@ -326,7 +326,11 @@ final class ProxyCall<C> implements ClientSession.Handler {
         boolean ended = requestBody == Flow.ENDED;
         if (replay != null && !replay.isEmpty()) {
             // a retry: what was already read from the client goes first
-            replay.writeTo(cs, ended);
+            boolean trailers = ended && downstream.requestTrailers().isPresent();
+            replay.writeTo(cs, ended && !trailers);
+            if (trailers) {
+                endRequestBody(cs, Unpooled.EMPTY_BUFFER);
+            }
             if (ended) {
                 return;
             }
@@ -337,7 +341,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
                 return;
             }
             // a retry of an empty body (chunked "0"): the replay buffer holds no bytes, only the end goes again
-            cs.writeBody(Unpooled.EMPTY_BUFFER, true);
+            endRequestBody(cs, Unpooled.EMPTY_BUFFER);
             return;
         }
         if (chunk == null) {
@@ -440,11 +444,24 @@ final class ProxyCall<C> implements ClientSession.Handler {
             }
             return;
         }
-        cs.writeBody(data, end);
-        if (!end) {
-            cs.flush();
-            pumpRequestBody();
+        if (end) {
+            endRequestBody(cs, data);
+            return;
         }
+        cs.writeBody(data, false);
+        cs.flush();
+        pumpRequestBody();
+    }
+
+    /** Ends the upstream request body with {@code last}, and with the client's trailers when it sent some. */
+    private void endRequestBody(ClientSession cs, ByteBuf last) {
+        Optional<Headers> trailers = downstream.requestTrailers();
+        if (trailers.isEmpty()) {
+            cs.writeBody(last, true);
+            return;
+        }
+        cs.writeBody(last, false);
+        cs.writeTrailers(trailers.get()); // ends the body and flushes
     }
 
     // ---- upstream events
@@ -661,7 +678,20 @@ final class ProxyCall<C> implements ClientSession.Handler {
             }
             data = chunk.take();
         }
-        session.writeResponseBody(data, end);
+        Optional<Headers> trailers = end && upstream != null ? upstream.responseTrailers() : Optional.empty();
+        if (trailers.isPresent()) {
+            try {
+                proxy.responseTrailerFilter(session, trailers.get(), ctx);
+            } catch (RuntimeException e) {
+                data.release();
+                failUpstream(filterFailed("responseTrailerFilter", e));
+                return;
+            }
+            session.writeResponseBody(data, false);
+            downstream.writeTrailers(trailers.get());
+        } else {
+            session.writeResponseBody(data, end);
+        }
         if (end) {
             session.countSplicedBody(splicedBytes);
             ClientSession cs = upstream;

@@ -4,6 +4,7 @@ import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.error.ProxyError;
 import dev.merapi.error.Retry;
 import dev.merapi.http.HeaderNames;
+import dev.merapi.http.Headers;
 import dev.merapi.http.RequestHeader;
 import dev.merapi.http.ResponseHeader;
 import java.time.Duration;
@@ -147,6 +148,17 @@ public interface ProxyHttp<C> {
      */
     default Duration responseBodyFilter(Session session, BodyChunk chunk, boolean endOfStream, C ctx) {
         return Duration.ZERO;
+    }
+
+    /**
+     * Sees or changes the response trailers (gRPC's {@code grpc-status}, say) on their way to the client. Runs once,
+     * after the last {@link #responseBodyFilter}, and only when the origin ended its response with trailers.
+     * Synchronous, on the session's event loop; must not block. The trailers reach a client whose protocol carries them
+     * (HTTP/2, or HTTP/1.1 with a chunked response); for others they are dropped.
+     *
+     * @implSpec does nothing
+     */
+    default void responseTrailerFilter(Session session, Headers trailers, C ctx) {
     }
 
     /**

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.merapi.core.listeners.ListenerConfig;
 import dev.merapi.core.listeners.Transport;
 import dev.merapi.core.protocols.http1.Http1Options;
+import dev.merapi.core.protocols.http2.Http2Options;
 import dev.merapi.core.server.ServerConfig;
 import dev.merapi.core.upstreams.PeerOptions;
 import dev.merapi.http.Http1Limits;
@@ -35,7 +36,7 @@ class ConfigIdiomTest {
 
     @ParameterizedTest
     @ValueSource(classes = {ServerConfig.class, ListenerConfig.class, Http1Options.class, PeerOptions.class,
-            ProxyOptions.class, Http1Limits.class, TunnelOptions.class})
+            ProxyOptions.class, Http1Limits.class, TunnelOptions.class, Http2Options.class})
     void everyConfigTypeIsARecordWithDefaultBuilderAndToBuilder(Class<?> type) throws Exception {
         assertThat(type.isRecord()).as("%s is a record", type.getSimpleName()).isTrue();
         Field def = type.getField("DEFAULT");
@@ -73,7 +74,7 @@ class ConfigIdiomTest {
         List<Object> changed = List.of(
                 ServerConfig.builder().threads(3).transport(Transport.NIO).gracePeriod(Duration.ofSeconds(7)).name("edge").build(),
                 ListenerConfig.builder().address(new InetSocketAddress("127.0.0.1", 0)).backlog(16).reusePort(true)
-                        .tcpNoDelay(false).keepAlive(true).fastOpenQueue(8).maxConnections(100).maxConnectionsPerIp(10).build(),
+                        .tcpNoDelay(false).keepAlive(true).fastOpenQueue(8).maxConnections(100).maxConnectionsPerIp(10).http2(false).build(),
                 Http1Options.builder().limits(Http1Limits.builder().maxHeaderCount(20).build())
                         .firstByteTimeout(Duration.ofSeconds(1)).headerReadTimeout(Duration.ofSeconds(2))
                         .keepAliveTimeout(Duration.ofSeconds(3)).bodyReadTimeout(Duration.ofSeconds(4))
@@ -84,14 +85,17 @@ class ConfigIdiomTest {
                 ProxyOptions.builder().maxRetries(0).replayBufferBytes(0).maxIdleUpstreamPerLoop(0).splice(false).via("")
                         .forwardedHeaders(ForwardedHeaders.off()).maxSplicePipesPerLoop(0).build(),
                 Http1Limits.builder().maxRequestLine(1).maxHeaderBytes(2).maxHeaderCount(3).maxChunkLine(4).maxTrailerBytes(5)
-                        .build());
+                        .build(),
+                Http2Options.builder().maxConcurrentStreams(7).initialStreamWindow(20_000).connectionWindow(70_000)
+                        .maxRstFramesPerWindow(9).rstFramesWindow(Duration.ofSeconds(2)).maxQueuedControlFrames(17)
+                        .maxConsecutiveEmptyDataFrames(3).maxSmallContinuationFrames(4).build());
         assertThat(rebuild(changed.get(0))).isEqualTo(changed.get(0));
         for (Object c : changed) {
             assertThat(rebuild(c)).as(c.getClass().getSimpleName()).isEqualTo(c).isNotEqualTo(defaultOf(c));
         }
         ListenerConfig listener = (ListenerConfig) changed.get(1);
         assertThat(listener.toBuilder().backlog(32).build()).isEqualTo(new ListenerConfig(listener.address(), 32, true,
-                false, true, 8, 100, 10, java.util.Optional.empty()));
+                false, true, 8, 100, 10, java.util.Optional.empty(), false));
     }
 
     private static Object rebuild(Object config) {
@@ -145,7 +149,16 @@ class ConfigIdiomTest {
                 bad("maxHeaderBytes must be at least 1: 0", () -> Http1Limits.builder().maxHeaderBytes(0)),
                 bad("maxHeaderCount must be at least 1: 0", () -> Http1Limits.builder().maxHeaderCount(0)),
                 bad("maxChunkLine must be at least 1: 0", () -> Http1Limits.builder().maxChunkLine(0)),
-                bad("maxTrailerBytes must be at least 1: -5", () -> Http1Limits.builder().maxTrailerBytes(-5)));
+                bad("maxTrailerBytes must be at least 1: -5", () -> Http1Limits.builder().maxTrailerBytes(-5)),
+                bad("maxConcurrentStreams must be 1 to 10000: 0", () -> Http2Options.builder().maxConcurrentStreams(0)),
+                bad("initialStreamWindow must be at least 16384: 100", () -> Http2Options.builder().initialStreamWindow(100)),
+                bad("connectionWindow must be at least 65535: 100", () -> Http2Options.builder().connectionWindow(100)),
+                bad("maxRstFramesPerWindow must be at least 1: 0", () -> Http2Options.builder().maxRstFramesPerWindow(0)),
+                bad("rstFramesWindow must be between PT1S and PT1H: PT0S", () -> Http2Options.builder().rstFramesWindow(ZERO)),
+                bad("maxQueuedControlFrames must be at least 16: 1", () -> Http2Options.builder().maxQueuedControlFrames(1)),
+                bad("maxConsecutiveEmptyDataFrames must be at least 1: 0",
+                        () -> Http2Options.builder().maxConsecutiveEmptyDataFrames(0)),
+                bad("maxSmallContinuationFrames must be at least 1: 0", () -> Http2Options.builder().maxSmallContinuationFrames(0)));
     }
 
     private static Arguments bad(String message, ThrowingCallable setter) {
@@ -177,7 +190,7 @@ class ConfigIdiomTest {
         assertThatThrownBy(() -> new Http1Limits(0, 1, 1, 1, 1)).hasMessage("maxRequestLine must be at least 1: 0");
         assertThatThrownBy(() -> new ServerConfig(0, Transport.NIO, Duration.ofSeconds(1), "m"))
                 .hasMessage("threads must be 1 to 4096: 0");
-        assertThatThrownBy(() -> new ListenerConfig(new InetSocketAddress(0), 0, false, true, false, 0, 1, 0, java.util.Optional.empty()))
+        assertThatThrownBy(() -> new ListenerConfig(new InetSocketAddress(0), 0, false, true, false, 0, 1, 0, java.util.Optional.empty(), true))
                 .hasMessage("backlog must be at least 1: 0");
         assertThatThrownBy(() -> new Http1Options(l, ZERO, ZERO, ZERO, ZERO, ZERO, 1, false, false, 1024))
                 .hasMessageStartingWith("firstByteTimeout must be positive");

@@ -113,14 +113,13 @@ class TlsDefaultsTest {
     }
 
     @Test
-    void clientCertificatesNeedACaBundleAndH2OnlyIsRefusedUntilHttp2IsServed() {
+    void clientCertificatesNeedACaBundleAndAlpnOffersH2WhenAskedTo() {
         assertThatThrownBy(() -> new ServerTls(store, ServerTls.Preset.INTERMEDIATE, List.of(), List.of(), List.of(), false,
                 ServerTls.Alpn.HTTP1, ServerTls.ClientAuth.REQUIRED, Optional.empty(), Duration.ofSeconds(10), true,
                 TicketKeys.DEFAULT, Optional.empty())).isInstanceOf(TlsConfigException.class).hasMessageContaining("CA bundle");
-        assertThatThrownBy(() -> ServerTls.builder(store).alpn(ServerTls.Alpn.HTTP2).build())
-                .isInstanceOf(TlsConfigException.class).hasMessageContaining("HTTP/2");
+        assertThat(ServerTls.builder(store).alpn(ServerTls.Alpn.HTTP2).build().alpn().offered()).containsExactly("h2");
         assertThat(ServerTls.builder(store).alpn(ServerTls.Alpn.HTTP2_AND_HTTP1).build().alpn().offered())
-                .containsExactly("http/1.1");
+                .containsExactly("h2", "http/1.1");
     }
 
     @Test

@@ -230,6 +230,18 @@ class TlsListenerIT {
     }
 
     @Test
+    void h2IsServedWhenAlpnNegotiatesItAndHttp11OtherwiseOnTheSamePort() throws Exception {
+        TestServer server = serve(ServerTls.builder(CertificateStore.of(localhost.chainPem(), localhost.keyPem()))
+                .alpn(ServerTls.Alpn.HTTP2_AND_HTTP1).build());
+        Run h2 = curl(server, "localhost", "--http2", "-w", " %{http_version}");
+        assertThat(h2.exit()).as(h2.output()).isZero();
+        assertThat(h2.output()).contains("alpn=h2").endsWith(" 2");
+        Run h1 = curl(server, "localhost", "--http1.1", "-w", " %{http_version}");
+        assertThat(h1.output()).contains("alpn=http/1.1").endsWith(" 1.1");
+        assertThat(sClient(server, "-alpn", "h2,http/1.1").output()).contains("ALPN protocol: h2");
+    }
+
+    @Test
     void tls11IsRefusedByDefault() throws Exception {
         TestServer server = serveDefault();
         long before = events("tls-protocol-version") + events("tls-handshake-failed");

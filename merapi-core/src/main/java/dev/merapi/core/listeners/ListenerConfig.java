@@ -37,9 +37,13 @@ import java.util.Optional;
  *        sockets have no client address, so only {@code maxConnections} applies to them
  * @param tls the listener's TLS settings, or empty for plain TCP (the default); with TLS, every accepted connection
  *        does its handshake after the connection filter and before its protocol
+ * @param http2 whether a plain listener also speaks HTTP/2 to clients that start with its connection preface (h2c with
+ *        prior knowledge, RFC 9113 §3.3) on the same port as HTTP/1.1 (default on). The first bytes of a connection
+ *        decide; HTTP/1.1 clients see no difference. {@code Upgrade: h2c} is not supported: the header is ignored and
+ *        the request served as HTTP/1.1
  */
 public record ListenerConfig(SocketAddress address, int backlog, boolean reusePort, boolean tcpNoDelay, boolean keepAlive,
-        int fastOpenQueue, int maxConnections, int maxConnectionsPerIp, Optional<ServerTls> tls) {
+        int fastOpenQueue, int maxConnections, int maxConnectionsPerIp, Optional<ServerTls> tls, boolean http2) {
 
     /**
      * The default of {@link #maxConnections()}: half the open-file limit of the process ({@code ulimit -n}, which the
@@ -49,7 +53,7 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
 
     /** The defaults, on {@code 127.0.0.1:8080}. */
     public static final ListenerConfig DEFAULT = new ListenerConfig(new InetSocketAddress("127.0.0.1", 8080), 4096, false, true,
-            false, 0, DEFAULT_MAX_CONNECTIONS, 0, Optional.empty());
+            false, 0, DEFAULT_MAX_CONNECTIONS, 0, Optional.empty(), true);
 
     /**
      * Checks every setting.
@@ -170,6 +174,7 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
         private int maxConnections;
         private int maxConnectionsPerIp;
         private Optional<ServerTls> tls;
+        private boolean http2;
 
         private Builder(ListenerConfig c) {
             address = c.address;
@@ -181,6 +186,7 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
             maxConnections = c.maxConnections;
             maxConnectionsPerIp = c.maxConnectionsPerIp;
             tls = c.tls;
+            http2 = c.http2;
         }
 
         /** Where to listen: an {@link InetSocketAddress} or a {@link UnixDomainSocketAddress}. */
@@ -231,9 +237,15 @@ public record ListenerConfig(SocketAddress address, int backlog, boolean reusePo
             return this;
         }
 
+        /** Whether the listener also speaks HTTP/2 (default on); off serves HTTP/1.1 only. */
+        public Builder http2(boolean v) {
+            http2 = v;
+            return this;
+        }
+
         public ListenerConfig build() {
             return new ListenerConfig(address, backlog, reusePort, tcpNoDelay, keepAlive, fastOpenQueue, maxConnections,
-                    maxConnectionsPerIp, tls);
+                    maxConnectionsPerIp, tls, http2);
         }
     }
 }

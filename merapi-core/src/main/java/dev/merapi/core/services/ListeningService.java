@@ -8,6 +8,9 @@ import dev.merapi.core.listeners.ConnectionStage;
 import dev.merapi.core.listeners.ListenerConfig;
 import dev.merapi.core.protocols.http1.Http1Options;
 import dev.merapi.core.protocols.http1.Http1Protocol;
+import dev.merapi.core.protocols.http2.Http2Options;
+import dev.merapi.core.protocols.http2.Http2Protocol;
+import dev.merapi.core.tls.ServerTls;
 import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -28,7 +31,8 @@ import org.jspecify.annotations.Nullable;
  *
  * <p>Each accepted connection passes through the service's {@link ConnectionStage}s, in this order: the
  * {@link ConnectionFilter} (when one is set), the stages added with {@link #addStage}, then the protocol's
- * connection (HTTP/1.1, with the {@link Http1Options}). A listener with TLS ({@link ListenerConfig#tls()}) adds its
+ * connection (HTTP/1.1, with the {@link Http1Options}; on a plain listener also HTTP/2 with prior knowledge, with the
+ * {@link Http2Options}, unless {@link ListenerConfig#http2()} is off). A listener with TLS ({@link ListenerConfig#tls()}) adds its
  * handshake right after the filter. The server runs them without knowing what they are.
  *
  * <p>Not thread-safe while it is configured; once the server has started, its settings are only read.
@@ -40,6 +44,7 @@ public final class ListeningService implements Service {
     private final List<SocketAddress> bound = new CopyOnWriteArrayList<>();
     private final ConnectionTracker connections = new ConnectionTracker();
     private Http1Options http1Options = Http1Options.DEFAULT;
+    private Http2Options http2Options = Http2Options.DEFAULT;
     private final List<ConnectionStage> stages = new ArrayList<>();
     private ConnectionFilter connectionFilter = ConnectionFilter.ACCEPT_ALL;
 
@@ -80,6 +85,12 @@ public final class ListeningService implements Service {
         return this;
     }
 
+    /** Sets the HTTP/2 bounds, for listeners that speak HTTP/2 ({@link ListenerConfig#http2()}). */
+    public ListeningService http2Options(Http2Options options) {
+        this.http2Options = Objects.requireNonNull(options, "options");
+        return this;
+    }
+
     /** Sets the filter that decides on each connection before any byte is read. */
     public ListeningService connectionFilter(ConnectionFilter filter) {
         this.connectionFilter = Objects.requireNonNull(filter, "filter");
@@ -100,7 +111,7 @@ public final class ListeningService implements Service {
      * connection, when it is left out), the added stages, and last the protocol's connection.
      */
     public List<ConnectionStage> connectionStages() {
-        return stages(null);
+        return stages(null, true);
     }
 
     /**
@@ -111,10 +122,11 @@ public final class ListeningService implements Service {
      * @throws dev.merapi.core.tls.TlsConfigException if the TLS library refuses the listener's TLS settings
      */
     public List<ConnectionStage> connectionStages(ListenerConfig listener) {
-        return stages(listener.tls().map(tls -> TlsStage.of(tls, listener)).orElse(null));
+        return stages(listener.tls().map(tls -> TlsStage.of(listener.http2() ? tls
+                : tls.toBuilder().alpn(ServerTls.Alpn.HTTP1).build(), listener)).orElse(null), listener.http2());
     }
 
-    private List<ConnectionStage> stages(@Nullable ConnectionStage tls) {
+    private List<ConnectionStage> stages(@Nullable ConnectionStage tls, boolean http2) {
         List<ConnectionStage> all = new ArrayList<>(stages.size() + 3);
         if (connectionFilter != ConnectionFilter.ACCEPT_ALL) {
             all.add(new FilterStage(connectionFilter));
@@ -123,7 +135,14 @@ public final class ListeningService implements Service {
             all.add(tls);
         }
         all.addAll(stages);
-        all.add(Http1Protocol.of(app, http1Options, connections));
+        Http1Protocol http1 = Http1Protocol.of(app, http1Options, connections);
+        if (!http2) {
+            all.add(http1);
+        } else if (tls != null) {
+            all.add(Http2Protocol.of(app, http1Options, http2Options, connections).byAlpn(http1)); // h2 by ALPN
+        } else {
+            all.add(http1.withPriorKnowledge(Http2Protocol.of(app, http1Options, http2Options, connections))); // h2c
+        }
         return List.copyOf(all);
     }
 
@@ -140,6 +159,11 @@ public final class ListeningService implements Service {
     /** The HTTP/1 options. */
     public Http1Options http1Options() {
         return http1Options;
+    }
+
+    /** The HTTP/2 bounds. */
+    public Http2Options http2Options() {
+        return http2Options;
     }
 
     /** The connection filter. */

@@ -89,18 +89,25 @@ public record ServerTls(CertificateStore certificates, Preset preset, List<Strin
         }
     }
 
-    /** What ALPN offers. HTTP/2 is not served yet: until it is, every setting negotiates {@code http/1.1}. */
+    /**
+     * What ALPN offers. A client that negotiates {@code h2} is served HTTP/2, any other HTTP/1.1; a listener whose
+     * {@code ListenerConfig.http2} is off offers {@code http/1.1} only, whatever is set here.
+     */
     public enum Alpn {
         /** {@code http/1.1} only. */
         HTTP1,
-        /** {@code h2} only; refused at start while HTTP/2 is not served. */
+        /** {@code h2} only: a client that cannot speak HTTP/2 negotiates nothing and is served HTTP/1.1. */
         HTTP2,
-        /** {@code h2} then {@code http/1.1}; offers {@code http/1.1} alone while HTTP/2 is not served. */
+        /** {@code h2} then {@code http/1.1}. */
         HTTP2_AND_HTTP1;
 
         /** The protocol names offered, most preferred first. */
         public List<String> offered() {
-            return List.of("http/1.1");
+            return switch (this) {
+                case HTTP1 -> List.of("http/1.1");
+                case HTTP2 -> List.of("h2");
+                case HTTP2_AND_HTTP1 -> List.of("h2", "http/1.1");
+            };
         }
     }
 
@@ -142,9 +149,6 @@ public record ServerTls(CertificateStore certificates, Preset preset, List<Strin
         if (clientAuth != ClientAuth.NONE && clientCa.isEmpty()) {
             throw new TlsConfigException("client certificates (" + clientAuth.name().toLowerCase(Locale.ROOT)
                     + ") need a CA bundle to verify them against");
-        }
-        if (alpn == Alpn.HTTP2) {
-            throw new TlsConfigException("ALPN h2 only: HTTP/2 is not served yet; use HTTP1 or HTTP2_AND_HTTP1");
         }
         if (!legacy) {
             for (String p : protocols.isEmpty() ? preset.protocols() : protocols) {

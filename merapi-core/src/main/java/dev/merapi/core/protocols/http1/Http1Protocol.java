@@ -5,6 +5,7 @@ import dev.merapi.core.internal.ConnectionTracker;
 import dev.merapi.core.listeners.ConnectionStage;
 import io.netty.channel.Channel;
 import java.util.Objects;
+import org.jspecify.annotations.Nullable;
 
 /**
  * The last stage of an HTTP/1.1 listener: installs an {@link Http1ServerConnection} that serves the connection with
@@ -18,11 +19,14 @@ public final class Http1Protocol implements ConnectionStage {
     private final HttpServerApp app;
     private final Http1Options options;
     private final ConnectionTracker tracker;
+    private final @Nullable PriorKnowledge priorKnowledge;
 
-    private Http1Protocol(HttpServerApp app, Http1Options options, ConnectionTracker tracker) {
+    private Http1Protocol(HttpServerApp app, Http1Options options, ConnectionTracker tracker,
+            @Nullable PriorKnowledge priorKnowledge) {
         this.app = Objects.requireNonNull(app, "app");
         this.options = Objects.requireNonNull(options, "options");
         this.tracker = Objects.requireNonNull(tracker, "tracker");
+        this.priorKnowledge = priorKnowledge;
     }
 
     /**
@@ -30,7 +34,15 @@ public final class Http1Protocol implements ConnectionStage {
      * graceful shutdown.
      */
     public static Http1Protocol of(HttpServerApp app, Http1Options options, ConnectionTracker tracker) {
-        return new Http1Protocol(app, options, tracker);
+        return new Http1Protocol(app, options, tracker, null);
+    }
+
+    /**
+     * This HTTP/1.1 stage, also speaking {@code other} to connections that start with its preface (h2c with prior
+     * knowledge on an HTTP/1.1 port).
+     */
+    public Http1Protocol withPriorKnowledge(PriorKnowledge other) {
+        return new Http1Protocol(app, options, tracker, Objects.requireNonNull(other, "other"));
     }
 
     /** The limits and timeouts. */
@@ -47,7 +59,7 @@ public final class Http1Protocol implements ConnectionStage {
      */
     @Override
     public boolean install(Channel channel, Next next) {
-        Http1ServerConnection connection = new Http1ServerConnection(app, options, tracker);
+        Http1ServerConnection connection = new Http1ServerConnection(app, options, tracker, priorKnowledge);
         channel.pipeline().addLast("http1", connection);
         if (channel.isRegistered() && channel.isActive()) {
             connection.channelActive(channel.pipeline().context(connection));

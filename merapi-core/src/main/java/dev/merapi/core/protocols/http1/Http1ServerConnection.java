@@ -27,6 +27,7 @@ import dev.merapi.http.RequestHeader;
 import dev.merapi.http.ResponseHeader;
 import dev.merapi.http.Tokens;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFutureListener;
@@ -85,6 +86,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     private final HttpServerApp app;
     private final Http1Options options;
     private final ConnectionTracker tracker;
+    private final @Nullable PriorKnowledge priorKnowledge; // another protocol this port speaks (h2c), if any
     private final Http1Parser.HeadScan scan = new Http1Parser.HeadScan();
     private final BodyWriter writer = new BodyWriter(); // the current exchange's response body
     private final int hash = ThreadLocalRandom.current().nextInt();
@@ -109,9 +111,22 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
      * @param tracker the service's open connections, for graceful shutdown
      */
     public Http1ServerConnection(HttpServerApp app, Http1Options options, ConnectionTracker tracker) {
+        this(app, options, tracker, null);
+    }
+
+    /**
+     * @param app the application that gets each request
+     * @param options limits and timeouts
+     * @param tracker the service's open connections, for graceful shutdown
+     * @param priorKnowledge the protocol that takes the connection over when it starts with that protocol's preface,
+     *     or {@code null} for HTTP/1.1 only
+     */
+    public Http1ServerConnection(HttpServerApp app, Http1Options options, ConnectionTracker tracker,
+            @Nullable PriorKnowledge priorKnowledge) {
         this.app = app;
         this.options = options;
         this.tracker = tracker;
+        this.priorKnowledge = priorKnowledge;
     }
 
     @Override
@@ -182,6 +197,9 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
             }
             case IDLE, HEAD -> {
                 cumulate(in);
+                if (priorKnowledge != null && requests == 0 && state == State.IDLE && handedOver(priorKnowledge)) {
+                    return;
+                }
                 processHead();
             }
             case ACTIVE -> {
@@ -266,6 +284,36 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
     }
 
     // ---- reading heads
+
+    /**
+     * Compares the first bytes of the connection with the other protocol's preface: a request line differs at its
+     * first or second byte, and then nothing changes. A prefix of the preface waits for more bytes (the first-byte
+     * timeout still runs); the whole preface hands the connection and every byte read so far over.
+     *
+     * @return whether the bytes are (the start of) the preface, so HTTP/1.1 must not parse them
+     */
+    private boolean handedOver(PriorKnowledge other) {
+        ByteBuf preface = other.preface();
+        ByteBuf in = Objects.requireNonNull(cumulation);
+        int n = Math.min(in.readableBytes(), preface.readableBytes());
+        if (!ByteBufUtil.equals(in, in.readerIndex(), preface, preface.readerIndex(), n)) {
+            return false;
+        }
+        if (n < preface.readableBytes()) {
+            requestRead();
+            return true;
+        }
+        cumulation = null;
+        state = State.CLOSED;
+        readTimer.cancel();
+        if (writeTimer != null) {
+            writeTimer.cancel();
+        }
+        tracker.remove(this);
+        ctx.pipeline().remove(this);
+        other.takeOver(channel, in);
+        return true;
+    }
 
     private void processHead() {
         while (state == State.IDLE || state == State.HEAD) {
