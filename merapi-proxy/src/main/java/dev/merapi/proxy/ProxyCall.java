@@ -350,10 +350,16 @@ final class ProxyCall<C> implements ClientSession.Handler {
         pumpRequestBody();
     }
 
-    /** The request that goes upstream for this attempt: a copy without hop-by-hop headers, in origin-form. */
+    /**
+     * The request that goes upstream for this attempt: a copy without hop-by-hop headers, in origin-form. A client's
+     * {@code TE: trailers} stays (as that value only), for gRPC: an HTTP/2 connector sends it, an HTTP/1.1 one drops it.
+     */
     private RequestHeader upstreamRequest() {
         RequestHeader req = downstream.request().copy();
         HopByHop.strip(req.headers());
+        if (downstream.request().headers().containsToken(HeaderNames.TE, "trailers")) {
+            req.headers().add(HeaderNames.TE, "trailers");
+        }
         if (session.isUpgrade()) {
             // a genuine upgrade: the two hop-by-hop headers that ask the origin to switch go on, and nothing else
             req.headers().add(HeaderNames.CONNECTION, "upgrade");
