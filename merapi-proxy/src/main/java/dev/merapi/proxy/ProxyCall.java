@@ -549,8 +549,11 @@ final class ProxyCall<C> implements ClientSession.Handler {
             return;
         }
         state = State.STREAMING;
-        session.writeResponseHeader(header, false);
-        if (chunk == null) {
+        // a response that can have no body (HEAD, 204, 304, an HTTP/2 head that ended its stream such as gRPC's
+        // trailers-only answer) ends with its head; the upstream's end is still read, to release it
+        boolean headOnly = chunk == null && header.bodyLength() == BodyLength.NONE;
+        session.writeResponseHeader(header, headOnly);
+        if (chunk == null && !headOnly) {
             long spliced = upstream.spliceBody(downstream, ProxyOptions.SPLICE_MIN_BYTES);
             if (spliced >= 0) {
                 splicedBytes = spliced; // the end of the body comes as onBody(empty, true)
