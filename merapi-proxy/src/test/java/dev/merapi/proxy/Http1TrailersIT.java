@@ -5,7 +5,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.merapi.core.upstreams.HttpPeer;
 import dev.merapi.core.upstreams.PeerOptions;
 import dev.merapi.core.upstreams.UpstreamProtocol;
-import dev.merapi.testkit.MockOrigin;
 import dev.merapi.testkit.MockResponse;
 import dev.merapi.testkit.RecordedRequest;
 import dev.merapi.testkit.TestServer;
@@ -17,6 +16,7 @@ import java.net.InetAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
 import java.util.Optional;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -45,18 +45,24 @@ class Http1TrailersIT {
         }
     }
 
+    private RecordingProxy proxy;
+
+    /** A proxy in front of the fixture's origin, which answers with {@code dispatcher}. */
+    private TestServer proxyTo(Function<RecordedRequest, MockResponse> dispatcher) {
+        fixture.origin().setDispatcher(dispatcher);
+        proxy = new RecordingProxy(fixture.peer());
+        return fixture.serve(HttpProxy.of(proxy));
+    }
+
     @Test
     void chunkedRequestTrailersReachAnHttp1Origin() throws Exception {
-        MockOrigin origin = fixture.origin();
-        origin.setDispatcher(req -> MockResponse.ok("got " + req.bodySize()));
-        RecordingProxy proxy = new RecordingProxy(fixture.peer());
-        TestServer server = fixture.serve(HttpProxy.of(proxy));
+        TestServer server = proxyTo(req -> MockResponse.ok("got " + req.bodySize()));
 
         String text = exchange(server, "POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n"
                 + "Trailer: X-Checksum\r\n\r\n5\r\nhello\r\n0\r\nX-Checksum: 5d41402a\r\nContent-Length: 99\r\n\r\n");
 
         assertThat(text).startsWith("HTTP/1.1 200").endsWith("got 5");
-        RecordedRequest seen = origin.takeRequest();
+        RecordedRequest seen = fixture.origin().takeRequest();
         assertThat(seen.chunked()).isTrue();
         assertThat(seen.bodyUtf8()).isEqualTo("hello");
         assertThat(seen.trailer("X-Checksum")).contains("5d41402a");
@@ -67,11 +73,8 @@ class Http1TrailersIT {
 
     @Test
     void chunkedResponseTrailersReachAnHttp1Client() throws Exception {
-        MockOrigin origin = fixture.origin();
-        origin.setDispatcher(req -> MockResponse.builder().chunkedBody(MockResponse.patternBytes(1, 3000), 1000)
+        TestServer server = proxyTo(req -> MockResponse.builder().chunkedBody(MockResponse.patternBytes(1, 3000), 1000)
                 .trailer("Grpc-Status", "0").trailer("X-Sum", "abc").build());
-        RecordingProxy proxy = new RecordingProxy(fixture.peer());
-        TestServer server = fixture.serve(HttpProxy.of(proxy));
 
         String text = exchange(server, "GET /down HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n");
 
@@ -83,11 +86,8 @@ class Http1TrailersIT {
 
     @Test
     void anHttp10ClientGetsTheBodyWithoutTrailers() throws Exception {
-        MockOrigin origin = fixture.origin();
-        origin.setDispatcher(req -> MockResponse.builder().chunkedBody("abcdef".getBytes(StandardCharsets.US_ASCII), 2)
+        TestServer server = proxyTo(req -> MockResponse.builder().chunkedBody("abcdef".getBytes(StandardCharsets.US_ASCII), 2)
                 .trailer("X-Sum", "abc").build());
-        RecordingProxy proxy = new RecordingProxy(fixture.peer());
-        TestServer server = fixture.serve(HttpProxy.of(proxy));
 
         String text = exchange(server, "GET /down HTTP/1.0\r\nHost: t\r\n\r\n");
 
@@ -97,10 +97,7 @@ class Http1TrailersIT {
 
     @Test
     void aRequestTrailerSectionOverTheLimitIsRejectedAndTheConnectionClosed() throws Exception {
-        MockOrigin origin = fixture.origin();
-        origin.setDispatcher(req -> MockResponse.ok("got " + req.bodySize()));
-        RecordingProxy proxy = new RecordingProxy(fixture.peer());
-        TestServer server = fixture.serve(HttpProxy.of(proxy));
+        TestServer server = proxyTo(req -> MockResponse.ok("got " + req.bodySize()));
         String big = "X-Big: " + "a".repeat(20 * 1024) + "\r\n"; // over the default 16 KiB trailer section
 
         String text = exchange(server, "POST /up HTTP/1.1\r\nHost: t\r\nTransfer-Encoding: chunked\r\n\r\n"
@@ -116,31 +113,28 @@ class Http1TrailersIT {
         try (H2Origin o = H2Origin.h2c(0)) {
             HttpPeer peer = HttpPeer.of("127.0.0.1:" + o.port())
                     .withOptions(PeerOptions.builder().protocol(UpstreamProtocol.HTTP2).build());
-            RecordingProxy proxy = new RecordingProxy(peer);
-            try (TestServer server = RecordingProxy.serve(HttpProxy.of(proxy))) {
+            RecordingProxy h2proxy = new RecordingProxy(peer);
+            try (TestServer server = RecordingProxy.serve(HttpProxy.of(h2proxy))) {
                 String text = exchange(server, "POST /echo HTTP/1.1\r\nHost: t\r\nTE: trailers, deflate\r\n"
                         + "Connection: TE, close\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabc\r\n0\r\nGrpc-Status: 5\r\n\r\n");
 
                 assertThat(text).startsWith("HTTP/1.1 200").endsWith("\r\n0\r\ngrpc-status: 5\r\n\r\n");
                 Http2Headers seen = o.requests.getFirst();
                 assertThat(seen.getAll("te").stream().map(CharSequence::toString)).containsExactly("trailers");
-                proxy.awaitLogged(1);
-                assertThat(proxy.loggedErrors()).allMatch(Optional::isEmpty);
+                h2proxy.awaitLogged(1);
+                assertThat(h2proxy.loggedErrors()).allMatch(Optional::isEmpty);
             }
         }
     }
 
     @Test
     void teIsNeverSentToAnHttp1Origin() throws Exception {
-        MockOrigin origin = fixture.origin();
-        origin.setDispatcher(req -> MockResponse.ok("ok"));
-        RecordingProxy proxy = new RecordingProxy(fixture.peer());
-        TestServer server = fixture.serve(HttpProxy.of(proxy));
+        TestServer server = proxyTo(req -> MockResponse.ok("ok"));
 
         String text = exchange(server, "GET / HTTP/1.1\r\nHost: t\r\nTE: trailers\r\nConnection: TE, close\r\n\r\n");
 
         assertThat(text).startsWith("HTTP/1.1 200");
-        RecordedRequest seen = origin.takeRequest();
+        RecordedRequest seen = fixture.origin().takeRequest();
         assertThat(seen.header("TE")).isEmpty();
         assertThat(seen.header("Connection").orElse("")).doesNotContainIgnoringCase("te");
         proxy.awaitLogged(1);
