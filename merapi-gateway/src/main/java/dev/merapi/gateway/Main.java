@@ -307,6 +307,13 @@ public final class Main implements Callable<Integer> {
                     + " closed, such as 90s or 10m (default: ${DEFAULT-VALUE}).")
         String tunnelIdleTimeout;
 
+        @Option(names = "--grpc-web",
+                description = {"Bridges gRPC-web to gRPC: a POST with Content-Type application/grpc-web[+proto] goes to the"
+                    + " upstream as gRPC over HTTP/2 (h2c to HOST:PORT, h2 to https://, whatever --upstream-protocol says),"
+                    + " and its answer comes back as gRPC-web, the trailers (grpc-status, grpc-message) in the trailer frame"
+                    + " at the end of the body. application/grpc-web-text gets 415. Off by default: gRPC-web passes as is."})
+        boolean grpcWeb;
+
         @Option(names = "--no-h2",
                 description = "Serve HTTP/1.1 only. By default a plain --listen also speaks HTTP/2 to clients that start"
                         + " with its preface (h2c with prior knowledge) on the same port.")
@@ -358,7 +365,7 @@ public final class Main implements Callable<Integer> {
                 }
                 balancer = balancer(backends);
                 tls = listenerTls();
-                ProxyOptions options = proxyOptions(via, trustedProxies).toBuilder().tunnels(tunnelOptions()).build();
+                ProxyOptions options = proxyOptions(via, trustedProxies).toBuilder().tunnels(tunnelOptions()).grpcWeb(grpcWeb).build();
                 service = (balancer.isPresent()
                         ? ListeningService.http("proxy", HttpProxy.of(new BalancingProxy(balancer.get(), UpstreamSpec.hashKey(hashKey), speaking), options))
                         : ListeningService.http("proxy", HttpProxy.of(new ForwardProxy(speaking.apply(backends.getFirst().peer())), options)))

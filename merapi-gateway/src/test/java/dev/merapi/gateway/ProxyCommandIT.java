@@ -7,7 +7,22 @@ import dev.merapi.testkit.ExternalServer;
 import dev.merapi.testkit.MockOrigin;
 import dev.merapi.testkit.RawClient;
 import dev.merapi.testkit.RecordedRequest;
+import io.grpc.MethodDescriptor;
+import io.grpc.ServerServiceDefinition;
+import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
+import io.grpc.stub.ServerCalls;
+import java.io.ByteArrayInputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.net.InetAddress;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -23,7 +38,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code merapi proxy} as a user runs it, in a child JVM on loopback: loop protection and the flags of the hop and
- * forwarding-header policies.
+ * forwarding-header policies, tunnels, HTTP/2 on both sides and the gRPC-web bridge.
  */
 @Timeout(value = 90, unit = TimeUnit.SECONDS)
 class ProxyCommandIT {
@@ -168,6 +183,65 @@ class ProxyCommandIT {
             assertThat(got.headerValues("X-Forwarded-For")).containsExactly("127.0.0.1");
             assertThat(got.headerValues("X-Real-IP")).containsExactly("127.0.0.1");
             assertThat(got.headerValues("Via")).containsExactly("1.1 merapi");
+        }
+    }
+
+    @Test
+    void grpcWebFlagBridgesABrowserCallToAGrpcServer() throws Exception {
+        MethodDescriptor.Marshaller<byte[]> bytes = new MethodDescriptor.Marshaller<>() {
+            @Override
+            public InputStream stream(byte[] value) {
+                return new ByteArrayInputStream(value);
+            }
+
+            @Override
+            public byte[] parse(InputStream stream) {
+                try {
+                    return stream.readAllBytes();
+                } catch (IOException e) {
+                    throw new UncheckedIOException(e);
+                }
+            }
+        };
+        MethodDescriptor<byte[], byte[]> echo = MethodDescriptor.<byte[], byte[]>newBuilder()
+                .setType(MethodDescriptor.MethodType.UNARY).setFullMethodName("merapi.test.Echo/Unary")
+                .setRequestMarshaller(bytes).setResponseMarshaller(bytes).build();
+        io.grpc.Server grpc = NettyServerBuilder.forAddress(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0))
+                .addService(ServerServiceDefinition.builder("merapi.test.Echo")
+                        .addMethod(echo, ServerCalls.asyncUnaryCall((req, out) -> {
+                            out.onNext(("echo " + new String(req, StandardCharsets.UTF_8)).getBytes(StandardCharsets.UTF_8));
+                            out.onCompleted();
+                        })).build())
+                .build().start();
+        int port = GatewayProcess.freePort();
+        try (GatewayProcess gateway = GatewayProcess.start("proxy", "--listen", "127.0.0.1:" + port,
+                "--upstream", "127.0.0.1:" + grpc.getPort(), "--grpc-web", "--threads", "1")) {
+            gateway.awaitLine("proxy:", Duration.ofSeconds(30));
+            byte[] message = "browser".getBytes(StandardCharsets.UTF_8);
+            HttpResponse<byte[]> r = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build().send(
+                    HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/merapi.test.Echo/Unary"))
+                            .timeout(Duration.ofSeconds(30))
+                            .header("Content-Type", "application/grpc-web+proto")
+                            .POST(HttpRequest.BodyPublishers.ofByteArray(ByteBuffer.allocate(5 + message.length)
+                                    .put((byte) 0).putInt(message.length).put(message).array()))
+                            .build(),
+                    HttpResponse.BodyHandlers.ofByteArray());
+
+            assertThat(r.statusCode()).isEqualTo(200);
+            assertThat(r.headers().firstValue("content-type")).hasValue("application/grpc-web");
+            ByteBuffer body = ByteBuffer.wrap(r.body());
+            assertThat(body.get()).as("a message frame").isZero();
+            byte[] reply = new byte[body.getInt()];
+            body.get(reply);
+            assertThat(new String(reply, StandardCharsets.UTF_8)).isEqualTo("echo browser");
+            assertThat(body.get() & 0xff).as("the trailer frame").isEqualTo(0x80);
+            byte[] trailers = new byte[body.getInt()];
+            body.get(trailers);
+            assertThat(new String(trailers, StandardCharsets.UTF_8)).contains("grpc-status: 0\r\n");
+            assertThat(body.hasRemaining()).isFalse();
+        } finally {
+            grpc.shutdownNow();
+            grpc.awaitTermination(10, TimeUnit.SECONDS);
         }
     }
 }

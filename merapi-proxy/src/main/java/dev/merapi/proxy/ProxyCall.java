@@ -127,6 +127,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
     private long splicedBytes;
     private @Nullable ProxyError failure; // the error failToProxy answers, for the logging call after it
     private boolean switching; // the origin answered 101 to an upgrade: the response head opens a tunnel
+    private boolean grpcWeb; // a gRPC-web call bridged to gRPC (ProxyOptions.grpcWeb)
 
     ProxyCall(HttpProxy<C> engine, ServerSession downstream) {
         this.engine = engine;
@@ -229,6 +230,15 @@ final class ProxyCall<C> implements ClientSession.Handler {
             connectTunnel();
             return;
         }
+        if (engine.options.grpcWeb()) {
+            GrpcWeb.Kind kind = GrpcWeb.kind(downstream.request());
+            if (kind == GrpcWeb.Kind.TEXT) {
+                finish(ProxyError.rejected(new ErrorType.HttpStatus(415), ErrorSource.DOWNSTREAM, "grpc-web-text",
+                        "application/grpc-web-text (base64) is not bridged; send application/grpc-web"));
+                return;
+            }
+            grpcWeb = kind == GrpcWeb.Kind.BINARY;
+        }
         if (engine.requestBodyFiltered) {
             chunk = new BodyChunk();
         }
@@ -255,10 +265,11 @@ final class ProxyCall<C> implements ClientSession.Handler {
             finish(ProxyError.explain(ErrorType.Kind.NO_UPSTREAM, ErrorSource.UPSTREAM, "upstreamPeer returned no peer"));
             return;
         }
-        peer = p;
+        HttpPeer to = grpcWeb ? GrpcWeb.overHttp2(p) : p;
+        peer = to;
         state = State.CONNECTING;
         // an upgrade may hold its connection for hours: a fresh one, so that the pool's stay ready for requests
-        Future<ClientSession> f = engine.connector.connect(p, loop, !pooledFailed && !session.isUpgrade());
+        Future<ClientSession> f = engine.connector.connect(to, loop, !pooledFailed && !session.isUpgrade());
         if (f.isDone()) {
             connected(f);
         } else {
@@ -359,6 +370,9 @@ final class ProxyCall<C> implements ClientSession.Handler {
         HopByHop.strip(req.headers());
         if (downstream.request().headers().containsToken(HeaderNames.TE, "trailers")) {
             req.headers().add(HeaderNames.TE, "trailers");
+        }
+        if (grpcWeb) {
+            GrpcWeb.toGrpc(req.headers());
         }
         if (session.isUpgrade()) {
             // a genuine upgrade: the two hop-by-hop headers that ask the origin to switch go on, and nothing else
@@ -512,6 +526,9 @@ final class ProxyCall<C> implements ClientSession.Handler {
         String switchedTo = switching ? header.headers().get(HeaderNames.UPGRADE)
                 .orElseGet(() -> downstream.request().headers().get(HeaderNames.UPGRADE).orElse("")) : null;
         HopByHop.strip(header.headers());
+        if (grpcWeb) {
+            GrpcWeb.toGrpcWeb(header);
+        }
         if (switchedTo != null) {
             header.headers().add(HeaderNames.CONNECTION, "upgrade");
             header.headers().add(HeaderNames.UPGRADE, switchedTo);
@@ -553,7 +570,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
         // trailers-only answer) ends with its head; the upstream's end is still read, to release it
         boolean headOnly = chunk == null && header.bodyLength() == BodyLength.NONE;
         session.writeResponseHeader(header, headOnly);
-        if (chunk == null && !headOnly) {
+        if (chunk == null && !headOnly && !grpcWeb) {
             long spliced = upstream.spliceBody(downstream, ProxyOptions.SPLICE_MIN_BYTES);
             if (spliced >= 0) {
                 splicedBytes = spliced; // the end of the body comes as onBody(empty, true)
@@ -696,8 +713,13 @@ final class ProxyCall<C> implements ClientSession.Handler {
                 failUpstream(filterFailed("responseTrailerFilter", e));
                 return;
             }
+            ByteBuf frame = grpcWeb ? GrpcWeb.trailerFrame(trailers.get(), data.alloc()) : null;
             session.writeResponseBody(data, false);
-            downstream.writeTrailers(trailers.get());
+            if (frame != null) {
+                session.writeResponseBody(frame, true);
+            } else {
+                downstream.writeTrailers(trailers.get());
+            }
         } else {
             session.writeResponseBody(data, end);
         }

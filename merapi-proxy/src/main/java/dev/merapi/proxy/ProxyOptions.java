@@ -38,9 +38,15 @@ import java.util.Objects;
  *     loop. 0 turns splicing off.
  * @param tunnels how Upgrade (WebSocket) and CONNECT requests become tunnels (default {@link TunnelOptions#DEFAULT}:
  *     upgrades passed on after the origin's 101, tunnels closed after 1 hour idle, no CONNECT target allowed)
+ * @param grpcWeb whether gRPC-web calls are bridged to gRPC (default off). On, a POST with
+ *     {@code Content-Type: application/grpc-web[+FORMAT]} goes to its peer as gRPC over HTTP/2 (a peer left at
+ *     HTTP/1.1 is spoken to in HTTP/2 for the call), and the response comes back as gRPC-web, its trailers turned into
+ *     the trailer frame at the end of the body ({@link GrpcWeb}); {@code application/grpc-web-text} is answered 415.
+ *     Off, gRPC-web requests pass as they are, like any other.
  */
 public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUpstreamPerLoop,
-        boolean splice, String via, ForwardedHeaders forwardedHeaders, int maxSplicePipesPerLoop, TunnelOptions tunnels) {
+        boolean splice, String via, ForwardedHeaders forwardedHeaders, int maxSplicePipesPerLoop, TunnelOptions tunnels,
+        boolean grpcWeb) {
     /** The most retries allowed. */
     public static final int MAX_RETRIES = 16;
 
@@ -52,7 +58,7 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
 
     /** The defaults; {@link #splice()} comes from {@link SystemSettings#current()}. */
     public static final ProxyOptions DEFAULT = new ProxyOptions(3, 64 * 1024, 128, SystemSettings.current().splice(), DEFAULT_VIA,
-            ForwardedHeaders.DEFAULT, Connector.DEFAULT_SPLICE_PIPES_PER_LOOP, TunnelOptions.DEFAULT);
+            ForwardedHeaders.DEFAULT, Connector.DEFAULT_SPLICE_PIPES_PER_LOOP, TunnelOptions.DEFAULT, false);
 
     /**
      * Checks every setting.
@@ -69,11 +75,18 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
         Objects.requireNonNull(tunnels, "tunnels");
     }
 
+    /** The options before {@link #grpcWeb()} existed, with the bridge off. */
+    public ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUpstreamPerLoop,
+            boolean splice, String via, ForwardedHeaders forwardedHeaders, int maxSplicePipesPerLoop, TunnelOptions tunnels) {
+        this(maxRetries, replayBufferBytes, maxIdleUpstreamPerLoop, splice, via, forwardedHeaders, maxSplicePipesPerLoop,
+                tunnels, false);
+    }
+
     /** The options before {@link #tunnels()} existed, with {@link TunnelOptions#DEFAULT}. */
     public ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUpstreamPerLoop,
             boolean splice, String via, ForwardedHeaders forwardedHeaders, int maxSplicePipesPerLoop) {
         this(maxRetries, replayBufferBytes, maxIdleUpstreamPerLoop, splice, via, forwardedHeaders, maxSplicePipesPerLoop,
-                TunnelOptions.DEFAULT);
+                TunnelOptions.DEFAULT, false);
     }
 
     /** A builder starting from {@link #DEFAULT}. */
@@ -124,6 +137,7 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
         private ForwardedHeaders forwardedHeaders;
         private int maxSplicePipesPerLoop;
         private TunnelOptions tunnels;
+        private boolean grpcWeb;
 
         private Builder(ProxyOptions from) {
             maxRetries = from.maxRetries;
@@ -134,6 +148,7 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
             forwardedHeaders = from.forwardedHeaders;
             maxSplicePipesPerLoop = from.maxSplicePipesPerLoop;
             tunnels = from.tunnels;
+            grpcWeb = from.grpcWeb;
         }
 
         public Builder maxRetries(int value) {
@@ -177,9 +192,15 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
             return this;
         }
 
+        /** Whether gRPC-web calls are bridged to gRPC ({@link ProxyOptions#grpcWeb()}). */
+        public Builder grpcWeb(boolean value) {
+            grpcWeb = value;
+            return this;
+        }
+
         public ProxyOptions build() {
             return new ProxyOptions(maxRetries, replayBufferBytes, maxIdleUpstreamPerLoop, splice, via,
-                    forwardedHeaders, maxSplicePipesPerLoop, tunnels);
+                    forwardedHeaders, maxSplicePipesPerLoop, tunnels, grpcWeb);
         }
     }
 }
