@@ -48,6 +48,8 @@ import org.slf4j.LoggerFactory;
 @NullUnmarked
 final class ProxyCall<C> implements ClientSession.Handler {
     private static final Logger log = LoggerFactory.getLogger(ProxyCall.class);
+    private static final String SEC_WEBSOCKET_KEY = "Sec-WebSocket-Key";
+    private static final String SEC_WEBSOCKET_VERSION = "Sec-WebSocket-Version";
 
     /** Where one request is: each state but the last names what the call is waiting for. In order. */
     enum State {
@@ -128,6 +130,7 @@ final class ProxyCall<C> implements ClientSession.Handler {
     private @Nullable ProxyError failure; // the error failToProxy answers, for the logging call after it
     private boolean switching; // the origin answered 101 to an upgrade: the response head opens a tunnel
     private boolean grpcWeb; // a gRPC-web call bridged to gRPC (ProxyOptions.grpcWeb)
+    private @Nullable String webSocketKey; // the key Merapi made for a WebSocket over HTTP/2, to check the origin's accept
 
     ProxyCall(HttpProxy<C> engine, ServerSession downstream) {
         this.engine = engine;
@@ -228,6 +231,12 @@ final class ProxyCall<C> implements ClientSession.Handler {
         }
         if ("CONNECT".equals(downstream.request().method())) {
             connectTunnel();
+            return;
+        }
+        if (!session.isUpgrade() && isExtendedConnect(downstream.request())) {
+            // a plain answer would be a 2xx that the client takes for an open tunnel
+            finish(ProxyError.rejected(new ErrorType.HttpStatus(501), ErrorSource.DOWNSTREAM, "extended-connect-refused",
+                    "upgrades to " + downstream.request().headers().get(HeaderNames.UPGRADE).orElse("") + " are not enabled"));
             return;
         }
         if (engine.options.grpcWeb()) {
@@ -377,7 +386,16 @@ final class ProxyCall<C> implements ClientSession.Handler {
         if (session.isUpgrade()) {
             // a genuine upgrade: the two hop-by-hop headers that ask the origin to switch go on, and nothing else
             req.headers().add(HeaderNames.CONNECTION, "upgrade");
-            req.headers().add(HeaderNames.UPGRADE, downstream.request().headers().get(HeaderNames.UPGRADE).orElse(""));
+            String protocol = downstream.request().headers().get(HeaderNames.UPGRADE).orElse("");
+            req.headers().add(HeaderNames.UPGRADE, protocol);
+            if (downstream.request().version() == HttpVersion.HTTP_2 && "websocket".equalsIgnoreCase(protocol)) {
+                // RFC 8441 has no key: the HTTP/1.1 handshake to the origin needs one, and its answer is checked here
+                webSocketKey = WebSocketKeys.newKey();
+                req.headers().set(SEC_WEBSOCKET_KEY, webSocketKey);
+                if (!req.headers().contains(SEC_WEBSOCKET_VERSION)) {
+                    req.headers().add(SEC_WEBSOCKET_VERSION, "13");
+                }
+            }
         }
         req.setVersion(HttpVersion.HTTP_1_1);
         String target = req.target();
@@ -505,6 +523,12 @@ final class ProxyCall<C> implements ClientSession.Handler {
                     "101 Switching Protocols to a request that did not ask to upgrade"));
             return;
         }
+        String key = webSocketKey;
+        if (key != null && !header.headers().get("Sec-WebSocket-Accept").orElse("").equals(WebSocketKeys.acceptFor(key))) {
+            failUpstream(ProxyError.explain(ErrorType.Kind.INVALID_HTTP_HEADER, ErrorSource.UPSTREAM,
+                    "the origin's Sec-WebSocket-Accept does not answer the key sent"));
+            return;
+        }
         switching = true;
         onResponseHeader(header);
     }
@@ -584,12 +608,14 @@ final class ProxyCall<C> implements ClientSession.Handler {
     // ---- tunnels
 
     /**
-     * Whether {@code request} is a genuine upgrade request that {@code options} let through: HTTP/1.1, GET, no body,
+     * Whether {@code request} is a genuine upgrade request that {@code options} let through: HTTP/1.1 (or an HTTP/2
+     * extended CONNECT, which reaches the proxy as the HTTP/1.1 upgrade it stands for), GET, no body,
      * {@code upgrade} among the tokens of {@code Connection}, exactly one {@code Upgrade} header, and its first protocol
      * allowed. Anything else is forwarded as a plain request, its Upgrade stripped with the other hop-by-hop headers.
      */
     static boolean asksToUpgrade(RequestHeader request, TunnelOptions options) {
-        if (!options.upgrades() || request.version() != HttpVersion.HTTP_1_1 || !"GET".equals(request.method())
+        if (!options.upgrades() || (request.version() != HttpVersion.HTTP_1_1 && !isExtendedConnect(request))
+                || !"GET".equals(request.method())
                 || (request.bodyLength() != BodyLength.NONE && request.bodyLength() != 0)) {
             return false;
         }
@@ -604,6 +630,14 @@ final class ProxyCall<C> implements ClientSession.Handler {
             end++;
         }
         return end > 0 && options.upgradeAllowed(value.substring(0, end));
+    }
+
+    /**
+     * Whether {@code request} came as an RFC 8441 extended CONNECT: an HTTP/2 request with an {@code Upgrade} field,
+     * which only the translation of {@code :protocol} puts there (an HTTP/2 client may not send it).
+     */
+    private static boolean isExtendedConnect(RequestHeader request) {
+        return request.version() == HttpVersion.HTTP_2 && request.headers().contains(HeaderNames.UPGRADE);
     }
 
     /**

@@ -53,7 +53,8 @@ public final class Session {
     /**
      * Whether the request asks to switch protocols ({@code Connection: upgrade}, {@code Upgrade: websocket} and the
      * like) and the proxy will pass that on: a genuine upgrade request (HTTP/1.1, GET, no body, one {@code Upgrade}
-     * header), to a protocol {@link TunnelOptions} allows. Then {@code Connection: upgrade} and {@code Upgrade} go
+     * header, or an HTTP/2 extended CONNECT of RFC 8441, which arrives as one), to a protocol {@link TunnelOptions}
+     * allows. Then {@code Connection: upgrade} and {@code Upgrade} go
      * upstream, and if the origin answers {@code 101} the connection becomes a tunnel once {@code responseFilter} has
      * run; {@code logging} runs when the tunnel ends, with {@link #tunnelStats()}.
      */

@@ -30,12 +30,18 @@ import org.jspecify.annotations.Nullable;
  */
 final class Http2Heads {
     private static final String EXPECT = "expect";
+    private static final AsciiString PROTOCOL = AsciiString.cached(":protocol");
 
     private Http2Heads() {
     }
 
     /**
      * The request head of a HEADERS frame.
+     *
+     * <p>An extended CONNECT (RFC 8441: {@code :method CONNECT} with {@code :protocol}, {@code :scheme}, {@code :path}
+     * and {@code :authority}) becomes the HTTP/1.1 upgrade request it stands for: {@code GET :path} with
+     * {@code Connection: upgrade} and {@code Upgrade: <:protocol>}, and no body (the stream's DATA frames are the new
+     * protocol's bytes). Those two fields cannot come from an HTTP/2 client otherwise: they are connection-specific.
      *
      * @param endStream whether the HEADERS frame ended the stream (no body)
      * @throws ProxyError 400 (rule {@code bad-h2-request}), or 405 for CONNECT or TRACE that {@code http1} does not
@@ -45,8 +51,23 @@ final class Http2Heads {
         @Nullable String method = string(in.method());
         @Nullable String path = string(in.path());
         @Nullable String authority = string(in.authority());
+        @Nullable String protocol = string(in.get(PROTOCOL));
         if (method == null) {
             throw bad("no :method");
+        }
+        if (protocol != null) {
+            if (!"CONNECT".equals(method) || path == null || path.isEmpty() || authority == null || in.scheme() == null
+                    || protocol.isEmpty()) {
+                throw bad(":protocol needs CONNECT with :scheme, :path and :authority");
+            }
+            if (endStream) {
+                throw bad("an extended CONNECT that ends its stream");
+            }
+            RequestHeader head = head(in, path, "GET", authority, http1);
+            head.headers().add(HeaderNames.CONNECTION, "upgrade");
+            head.headers().add(HeaderNames.UPGRADE, protocol);
+            head.setBodyLength(BodyLength.NONE);
+            return head;
         }
         if ("CONNECT".equals(method) && !http1.allowConnect()) {
             throw ProxyError.rejected(new ErrorType.HttpStatus(405), ErrorSource.DOWNSTREAM, "connect-disabled",
@@ -68,6 +89,14 @@ final class Http2Heads {
             }
             target = path;
         }
+        RequestHeader head = head(in, target, method, authority, http1);
+        head.setBodyLength(bodyLength(head.headers(), endStream));
+        return head;
+    }
+
+    /** The head of {@code method target} with the fields of {@code in}, Host first. */
+    private static RequestHeader head(Http2Headers in, String target, String method, @Nullable String authority,
+            Http1Options http1) {
         Headers fields = new Headers(in.size());
         @Nullable StringBuilder cookie = null;
         @Nullable String host = null;
@@ -123,8 +152,12 @@ final class Http2Heads {
         } catch (ProxyError e) {
             throw bad("invalid :method or :path");
         }
-        head.setBodyLength(bodyLength(headers, endStream));
         return head;
+    }
+
+    /** Whether {@code in} is an extended CONNECT (RFC 8441): it has {@code :protocol}. */
+    static boolean isExtendedConnect(Http2Headers in) {
+        return in.contains(PROTOCOL);
     }
 
     private static long bodyLength(Headers headers, boolean endStream) {

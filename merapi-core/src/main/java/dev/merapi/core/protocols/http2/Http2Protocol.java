@@ -123,7 +123,9 @@ public final class Http2Protocol implements PriorKnowledge {
         Http2Settings settings = Http2Settings.defaultSettings()
                 .maxConcurrentStreams(options.maxConcurrentStreams())
                 .initialWindowSize(options.initialStreamWindow())
-                .maxHeaderListSize(http1.limits().maxHeaderBytes());
+                .maxHeaderListSize(http1.limits().maxHeaderBytes())
+                // RFC 8441: WebSocket (and other upgrades) over a stream, as extended CONNECT; the application decides
+                .connectProtocolEnabled(true);
         return new CodecBuilder(connection)
                 .initialSettings(settings)
                 .validateHeaders(true)

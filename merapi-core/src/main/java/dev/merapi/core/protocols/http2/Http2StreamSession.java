@@ -7,6 +7,7 @@ import dev.merapi.core.protocols.ServerSession;
 import dev.merapi.core.security.LogLimit;
 import dev.merapi.core.security.SecurityEvents;
 import dev.merapi.core.tls.TlsInfo;
+import dev.merapi.core.tunnels.TunnelEnd;
 import dev.merapi.error.ErrorSource;
 import dev.merapi.error.ErrorType;
 import dev.merapi.error.ProxyError;
@@ -15,6 +16,7 @@ import dev.merapi.http.Headers;
 import dev.merapi.http.RequestHeader;
 import dev.merapi.http.ResponseHeader;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.CompositeByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelHandlerContext;
@@ -50,6 +52,10 @@ import org.slf4j.LoggerFactory;
  * The response side follows the stream channel's writability, which counts the client's window for this stream and
  * the connection's socket.
  *
+ * <p>An extended CONNECT (RFC 8441) reaches the application as the HTTP/1.1 upgrade request it stands for (see
+ * {@link Http2Heads#request}); {@link #openTunnel} answers it {@code 200} and turns the stream into a byte connection
+ * ({@link Http2TunnelCodec}) for a {@link dev.merapi.core.tunnels.Tunnel}.
+ *
  * <p>Runs on the connection's event loop only (the stream channel's loop is the connection's).
  */
 final class Http2StreamSession extends ChannelInboundHandlerAdapter implements ServerSession {
@@ -75,6 +81,8 @@ final class Http2StreamSession extends ChannelInboundHandlerAdapter implements S
     private boolean expectContinue;
     private boolean failed;
     private boolean resetByCodec;
+    private boolean extendedConnect; // the request is an RFC 8441 extended CONNECT
+    private boolean tunnel; // the stream carries a tunnel: frames go on to the Http2TunnelCodec
 
     Http2StreamSession(Http2ServerConnection connection, Http2StreamChannel stream, boolean reused) {
         this.connection = connection;
@@ -102,6 +110,10 @@ final class Http2StreamSession extends ChannelInboundHandlerAdapter implements S
                 ReferenceCountUtil.release(msg);
                 reset(Http2Error.PROTOCOL_ERROR);
             }
+            return;
+        }
+        if (tunnel) {
+            ctx.fireChannelRead(msg);
             return;
         }
         if (msg instanceof Http2ResetFrame rst) {
@@ -140,6 +152,7 @@ final class Http2StreamSession extends ChannelInboundHandlerAdapter implements S
             return;
         }
         request = head;
+        extendedConnect = Http2Heads.isExtendedConnect(frame.headers());
         requestDone = frame.isEndStream();
         expectContinue = Http2Heads.takeExpectContinue(head) && !requestDone;
         try {
@@ -386,6 +399,51 @@ final class Http2StreamSession extends ChannelInboundHandlerAdapter implements S
         response = Response.DONE;
         ctx.write(new DefaultHttp2HeadersFrame(Http2Heads.trailers(trailers), true), ctx.voidPromise());
         finish();
+    }
+
+    /**
+     * Answers an extended CONNECT {@code 200} with the fields of {@code header} (the origin's {@code 101}, whose
+     * {@code Sec-WebSocket-Accept} and connection-specific fields stay behind, RFC 8441 §5) and makes the stream a
+     * tunnel end. Any other request on HTTP/2 cannot become a tunnel.
+     */
+    @Override
+    public Optional<TunnelEnd> openTunnel(ResponseHeader header) {
+        int status = header.status();
+        if (status != 101 && (status < 200 || status > 299)) {
+            throw new IllegalArgumentException("a tunnel opens on a 101 or a 2xx, not " + status);
+        }
+        if (!extendedConnect || response != Response.NOT_STARTED || !isOpen()) {
+            return Optional.empty();
+        }
+        header.setStatus(200);
+        header.headers().remove("Sec-WebSocket-Accept");
+        response = Response.DONE;
+        tunnel = true;
+        demand = false;
+        if (readTimer != null) {
+            readTimer.cancel();
+        }
+        ctx.writeAndFlush(new DefaultHttp2HeadersFrame(Http2Heads.response(header), false), ctx.voidPromise());
+        // DATA the client sent before the answer was held, never handed on: the new protocol's first bytes
+        CompositeByteBuf leftover = ctx.alloc().compositeBuffer();
+        boolean ended = false;
+        if (unread != null) {
+            Object o;
+            while ((o = unread.poll()) != null) {
+                if (o instanceof Http2DataFrame data) {
+                    ended |= data.isEndStream();
+                    leftover.addComponent(true, data.content());
+                } else {
+                    ended = true; // trailers or a reset: the client's side is over
+                    ReferenceCountUtil.release(o);
+                }
+            }
+        }
+        stream.pipeline().addLast("h2-tunnel", new Http2TunnelCodec());
+        if (ended) {
+            ctx.executor().execute(stream::close); // once the tunnel has passed the leftover on
+        }
+        return Optional.of(new TunnelEnd(stream, leftover));
     }
 
     @Override
