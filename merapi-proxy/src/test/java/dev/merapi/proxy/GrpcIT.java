@@ -1,5 +1,10 @@
 package dev.merapi.proxy;
 
+import static dev.merapi.proxy.GrpcBytes.SERVICE;
+import static dev.merapi.proxy.GrpcBytes.method;
+import static dev.merapi.proxy.GrpcBytes.reversed;
+import static dev.merapi.proxy.GrpcBytes.text;
+import static dev.merapi.proxy.GrpcBytes.utf8;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -21,13 +26,9 @@ import io.grpc.netty.shaded.io.grpc.netty.NettyServerBuilder;
 import io.grpc.stub.ClientCalls;
 import io.grpc.stub.ServerCalls;
 import io.grpc.stub.StreamObserver;
-import java.io.ByteArrayInputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Iterator;
@@ -52,23 +53,7 @@ import org.junit.jupiter.api.Test;
  * message, 4 MiB messages both ways, and a client deadline that cancels the upstream stream.
  */
 class GrpcIT {
-    private static final String SERVICE = "merapi.test.Echo";
     private static final int MAX_MESSAGE = 16 * 1024 * 1024;
-    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-        @Override
-        public InputStream stream(byte[] value) {
-            return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(InputStream stream) {
-            try {
-                return stream.readAllBytes();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-    };
     private static final MethodDescriptor<byte[], byte[]> UNARY = method("Unary", MethodDescriptor.MethodType.UNARY);
     private static final MethodDescriptor<byte[], byte[]> NOT_FOUND = method("Missing", MethodDescriptor.MethodType.UNARY);
     private static final MethodDescriptor<byte[], byte[]> HANG = method("Hang", MethodDescriptor.MethodType.UNARY);
@@ -89,20 +74,6 @@ class GrpcIT {
     private HttpProxy<RecordingProxy.Ctx> engine;
     private TestServer merapi;
     private ManagedChannel channel;
-
-    private static MethodDescriptor<byte[], byte[]> method(String name, MethodDescriptor.MethodType type) {
-        return MethodDescriptor.<byte[], byte[]>newBuilder().setType(type)
-                .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, name))
-                .setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build();
-    }
-
-    private static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
-    }
-
-    private static String text(byte[] b) {
-        return new String(b, StandardCharsets.UTF_8);
-    }
 
     private ServerServiceDefinition service() {
         return ServerServiceDefinition.builder(SERVICE)
@@ -159,14 +130,6 @@ class GrpcIT {
                     }
                 }))
                 .build();
-    }
-
-    private static byte[] reversed(byte[] b) {
-        byte[] r = new byte[b.length];
-        for (int i = 0; i < b.length; i++) {
-            r[i] = b[b.length - 1 - i];
-        }
-        return r;
     }
 
     private final List<String> teWarnings = new CopyOnWriteArrayList<>();

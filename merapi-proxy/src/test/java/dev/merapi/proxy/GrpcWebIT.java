@@ -1,5 +1,10 @@
 package dev.merapi.proxy;
 
+import static dev.merapi.proxy.GrpcBytes.SERVICE;
+import static dev.merapi.proxy.GrpcBytes.method;
+import static dev.merapi.proxy.GrpcBytes.reversed;
+import static dev.merapi.proxy.GrpcBytes.text;
+import static dev.merapi.proxy.GrpcBytes.utf8;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.merapi.core.upstreams.HttpPeer;
@@ -20,15 +25,12 @@ import java.io.DataInputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.UncheckedIOException;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.ByteBuffer;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
@@ -49,23 +51,7 @@ import org.junit.jupiter.api.Test;
  * call also proves that it went to the origin over h2c.
  */
 class GrpcWebIT {
-    private static final String SERVICE = "merapi.test.Echo";
     private static final int MAX_MESSAGE = 16 * 1024 * 1024;
-    private static final MethodDescriptor.Marshaller<byte[]> BYTES = new MethodDescriptor.Marshaller<>() {
-        @Override
-        public InputStream stream(byte[] value) {
-            return new ByteArrayInputStream(value);
-        }
-
-        @Override
-        public byte[] parse(InputStream stream) {
-            try {
-                return stream.readAllBytes();
-            } catch (IOException e) {
-                throw new UncheckedIOException(e);
-            }
-        }
-    };
 
     private final CountDownLatch releaseSecond = new CountDownLatch(1);
     private final AtomicReference<Metadata> lastHeaders = new AtomicReference<>();
@@ -73,20 +59,6 @@ class GrpcWebIT {
     private RecordingProxy proxy;
     private TestServer merapi;
     private final HttpClient client = RecordingProxy.http();
-
-    private static MethodDescriptor<byte[], byte[]> method(String name, MethodDescriptor.MethodType type) {
-        return MethodDescriptor.<byte[], byte[]>newBuilder().setType(type)
-                .setFullMethodName(MethodDescriptor.generateFullMethodName(SERVICE, name))
-                .setRequestMarshaller(BYTES).setResponseMarshaller(BYTES).build();
-    }
-
-    private static byte[] utf8(String s) {
-        return s.getBytes(StandardCharsets.UTF_8);
-    }
-
-    private static String text(byte[] b) {
-        return new String(b, StandardCharsets.UTF_8);
-    }
 
     private ServerServiceDefinition service() {
         return ServerServiceDefinition.builder(SERVICE)
@@ -126,14 +98,6 @@ class GrpcWebIT {
                             });
                         }))
                 .build();
-    }
-
-    private static byte[] reversed(byte[] b) {
-        byte[] r = new byte[b.length];
-        for (int i = 0; i < b.length; i++) {
-            r[i] = b[b.length - 1 - i];
-        }
-        return r;
     }
 
     @BeforeEach
