@@ -17,48 +17,18 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-reps=3 dur=10 warm=3
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --smoke) reps=1 dur=3 warm=1 ;;
-    --reps) reps="$2"; shift ;;
-    --duration) dur="$2"; shift ;;
-    *) echo "bench/h2-run.sh: unknown option $1" >&2; exit 2 ;;
-  esac
-  shift
-done
+. "$root/bench/lib.sh"
+bench_options bench/h2-run.sh "$@"
 proxy_cpu="${PROXY_CPU:-1}" load_cpu="${LOAD_CPU:-0}"
-for tool in nginx haproxy h2load nghttpx openssl taskset ss; do
-  command -v "$tool" >/dev/null 2>&1 || {
-    echo "bench/h2-run.sh: installing nginx-light haproxy nghttp2-client nghttp2-proxy openssl" >&2
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      nginx-light haproxy nghttp2-client nghttp2-proxy openssl util-linux iproute2 >/dev/null
-    break
-  }
-done
+bench_install "nginx haproxy h2load nghttpx openssl taskset ss" nginx-light haproxy nghttp2-client nghttp2-proxy \
+  openssl util-linux iproute2
 
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
-
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" \
-  -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost >/dev/null 2>&1
-chmod 600 "$work/key.pem"
-cat "$work/cert.pem" "$work/key.pem" > "$work/haproxy.pem"
+bench_workdir
+bench_cert "$work"
 
 # ports: origin 18580; h2c (H1) merapi 18581 nginx 18582 haproxy 18583 nghttpx 18584; TLS (H2) 18591..18594
-mkdir -p "$work/origin/logs" "$work/nginx/logs"
-cat > "$work/origin/nginx.conf" <<CONF
-worker_processes 1; pid $work/origin/nginx.pid; error_log $work/origin/logs/error.log crit;
-events { worker_connections 4096; }
-http { access_log off; server { listen 127.0.0.1:18580 reuseport; keepalive_requests 1000000;
-  location /tiny { return 200 "ok\n"; } } }
-CONF
+bench_origin_conf "$work" 18580
+mkdir -p "$work/nginx/logs"
 # nginx 1.22 turns HTTP/2 on with "listen ... http2"
 cat > "$work/nginx/nginx.conf" <<CONF
 worker_processes 1; pid $work/nginx/nginx.pid; error_log $work/nginx/logs/error.log crit;
@@ -71,16 +41,8 @@ http { access_log off; upstream o { server 127.0.0.1:18580; keepalive 64; }
     ssl_protocols TLSv1.3; ssl_session_tickets off; ssl_session_cache off;
     location / { proxy_pass http://o; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
 CONF
-cat > "$work/haproxy.cfg" <<CONF
-global
-  nbthread 1
-  maxconn 4000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-  http-reuse always
+bench_haproxy_head > "$work/haproxy.cfg"
+cat >> "$work/haproxy.cfg" <<CONF
 frontend h2c
   bind 127.0.0.1:18583 proto h2
   default_backend b
@@ -92,9 +54,7 @@ backend b
 CONF
 
 "$root/merapi" --version >/dev/null  # builds Merapi first if needed, unpinned and outside the start-up wait
-nginx -p "$work/origin" -c "$work/origin/nginx.conf" -g 'daemon off;' & pids+=($!)
-taskset -c "$proxy_cpu" nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' & pids+=($!)
-taskset -c "$proxy_cpu" haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 & pids+=($!)
+bench_start_peers "$proxy_cpu"
 # nghttpx: one worker; HTTP/1.1 to the origin (its default backend protocol), no TLS on the h2c frontend
 taskset -c "$proxy_cpu" nghttpx --workers=1 --no-ocsp --no-via --errorlog-file="$work/nghttpx.log" \
   --frontend='127.0.0.1,18584;no-tls' --frontend='127.0.0.1,18594' --backend='127.0.0.1,18580;;proto=http/1.1' \
