@@ -68,12 +68,13 @@ public final class HopByHop {
         boolean listed = false;
         for (int i = 0; i < headers.size(); i++) {
             String name = headers.name(i);
-            if (name.length() == 7 && name.equalsIgnoreCase(HeaderNames.UPGRADE)) {
+            if (name.length() == 7 && (name.charAt(0) | 0x20) == 'u' && name.equalsIgnoreCase(HeaderNames.UPGRADE)) {
                 if (offer != null) {
                     return Optional.empty();
                 }
                 offer = headers.value(i);
-            } else if (!listed && name.length() == 10 && name.equalsIgnoreCase(HeaderNames.CONNECTION)) {
+            } else if (!listed && name.length() == 10 && (name.charAt(0) | 0x20) == 'c'
+                    && name.equalsIgnoreCase(HeaderNames.CONNECTION)) {
                 listed = Tokens.listContains(headers.value(i), "upgrade");
             }
         }
@@ -96,9 +97,13 @@ public final class HopByHop {
         }
     }
 
-    /** The single read pass, then a removal pass if it found anything; whether a TE field listed trailers. */
+    /**
+     * The single read pass, then a removal walk if it found anything; whether a TE field listed trailers. The read
+     * pass marks the fixed fields it saw in a bit set (fields past the 64th are checked again instead).
+     */
     private static boolean stripFields(Headers headers) {
         List<String> named = List.of();
+        long fixed = 0;
         boolean found = false;
         boolean trailers = false;
         int size = headers.size();
@@ -106,7 +111,8 @@ public final class HopByHop {
             String name = headers.name(i);
             if (isFixed(name)) {
                 found = true;
-                if (name.length() == 10 && name.equalsIgnoreCase(HeaderNames.CONNECTION)) {
+                fixed |= i < 64 ? 1L << i : 0;
+                if (name.length() == 10 && (name.charAt(0) | 0x20) == 'c') {
                     named = addTokens(named, headers.value(i));
                 } else if (name.length() == 2 && !trailers) {
                     trailers = Tokens.listContains(headers.value(i), "trailers");
@@ -115,8 +121,8 @@ public final class HopByHop {
         }
         if (found) {
             for (int i = size - 1; i >= 0; i--) {
-                String name = headers.name(i);
-                if (isFixed(name) || isNamed(named, name)) {
+                boolean drop = i < 64 ? (fixed >>> i & 1) != 0 : isFixed(headers.name(i));
+                if (drop || (!named.isEmpty() && isNamed(named, headers.name(i)))) {
                     headers.removeAt(i);
                 }
             }
@@ -126,15 +132,19 @@ public final class HopByHop {
 
     /**
      * Connection, Keep-Alive, Proxy-Connection, TE, Trailer, Transfer-Encoding or Upgrade, in any case: the length
-     * picks at most two candidates, so a field that is none of them costs one switch.
+     * and the first letter pick at most one candidate, so most other fields cost a switch and a comparison, and no
+     * {@code equalsIgnoreCase}.
      */
     private static boolean isFixed(String name) {
+        int first = name.isEmpty() ? 0 : name.charAt(0) | 0x20; // ASCII lowercase: tells apart two names of one length
         return switch (name.length()) {
-            case 2 -> name.equalsIgnoreCase(HeaderNames.TE);
-            case 7 -> name.equalsIgnoreCase(HeaderNames.UPGRADE) || name.equalsIgnoreCase(HeaderNames.TRAILER);
-            case 10 -> name.equalsIgnoreCase(HeaderNames.CONNECTION) || name.equalsIgnoreCase(HeaderNames.KEEP_ALIVE);
-            case 16 -> name.equalsIgnoreCase(HeaderNames.PROXY_CONNECTION);
-            case 17 -> name.equalsIgnoreCase(HeaderNames.TRANSFER_ENCODING);
+            case 2 -> first == 't' && name.equalsIgnoreCase(HeaderNames.TE);
+            case 7 -> first == 'u' ? name.equalsIgnoreCase(HeaderNames.UPGRADE)
+                    : first == 't' && name.equalsIgnoreCase(HeaderNames.TRAILER);
+            case 10 -> first == 'c' ? name.equalsIgnoreCase(HeaderNames.CONNECTION)
+                    : first == 'k' && name.equalsIgnoreCase(HeaderNames.KEEP_ALIVE);
+            case 16 -> first == 'p' && name.equalsIgnoreCase(HeaderNames.PROXY_CONNECTION);
+            case 17 -> first == 't' && name.equalsIgnoreCase(HeaderNames.TRANSFER_ENCODING);
             default -> false;
         };
     }
