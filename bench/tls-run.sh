@@ -13,47 +13,16 @@
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-reps=3 dur=10 warm=3
-while [ $# -gt 0 ]; do
-  case "$1" in
-    --smoke) reps=1 dur=3 warm=1 ;;
-    --reps) reps="$2"; shift ;;
-    --duration) dur="$2"; shift ;;
-    *) echo "bench/tls-run.sh: unknown option $1" >&2; exit 2 ;;
-  esac
-  shift
-done
+. "$root/bench/lib.sh"
+bench_options bench/tls-run.sh "$@"
 proxy_cpu="${PROXY_CPU:-1}" load_cpu="${LOAD_CPU:-0}"
-for tool in nginx haproxy wrk openssl taskset; do
-  command -v "$tool" >/dev/null 2>&1 || {
-    echo "bench/tls-run.sh: installing nginx-light haproxy wrk openssl" >&2
-    apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
-      nginx-light haproxy wrk openssl util-linux >/dev/null
-    break
-  }
-done
+bench_install "nginx haproxy wrk openssl taskset" nginx-light haproxy wrk openssl util-linux
 
-work="$(mktemp -d)"
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${pids[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$work"
-}
-trap cleanup EXIT
+bench_workdir
+bench_cert "$work"
 
-openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$work/key.pem" -out "$work/cert.pem" \
-  -days 2 -subj /CN=localhost -addext subjectAltName=DNS:localhost >/dev/null 2>&1
-chmod 600 "$work/key.pem"
-cat "$work/cert.pem" "$work/key.pem" > "$work/haproxy.pem"
-
-mkdir -p "$work/origin/logs" "$work/nginx/logs"
-cat > "$work/origin/nginx.conf" <<CONF
-worker_processes 1; pid $work/origin/nginx.pid; error_log $work/origin/logs/error.log crit;
-events { worker_connections 4096; }
-http { access_log off; server { listen 127.0.0.1:18480 reuseport; keepalive_requests 1000000;
-  location /tiny { return 200 "ok\n"; } } }
-CONF
+bench_origin_conf "$work" 18480
+mkdir -p "$work/nginx/logs"
 cat > "$work/nginx/nginx.conf" <<CONF
 worker_processes 1; pid $work/nginx/nginx.pid; error_log $work/nginx/logs/error.log crit;
 events { worker_connections 4096; }
@@ -62,16 +31,8 @@ http { access_log off; upstream o { server 127.0.0.1:18480; keepalive 64; }
     ssl_protocols TLSv1.3; ssl_session_tickets off; ssl_session_cache off; keepalive_requests 1000000;
     location / { proxy_pass http://o; proxy_http_version 1.1; proxy_set_header Connection ""; } } }
 CONF
-cat > "$work/haproxy.cfg" <<CONF
-global
-  nbthread 1
-  maxconn 4000
-defaults
-  mode http
-  timeout connect 5s
-  timeout client 30s
-  timeout server 30s
-  http-reuse always
+bench_haproxy_head > "$work/haproxy.cfg"
+cat >> "$work/haproxy.cfg" <<CONF
 frontend f
   bind 127.0.0.1:18483 ssl crt $work/haproxy.pem ssl-min-ver TLSv1.3 no-tls-tickets
   default_backend b
@@ -80,9 +41,7 @@ backend b
 CONF
 
 "$root/merapi" --version >/dev/null  # builds Merapi first if needed, unpinned and outside the start-up wait
-nginx -p "$work/origin" -c "$work/origin/nginx.conf" -g 'daemon off;' & pids+=($!)
-taskset -c "$proxy_cpu" nginx -p "$work/nginx" -c "$work/nginx/nginx.conf" -g 'daemon off;' & pids+=($!)
-taskset -c "$proxy_cpu" haproxy -f "$work/haproxy.cfg" -db >"$work/haproxy.log" 2>&1 & pids+=($!)
+bench_start_peers "$proxy_cpu"
 taskset -c "$proxy_cpu" "$root/merapi" proxy --listen 127.0.0.1:18481 --upstream 127.0.0.1:18480 --threads 1 \
   --tls-cert "$work/cert.pem" --tls-key "$work/key.pem" >"$work/merapi.log" 2>&1 & pids+=($!)
 for _ in $(seq 1 300); do grep -q "proxy: https://" "$work/merapi.log" 2>/dev/null && break; sleep 0.2; done

@@ -21,6 +21,7 @@ public final class RequestHeader {
     private HttpVersion version;
     private final Headers headers;
     private long bodyLength = BodyLength.NONE;
+    private boolean acceptsTrailers;
 
     private RequestHeader(String method, String target, HttpVersion version, Headers headers) {
         this.method = Objects.requireNonNull(method, "method");
@@ -58,6 +59,7 @@ public final class RequestHeader {
     public RequestHeader copy() {
         RequestHeader c = new RequestHeader(method, target, version, headers.copy());
         c.bodyLength = bodyLength;
+        c.acceptsTrailers = acceptsTrailers;
         return c;
     }
 
@@ -156,6 +158,23 @@ public final class RequestHeader {
     /** Sets the body framing; called by the HTTP/1 parser and by code that builds requests. */
     public RequestHeader setBodyLength(long bodyLength) {
         this.bodyLength = bodyLength;
+        return this;
+    }
+
+    /**
+     * Whether the client accepts trailer fields in the response, as its {@code TE: trailers} said (RFC 9110 §10.1.4).
+     * {@code TE} is hop-by-hop: {@link HopByHop#stripRequest} removes it from the request that goes upstream and sets
+     * this instead, so the fact is read once. An HTTP/2 connector sends it on as {@code te: trailers} (gRPC servers
+     * require it); an HTTP/1.1 connector sends no {@code TE}. A head as the parser built it still carries its
+     * {@code TE} field and says {@code false} here.
+     */
+    public boolean acceptsTrailers() {
+        return acceptsTrailers;
+    }
+
+    /** Sets whether the client accepts trailers; an upstream request filter may turn it on or off. */
+    public RequestHeader setAcceptsTrailers(boolean acceptsTrailers) {
+        this.acceptsTrailers = acceptsTrailers;
         return this;
     }
 

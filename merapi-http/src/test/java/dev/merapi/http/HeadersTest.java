@@ -136,6 +136,49 @@ class HeadersTest {
         assertThat(lines(h)).containsExactly("Host: a", "Content-Length: 3");
     }
 
+    @Test
+    void stripLeavesAMessageWithoutHopByHopFieldsAsItWas() {
+        Headers h = new Headers().add("Host", "a").add("Tea", "x").add("Upgraded", "y").add("X-Connection", "z");
+        HopByHop.strip(h);
+        assertThat(lines(h)).containsExactly("Host: a", "Tea: x", "Upgraded: y", "X-Connection: z");
+    }
+
+    @Test
+    void stripRequestRecordsThatTeListedTrailers() {
+        RequestHeader r = RequestHeader.of("POST", "/svc/M");
+        r.headers().add("Host", "a").add("te", "deflate;q=0.5").add("TE", "Trailers").add("Connection", "TE");
+        HopByHop.stripRequest(r);
+        assertThat(r.acceptsTrailers()).isTrue();
+        assertThat(lines(r.headers())).containsExactly("Host: a");
+        assertThat(r.copy().acceptsTrailers()).as("a copy keeps the fact").isTrue();
+    }
+
+    @Test
+    void stripRequestDoesNotTakeTeWithoutTrailersForAcceptingTrailers() {
+        RequestHeader r = RequestHeader.of("GET", "/");
+        r.headers().add("Host", "a").add("TE", "gzip, trailersx").add("X-TE", "trailers");
+        HopByHop.stripRequest(r);
+        assertThat(r.acceptsTrailers()).isFalse();
+        assertThat(lines(r.headers())).containsExactly("Host: a", "X-TE: trailers");
+    }
+
+    @Test
+    void connectionTokensAreLowercaseDistinctAndInOrder() {
+        Headers h = new Headers().add("Connection", "Keep-Alive, X-Private ,").add("x", "1").add("connection", "x-private, TE");
+        assertThat(HopByHop.connectionTokens(h)).containsExactly("keep-alive", "x-private", "te");
+        assertThat(HopByHop.connectionTokens(new Headers().add("Host", "a"))).isEmpty();
+    }
+
+    @Test
+    void upgradeOfferNeedsConnectionUpgradeAndExactlyOneUpgradeField() {
+        assertThat(HopByHop.upgradeOffer(new Headers().add("Upgrade", "websocket").add("Connection", "keep-alive, Upgrade")))
+                .contains("websocket");
+        assertThat(HopByHop.upgradeOffer(new Headers().add("Upgrade", "websocket").add("Connection", "keep-alive"))).isEmpty();
+        assertThat(HopByHop.upgradeOffer(new Headers().add("Connection", "upgrade"))).isEmpty();
+        assertThat(HopByHop.upgradeOffer(new Headers().add("Connection", "upgrade").add("Upgrade", "a").add("upgrade", "b")))
+                .isEmpty();
+    }
+
     // ---- tokens
 
     @Test

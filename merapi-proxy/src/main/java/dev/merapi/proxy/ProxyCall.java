@@ -372,14 +372,12 @@ final class ProxyCall<C> implements ClientSession.Handler {
 
     /**
      * The request that goes upstream for this attempt: a copy without hop-by-hop headers, in origin-form. A client's
-     * {@code TE: trailers} stays (as that value only), for gRPC: an HTTP/2 connector sends it, an HTTP/1.1 one drops it.
+     * {@code TE: trailers} goes as {@link RequestHeader#acceptsTrailers()}, read in the same pass that strips it, for
+     * gRPC: an HTTP/2 connector sends it as {@code te: trailers}, an HTTP/1.1 one sends no {@code TE}.
      */
     private RequestHeader upstreamRequest() {
         RequestHeader req = downstream.request().copy();
-        HopByHop.strip(req.headers());
-        if (downstream.request().headers().containsToken(HeaderNames.TE, "trailers")) {
-            req.headers().add(HeaderNames.TE, "trailers");
-        }
+        HopByHop.stripRequest(req);
         if (grpcWeb) {
             GrpcWeb.toGrpc(req.headers());
         }
@@ -619,12 +617,11 @@ final class ProxyCall<C> implements ClientSession.Handler {
                 || (request.bodyLength() != BodyLength.NONE && request.bodyLength() != 0)) {
             return false;
         }
-        Headers h = request.headers();
-        int at = h.indexOf(HeaderNames.UPGRADE, 0);
-        if (at < 0 || h.indexOf(HeaderNames.UPGRADE, at + 1) >= 0 || !h.containsToken(HeaderNames.CONNECTION, "upgrade")) {
+        Optional<String> offer = HopByHop.upgradeOffer(request.headers()); // one pass over the fields
+        if (offer.isEmpty()) {
             return false;
         }
-        String value = h.value(at);
+        String value = offer.get();
         int end = 0;
         while (end < value.length() && value.charAt(end) != '/' && value.charAt(end) != ',' && value.charAt(end) != ' ') {
             end++;

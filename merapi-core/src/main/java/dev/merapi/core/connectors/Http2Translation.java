@@ -13,17 +13,17 @@ import dev.merapi.http.ResponseHeader;
 import dev.merapi.http.TrailerFields;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
-import java.util.HashSet;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 
 /**
  * Translates between Merapi's HTTP/1-shaped heads and HTTP/2 header lists, as RFC 9113 §8.2 and §8.3 say: the
  * request's {@code Host} becomes {@code :authority}, with {@code :method}, {@code :scheme} and {@code :path}; the
  * connection-specific fields ({@code Connection} and the fields it names, {@code Keep-Alive},
  * {@code Proxy-Connection}, {@code Transfer-Encoding}, {@code Upgrade}) are removed; {@code TE} is kept only as
- * {@code trailers}; cookies are sent as one field per cookie-pair, which HPACK compresses better. A response must
+ * {@code trailers}, which is also sent when the request {@linkplain RequestHeader#acceptsTrailers() accepts trailers}
+ * (the proxy strips the client's {@code TE} and keeps that fact instead); cookies are sent as one field per cookie-pair, which HPACK compresses better. A response must
  * carry a valid {@code :status} and no other pseudo-header; its field names stay as received (lowercase).
  *
  * <p>Stateless; safe on any thread.
@@ -46,12 +46,15 @@ final class Http2Translation {
         out.authority(h.get(HeaderNames.HOST).filter(v -> !v.isEmpty()).orElse(defaultAuthority));
         String target = request.target();
         out.path("OPTIONS".equals(request.method()) && "*".equals(target) ? "*" : target);
-        Set<String> named = connectionNamed(h);
+        List<String> named = HopByHop.connectionTokens(h); // empty, without allocation, once the proxy stripped them
         long len = request.bodyLength();
+        if (request.acceptsTrailers()) {
+            out.set("te", "trailers");
+        }
         for (int i = 0; i < h.size(); i++) {
             String name = h.name(i).toLowerCase(Locale.ROOT);
-            // Host went into :authority
-            if (HopByHop.isHttp2ConnectionSpecific(name) || "host".equals(name) || named.contains(name)) {
+            // Host went into :authority; a TE: trailers stays even if Connection names TE, as it must for HTTP/1.1
+            if (HopByHop.isHttp2ConnectionSpecific(name) || "host".equals(name) || (named.contains(name) && !"te".equals(name))) {
                 continue;
             }
             String value = h.value(i);
@@ -161,19 +164,6 @@ final class Http2Translation {
             }
         }
         return out;
-    }
-
-    private static Set<String> connectionNamed(Headers h) {
-        Set<String> named = new HashSet<>();
-        for (String v : h.getAll(HeaderNames.CONNECTION)) {
-            for (String token : v.split(",")) {
-                String t = token.strip().toLowerCase(Locale.ROOT);
-                if (!t.isEmpty() && !"te".equals(t)) {
-                    named.add(t);
-                }
-            }
-        }
-        return named;
     }
 
     private static boolean hasToken(String value, String token) {

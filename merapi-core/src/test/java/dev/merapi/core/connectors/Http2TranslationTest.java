@@ -58,6 +58,22 @@ class Http2TranslationTest {
     }
 
     @Test
+    void aRequestThatAcceptsTrailersCarriesTeTrailersWithoutATeField() {
+        RequestHeader r = request("X-A", "1");
+        r.setAcceptsTrailers(true);
+        Http2Headers h = Http2Translation.request(r, false, "o:1");
+        assertThat(h.getAll("te").stream().map(CharSequence::toString)).containsExactly("trailers");
+        assertThat(Http2Translation.request(request("X-A", "1"), false, "o:1").contains("te")).isFalse();
+    }
+
+    @Test
+    void teTrailersSurvivesAConnectionThatNamesTe() {
+        Http2Headers h = Http2Translation.request(request("Connection", "TE", "TE", "trailers"), false, "o:1");
+        assertThat(h.getAll("te").stream().map(CharSequence::toString)).containsExactly("trailers");
+        assertThat(h.contains("connection")).isFalse();
+    }
+
+    @Test
     void cookiesAreSplitIntoOneFieldPerPair() {
         Http2Headers h = Http2Translation.request(request("Cookie", "a=1; b=2;c=3"), false, "o:1");
 

@@ -14,9 +14,9 @@ import dev.merapi.http.ResponseHeader;
 import io.netty.handler.codec.http2.DefaultHttp2Headers;
 import io.netty.handler.codec.http2.Http2Headers;
 import io.netty.util.AsciiString;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
-import java.util.Set;
 import org.jspecify.annotations.Nullable;
 
 /**
@@ -216,18 +216,10 @@ final class Http2Heads {
     }
 
     private static void copy(Headers h, DefaultHttp2Headers out) {
-        @Nullable Set<String> named = null; // fields the Connection header names are hop-by-hop too
-        for (int i = h.indexOf(HeaderNames.CONNECTION, 0); i >= 0; i = h.indexOf(HeaderNames.CONNECTION, i + 1)) {
-            for (String token : h.value(i).split(",")) {
-                if (named == null) {
-                    named = new java.util.HashSet<>();
-                }
-                named.add(token.trim().toLowerCase(Locale.ROOT));
-            }
-        }
+        List<String> named = HopByHop.connectionTokens(h); // fields the Connection header names are hop-by-hop too
         for (int i = 0; i < h.size(); i++) {
             String name = h.name(i).toLowerCase(Locale.ROOT);
-            if (HopByHop.isHttp2ConnectionSpecific(name) || name.equals("te") || (named != null && named.contains(name))) {
+            if (HopByHop.isHttp2ConnectionSpecific(name) || name.equals("te") || named.contains(name)) {
                 continue;
             }
             out.add(AsciiString.of(name), h.value(i));
