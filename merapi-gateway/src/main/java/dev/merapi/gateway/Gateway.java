@@ -293,7 +293,7 @@ final class Gateway implements GatewayControl {
      */
     private ListeningService service(Listener l) {
         ListenerConfig.Builder config = ListenerConfig.tcp(l.address()).toBuilder().maxConnections(l.maxConnections())
-                .maxConnectionsPerIp(l.maxConnectionsPerIp());
+                .maxConnectionsPerIp(l.maxConnectionsPerIp()).http2(l.http2());
         if (l.tls().isPresent()) {
             ServerTls tls = l.tls().get().load();
             config.tls(tls);

@@ -143,8 +143,7 @@ public final class Main implements Callable<Integer> {
         GatewayConfig c = ConfigLoader.of().parse(ConfigLoader.exampleText(), ConfigLoader.BUILT_IN, Path.of("."));
         List<GatewayConfig.Listener> listeners = new ArrayList<>(c.listeners());
         GatewayConfig.Listener first = listeners.getFirst();
-        listeners.set(0, new GatewayConfig.Listener(first.name(), listen, first.protocols(), first.tls(), first.maxConnections(), first.maxConnectionsPerIp(),
-                first.http1()));
+        listeners.set(0, first.withAddress(listen));
         GatewayConfig.Server server = new GatewayConfig.Server(threads == null ? c.server().threads() : Optional.of(threads), checked.gracePeriod());
         return new GatewayConfig(c.source(), server, listeners, c.upstreams(), c.routes(), new GatewayConfig.Admin(c.admin().enabled(), admin),
                 c.accessLog(), c.metrics(), c.requestId());
