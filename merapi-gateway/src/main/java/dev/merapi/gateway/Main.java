@@ -308,7 +308,8 @@ public final class Main implements Callable<Integer> {
 
         @Option(names = "--no-h2",
                 description = "Serve HTTP/1.1 only. By default a plain --listen also speaks HTTP/2 to clients that start"
-                        + " with its preface (h2c with prior knowledge) on the same port.")
+                        + " with its preface (h2c with prior knowledge) on the same port, and a TLS one (--tls-cert) offers h2"
+                        + " then http/1.1 by ALPN; with --no-h2 ALPN offers http/1.1 only.")
         boolean noH2;
 
         @Spec
