@@ -150,7 +150,7 @@ final class Gateway implements GatewayControl {
                 () -> certificates.values().forEach(CertificateStore::reloadIfChanged)));
         if (config.admin().enabled()) {
             AdminApp adminApp = AdminApp.of(metrics, ready::get, config.admin(), this);
-            ListenerConfig.Builder ac = ListenerConfig.tcp(config.admin().address()).toBuilder();
+            ListenerConfig.Builder ac = ListenerConfig.tcp(config.admin().address()).toBuilder().http2(false); // the admin API is HTTP/1.1 only, ALPN included
             config.admin().tls().ifPresent(t -> ac.tls(t.load()));
             ListeningService a = ListeningService.http("admin", adminApp).addListener(ac.build());
             server.addService(a);
