@@ -350,10 +350,16 @@ final class ProxyCall<C> implements ClientSession.Handler {
         pumpRequestBody();
     }
 
-    /** The request that goes upstream for this attempt: a copy without hop-by-hop headers, in origin-form. */
+    /**
+     * The request that goes upstream for this attempt: a copy without hop-by-hop headers, in origin-form. A client's
+     * {@code TE: trailers} stays (as that value only), for gRPC: an HTTP/2 connector sends it, an HTTP/1.1 one drops it.
+     */
     private RequestHeader upstreamRequest() {
         RequestHeader req = downstream.request().copy();
         HopByHop.strip(req.headers());
+        if (downstream.request().headers().containsToken(HeaderNames.TE, "trailers")) {
+            req.headers().add(HeaderNames.TE, "trailers");
+        }
         if (session.isUpgrade()) {
             // a genuine upgrade: the two hop-by-hop headers that ask the origin to switch go on, and nothing else
             req.headers().add(HeaderNames.CONNECTION, "upgrade");
@@ -543,8 +549,11 @@ final class ProxyCall<C> implements ClientSession.Handler {
             return;
         }
         state = State.STREAMING;
-        session.writeResponseHeader(header, false);
-        if (chunk == null) {
+        // a response that can have no body (HEAD, 204, 304, an HTTP/2 head that ended its stream such as gRPC's
+        // trailers-only answer) ends with its head; the upstream's end is still read, to release it
+        boolean headOnly = chunk == null && header.bodyLength() == BodyLength.NONE;
+        session.writeResponseHeader(header, headOnly);
+        if (chunk == null && !headOnly) {
             long spliced = upstream.spliceBody(downstream, ProxyOptions.SPLICE_MIN_BYTES);
             if (spliced >= 0) {
                 splicedBytes = spliced; // the end of the body comes as onBody(empty, true)

@@ -134,6 +134,11 @@ class TlsListenerIT {
     }
 
     static Run run(List<String> command, String stdin) throws IOException, InterruptedException {
+        return run(command, stdin, PROCESS_LIMIT);
+    }
+
+    /** Runs {@code command} with {@code stdin}, waiting at most {@code limit}; its stdout and stderr together. */
+    static Run run(List<String> command, String stdin, Duration limit) throws IOException, InterruptedException {
         Process p = new ProcessBuilder(command).redirectErrorStream(true).start();
         try (OutputStream in = p.getOutputStream()) {
             in.write(stdin.getBytes(StandardCharsets.UTF_8));
@@ -146,9 +151,9 @@ class TlsListenerIT {
                 // the process ended
             }
         });
-        if (!p.waitFor(PROCESS_LIMIT.toSeconds(), TimeUnit.SECONDS)) {
+        if (!p.waitFor(limit.toSeconds(), TimeUnit.SECONDS)) {
             p.destroyForcibly();
-            throw new AssertionError(command + " did not finish in " + PROCESS_LIMIT);
+            throw new AssertionError(command + " did not finish in " + limit);
         }
         reader.join(5000);
         return new Run(p.exitValue(), out.toString(StandardCharsets.UTF_8));

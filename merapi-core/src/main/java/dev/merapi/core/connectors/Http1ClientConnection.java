@@ -176,6 +176,7 @@ final class Http1ClientConnection extends ChannelInboundHandlerAdapter implement
         Headers h = request.headers();
         long len = request.bodyLength();
         h.remove(HeaderNames.TRANSFER_ENCODING);
+        h.remove(HeaderNames.TE); // hop-by-hop: a caller's TE: trailers is meant for an HTTP/2 origin
         if (len == BodyLength.CHUNKED) {
             h.remove(HeaderNames.CONTENT_LENGTH);
             h.add(HeaderNames.TRANSFER_ENCODING, "chunked");

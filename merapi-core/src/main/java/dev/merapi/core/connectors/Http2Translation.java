@@ -6,6 +6,7 @@ import dev.merapi.error.ProxyError;
 import dev.merapi.http.BodyLength;
 import dev.merapi.http.HeaderNames;
 import dev.merapi.http.Headers;
+import dev.merapi.http.HopByHop;
 import dev.merapi.http.HttpVersion;
 import dev.merapi.http.RequestHeader;
 import dev.merapi.http.ResponseHeader;
@@ -28,9 +29,6 @@ import java.util.Set;
  * <p>Stateless; safe on any thread.
  */
 final class Http2Translation {
-    private static final Set<String> CONNECTION_SPECIFIC = Set.of("connection", "keep-alive", "proxy-connection",
-            "transfer-encoding", "upgrade", "host", "http2-settings");
-
     private Http2Translation() {
     }
 
@@ -52,7 +50,8 @@ final class Http2Translation {
         long len = request.bodyLength();
         for (int i = 0; i < h.size(); i++) {
             String name = h.name(i).toLowerCase(Locale.ROOT);
-            if (CONNECTION_SPECIFIC.contains(name) || named.contains(name)) {
+            // Host went into :authority
+            if (HopByHop.isHttp2ConnectionSpecific(name) || "host".equals(name) || named.contains(name)) {
                 continue;
             }
             String value = h.value(i);
@@ -108,7 +107,7 @@ final class Http2Translation {
                 }
                 continue;
             }
-            if (CONNECTION_SPECIFIC.contains(name) && !"host".equals(name)) {
+            if (HopByHop.isHttp2ConnectionSpecific(name)) {
                 throw invalid("response carries the connection-specific field " + name);
             }
             String value = e.getValue().toString();

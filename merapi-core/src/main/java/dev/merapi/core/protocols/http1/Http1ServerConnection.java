@@ -834,6 +834,23 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         }
 
         @Override
+        public void writeTrailers(Headers trailers) {
+            if (response == Response.NOT_STARTED) {
+                throw new IllegalStateException("response head not written");
+            }
+            if (response == Response.DONE || current != this || !isOpen()) {
+                response = Response.DONE;
+                return;
+            }
+            finishResponse(trailers); // only a chunked body carries them; the forbidden fields are dropped there
+        }
+
+        @Override
+        public Optional<Headers> requestTrailers() {
+            return body.trailers();
+        }
+
+        @Override
         public Optional<Channel> spliceTarget(long length, Predicate<Channel> admit) {
             // only a bare TCP connection on epoll: nothing (such as TLS) may sit between this handler and the socket
             if (current != this || !isOpen() || response != Response.STARTED
@@ -864,6 +881,10 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
         }
 
         private void finishResponse() {
+            finishResponse(null);
+        }
+
+        private void finishResponse(@Nullable Headers trailers) {
             response = Response.DONE;
             if (splicing) {
                 splicing = false;
@@ -872,7 +893,7 @@ public final class Http1ServerConnection extends ChannelInboundHandlerAdapter im
                     writeTimer.disarm();
                 }
             }
-            if (!writer.end(ctx)) {
+            if (!writer.end(ctx, trailers)) {
                 // shorter than its Content-Length: the client must see the connection close
                 log.debug("response body shorter than its Content-Length to {}; closing", channel.remoteAddress());
                 current = null;

@@ -7,6 +7,7 @@ import dev.merapi.error.ProxyError;
 import dev.merapi.http.BodyLength;
 import dev.merapi.http.HeaderNames;
 import dev.merapi.http.Headers;
+import dev.merapi.http.HopByHop;
 import dev.merapi.http.HttpVersion;
 import dev.merapi.http.RequestHeader;
 import dev.merapi.http.ResponseHeader;
@@ -28,8 +29,6 @@ import org.jspecify.annotations.Nullable;
  * <p>Stateless; any thread.
  */
 final class Http2Heads {
-    private static final Set<String> CONNECTION_SPECIFIC = Set.of("connection", "keep-alive", "proxy-connection",
-            "transfer-encoding", "upgrade", "http2-settings");
     private static final String EXPECT = "expect";
 
     private Http2Heads() {
@@ -83,7 +82,7 @@ final class Http2Heads {
             }
             String n = name.toString();
             String v = e.getValue().toString();
-            if (CONNECTION_SPECIFIC.contains(n)) {
+            if (HopByHop.isHttp2ConnectionSpecific(n)) {
                 throw bad("connection-specific field " + n);
             }
             if (n.equals("te") && !v.equalsIgnoreCase("trailers")) {
@@ -159,7 +158,7 @@ final class Http2Heads {
         Headers out = new Headers(in.size());
         for (Map.Entry<CharSequence, CharSequence> e : in) {
             String n = e.getKey().toString();
-            if (n.startsWith(":") || CONNECTION_SPECIFIC.contains(n)) {
+            if (n.startsWith(":") || HopByHop.isHttp2ConnectionSpecific(n)) {
                 throw bad("pseudo-header or connection-specific field in trailers");
             }
             add(out, n, e.getValue().toString());
@@ -195,7 +194,7 @@ final class Http2Heads {
         }
         for (int i = 0; i < h.size(); i++) {
             String name = h.name(i).toLowerCase(Locale.ROOT);
-            if (CONNECTION_SPECIFIC.contains(name) || name.equals("te") || (named != null && named.contains(name))) {
+            if (HopByHop.isHttp2ConnectionSpecific(name) || name.equals("te") || (named != null && named.contains(name))) {
                 continue;
             }
             out.add(AsciiString.of(name), h.value(i));

@@ -100,6 +100,7 @@ public final class Http2Protocol implements PriorKnowledge {
         }
         channel.pipeline().addLast("h2-read-gate", connection.readGate());
         channel.pipeline().addLast("h2", newCodec(connection));
+        channel.pipeline().addLast("h2-stream-errors", connection.streamErrors());
         channel.pipeline().addLast("h2-streams", new Http2MultiplexHandler(connection.streamInitializer()));
         channel.pipeline().addLast("h2-connection", connection);
         int more = options.connectionWindow() - Http2CodecDefaults.CONNECTION_WINDOW;

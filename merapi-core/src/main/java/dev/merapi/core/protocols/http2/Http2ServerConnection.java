@@ -13,7 +13,11 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
+import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
+import io.netty.handler.codec.http2.Http2FrameStreamException;
+import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import java.io.IOException;
 import java.util.concurrent.ThreadLocalRandom;
@@ -85,6 +89,38 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter implement
                 ctx.fireChannelWritabilityChanged();
             }
         };
+    }
+
+    /**
+     * The handler that goes between the codec and the stream multiplexer and answers each stream error the client
+     * causes with RST_STREAM and its error code (RFC 9113 §5.4.2): Netty's codec leaves that to the stream's channel,
+     * and from there no reset reached the client for a stream whose request had ended (a DATA frame on a half-closed
+     * stream, say).
+     */
+    ChannelHandler streamErrors() {
+        return new ChannelInboundHandlerAdapter() {
+            @Override
+            public void exceptionCaught(ChannelHandlerContext ctx, Throwable cause) {
+                if (cause instanceof Http2FrameStreamException e) {
+                    ctx.writeAndFlush(new DefaultHttp2ResetFrame(errorOf(e)).stream(e.stream()), ctx.voidPromise());
+                }
+                ctx.fireExceptionCaught(cause);
+            }
+        };
+    }
+
+    /**
+     * The error code of a stream error: Netty's, except for HEADERS on a stream the client has already ended, which RFC
+     * 9113 §5.1 makes {@code STREAM_CLOSED} (Netty's decoder finds "too many headers" first and says PROTOCOL_ERROR).
+     */
+    static Http2Error errorOf(Http2FrameStreamException e) {
+        boolean ended = e.stream().state() == Http2Stream.State.HALF_CLOSED_REMOTE
+                || e.stream().state() == Http2Stream.State.CLOSED;
+        if (ended && e.error() == Http2Error.PROTOCOL_ERROR && e.getCause() != null
+                && String.valueOf(e.getCause().getMessage()).contains("too many headers")) {
+            return Http2Error.STREAM_CLOSED;
+        }
+        return e.error();
     }
 
     /** Makes the handler of each new stream; shared by the streams of this connection. */

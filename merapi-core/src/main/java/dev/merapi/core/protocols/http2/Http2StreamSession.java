@@ -130,7 +130,13 @@ final class Http2StreamSession extends ChannelInboundHandlerAdapter implements S
             SecurityEvents.record(SecurityEvents.ruleOf(e, "bad-h2-request"), connection.channel().remoteAddress(),
                     connection.channel().localAddress(), e.responseStatus());
             requestDone = true;
-            writeError(e.responseStatus());
+            if (e.responseStatus() == 400) {
+                // malformed (RFC 9113 §8.1.1): a stream error of type PROTOCOL_ERROR, not a response
+                response = Response.DONE;
+                reset(Http2Error.PROTOCOL_ERROR);
+            } else {
+                writeError(e.responseStatus());
+            }
             return;
         }
         request = head;
