@@ -132,8 +132,9 @@ final class Gateway implements GatewayControl {
         accessLog.ifPresent(a -> metrics.watchAccessLogDrops(a::dropped));
         remote.ifPresent(r -> metrics.watchRemoteConfig(r::fetchCounts, () -> r.status().runningVersion()));
         this.proxy = new GatewayProxy(snapshot, metrics, accessLog);
-        this.app = HttpProxy.of(proxy, ProxyOptions.builder()
-                .maxRetries(config.upstreams().stream().mapToInt(GatewayConfig.UpstreamGroup::retries).max().orElse(0)).build());
+        // the engine's bound is the most any group may set: GatewayProxy bounds each request by its group's retries,
+        // which a reload may raise or lower
+        this.app = HttpProxy.of(proxy, ProxyOptions.builder().maxRetries(ProxyOptions.MAX_RETRIES).build());
         // bound in this order: a busy proxy port stops the start before the admin listener or the demo origin listens
         for (Listener l : config.listeners()) {
             ListeningService s = service(l);
