@@ -23,12 +23,14 @@ import dev.merapi.gateway.remote.RemoteStatus;
 import dev.merapi.loadbalancing.discovery.DnsDiscovery;
 import dev.merapi.proxy.HttpProxy;
 import dev.merapi.proxy.ProxyOptions;
+import dev.merapi.proxy.TunnelOptions;
 import dev.merapi.core.listeners.Transport;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -76,6 +78,8 @@ final class Gateway implements GatewayControl {
     private final Server server;
     private final GatewayProxy proxy;
     private final HttpProxy<GatewayProxy.Ctx> app;
+    /** The engines of listeners whose tunnel settings are not the default ones ({@link #engine}); under {@link #reloading}. */
+    private final Map<TunnelOptions, HttpProxy<GatewayProxy.Ctx>> engines = new HashMap<>();
     /** One listening service per configured listener, by listener, in file order; changed only under {@link #reloading}. */
     private final Map<Listener, ListeningService> listeners = new LinkedHashMap<>();
     /** A copy of {@link #listeners} for readers on other threads (the admin listener's scrape): never waits for a reload. */
@@ -300,7 +304,20 @@ final class Gateway implements GatewayControl {
             config.tls(tls);
             certificates.put(l, tls.certificates());
         }
-        return ListeningService.http("listener " + l.name(), app).http1Options(l.http1()).addListener(config.build());
+        return ListeningService.http("listener " + l.name(), engine(l.tunnels())).http1Options(l.http1()).addListener(config.build());
+    }
+
+    /**
+     * The engine for listeners with these tunnel settings: {@link #app} for the defaults, else one per distinct setting
+     * (with its own upstream pools), made when first needed and kept, so a reload that goes back to a setting reuses
+     * its engine and pools (their idle connections are evicted on their own). Under {@link #reloading} or in the
+     * constructor.
+     */
+    private HttpProxy<GatewayProxy.Ctx> engine(TunnelOptions tunnels) {
+        if (tunnels.equals(app.options().tunnels())) {
+            return app;
+        }
+        return engines.computeIfAbsent(tunnels, t -> HttpProxy.of(proxy, app.options().toBuilder().tunnels(t).build()));
     }
 
     /** Stops watching the certificate files of a listener that is gone. */

@@ -5,6 +5,7 @@ import dev.merapi.core.tls.CertificateStore;
 import dev.merapi.core.tls.ServerTls;
 import dev.merapi.core.upstreams.UpstreamProtocol;
 import dev.merapi.core.upstreams.UpstreamTls;
+import dev.merapi.proxy.TunnelOptions;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -81,16 +82,21 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
      * @param tls TLS on this listener, if any
      * @param maxConnections most client connections open at once
      * @param maxConnectionsPerIp most from one IP address; 0 for no cap
-     * @param http1 HTTP/1.1 limits and timeouts of its connections
+     * @param http1 HTTP/1.1 limits and timeouts of its connections; {@link Http1Options#allowConnect()} is on exactly
+     *     when {@code tunnels} names a CONNECT target
      * @param http2 whether it also speaks HTTP/2 (default on): h2c to clients that start with the HTTP/2 connection
      *     preface on a plain listener, h2 to clients that pick it by ALPN on a TLS one; off, every client is served
      *     HTTP/1.1 and ALPN offers {@code http/1.1} only
+     * @param tunnels its WebSocket/Upgrade and CONNECT tunnels: {@code connect.allow} (the CONNECT targets, none by
+     *     default, so CONNECT is answered 405) and {@code tunnel-idle-timeout} (the library's default otherwise)
      */
     public record Listener(String name, String address, List<String> protocols, Optional<ListenerTls> tls, int maxConnections,
-            int maxConnectionsPerIp, Http1Options http1, boolean http2) {
+            int maxConnectionsPerIp, Http1Options http1, boolean http2, TunnelOptions tunnels) {
         public static final List<String> KEYS = List.of("name", "address", "protocols", "tls", "max-connections", "max-connections-per-ip",
                 "max-request-line", "max-header-size", "max-headers", "first-byte-timeout", "header-timeout", "keep-alive-timeout",
-                "body-timeout", "write-timeout", "max-requests-per-connection", "http2");
+                "body-timeout", "write-timeout", "max-requests-per-connection", "http2", "connect", "tunnel-idle-timeout");
+        /** The keys of {@code listeners[].connect}. */
+        public static final List<String> CONNECT_KEYS = List.of("allow");
 
         public Listener {
             protocols = List.copyOf(protocols);
@@ -98,7 +104,7 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
 
         /** The same listener on another address. */
         public Listener withAddress(String a) {
-            return new Listener(name, a, protocols, tls, maxConnections, maxConnectionsPerIp, http1, http2);
+            return new Listener(name, a, protocols, tls, maxConnections, maxConnectionsPerIp, http1, http2, tunnels);
         }
     }
 

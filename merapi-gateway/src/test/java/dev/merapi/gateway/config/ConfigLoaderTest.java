@@ -9,6 +9,8 @@ import dev.merapi.core.tls.ServerTls;
 import dev.merapi.core.upstreams.PeerOptions;
 import dev.merapi.core.upstreams.UpstreamProtocol;
 import dev.merapi.core.upstreams.UpstreamTls;
+import dev.merapi.proxy.ConnectTarget;
+import dev.merapi.proxy.TunnelOptions;
 import dev.merapi.testkit.TestPki;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -284,6 +286,48 @@ class ConfigLoaderTest {
         assertThat(g.protocol()).isEqualTo(UpstreamProtocol.HTTP1);
         assertThat(g.maxStreamsPerConnection()).isEqualTo(PeerOptions.DEFAULT.maxStreamsPerConnection());
         assertThat(parse(ConfigLoader.exampleText()).listeners().getFirst().http2()).isTrue();
+    }
+
+    @Test
+    void connectIsOffAndTunnelsIdleAsTheLibrarysDefaultWhenAbsent() {
+        GatewayConfig.Listener l = parse(HEAD + "routes: [{name: all, upstream: app}]\n").listeners().getFirst();
+
+        assertThat(l.tunnels()).isEqualTo(TunnelOptions.DEFAULT);
+        assertThat(l.http1().allowConnect()).as("CONNECT answered 405").isFalse();
+    }
+
+    @Test
+    void connectAllowAndTunnelIdleTimeoutAreReadAsTheFlagsAre() {
+        GatewayConfig.Listener l = parse(HEAD.replace("    address: 127.0.0.1:8080", "    address: 127.0.0.1:8080\n    tunnel-idle-timeout: 90s\n    connect:\n      allow: [db.internal:5432, \"*:443\", \"GIT.example.com:*\", \"[::1]:22\"]")
+                + "routes: [{name: all, upstream: app}]\n").listeners().getFirst();
+
+        assertThat(l.tunnels().connectAllow()).containsExactly(ConnectTarget.of("db.internal:5432"), ConnectTarget.of("*:443"),
+                ConnectTarget.of("git.example.com:*"), ConnectTarget.of("[::1]:22"));
+        assertThat(l.tunnels().idleTimeout()).isEqualTo(Duration.ofSeconds(90));
+        assertThat(l.http1().allowConnect()).isTrue();
+        assertThat(parse(HEAD.replace("    address: 127.0.0.1:8080", "    address: 127.0.0.1:8080\n    connect: {allow: \"*:443\"}")
+                + "routes: [{name: all, upstream: app}]\n").listeners().getFirst().tunnels().connectAllow())
+                .as("a lone target").containsExactly(ConnectTarget.of("*:443"));
+    }
+
+    @Test
+    void anOpenProxyOrABadConnectTargetIsRefusedAtItsPosition() {
+        assertThat(errors(HEAD.replace("    address: 127.0.0.1:8080", "    address: 127.0.0.1:8080\n    connect:\n      allow: [db.internal:5432, \"*:*\", \"db internal:80\", \"host:70000\", nohost]")
+                + "routes: [{name: all, upstream: app}]\n")).containsExactly(
+                "gw.yaml:5:33: listeners[0].connect.allow[1]: '*:*' would tunnel anywhere: name a host or a port",
+                "gw.yaml:5:40: listeners[0].connect.allow[2]: not a host name or address: 'db internal'",
+                "gw.yaml:5:58: listeners[0].connect.allow[3]: port must be 1 to 65535 or *: 'host:70000'",
+                "gw.yaml:5:72: listeners[0].connect.allow[4]: a CONNECT target is HOST:PORT (either may be *): 'nohost'");
+    }
+
+    @Test
+    void anEmptyOrMissingAllowListAndABadIdleTimeoutAreRefused() {
+        assertThat(errors(HEAD.replace("    address: 127.0.0.1:8080", "    address: 127.0.0.1:8080\n    tunnel-idle-timeout: 0s\n    connect: {allow: []}") + "routes: [{name: all, upstream: app}]\n")).containsExactly(
+                "gw.yaml:4:26: listeners[0].tunnel-idle-timeout: must be from 1ms to 24h; got '0s'",
+                "gw.yaml:5:22: listeners[0].connect.allow: name at least one HOST:PORT target, or remove connect to answer CONNECT with 405");
+        assertThat(errors(HEAD.replace("    address: 127.0.0.1:8080", "    address: 127.0.0.1:8080\n    connect: {allow-all: true}")
+                + "routes: [{name: all, upstream: app}]\n")).anySatisfy(e -> assertThat(e).contains("listeners[0].connect", "allow-all"))
+                .anySatisfy(e -> assertThat(e).contains("listeners[0].connect: 'allow' is required"));
     }
 
     @Test
