@@ -15,6 +15,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.Test;
@@ -64,12 +65,10 @@ class GatewayConnectIT {
         gateway = TestGateways.start(dir, config("connect: {allow: [\"127.0.0.1:" + origin.port() + "\"]}"));
         int tunnels = port("tunnels");
 
-        Process curl = new ProcessBuilder("curl", "-sS", "--max-time", "20", "--proxytunnel", "-x", "http://127.0.0.1:" + tunnels,
-                "http://127.0.0.1:" + origin.port() + "/through-the-tunnel").redirectErrorStream(true).start();
-        String out = new String(curl.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        assertThat(curl.waitFor(WAIT.toSeconds(), TimeUnit.SECONDS)).isTrue();
-        assertThat(curl.exitValue()).as(out).isZero();
-        assertThat(out).isEqualTo("origin saw /through-the-tunnel");
+        Curl curl = Curl.run(List.of("--proxytunnel", "-x", "http://127.0.0.1:" + tunnels,
+                "http://127.0.0.1:" + origin.port() + "/through-the-tunnel"));
+        assertThat(curl.exit()).as(curl.output()).isZero();
+        assertThat(curl.output()).isEqualTo("origin saw /through-the-tunnel");
 
         RawClient.Response routed = get(tunnels, "/routed");
         assertThat(routed.status()).as("requests other than CONNECT are routed as before").isEqualTo(200);

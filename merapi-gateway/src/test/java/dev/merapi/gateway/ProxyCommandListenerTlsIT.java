@@ -4,10 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.merapi.testkit.MockOrigin;
 import dev.merapi.testkit.TestPki;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,20 +24,8 @@ class ProxyCommandListenerTlsIT {
     Path dir;
 
     /** curl's exit status and what it printed. */
-    private record Curl(int exit, String output) {
-    }
-
     private static Curl curl(List<String> args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "20"));
-        cmd.addAll(args);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        p.getOutputStream().close();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (InputStream in = p.getInputStream()) {
-            in.transferTo(out);
-        }
-        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        return new Curl(p.exitValue(), out.toString(StandardCharsets.UTF_8));
+        return Curl.run(args);
     }
 
     @Test
