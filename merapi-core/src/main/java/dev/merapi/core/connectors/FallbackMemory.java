@@ -89,7 +89,7 @@ final class FallbackMemory<K> {
     }
 
     /** How many keys are held, expired ones not looked up since included (they are dropped when looked up); at most the capacity. */
-    int size() {
+    int entries() {
         synchronized (expiries) {
             return expiries.size();
         }

@@ -23,7 +23,7 @@ class FallbackMemoryTest {
         assertThat(m.contains("origin")).isTrue();
         now.addAndGet(1);
         assertThat(m.contains("origin")).as("expired after 10 minutes").isFalse();
-        assertThat(m.size()).as("an expired entry looked up is dropped").isZero();
+        assertThat(m.entries()).as("an expired entry looked up is dropped").isZero();
     }
 
     @Test
@@ -52,7 +52,7 @@ class FallbackMemoryTest {
         m.remember("c");
         assertThat(m.contains("a")).isTrue(); // a is now the most recently used
         m.remember("d");
-        assertThat(m.size()).isEqualTo(3);
+        assertThat(m.entries()).isEqualTo(3);
         assertThat(m.contains("b")).as("least recently used").isFalse();
         assertThat(m.contains("a")).isTrue();
         assertThat(m.contains("c")).isTrue();
@@ -65,7 +65,7 @@ class FallbackMemoryTest {
         for (int i = 0; i < 3 * FallbackMemory.DEFAULT_CAPACITY; i++) {
             m.remember(i);
         }
-        assertThat(m.size()).isEqualTo(FallbackMemory.DEFAULT_CAPACITY);
+        assertThat(m.entries()).isEqualTo(FallbackMemory.DEFAULT_CAPACITY);
         assertThat(m.contains(3 * FallbackMemory.DEFAULT_CAPACITY - 1)).isTrue();
         assertThat(m.contains(0)).isFalse();
     }
