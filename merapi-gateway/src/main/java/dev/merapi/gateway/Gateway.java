@@ -23,12 +23,14 @@ import dev.merapi.gateway.remote.RemoteStatus;
 import dev.merapi.loadbalancing.discovery.DnsDiscovery;
 import dev.merapi.proxy.HttpProxy;
 import dev.merapi.proxy.ProxyOptions;
+import dev.merapi.proxy.TunnelOptions;
 import dev.merapi.core.listeners.Transport;
 import java.net.InetSocketAddress;
 import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -76,6 +78,8 @@ final class Gateway implements GatewayControl {
     private final Server server;
     private final GatewayProxy proxy;
     private final HttpProxy<GatewayProxy.Ctx> app;
+    /** The engines of listeners whose tunnel settings are not the default ones ({@link #engine}); under {@link #reloading}. */
+    private final Map<TunnelOptions, HttpProxy<GatewayProxy.Ctx>> engines = new HashMap<>();
     /** One listening service per configured listener, by listener, in file order; changed only under {@link #reloading}. */
     private final Map<Listener, ListeningService> listeners = new LinkedHashMap<>();
     /** A copy of {@link #listeners} for readers on other threads (the admin listener's scrape): never waits for a reload. */
@@ -132,8 +136,9 @@ final class Gateway implements GatewayControl {
         accessLog.ifPresent(a -> metrics.watchAccessLogDrops(a::dropped));
         remote.ifPresent(r -> metrics.watchRemoteConfig(r::fetchCounts, () -> r.status().runningVersion()));
         this.proxy = new GatewayProxy(snapshot, metrics, accessLog);
-        this.app = HttpProxy.of(proxy, ProxyOptions.builder()
-                .maxRetries(config.upstreams().stream().mapToInt(GatewayConfig.UpstreamGroup::retries).max().orElse(0)).build());
+        // the engine's bound is the most any group may set: GatewayProxy bounds each request by its group's retries,
+        // which a reload may raise or lower
+        this.app = HttpProxy.of(proxy, ProxyOptions.builder().maxRetries(ProxyOptions.MAX_RETRIES).build());
         // bound in this order: a busy proxy port stops the start before the admin listener or the demo origin listens
         for (Listener l : config.listeners()) {
             ListeningService s = service(l);
@@ -150,7 +155,7 @@ final class Gateway implements GatewayControl {
                 () -> certificates.values().forEach(CertificateStore::reloadIfChanged)));
         if (config.admin().enabled()) {
             AdminApp adminApp = AdminApp.of(metrics, ready::get, config.admin(), this);
-            ListenerConfig.Builder ac = ListenerConfig.tcp(config.admin().address()).toBuilder();
+            ListenerConfig.Builder ac = ListenerConfig.tcp(config.admin().address()).toBuilder().http2(false); // the admin API is HTTP/1.1 only, ALPN included
             config.admin().tls().ifPresent(t -> ac.tls(t.load()));
             ListeningService a = ListeningService.http("admin", adminApp).addListener(ac.build());
             server.addService(a);
@@ -293,13 +298,26 @@ final class Gateway implements GatewayControl {
      */
     private ListeningService service(Listener l) {
         ListenerConfig.Builder config = ListenerConfig.tcp(l.address()).toBuilder().maxConnections(l.maxConnections())
-                .maxConnectionsPerIp(l.maxConnectionsPerIp());
+                .maxConnectionsPerIp(l.maxConnectionsPerIp()).http2(l.http2());
         if (l.tls().isPresent()) {
             ServerTls tls = l.tls().get().load();
             config.tls(tls);
             certificates.put(l, tls.certificates());
         }
-        return ListeningService.http("listener " + l.name(), app).http1Options(l.http1()).addListener(config.build());
+        return ListeningService.http("listener " + l.name(), engine(l.tunnels())).http1Options(l.http1()).addListener(config.build());
+    }
+
+    /**
+     * The engine for listeners with these tunnel settings: {@link #app} for the defaults, else one per distinct setting
+     * (with its own upstream pools), made when first needed and kept, so a reload that goes back to a setting reuses
+     * its engine and pools (their idle connections are evicted on their own). Under {@link #reloading} or in the
+     * constructor.
+     */
+    private HttpProxy<GatewayProxy.Ctx> engine(TunnelOptions tunnels) {
+        if (tunnels.equals(app.options().tunnels())) {
+            return app;
+        }
+        return engines.computeIfAbsent(tunnels, t -> HttpProxy.of(proxy, app.options().toBuilder().tunnels(t).build()));
     }
 
     /** Stops watching the certificate files of a listener that is gone. */

@@ -154,6 +154,9 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
     public CompletionStage<FilterResult> requestFilter(Session session, Ctx ctx) {
         GatewaySnapshot snap = current.get(); // once per request: its route and group come from this snapshot
         RequestHeader req = session.requestHeader();
+        if (isConnect(req)) {
+            return FilterResult.CONTINUE_STAGE; // not routed: the listener's connect.allow decides (403 if not on it)
+        }
         String path;
         try {
             path = PathNormalizer.normalize(req.path());
@@ -199,6 +202,14 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
                 return FilterResult.CONTINUE_STAGE;
             }
         }
+    }
+
+    /**
+     * A CONNECT for a tunnel ({@code host:port}, which only reaches here on a listener with {@code connect.allow}), as
+     * opposed to an extended CONNECT with a path, which is routed.
+     */
+    private static boolean isConnect(RequestHeader req) {
+        return "CONNECT".equals(req.method()) && !req.target().startsWith("/");
     }
 
     /** Answers from the gateway (a redirect or a fixed response), with the request id and the route's response edits. */

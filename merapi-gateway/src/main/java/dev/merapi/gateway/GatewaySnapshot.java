@@ -122,12 +122,13 @@ record GatewaySnapshot(GatewayConfig config, Router router, Map<String, Group> g
 
     private static boolean sameBalancing(UpstreamGroup a, UpstreamGroup b) {
         return a.backends().equals(b.backends()) && a.dns().equals(b.dns()) && a.algorithm().equals(b.algorithm())
-                && a.healthCheck().equals(b.healthCheck()) && a.tls().equals(b.tls());
+                && a.healthCheck().equals(b.healthCheck()) && a.tls().equals(b.tls())
+                && a.protocol() == b.protocol() && a.maxStreamsPerConnection() == b.maxStreamsPerConnection();
     }
 
     static PeerOptions options(UpstreamGroup g) {
         return PeerOptions.builder().connectTimeout(g.connectTimeout()).readTimeout(g.readTimeout()).writeTimeout(g.writeTimeout())
-                .idleTimeout(g.idleTimeout()).build();
+                .idleTimeout(g.idleTimeout()).protocol(g.protocol()).maxStreamsPerConnection(g.maxStreamsPerConnection()).build();
     }
 
     /**

@@ -143,8 +143,7 @@ public final class Main implements Callable<Integer> {
         GatewayConfig c = ConfigLoader.of().parse(ConfigLoader.exampleText(), ConfigLoader.BUILT_IN, Path.of("."));
         List<GatewayConfig.Listener> listeners = new ArrayList<>(c.listeners());
         GatewayConfig.Listener first = listeners.getFirst();
-        listeners.set(0, new GatewayConfig.Listener(first.name(), listen, first.protocols(), first.tls(), first.maxConnections(), first.maxConnectionsPerIp(),
-                first.http1()));
+        listeners.set(0, first.withAddress(listen));
         GatewayConfig.Server server = new GatewayConfig.Server(threads == null ? c.server().threads() : Optional.of(threads), checked.gracePeriod());
         return new GatewayConfig(c.source(), server, listeners, c.upstreams(), c.routes(), new GatewayConfig.Admin(c.admin().enabled(), admin),
                 c.accessLog(), c.metrics(), c.requestId());
@@ -316,7 +315,8 @@ public final class Main implements Callable<Integer> {
 
         @Option(names = "--no-h2",
                 description = "Serve HTTP/1.1 only. By default a plain --listen also speaks HTTP/2 to clients that start"
-                        + " with its preface (h2c with prior knowledge) on the same port.")
+                        + " with its preface (h2c with prior knowledge) on the same port, and a TLS one (--tls-cert) offers h2"
+                        + " then http/1.1 by ALPN; with --no-h2 ALPN offers http/1.1 only.")
         boolean noH2;
 
         @Spec

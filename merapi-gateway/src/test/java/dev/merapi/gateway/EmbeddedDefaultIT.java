@@ -65,6 +65,23 @@ class EmbeddedDefaultIT {
     }
 
     @Test
+    void theEmbeddedDefaultServesH2cWithPriorKnowledgeAndHttp11OnTheSamePort() throws Exception {
+        Path curl = Path.of("/usr/bin/curl");
+        org.junit.jupiter.api.Assumptions.assumeTrue(Files.isExecutable(curl), "curl is not installed");
+        int port = GatewayProcess.freePort();
+        try (GatewayProcess gateway = GatewayProcess.start("--listen", "127.0.0.1:" + port, "--admin", "127.0.0.1:0", "--threads", "1")) {
+            gateway.awaitLine("Try it:", Duration.ofSeconds(30));
+            for (String version : List.of("--http2-prior-knowledge", "--http1.1")) {
+                Process p = new ProcessBuilder(curl.toString(), "-s", "--max-time", "10", version, "-o", "/dev/null", "-w",
+                        "%{http_version} %{http_code}", "http://127.0.0.1:" + port + "/").redirectErrorStream(true).start();
+                String shown = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+                assertThat(p.waitFor(15, TimeUnit.SECONDS)).isTrue();
+                assertThat(shown).as(version).isEqualTo(version.equals("--http1.1") ? "1.1 200" : "2 200");
+            }
+        }
+    }
+
+    @Test
     void theAdminListenerRunsBesideTheProxyAndCountsItsRequests() throws Exception {
         int port = GatewayProcess.freePort();
         try (GatewayProcess gateway = GatewayProcess.start("--listen", "127.0.0.1:" + port, "--admin", "127.0.0.1:0", "--threads", "1");

@@ -4,10 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.merapi.testkit.MockOrigin;
 import dev.merapi.testkit.TestPki;
-import java.io.ByteArrayOutputStream;
 import java.io.IOException;
-import java.io.InputStream;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -27,24 +24,12 @@ class ProxyCommandListenerTlsIT {
     Path dir;
 
     /** curl's exit status and what it printed. */
-    private record Curl(int exit, String output) {
-    }
-
     private static Curl curl(List<String> args) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>(List.of("curl", "-sS", "--max-time", "20"));
-        cmd.addAll(args);
-        Process p = new ProcessBuilder(cmd).redirectErrorStream(true).start();
-        p.getOutputStream().close();
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        try (InputStream in = p.getInputStream()) {
-            in.transferTo(out);
-        }
-        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
-        return new Curl(p.exitValue(), out.toString(StandardCharsets.UTF_8));
+        return Curl.run(args);
     }
 
     @Test
-    void tlsCertAndKeyServeHttpsInFrontOfAPlainOrigin() throws Exception {
+    void tlsCertAndKeyServeHttpsAndH2ByAlpnInFrontOfAPlainOrigin() throws Exception {
         TestPki pki = TestPki.create(dir, "Command CA");
         TestPki.Issued server = pki.certificate("localhost").dns("localhost").issue();
         int port = GatewayProcess.freePort();
@@ -55,11 +40,31 @@ class ProxyCommandListenerTlsIT {
             String announced = gateway.awaitLine("proxy:", Duration.ofSeconds(30));
             assertThat(announced).contains("proxy: https://127.0.0.1:" + port);
             Curl ok = curl(List.of("--cacert", pki.caPem().toString(), "--resolve", "localhost:" + port + ":127.0.0.1",
-                    "-o", "/dev/null", "-w", "%{http_code} %{ssl_verify_result}", "https://localhost:" + port + "/"));
+                    "-o", "/dev/null", "-w", "%{http_code} %{ssl_verify_result} %{http_version}", "https://localhost:" + port + "/"));
             assertThat(ok.exit()).as(ok.output()).isZero();
-            assertThat(ok.output()).isEqualTo("200 0");
+            assertThat(ok.output()).isEqualTo("200 0 2");
+            Curl h1 = curl(List.of("--cacert", pki.caPem().toString(), "--resolve", "localhost:" + port + ":127.0.0.1", "--http1.1",
+                    "-o", "/dev/null", "-w", "%{http_code} %{http_version}", "https://localhost:" + port + "/"));
+            assertThat(h1.output()).isEqualTo("200 1.1");
             Curl tls11 = curl(List.of("-k", "--tlsv1.1", "--tls-max", "1.1", "https://127.0.0.1:" + port + "/"));
             assertThat(tls11.exit()).as(tls11.output()).isNotZero();
+        }
+    }
+
+    @Test
+    void noH2MakesATlsListenerOfferOnlyHttp11ByAlpn() throws Exception {
+        TestPki pki = TestPki.create(dir, "Command CA");
+        TestPki.Issued server = pki.certificate("localhost").dns("localhost").issue();
+        int port = GatewayProcess.freePort();
+        try (MockOrigin origin = MockOrigin.start();
+                GatewayProcess gateway = GatewayProcess.start("proxy", "--listen", "127.0.0.1:" + port,
+                        "--upstream", "127.0.0.1:" + origin.port(), "--threads", "1", "--no-h2",
+                        "--tls-cert", server.chainPem().toString(), "--tls-key", server.keyPem().toString())) {
+            gateway.awaitLine("proxy:", Duration.ofSeconds(30));
+            Curl offeringH2 = curl(List.of("--cacert", pki.caPem().toString(), "--resolve", "localhost:" + port + ":127.0.0.1",
+                    "--http2", "-o", "/dev/null", "-w", "%{http_code} %{http_version}", "https://localhost:" + port + "/"));
+            assertThat(offeringH2.exit()).as(offeringH2.output()).isZero();
+            assertThat(offeringH2.output()).isEqualTo("200 1.1");
         }
     }
 

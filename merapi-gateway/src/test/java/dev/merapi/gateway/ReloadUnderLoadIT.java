@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.merapi.gateway.config.ConfigLoader;
 import dev.merapi.testkit.MockOrigin;
 import dev.merapi.testkit.MockResponse;
+import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URI;
 import java.net.http.HttpClient;
@@ -80,18 +81,22 @@ class ReloadUnderLoadIT {
                 workers.add(Thread.ofVirtual().start(() -> {
                     while (System.nanoTime() - end < 0) {
                         int lo = committed.get();
+                        HttpResponse<String> r;
                         try {
-                            HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/x"))
+                            r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + "/x"))
                                     .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
-                            int hi = pending.get();
-                            Set<String> allowed = Set.copyOf(served.subList(lo, Math.min(hi + 1, served.size())));
-                            if (r.statusCode() != 200 || !allowed.contains(r.body())) {
-                                failures.add(r.statusCode() + " " + r.body() + " while epochs " + lo + ".." + hi + " allowed " + allowed);
-                            } else {
-                                ok.incrementAndGet();
-                            }
-                        } catch (Exception e) {
-                            failures.add(e.toString());
+                        } catch (IOException | InterruptedException e) {
+                            failures.add(e + (e.getCause() == null ? "" : " caused by " + e.getCause()) + " while epochs " + lo + ".." + pending.get());
+                            continue;
+                        }
+                        int hi = pending.get();
+                        // a snapshot first: a subList of a CopyOnWriteArrayList throws once the list grows under it
+                        List<String> epochs = List.copyOf(served);
+                        Set<String> allowed = Set.copyOf(epochs.subList(lo, Math.min(hi + 1, epochs.size())));
+                        if (r.statusCode() != 200 || !allowed.contains(r.body())) {
+                            failures.add(r.statusCode() + " " + r.body() + " while epochs " + lo + ".." + hi + " allowed " + allowed);
+                        } else {
+                            ok.incrementAndGet();
                         }
                     }
                 }));

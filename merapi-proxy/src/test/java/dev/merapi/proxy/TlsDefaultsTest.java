@@ -60,13 +60,14 @@ class TlsDefaultsTest {
     }
 
     @Test
-    void theOtherDefaultsAreATenSecondHandshakeTimeoutNoClientCertificateTicketsOnAndHttp11Alpn() {
+    void theOtherDefaultsAreATenSecondHandshakeTimeoutNoClientCertificateTicketsOnAndAlpnH2ThenHttp11() {
         ServerTls tls = ServerTls.of(store);
 
         assertThat(tls.handshakeTimeout()).isEqualTo(Duration.ofSeconds(10));
         assertThat(tls.clientAuth()).isEqualTo(ServerTls.ClientAuth.NONE);
         assertThat(tls.sessionTickets()).isTrue();
-        assertThat(tls.alpn().offered()).containsExactly("http/1.1");
+        assertThat(tls.alpn()).isEqualTo(ServerTls.Alpn.HTTP2_AND_HTTP1);
+        assertThat(tls.alpn().offered()).containsExactly("h2", "http/1.1");
         assertThat(tls.effectiveGroups()).containsExactly("X25519MLKEM768", "X25519", "P-256", "P-384");
     }
 
@@ -118,6 +119,7 @@ class TlsDefaultsTest {
                 ServerTls.Alpn.HTTP1, ServerTls.ClientAuth.REQUIRED, Optional.empty(), Duration.ofSeconds(10), true,
                 TicketKeys.DEFAULT, Optional.empty())).isInstanceOf(TlsConfigException.class).hasMessageContaining("CA bundle");
         assertThat(ServerTls.builder(store).alpn(ServerTls.Alpn.HTTP2).build().alpn().offered()).containsExactly("h2");
+        assertThat(ServerTls.builder(store).alpn(ServerTls.Alpn.HTTP1).build().alpn().offered()).containsExactly("http/1.1");
         assertThat(ServerTls.builder(store).alpn(ServerTls.Alpn.HTTP2_AND_HTTP1).build().alpn().offered())
                 .containsExactly("h2", "http/1.1");
     }

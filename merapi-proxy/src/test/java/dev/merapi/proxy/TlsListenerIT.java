@@ -197,7 +197,7 @@ class TlsListenerIT {
         TestServer server = serveDefault();
         Run r = curl(server, "localhost");
         assertThat(r.exit()).as(r.output()).isZero();
-        assertThat(r.output()).startsWith("tls=TLSv1.3 TLS_").contains("sni=localhost").contains("alpn=http/1.1")
+        assertThat(r.output()).startsWith("tls=TLSv1.3 TLS_").contains("sni=localhost").contains("alpn=h2")
                 .contains("client=none");
     }
 
@@ -228,16 +228,18 @@ class TlsListenerIT {
     }
 
     @Test
-    void alpnNegotiatesHttp11EvenWhenTheClientPrefersH2() throws Exception {
-        TestServer server = serveDefault();
+    void http1AlpnNegotiatesHttp11EvenWhenTheClientPrefersH2() throws Exception {
+        TestServer server = serve(ServerTls.builder(CertificateStore.of(localhost.chainPem(), localhost.keyPem()))
+                .alpn(ServerTls.Alpn.HTTP1).build());
+        Run curlH2 = curl(server, "localhost", "-w", " %{http_version}");
+        assertThat(curlH2.output()).contains("alpn=http/1.1").endsWith(" 1.1");
         assertThat(sClient(server, "-alpn", "h2,http/1.1").output()).contains("ALPN protocol: http/1.1");
         assertThat(sClient(server, "-alpn", "h2").output()).contains("No ALPN negotiated");
     }
 
     @Test
-    void h2IsServedWhenAlpnNegotiatesItAndHttp11OtherwiseOnTheSamePort() throws Exception {
-        TestServer server = serve(ServerTls.builder(CertificateStore.of(localhost.chainPem(), localhost.keyPem()))
-                .alpn(ServerTls.Alpn.HTTP2_AND_HTTP1).build());
+    void h2IsServedByDefaultWhenAlpnNegotiatesItAndHttp11OtherwiseOnTheSamePort() throws Exception {
+        TestServer server = serveDefault();
         Run h2 = curl(server, "localhost", "--http2", "-w", " %{http_version}");
         assertThat(h2.exit()).as(h2.output()).isZero();
         assertThat(h2.output()).contains("alpn=h2").endsWith(" 2");

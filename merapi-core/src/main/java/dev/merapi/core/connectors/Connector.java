@@ -62,7 +62,8 @@ import org.slf4j.LoggerFactory;
  * connection of this loop instead (docs/http2.md, "Upstream HTTP/2"): one that has room under both stream limits and
  * has not received GOAWAY, else one being set up, else a new one, at most {@value #MAX_H2_CONNECTIONS_PER_KEY} per loop
  * and reuse key. An {@link dev.merapi.core.upstreams.UpstreamProtocol#HTTP2_PREFERRED} peer whose origin picks
- * HTTP/1.1 by ALPN is remembered, and is offered only HTTP/1.1 from then on. The {@code pooled} flag of
+ * HTTP/1.1 by ALPN is remembered, and is offered only HTTP/1.1 for the next 10 minutes (then h2 again, in case the
+ * origin gained it); at most 4,096 such peers are remembered, the least recently used forgotten first. The {@code pooled} flag of
  * {@link #connect(HttpPeer, EventLoop, boolean)} does not apply to HTTP/2: a connection that failed is not available.
  */
 public final class Connector {
@@ -73,7 +74,7 @@ public final class Connector {
     private final FastThreadLocal<ConnectionPool<HttpPeer.ReuseKey, Http1ClientConnection>> pools = new FastThreadLocal<>();
     private final FastThreadLocal<Http2Pool> h2Pools = new FastThreadLocal<>();
     /** Reuse keys of peers that prefer h2 but chose HTTP/1.1 by ALPN: spoken to in HTTP/1.1 without asking again. */
-    private final Set<HttpPeer.ReuseKey> h1Only = ConcurrentHashMap.newKeySet();
+    private final FallbackMemory<HttpPeer.ReuseKey> h1Only = FallbackMemory.withDefaults();
     private final Set<Channel> open = ConcurrentHashMap.newKeySet();
     private final LongAdder reused = new LongAdder();
     private final LongAdder fresh = new LongAdder();
@@ -188,7 +189,7 @@ public final class Connector {
         boolean domain = Transport.isDomain(address);
         Transport transport = Transport.of(loop);
         Http1ClientConnection conn = new Http1ClientConnection(peer, this, pool, limits);
-        SslContext tls = peer.tls() ? tlsContext(peer) : null;
+        SslContext tls = peer.tls() ? tlsContext(peer, h2 != null) : null;
         Bootstrap b = new Bootstrap()
                 .group(loop)
                 .channel(transport.channel(domain))
@@ -256,7 +257,7 @@ public final class Connector {
                     peer + " did not choose h2 by ALPN (" + (chosen.isEmpty() ? "no ALPN" : chosen) + "); its protocol is set to h2"));
             return;
         }
-        if (h1Only.add(peer.reuseKey())) {
+        if (h1Only.remember(peer.reuseKey())) {
             log.info("upstream-h2-fallback: {} chose {} over h2; HTTP/1.1 is spoken to it from now on", peer,
                     chosen.isEmpty() ? "no ALPN protocol" : chosen);
         }
@@ -282,15 +283,16 @@ public final class Connector {
         };
     }
 
-    /** The TLS context of {@code peer}: its settings, offering by ALPN what its protocol choice allows. */
-    private SslContext tlsContext(HttpPeer peer) {
+    /**
+     * The TLS context of {@code peer}: its settings, offering by ALPN what its protocol choice allows, and only HTTP/1.1
+     * for a connection opened as HTTP/1.1 ({@code h2} false), even if the fallback memory expired since it was chosen.
+     */
+    private SslContext tlsContext(HttpPeer peer, boolean h2) {
         UpstreamProtocol p = peer.options().protocol();
         if (p == UpstreamProtocol.HTTP1) {
             return ClientTlsContexts.netty(peer.upstreamTls());
         }
-        List<String> offer = p == UpstreamProtocol.HTTP2_PREFERRED && h1Only.contains(peer.reuseKey())
-                ? List.of(UpstreamTls.HTTP_1_1) : p.alpn();
-        return ClientTlsContexts.netty(peer.upstreamTls(), offer);
+        return ClientTlsContexts.netty(peer.upstreamTls(), h2 ? p.alpn() : List.of(UpstreamTls.HTTP_1_1));
     }
 
     /**

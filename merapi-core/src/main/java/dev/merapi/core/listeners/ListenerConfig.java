@@ -40,7 +40,8 @@ import java.util.Optional;
  * @param http2 whether a plain listener also speaks HTTP/2 to clients that start with its connection preface (h2c with
  *        prior knowledge, RFC 9113 §3.3) on the same port as HTTP/1.1 (default on). The first bytes of a connection
  *        decide; HTTP/1.1 clients see no difference. {@code Upgrade: h2c} is not supported: the header is ignored and
- *        the request served as HTTP/1.1
+ *        the request served as HTTP/1.1. Off, a TLS listener's ALPN offers {@code http/1.1} only, whatever its
+ *        {@link ServerTls#alpn()} says
  */
 public record ListenerConfig(SocketAddress address, int backlog, boolean reusePort, boolean tcpNoDelay, boolean keepAlive,
         int fastOpenQueue, int maxConnections, int maxConnectionsPerIp, Optional<ServerTls> tls, boolean http2) {

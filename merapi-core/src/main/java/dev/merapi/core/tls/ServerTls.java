@@ -220,7 +220,7 @@ public record ServerTls(CertificateStore certificates, Preset preset, List<Strin
         private List<String> cipherSuites = List.of();
         private List<String> groups = List.of();
         private boolean legacy;
-        private Alpn alpn = Alpn.HTTP1;
+        private Alpn alpn = Alpn.HTTP2_AND_HTTP1;
         private ClientAuth clientAuth = ClientAuth.NONE;
         private Optional<Path> clientCa = Optional.empty();
         private Duration handshakeTimeout = DEFAULT_HANDSHAKE_TIMEOUT;
@@ -278,7 +278,10 @@ public record ServerTls(CertificateStore certificates, Preset preset, List<Strin
             return this;
         }
 
-        /** What ALPN offers (default {@link Alpn#HTTP1}). */
+        /**
+         * What ALPN offers (default {@link Alpn#HTTP2_AND_HTTP1}: h2 for clients that offer it, {@code http/1.1} for
+         * the others); {@link Alpn#HTTP1} keeps a listener to HTTP/1.1.
+         */
         public Builder alpn(Alpn v) {
             alpn = v;
             return this;

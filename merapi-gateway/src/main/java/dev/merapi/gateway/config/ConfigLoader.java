@@ -22,8 +22,12 @@ import dev.merapi.gateway.config.GatewayConfig.Server;
 import dev.merapi.gateway.config.GatewayConfig.UpstreamGroup;
 import dev.merapi.gateway.config.GatewayConfig.UpstreamTlsSpec;
 import dev.merapi.core.protocols.http1.Http1Options;
+import dev.merapi.core.upstreams.PeerOptions;
+import dev.merapi.core.upstreams.UpstreamProtocol;
 import dev.merapi.http.Http1Limits;
 import dev.merapi.loadbalancing.Backend;
+import dev.merapi.proxy.ConnectTarget;
+import dev.merapi.proxy.TunnelOptions;
 import java.io.IOException;
 import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
@@ -49,6 +53,8 @@ import org.snakeyaml.engine.v2.exceptions.Mark;
 import org.snakeyaml.engine.v2.exceptions.MarkedYamlEngineException;
 import org.snakeyaml.engine.v2.exceptions.YamlEngineException;
 import org.snakeyaml.engine.v2.nodes.Node;
+import org.snakeyaml.engine.v2.nodes.ScalarNode;
+import org.snakeyaml.engine.v2.nodes.SequenceNode;
 
 /**
  * Reads a gateway configuration from YAML and validates it whole: every problem is reported at once as
@@ -258,7 +264,8 @@ public final class ConfigLoader {
                 if (!PROTOCOLS.contains(p)) {
                     s.binder().error(n, s.at("protocols"), "unknown protocol '" + p + "'; expected h1, h2 or h2c");
                 } else if (!p.equals("h1")) {
-                    s.binder().error(n, s.at("protocols"), "protocol '" + p + "' is not available in this version; use h1");
+                    s.binder().error(n, s.at("protocols"), "protocol '" + p + "' is not listed here: protocols is h1, and HTTP/2 is"
+                            + " set with http2: true or false (on by default: h2c on a plain listener, h2 by ALPN with tls)");
                 } else {
                     out.add(p);
                 }
@@ -281,10 +288,55 @@ public final class ConfigLoader {
                 .writeTimeout(s.duration("write-timeout", MIN_TIMEOUT, MAX_TIMEOUT, d.writeTimeout()))
                 .maxRequestsPerConnection(s.integer("max-requests-per-connection", 1, 10_000_000, d.maxRequestsPerConnection()))
                 .build();
+        TunnelOptions tunnels = tunnels(s);
+        if (!tunnels.connectAllow().isEmpty()) {
+            http1 = http1.toBuilder().allowConnect(true).build();
+        }
+        boolean http2 = s.bool("http2", true);
+        if (!http2 && tls.isPresent() && !tls.get().alpn().equals("h1") && s.get("tls").filter(n -> hasKey(n, "alpn")).isPresent()) {
+            s.binder().error(s.keyNode("http2"), s.at("http2"), "http2 is false but tls.alpn offers " + tls.get().alpn()
+                    + "; remove tls.alpn or set it to h1");
+        }
         if (name.isEmpty() || address.isEmpty()) {
             return Optional.empty();
         }
-        return Optional.of(new Listener(name.get(), address.get(), protocols.isEmpty() ? List.of("h1") : protocols, tls, max, perIp, http1));
+        return Optional.of(new Listener(name.get(), address.get(), protocols.isEmpty() ? List.of("h1") : protocols, tls, max, perIp, http1,
+                http2, tunnels));
+    }
+
+    /**
+     * A listener's {@code connect.allow} (each entry read as {@code merapi proxy --connect-allow} reads it, by
+     * {@link ConnectTarget#of}) and {@code tunnel-idle-timeout}.
+     */
+    private static TunnelOptions tunnels(Section s) {
+        TunnelOptions d = TunnelOptions.DEFAULT;
+        List<ConnectTarget> allow = new ArrayList<>();
+        s.get("connect").flatMap(n -> s.binder().section(n, s.at("connect"), Listener.CONNECT_KEYS)).ifPresent(c -> c.required("allow")
+                .ifPresent(n -> {
+                    List<Node> items = n instanceof ScalarNode ? List.of(n) : c.binder().items(n, c.at("allow"));
+                    if (items.isEmpty() && n instanceof SequenceNode) {
+                        c.binder().error(n, c.at("allow"), "name at least one HOST:PORT target, or remove connect to answer CONNECT with 405");
+                    }
+                    for (int i = 0; i < items.size(); i++) {
+                        String at = c.at("allow") + "[" + i + "]";
+                        Node item = items.get(i);
+                        c.binder().string(item, at).ifPresent(spec -> {
+                            try {
+                                allow.add(ConnectTarget.of(spec.strip()));
+                            } catch (IllegalArgumentException e) {
+                                c.binder().error(item, at, String.valueOf(e.getMessage()));
+                            }
+                        });
+                    }
+                }));
+        Duration idle = s.duration("tunnel-idle-timeout", MIN_TIMEOUT, MAX_TIMEOUT, d.idleTimeout());
+        return d.toBuilder().connectAllow(allow).idleTimeout(idle).build();
+    }
+
+    /** Whether {@code node} is a mapping with the key {@code key}. */
+    private static boolean hasKey(Node node, String key) {
+        return node instanceof org.snakeyaml.engine.v2.nodes.MappingNode m && m.getValue().stream()
+                .anyMatch(t -> t.getKeyNode() instanceof org.snakeyaml.engine.v2.nodes.ScalarNode k && k.getValue().equals(key));
     }
 
     private static boolean checkAddress(Section s, String key, String address) {
@@ -313,7 +365,7 @@ public final class ConfigLoader {
         List<BackendSpec> backends = (s.get("dns").isPresent() ? s.get("backends") : s.required("backends"))
                 .map(n -> b.list(n, s.at("backends"), (item, p) -> backend(b, item, p))).orElse(List.of());
         s.get("backends").ifPresent(n -> {
-            if (backends.isEmpty() && n instanceof org.snakeyaml.engine.v2.nodes.SequenceNode seq && seq.getValue().isEmpty()) {
+            if (backends.isEmpty() && n instanceof SequenceNode seq && seq.getValue().isEmpty()) {
                 b.error(n, s.at("backends"), "at least one backend is needed");
             }
             Set<String> seen = new java.util.HashSet<>();
@@ -342,7 +394,11 @@ public final class ConfigLoader {
         Duration write = s.duration("write-timeout", MIN_TIMEOUT, MAX_TIMEOUT, Duration.ofSeconds(60));
         Duration idle = s.duration("idle-timeout", MIN_TIMEOUT, MAX_TIMEOUT, Duration.ofSeconds(60));
         int retries = s.integer("retries", 0, dev.merapi.proxy.ProxyOptions.MAX_RETRIES, 1);
-        return name.map(n -> new UpstreamGroup(n, algorithm, keySpec, backends, dns, health, tls, connect, read, write, idle, retries));
+        UpstreamProtocol protocol = UpstreamProtocol.parse(s.choice("protocol", UpstreamGroup.PROTOCOLS, UpstreamProtocol.HTTP1.flag()));
+        int maxStreams = s.integer("max-streams-per-connection", 1, PeerOptions.MAX_STREAMS_PER_CONNECTION,
+                PeerOptions.DEFAULT.maxStreamsPerConnection());
+        return name.map(n -> new UpstreamGroup(n, algorithm, keySpec, backends, dns, health, tls, connect, read, write, idle, retries,
+                protocol, maxStreams));
     }
 
     /** A route's {@code cors} section. */

@@ -3,7 +3,9 @@ package dev.merapi.gateway.config;
 import dev.merapi.core.protocols.http1.Http1Options;
 import dev.merapi.core.tls.CertificateStore;
 import dev.merapi.core.tls.ServerTls;
+import dev.merapi.core.upstreams.UpstreamProtocol;
 import dev.merapi.core.upstreams.UpstreamTls;
+import dev.merapi.proxy.TunnelOptions;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -80,16 +82,29 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
      * @param tls TLS on this listener, if any
      * @param maxConnections most client connections open at once
      * @param maxConnectionsPerIp most from one IP address; 0 for no cap
-     * @param http1 HTTP/1.1 limits and timeouts of its connections
+     * @param http1 HTTP/1.1 limits and timeouts of its connections; {@link Http1Options#allowConnect()} is on exactly
+     *     when {@code tunnels} names a CONNECT target
+     * @param http2 whether it also speaks HTTP/2 (default on): h2c to clients that start with the HTTP/2 connection
+     *     preface on a plain listener, h2 to clients that pick it by ALPN on a TLS one; off, every client is served
+     *     HTTP/1.1 and ALPN offers {@code http/1.1} only
+     * @param tunnels its WebSocket/Upgrade and CONNECT tunnels: {@code connect.allow} (the CONNECT targets, none by
+     *     default, so CONNECT is answered 405) and {@code tunnel-idle-timeout} (the library's default otherwise)
      */
     public record Listener(String name, String address, List<String> protocols, Optional<ListenerTls> tls, int maxConnections,
-            int maxConnectionsPerIp, Http1Options http1) {
+            int maxConnectionsPerIp, Http1Options http1, boolean http2, TunnelOptions tunnels) {
         public static final List<String> KEYS = List.of("name", "address", "protocols", "tls", "max-connections", "max-connections-per-ip",
                 "max-request-line", "max-header-size", "max-headers", "first-byte-timeout", "header-timeout", "keep-alive-timeout",
-                "body-timeout", "write-timeout", "max-requests-per-connection");
+                "body-timeout", "write-timeout", "max-requests-per-connection", "http2", "connect", "tunnel-idle-timeout");
+        /** The keys of {@code listeners[].connect}. */
+        public static final List<String> CONNECT_KEYS = List.of("allow");
 
         public Listener {
             protocols = List.copyOf(protocols);
+        }
+
+        /** The same listener on another address. */
+        public Listener withAddress(String a) {
+            return new Listener(name, a, protocols, tls, maxConnections, maxConnectionsPerIp, http1, http2, tunnels);
         }
     }
 
@@ -109,14 +124,18 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
      * @param cipherSuites cipher suites (IANA names) instead of the preset's; empty for the preset's
      * @param groups key-exchange groups in preference order; empty for the default
      * @param legacy whether protocols below TLS 1.2 and suites that are not AEAD with forward secrecy may be given
+     * @param alpn what ALPN offers: {@code h2-and-h1} (the default: h2 preferred, {@code http/1.1} for clients that do
+     *     not offer h2), {@code h2} or {@code h1}; the listener's {@code http2: false} means {@code h1}
      */
     public record ListenerTls(List<CertificateFiles> certificates, String preset, String clientAuth, Optional<Path> clientCa,
             Duration handshakeTimeout, boolean sessionTickets, List<String> protocols, List<String> cipherSuites, List<String> groups,
-            boolean legacy) {
+            boolean legacy, String alpn) {
         public static final List<String> KEYS = List.of("certificates", "preset", "client-auth", "client-ca", "handshake-timeout",
-                "session-tickets", "protocols", "cipher-suites", "groups", "legacy");
+                "session-tickets", "protocols", "cipher-suites", "groups", "legacy", "alpn");
         public static final List<String> PRESETS = List.of("intermediate", "modern");
         public static final List<String> CLIENT_AUTH = List.of("none", "optional", "required");
+        /** The values of {@code alpn}, the default first. */
+        public static final List<String> ALPN = List.of("h2-and-h1", "h2", "h1");
 
         public ListenerTls {
             certificates = List.copyOf(certificates);
@@ -135,9 +154,18 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
             certificates.forEach(c -> store.add(c.cert(), c.key()));
             ServerTls.Builder b = ServerTls.builder(store.build()).preset(ServerTls.Preset.valueOf(preset.toUpperCase(Locale.ROOT)))
                     .protocols(protocols).cipherSuites(cipherSuites).groups(groups).legacy(legacy).handshakeTimeout(handshakeTimeout)
-                    .sessionTickets(sessionTickets);
+                    .sessionTickets(sessionTickets).alpn(alpn(alpn));
             clientCa.ifPresent(ca -> b.clientAuth(ServerTls.ClientAuth.parse(clientAuth), ca));
             return b.build();
+        }
+
+        /** The ALPN offer a value of {@code alpn} names. */
+        static ServerTls.Alpn alpn(String name) {
+            return switch (name) {
+                case "h1" -> ServerTls.Alpn.HTTP1;
+                case "h2" -> ServerTls.Alpn.HTTP2;
+                default -> ServerTls.Alpn.HTTP2_AND_HTTP1;
+            };
         }
     }
 
@@ -201,12 +229,19 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
      * @param writeTimeout upstream write timeout
      * @param idleTimeout how long an idle pooled connection is kept
      * @param retries how many times a failed attempt that is safe to retry is tried again, on another backend
+     * @param protocol the HTTP version spoken to every backend (default HTTP/1.1): {@code h2} is h2 by ALPN over TLS
+     *     and h2c with prior knowledge on plain text; {@code h2-preferred} offers both by ALPN and falls back to
+     *     HTTP/1.1 (plain-text backends speak HTTP/1.1)
+     * @param maxStreamsPerConnection the most concurrent requests one HTTP/2 connection to a backend carries; the
+     *     backend's own limit lowers it
      */
     public record UpstreamGroup(String name, String algorithm, String hashKey, List<BackendSpec> backends, Optional<DnsSpec> dns,
             Optional<HealthCheckSpec> healthCheck, Optional<UpstreamTlsSpec> tls, Duration connectTimeout, Duration readTimeout, Duration writeTimeout,
-            Duration idleTimeout, int retries) {
+            Duration idleTimeout, int retries, UpstreamProtocol protocol, int maxStreamsPerConnection) {
         public static final List<String> KEYS = List.of("name", "algorithm", "hash-key", "backends", "dns", "health-check", "tls",
-                "connect-timeout", "read-timeout", "write-timeout", "idle-timeout", "retries");
+                "connect-timeout", "read-timeout", "write-timeout", "idle-timeout", "retries", "protocol", "max-streams-per-connection");
+        /** The values of {@code protocol}, the default first. */
+        public static final List<String> PROTOCOLS = java.util.Arrays.stream(UpstreamProtocol.values()).map(UpstreamProtocol::flag).toList();
         public static final List<String> ALGORITHMS = List.of("round-robin", "random", "hash", "ketama", "least-conn", "p2c-ewma", "maglev");
 
         public UpstreamGroup {

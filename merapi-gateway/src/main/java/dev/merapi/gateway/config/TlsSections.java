@@ -71,6 +71,7 @@ final class TlsSections {
                         + " set legacy: true to allow it anyway");
             }
         }
+        String alpn = s.choice("alpn", ListenerTls.ALPN, ListenerTls.ALPN.getFirst());
         List<String> groups = s.strings("groups");
         for (String g : groups) {
             if (!GROUPS.contains(g)) {
@@ -81,7 +82,7 @@ final class TlsSections {
         if (b.errors().size() != errors) {
             return Optional.empty();
         }
-        ListenerTls tls = new ListenerTls(certificates, preset, clientAuth, clientCa, handshake, tickets, protocols, suites, groups, legacy);
+        ListenerTls tls = new ListenerTls(certificates, preset, clientAuth, clientCa, handshake, tickets, protocols, suites, groups, legacy, alpn);
         try {
             tls.load(); // whatever the checks above did not cover, such as a preset and a protocol list that leave nothing
         } catch (IllegalArgumentException e) {

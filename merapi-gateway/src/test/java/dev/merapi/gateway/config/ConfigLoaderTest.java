@@ -6,7 +6,11 @@ import static org.assertj.core.api.Assertions.catchThrowableOfType;
 import dev.merapi.gateway.config.GatewayConfig.Action;
 import dev.merapi.gateway.config.GatewayConfig.PathMatch;
 import dev.merapi.core.tls.ServerTls;
+import dev.merapi.core.upstreams.PeerOptions;
+import dev.merapi.core.upstreams.UpstreamProtocol;
 import dev.merapi.core.upstreams.UpstreamTls;
+import dev.merapi.proxy.ConnectTarget;
+import dev.merapi.proxy.TunnelOptions;
 import dev.merapi.testkit.TestPki;
 import java.io.IOException;
 import java.nio.file.Files;
@@ -266,10 +270,117 @@ class ConfigLoaderTest {
     }
 
     @Test
-    void featuresNotInThisVersionAreRefusedByName() {
+    void h2InListenerProtocolsIsRefusedWithAPointerToHttp2() {
         assertThat(errors(HEAD.replace("    address: 127.0.0.1:8080", "    address: 127.0.0.1:8080\n    protocols: [h1, h2c]")
                 + "routes:\n  - name: all\n    upstream: app\n")).containsExactly(
-                "gw.yaml:4:16: listeners[0].protocols: protocol 'h2c' is not available in this version; use h1");
+                "gw.yaml:4:16: listeners[0].protocols: protocol 'h2c' is not listed here: protocols is h1, and HTTP/2 is set with"
+                        + " http2: true or false (on by default: h2c on a plain listener, h2 by ALPN with tls)");
+    }
+
+    @Test
+    void http2IsOnByDefaultAndUpstreamsSpeakHttp11ByDefault() {
+        GatewayConfig c = parse(HEAD + "routes:\n  - name: all\n    upstream: app\n");
+
+        assertThat(c.listeners().getFirst().http2()).isTrue();
+        GatewayConfig.UpstreamGroup g = c.upstreams().getFirst();
+        assertThat(g.protocol()).isEqualTo(UpstreamProtocol.HTTP1);
+        assertThat(g.maxStreamsPerConnection()).isEqualTo(PeerOptions.DEFAULT.maxStreamsPerConnection());
+        assertThat(parse(ConfigLoader.exampleText()).listeners().getFirst().http2()).isTrue();
+    }
+
+    @Test
+    void connectIsOffAndTunnelsIdleAsTheLibrarysDefaultWhenAbsent() {
+        GatewayConfig.Listener l = parse(HEAD + "routes: [{name: all, upstream: app}]\n").listeners().getFirst();
+
+        assertThat(l.tunnels()).isEqualTo(TunnelOptions.DEFAULT);
+        assertThat(l.http1().allowConnect()).as("CONNECT answered 405").isFalse();
+    }
+
+    @Test
+    void connectAllowAndTunnelIdleTimeoutAreReadAsTheFlagsAre() {
+        GatewayConfig.Listener l = parse(HEAD.replace("    address: 127.0.0.1:8080", "    address: 127.0.0.1:8080\n    tunnel-idle-timeout: 90s\n    connect:\n      allow: [db.internal:5432, \"*:443\", \"GIT.example.com:*\", \"[::1]:22\"]")
+                + "routes: [{name: all, upstream: app}]\n").listeners().getFirst();
+
+        assertThat(l.tunnels().connectAllow()).containsExactly(ConnectTarget.of("db.internal:5432"), ConnectTarget.of("*:443"),
+                ConnectTarget.of("git.example.com:*"), ConnectTarget.of("[::1]:22"));
+        assertThat(l.tunnels().idleTimeout()).isEqualTo(Duration.ofSeconds(90));
+        assertThat(l.http1().allowConnect()).isTrue();
+        assertThat(parse(HEAD.replace("    address: 127.0.0.1:8080", "    address: 127.0.0.1:8080\n    connect: {allow: \"*:443\"}")
+                + "routes: [{name: all, upstream: app}]\n").listeners().getFirst().tunnels().connectAllow())
+                .as("a lone target").containsExactly(ConnectTarget.of("*:443"));
+    }
+
+    @Test
+    void anOpenProxyOrABadConnectTargetIsRefusedAtItsPosition() {
+        assertThat(errors(HEAD.replace("    address: 127.0.0.1:8080", "    address: 127.0.0.1:8080\n    connect:\n      allow: [db.internal:5432, \"*:*\", \"db internal:80\", \"host:70000\", nohost]")
+                + "routes: [{name: all, upstream: app}]\n")).containsExactly(
+                "gw.yaml:5:33: listeners[0].connect.allow[1]: '*:*' would tunnel anywhere: name a host or a port",
+                "gw.yaml:5:40: listeners[0].connect.allow[2]: not a host name or address: 'db internal'",
+                "gw.yaml:5:58: listeners[0].connect.allow[3]: port must be 1 to 65535 or *: 'host:70000'",
+                "gw.yaml:5:72: listeners[0].connect.allow[4]: a CONNECT target is HOST:PORT (either may be *): 'nohost'");
+    }
+
+    @Test
+    void anEmptyOrMissingAllowListAndABadIdleTimeoutAreRefused() {
+        assertThat(errors(HEAD.replace("    address: 127.0.0.1:8080", "    address: 127.0.0.1:8080\n    tunnel-idle-timeout: 0s\n    connect: {allow: []}") + "routes: [{name: all, upstream: app}]\n")).containsExactly(
+                "gw.yaml:4:26: listeners[0].tunnel-idle-timeout: must be from 1ms to 24h; got '0s'",
+                "gw.yaml:5:22: listeners[0].connect.allow: name at least one HOST:PORT target, or remove connect to answer CONNECT with 405");
+        assertThat(errors(HEAD.replace("    address: 127.0.0.1:8080", "    address: 127.0.0.1:8080\n    connect: {allow-all: true}")
+                + "routes: [{name: all, upstream: app}]\n")).anySatisfy(e -> assertThat(e).contains("listeners[0].connect", "allow-all"))
+                .anySatisfy(e -> assertThat(e).contains("listeners[0].connect: 'allow' is required"));
+    }
+
+    @Test
+    void http2AndUpstreamProtocolAndStreamLimitAreRead() {
+        GatewayConfig c = parse(HEAD.replace("    address: 127.0.0.1:8080", "    address: 127.0.0.1:8080\n    http2: false")
+                .replace("    backends:", "    protocol: h2-preferred\n    max-streams-per-connection: 8\n    backends:")
+                + "routes:\n  - name: all\n    upstream: app\n");
+
+        assertThat(c.listeners().getFirst().http2()).isFalse();
+        assertThat(c.upstreams().getFirst().protocol()).isEqualTo(UpstreamProtocol.HTTP2_PREFERRED);
+        assertThat(c.upstreams().getFirst().maxStreamsPerConnection()).isEqualTo(8);
+        assertThat(parse(HEAD.replace("    backends:", "    protocol: H2\n    backends:") + "routes: [{name: all, upstream: app}]\n")
+                .upstreams().getFirst().protocol()).isEqualTo(UpstreamProtocol.HTTP2);
+    }
+
+    @Test
+    void badHttp2ProtocolAndStreamLimitValuesNameTheAllowedValues() {
+        assertThat(errors(HEAD.replace("    address: 127.0.0.1:8080", "    address: 127.0.0.1:8080\n    http2: maybe")
+                .replace("    backends:", "    protocol: h3\n    max-streams-per-connection: 0\n    backends:")
+                + "routes:\n  - name: all\n    upstream: app\n")).containsExactly(
+                "gw.yaml:4:12: listeners[0].http2: expected true or false; got 'maybe'",
+                "gw.yaml:7:15: upstreams[0].protocol: expected one of h1, h2, h2-preferred; got 'h3' (did you mean 'h1'?)",
+                "gw.yaml:8:33: upstreams[0].max-streams-per-connection: must be from 1 to 10000; got '0'");
+    }
+
+    @Test
+    void tlsAlpnDefaultsToH2AndHttp11AndH1KeepsTheListenerToHttp11(@TempDir Path dir) {
+        TestPki pki = TestPki.create(dir, "Loader CA");
+        issue(dir, "good", pki.certificate("good").dns("good.test"));
+
+        GatewayConfig byDefault = ConfigLoader.of().parse(tlsListener("certificates: [{cert: good.crt, key: good.key}]\n"), "gw.yaml", dir);
+        GatewayConfig.ListenerTls tls = byDefault.listeners().getFirst().tls().orElseThrow();
+        assertThat(tls.alpn()).isEqualTo("h2-and-h1");
+        assertThat(tls.load().alpn()).isEqualTo(ServerTls.Alpn.HTTP2_AND_HTTP1);
+        GatewayConfig h1 = ConfigLoader.of().parse(tlsListener("certificates: [{cert: good.crt, key: good.key}]\nalpn: h1\n"), "gw.yaml", dir);
+        assertThat(h1.listeners().getFirst().tls().orElseThrow().load().alpn()).isEqualTo(ServerTls.Alpn.HTTP1);
+        GatewayConfig h2 = ConfigLoader.of().parse(tlsListener("certificates: [{cert: good.crt, key: good.key}]\nalpn: H2\n"), "gw.yaml", dir);
+        assertThat(h2.listeners().getFirst().tls().orElseThrow().load().alpn().offered()).containsExactly("h2");
+    }
+
+    @Test
+    void aBadAlpnOrAnH2AlpnWithHttp2OffIsRefused(@TempDir Path dir) {
+        TestPki pki = TestPki.create(dir, "Loader CA");
+        issue(dir, "good", pki.certificate("good").dns("good.test"));
+
+        assertThat(errorsIn(dir, tlsListener("certificates: [{cert: good.crt, key: good.key}]\nalpn: http/1.1\n"))).containsExactly(
+                "gw.yaml:6:13: listeners[0].tls.alpn: expected one of h2-and-h1, h2, h1; got 'http/1.1'");
+        assertThat(errorsIn(dir, tlsListener("certificates: [{cert: good.crt, key: good.key}]\nalpn: h2\n")
+                .replace("    tls:\n", "    http2: false\n    tls:\n"))).containsExactly(
+                "gw.yaml:4:5: listeners[0].http2: http2 is false but tls.alpn offers h2; remove tls.alpn or set it to h1");
+        GatewayConfig off = ConfigLoader.of().parse(tlsListener("certificates: [{cert: good.crt, key: good.key}]\n")
+                .replace("    tls:\n", "    http2: false\n    tls:\n"), "gw.yaml", dir);
+        assertThat(off.listeners().getFirst().http2()).isFalse();
     }
 
     @Test

@@ -22,6 +22,7 @@ class ConfigReferenceTest {
         add(fromCode, "listeners[]", GatewayConfig.Listener.KEYS);
         add(fromCode, "listeners[].tls", GatewayConfig.ListenerTls.KEYS);
         add(fromCode, "listeners[].tls.certificates[]", GatewayConfig.CertificateFiles.KEYS);
+        add(fromCode, "listeners[].connect", GatewayConfig.Listener.CONNECT_KEYS);
         add(fromCode, "upstreams[]", GatewayConfig.UpstreamGroup.KEYS);
         add(fromCode, "upstreams[].tls", GatewayConfig.UpstreamTlsSpec.KEYS);
         add(fromCode, "upstreams[].backends[]", GatewayConfig.BackendSpec.KEYS);
