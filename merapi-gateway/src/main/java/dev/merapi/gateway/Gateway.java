@@ -330,6 +330,16 @@ final class Gateway implements GatewayControl {
         return remote.map(RemoteConfig::status);
     }
 
+    @Override
+    public Optional<RemoteConfig.Outcome> fetchRemote() {
+        return remote.map(RemoteConfig::poll);
+    }
+
+    @Override
+    public Optional<RemoteConfig.Outcome> rollbackRemote() {
+        return remote.map(RemoteConfig::rollback);
+    }
+
     /**
      * Reads the file again and, if it is valid, makes it the configuration of every request that arrives from now on.
      *
@@ -442,6 +452,7 @@ final class Gateway implements GatewayControl {
             return refused(trigger, name, List.of(new ConfigError(name, 0, 0, "", bindError.get())));
         }
         proxy.swap(built);
+        adminApps.ifPresent(a -> a.credentials(next.admin()));
         old.retiredBy(built).forEach(g -> g.discovery().ifPresent(DnsDiscovery::close));
         ConfigVersion before = version;
         text = candidate;
@@ -449,12 +460,27 @@ final class Gateway implements GatewayControl {
         reloadsOk.incrementAndGet();
         metrics.reload(true);
         GatewayConfig was = old.config();
-        if (!next.admin().equals(was.admin()) || !next.accessLog().equals(was.accessLog()) || !next.metrics().equals(was.metrics())
-                || !next.server().equals(was.server())) {
-            log.warn("reload of {}: the server, admin, access-log and metrics sections take effect at the next start", name);
+        if (!withoutCredentials(next.admin()).equals(withoutCredentials(was.admin())) || !next.accessLog().equals(was.accessLog())
+                || !next.metrics().equals(was.metrics()) || !next.server().equals(was.server())) {
+            log.warn("reload of {}: the server, access-log and metrics sections and the admin listener (enabled, address, tls, audit-log,"
+                    + " max-body) take effect at the next start", name);
+        }
+        if (!credentialsOf(next.admin()).equals(credentialsOf(was.admin()))) {
+            log.info("reload of {}: the admin API credentials in force are now {} token(s) and {} client identit(ies){}", name,
+                    next.admin().tokens().size(), next.admin().clients().size(), next.admin().requireBoth() ? ", require-both" : "");
         }
         log.info("reloaded {}: {} upstream group(s), {} route(s)", name, next.upstreams().size(), next.routes().size());
         return remember(new ReloadRecord(java.time.Instant.now(), trigger, name, true, before, version, List.of()));
+    }
+
+    /** An admin section's listener settings, its credentials left out: what a reload cannot change. */
+    private static GatewayConfig.Admin withoutCredentials(GatewayConfig.Admin a) {
+        return new GatewayConfig.Admin(a.enabled(), a.address(), a.tls(), List.of(), List.of(), false, a.auditLog(), a.maxBody());
+    }
+
+    /** An admin section's credentials: what a reload puts in force at once. */
+    private static List<Object> credentialsOf(GatewayConfig.Admin a) {
+        return List.of(a.tokens(), a.clients(), a.requireBoth());
     }
 
     private ReloadRecord refused(String trigger, String name, String why) {
