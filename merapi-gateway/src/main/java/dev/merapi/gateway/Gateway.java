@@ -25,6 +25,7 @@ import dev.merapi.proxy.HttpProxy;
 import dev.merapi.proxy.ProxyOptions;
 import dev.merapi.core.listeners.Transport;
 import java.net.InetSocketAddress;
+import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -57,8 +58,9 @@ import org.slf4j.LoggerFactory;
  * again when one changed, with no reload.
  *
  * <p>Reloads come from SIGHUP, from a change of the file (its modification time or size, checked every second),
- * from code and from the admin API, which can also {@link #apply} a posted text through the same path. Each one is
- * kept in a short history ({@link #reloads()}); each applied one gets the next configuration version.
+ * from code and from the admin API, which can also {@link #apply} a posted text through the same path (and writes it
+ * to the file, so that a later reload keeps it). Each one is kept in a short history ({@link #reloads()}); each
+ * applied one gets the next configuration version.
  *
  * <p>With a {@code remote} section, the configuration in force is the last signed bundle taken from the remote source
  * ({@link RemoteConfig}; the local file only names the source and is the fallback when neither the source nor the
@@ -374,7 +376,7 @@ final class Gateway implements GatewayControl {
         } catch (ConfigException e) {
             return refused(trigger, file.get().toString(), e.errors());
         }
-        return apply(next, file.get().toString(), trigger);
+        return applyText(next, file.get().toString(), trigger, false);
     }
 
     @Override
@@ -398,11 +400,19 @@ final class Gateway implements GatewayControl {
     }
 
     /**
-     * Validates, builds, warms and swaps in {@code candidate}: the path of every reload. A configuration that fails
-     * keeps the running one and says why, in the log and in the record.
+     * Validates, builds, warms and swaps in a posted {@code candidate} (the admin API's apply). When the gateway runs
+     * from a local file without a {@code remote} section, the applied text is also written to that file (the old one
+     * kept as {@code FILE.previous}), so that the next reload or start reads what is in force; if it cannot be written,
+     * the apply is refused before anything changes. A configuration that fails keeps the running one and says why, in
+     * the log and in the record.
      */
     @Override
     public ReloadRecord apply(String candidate, String name, String trigger) {
+        return applyText(candidate, name, trigger, file.isPresent() && remote.isEmpty());
+    }
+
+    /** Parses and applies {@code candidate}, writing it to the file if {@code keep}: the path of every reload. */
+    private ReloadRecord applyText(String candidate, String name, String trigger, boolean keep) {
         reloading.lock();
         try {
             GatewayConfig next;
@@ -411,7 +421,33 @@ final class Gateway implements GatewayControl {
             } catch (ConfigException e) {
                 return refused(trigger, name, e.errors());
             }
-            return applyParsed(next, candidate, name, trigger);
+            if (!keep) {
+                return applyParsed(next, candidate, name, trigger);
+            }
+            Path f = file.orElseThrow();
+            ConfigFileUpdate update;
+            try {
+                update = ConfigFileUpdate.prepare(f, candidate);
+            } catch (IOException e) {
+                return refused(trigger, name, "cannot write the configuration to " + f + " (" + e + "); nothing was applied: an apply is"
+                        + " kept in the file the gateway runs from, so the gateway needs write access to it and its directory");
+            }
+            ReloadRecord r = applyParsed(next, candidate, name, trigger);
+            if (!r.applied()) {
+                update.discard();
+                return r;
+            }
+            try {
+                update.commit();
+                log.info("{} now holds the configuration applied by {}; the one before is {}{}", f, trigger, update.target(),
+                        ConfigFileUpdate.PREVIOUS);
+            } catch (IOException e) {
+                update.discard();
+                log.error("the configuration applied by {} is in force but could not be written to {} ({}); a reload or a restart"
+                        + " reads the file as it is", trigger, f, e.toString());
+            }
+            fileStamp = stamp(); // the file watch need not read what this apply wrote
+            return r;
         } finally {
             reloading.unlock();
         }
@@ -636,6 +672,19 @@ final class Gateway implements GatewayControl {
 
     /** Reloads when the file's modification time or size changes; a rename onto it counts too. Runs every second. */
     private void reloadIfChanged() {
+        if (remote.isPresent()) { // a reload fetches, under the remote lock, which is taken before the reload lock
+            reloadIfChangedNow();
+            return;
+        }
+        reloading.lock(); // an apply writing the file finishes first, and sets the stamp of what it wrote
+        try {
+            reloadIfChangedNow();
+        } finally {
+            reloading.unlock();
+        }
+    }
+
+    private void reloadIfChangedNow() {
         FileStamp now = stamp();
         if (now.exists() && !now.equals(fileStamp)) {
             fileStamp = now;

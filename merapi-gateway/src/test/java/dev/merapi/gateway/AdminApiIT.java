@@ -216,6 +216,55 @@ class AdminApiIT {
     }
 
     @Test
+    void anAppliedConfigurationIsWrittenToTheFileSoThatAReloadKeepsIt() throws Exception {
+        start(yaml("", ""));
+        Path file = dir.resolve("gw.yaml");
+        String before = Files.readString(file);
+        String next = yaml("  - {name: tea, match: {path: /tea}, respond: {status: 418, body: \"short and stout\"}}\n", "");
+
+        Answer applied = call("POST", "/api/v1/config/apply", Role.ADMIN, next);
+
+        assertThat(applied.status()).as(applied.body()).isEqualTo(200);
+        assertThat(Files.readString(file)).isEqualTo(next);
+        assertThat(Files.readString(dir.resolve("gw.yaml.previous"))).isEqualTo(before);
+        assertThat(temporaryFiles()).isEmpty();
+        Answer reload = call("POST", "/api/v1/reload", Role.OPERATOR, null);
+        assertThat(reload.status()).as(reload.body()).isEqualTo(200);
+        assertThat(proxied("/tea")).isEqualTo("418 short and stout");
+
+        // going back is putting the previous file back and reloading
+        Files.copy(dir.resolve("gw.yaml.previous"), file, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+        assertThat(call("POST", "/api/v1/reload", Role.OPERATOR, null).status()).isEqualTo(200);
+        assertThat(proxied("/tea")).isIn("200 a", "200 b");
+    }
+
+    @Test
+    void anApplyThatCannotBeWrittenToTheFileIsRefusedAndChangesNothing() throws Exception {
+        start(yaml("", ""));
+        Path file = dir.resolve("gw.yaml");
+        String before = Files.readString(file);
+        Files.createDirectories(dir.resolve("gw.yaml.previous").resolve("in-the-way")); // the previous file cannot be kept
+
+        Answer r = call("POST", "/api/v1/config/apply", Role.ADMIN,
+                yaml("  - {name: tea, match: {path: /tea}, respond: {status: 418, body: \"short and stout\"}}\n", ""));
+
+        assertThat(r.status()).as(r.body()).isEqualTo(422);
+        assertThat(r.body()).contains("\"applied\":false", "cannot write the configuration to " + file, "nothing was applied");
+        assertThat(Files.readString(file)).isEqualTo(before);
+        assertThat(temporaryFiles()).isEmpty();
+        assertThat(proxied("/tea")).isIn("200 a", "200 b");
+        assertThat(call("GET", "/api/v1/status", Role.VIEWER, null).body()).contains("\"config\":{\"version\":1,");
+        assertThat(Files.readAllLines(audit).getLast()).contains("\"path\":\"/api/v1/config/apply\"", "\"outcome\":\"refused\"",
+                "\"status\":422");
+    }
+
+    private List<String> temporaryFiles() throws IOException {
+        try (java.util.stream.Stream<Path> files = Files.list(dir)) {
+            return files.map(p -> p.getFileName().toString()).filter(n -> n.endsWith(".tmp")).toList();
+        }
+    }
+
+    @Test
     void anInvalidConfigurationIsRefusedWith422AtItsLineAndColumnAndTheOldOneKeepsServing() throws Exception {
         start(yaml("  - {name: tea, match: {path: /tea}, respond: {status: 418, body: \"short and stout\"}}\n", ""));
         String bad = """

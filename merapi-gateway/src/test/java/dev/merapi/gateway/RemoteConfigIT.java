@@ -102,8 +102,13 @@ class RemoteConfigIT {
 
     /** The local file: version 1 answering "local", with a remote section for {@code url}. */
     private Path localFile(String url, Path ca) throws Exception {
+        return localFile(bundle(1, "local", false), url, ca);
+    }
+
+    /** The local file: {@code config} with a remote section for {@code url}. */
+    private Path localFile(String config, String url, Path ca) throws Exception {
         Path file = dir.resolve("gw.yaml");
-        Files.writeString(file, bundle(1, "local", false) + """
+        Files.writeString(file, config + """
                 remote:
                   url: %s
                   public-key: config.pub
@@ -506,17 +511,7 @@ class RemoteConfigIT {
      * given version 2 by the source, which sends them to the origin.
      */
     private Gateway runningAdminVersion2(MockOrigin older) throws Exception {
-        Path file = dir.resolve("gw.yaml");
-        Files.writeString(file, adminBundle(1, older.port()) + """
-                remote:
-                  url: %s
-                  public-key: config.pub
-                  ca: %s
-                  cache-dir: cache
-                  interval: 1h
-                  timeout: 5s
-                """.formatted(url(), pki.caPem()));
-        Gateway g = startGateway(file);
+        Gateway g = startGateway(localFile(adminBundle(1, older.port()), url(), pki.caPem()));
         assertThat(proxied(g, "/x")).isEqualTo("200 older /x");
         publish(adminBundle(2, origin.port()), keys.getPrivate());
         assertThat(remote(g).poll().result()).isEqualTo(Result.APPLIED);

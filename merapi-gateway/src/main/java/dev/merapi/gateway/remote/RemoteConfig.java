@@ -316,36 +316,7 @@ public final class RemoteConfig implements AutoCloseable {
      * reload. Before {@link #start} a bundle that passes is not applied ({@code apply-failed}).
      */
     public Outcome poll() {
-        lock.lock();
-        try {
-            Instant now = clock.instant();
-            Outcome o;
-            try {
-                HttpsSource.Fetched f = source.fetch(etag, lastModified);
-                o = switch (f) {
-                    case HttpsSource.Fetched.NotModified n -> new Outcome(Result.NOT_MODIFIED, "not modified since version "
-                            + status.runningVersion());
-                    case HttpsSource.Fetched.Refused r -> new Outcome(result(r.result()), r.reason());
-                    case HttpsSource.Fetched.Got got -> {
-                        Outcome applied = applyLocked(got.bundle(), Direction.FORWARD);
-                        if (applied.result() == Result.APPLIED || applied.result() == Result.UNCHANGED) {
-                            etag = got.etag().orElse(null);
-                            lastModified = got.lastModified().orElse(null);
-                        }
-                        yield applied;
-                    }
-                };
-            } catch (IOException e) {
-                o = unreachable(e);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                o = new Outcome(Result.UNREACHABLE, "interrupted");
-            }
-            record(o, now);
-            return o;
-        } finally {
-            lock.unlock();
-        }
+        return fetchAndApply(Direction.FORWARD);
     }
 
     /**
@@ -357,18 +328,26 @@ public final class RemoteConfig implements AutoCloseable {
      * take higher versions. The caller records who asked. Blocks for up to the fetch timeout and the reload.
      */
     public Outcome rollback() {
+        return fetchAndApply(Direction.ROLLBACK_ONLY);
+    }
+
+    /** Fetches (with the validators in force only when going forward) and applies what passes for {@code direction}. */
+    private Outcome fetchAndApply(Direction direction) {
         lock.lock();
         try {
             Instant now = clock.instant();
+            boolean forward = direction == Direction.FORWARD;
             Outcome o;
             try {
-                o = switch (source.fetch(null, null)) {
-                    case HttpsSource.Fetched.NotModified n -> new Outcome(Result.NOT_A_ROLLBACK, "the source answered 304 Not Modified;"
-                            + " nothing to roll back to");
+                HttpsSource.Fetched f = forward ? source.fetch(etag, lastModified) : source.fetch(null, null);
+                o = switch (f) {
+                    case HttpsSource.Fetched.NotModified n -> forward
+                            ? new Outcome(Result.NOT_MODIFIED, "not modified since version " + status.runningVersion())
+                            : new Outcome(Result.NOT_A_ROLLBACK, "the source answered 304 Not Modified; nothing to roll back to");
                     case HttpsSource.Fetched.Refused r -> new Outcome(result(r.result()), r.reason());
                     case HttpsSource.Fetched.Got got -> {
-                        Outcome applied = applyLocked(got.bundle(), Direction.ROLLBACK_ONLY);
-                        if (applied.result() == Result.APPLIED) {
+                        Outcome applied = applyLocked(got.bundle(), direction);
+                        if (applied.result() == Result.APPLIED || applied.result() == Result.UNCHANGED) {
                             etag = got.etag().orElse(null);
                             lastModified = got.lastModified().orElse(null);
                         }
