@@ -103,6 +103,8 @@ public final class AdminApi implements AutoCloseable {
     private final BooleanSupplier ready;
     /** The credentials in force; replaced whole by {@link #credentials(Admin)}. */
     private volatile Credentials credentials;
+    /** Held while the credentials are replaced, one replacement at a time. */
+    private final Object swapping = new Object();
     private final FailedAttempts failures = new FailedAttempts(System::nanoTime);
     private final Optional<AuditLog> audit;
     private final ThreadPoolExecutor verifier;
@@ -151,9 +153,11 @@ public final class AdminApi implements AutoCloseable {
      *
      * @throws IllegalArgumentException if a token has no valid hash (a validated section always has one)
      */
-    public synchronized void credentials(Admin next) {
-        Credentials now = credentials;
-        credentials = new Credentials(next, now.authenticator().withCredentials(next));
+    public void credentials(Admin next) {
+        synchronized (swapping) {
+            Credentials now = credentials;
+            credentials = new Credentials(next, now.authenticator().withCredentials(next));
+        }
     }
 
     /** Whether {@code path} is one of the admin API's. */
