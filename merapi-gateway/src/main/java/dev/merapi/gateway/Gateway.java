@@ -26,6 +26,7 @@ import dev.merapi.proxy.ProxyOptions;
 import dev.merapi.proxy.TunnelOptions;
 import dev.merapi.core.listeners.Transport;
 import java.net.InetSocketAddress;
+import java.io.IOException;
 import java.net.SocketAddress;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -59,8 +60,9 @@ import org.slf4j.LoggerFactory;
  * again when one changed, with no reload.
  *
  * <p>Reloads come from SIGHUP, from a change of the file (its modification time or size, checked every second),
- * from code and from the admin API, which can also {@link #apply} a posted text through the same path. Each one is
- * kept in a short history ({@link #reloads()}); each applied one gets the next configuration version.
+ * from code and from the admin API, which can also {@link #apply} a posted text through the same path (and writes it
+ * to the file, so that a later reload keeps it). Each one is kept in a short history ({@link #reloads()}); each
+ * applied one gets the next configuration version.
  *
  * <p>With a {@code remote} section, the configuration in force is the last signed bundle taken from the remote source
  * ({@link RemoteConfig}; the local file only names the source and is the fallback when neither the source nor the
@@ -348,6 +350,16 @@ final class Gateway implements GatewayControl {
         return remote.map(RemoteConfig::status);
     }
 
+    @Override
+    public Optional<RemoteConfig.Outcome> fetchRemote() {
+        return remote.map(RemoteConfig::poll);
+    }
+
+    @Override
+    public Optional<RemoteConfig.Outcome> rollbackRemote() {
+        return remote.map(RemoteConfig::rollback);
+    }
+
     /**
      * Reads the file again and, if it is valid, makes it the configuration of every request that arrives from now on.
      *
@@ -382,7 +394,7 @@ final class Gateway implements GatewayControl {
         } catch (ConfigException e) {
             return refused(trigger, file.get().toString(), e.errors());
         }
-        return apply(next, file.get().toString(), trigger);
+        return applyText(next, file.get().toString(), trigger, false);
     }
 
     @Override
@@ -406,11 +418,19 @@ final class Gateway implements GatewayControl {
     }
 
     /**
-     * Validates, builds, warms and swaps in {@code candidate}: the path of every reload. A configuration that fails
-     * keeps the running one and says why, in the log and in the record.
+     * Validates, builds, warms and swaps in a posted {@code candidate} (the admin API's apply). When the gateway runs
+     * from a local file without a {@code remote} section, the applied text is also written to that file (the old one
+     * kept as {@code FILE.previous}), so that the next reload or start reads what is in force; if it cannot be written,
+     * the apply is refused before anything changes. A configuration that fails keeps the running one and says why, in
+     * the log and in the record.
      */
     @Override
     public ReloadRecord apply(String candidate, String name, String trigger) {
+        return applyText(candidate, name, trigger, file.isPresent() && remote.isEmpty());
+    }
+
+    /** Parses and applies {@code candidate}, writing it to the file if {@code keep}: the path of every reload. */
+    private ReloadRecord applyText(String candidate, String name, String trigger, boolean keep) {
         reloading.lock();
         try {
             GatewayConfig next;
@@ -419,7 +439,33 @@ final class Gateway implements GatewayControl {
             } catch (ConfigException e) {
                 return refused(trigger, name, e.errors());
             }
-            return applyParsed(next, candidate, name, trigger);
+            if (!keep) {
+                return applyParsed(next, candidate, name, trigger);
+            }
+            Path f = file.orElseThrow();
+            ConfigFileUpdate update;
+            try {
+                update = ConfigFileUpdate.prepare(f, candidate);
+            } catch (IOException e) {
+                return refused(trigger, name, "cannot write the configuration to " + f + " (" + e + "); nothing was applied: an apply is"
+                        + " kept in the file the gateway runs from, so the gateway needs write access to it and its directory");
+            }
+            ReloadRecord r = applyParsed(next, candidate, name, trigger);
+            if (!r.applied()) {
+                update.discard();
+                return r;
+            }
+            try {
+                update.commit();
+                log.info("{} now holds the configuration applied by {}; the one before is {}{}", f, trigger, update.target(),
+                        ConfigFileUpdate.PREVIOUS);
+            } catch (IOException e) {
+                update.discard();
+                log.error("the configuration applied by {} is in force but could not be written to {} ({}); a reload or a restart"
+                        + " reads the file as it is", trigger, f, e.toString());
+            }
+            fileStamp = stamp(); // the file watch need not read what this apply wrote
+            return r;
         } finally {
             reloading.unlock();
         }
@@ -460,6 +506,7 @@ final class Gateway implements GatewayControl {
             return refused(trigger, name, List.of(new ConfigError(name, 0, 0, "", bindError.get())));
         }
         proxy.swap(built);
+        adminApps.ifPresent(a -> a.credentials(next.admin()));
         old.retiredBy(built).forEach(g -> g.discovery().ifPresent(DnsDiscovery::close));
         ConfigVersion before = version;
         text = candidate;
@@ -467,12 +514,27 @@ final class Gateway implements GatewayControl {
         reloadsOk.incrementAndGet();
         metrics.reload(true);
         GatewayConfig was = old.config();
-        if (!next.admin().equals(was.admin()) || !next.accessLog().equals(was.accessLog()) || !next.metrics().equals(was.metrics())
-                || !next.server().equals(was.server())) {
-            log.warn("reload of {}: the server, admin, access-log and metrics sections take effect at the next start", name);
+        if (!withoutCredentials(next.admin()).equals(withoutCredentials(was.admin())) || !next.accessLog().equals(was.accessLog())
+                || !next.metrics().equals(was.metrics()) || !next.server().equals(was.server())) {
+            log.warn("reload of {}: the server, access-log and metrics sections and the admin listener (enabled, address, tls, audit-log,"
+                    + " max-body) take effect at the next start", name);
+        }
+        if (!credentialsOf(next.admin()).equals(credentialsOf(was.admin()))) {
+            log.info("reload of {}: the admin API credentials in force are now {} token(s) and {} client identit(ies){}", name,
+                    next.admin().tokens().size(), next.admin().clients().size(), next.admin().requireBoth() ? ", require-both" : "");
         }
         log.info("reloaded {}: {} upstream group(s), {} route(s)", name, next.upstreams().size(), next.routes().size());
         return remember(new ReloadRecord(java.time.Instant.now(), trigger, name, true, before, version, List.of()));
+    }
+
+    /** An admin section's listener settings, its credentials left out: what a reload cannot change. */
+    private static GatewayConfig.Admin withoutCredentials(GatewayConfig.Admin a) {
+        return new GatewayConfig.Admin(a.enabled(), a.address(), a.tls(), List.of(), List.of(), false, a.auditLog(), a.maxBody());
+    }
+
+    /** An admin section's credentials: what a reload puts in force at once. */
+    private static List<Object> credentialsOf(GatewayConfig.Admin a) {
+        return List.of(a.tokens(), a.clients(), a.requireBoth());
     }
 
     private ReloadRecord refused(String trigger, String name, String why) {
@@ -628,6 +690,19 @@ final class Gateway implements GatewayControl {
 
     /** Reloads when the file's modification time or size changes; a rename onto it counts too. Runs every second. */
     private void reloadIfChanged() {
+        if (remote.isPresent()) { // a reload fetches, under the remote lock, which is taken before the reload lock
+            reloadIfChangedNow();
+            return;
+        }
+        reloading.lock(); // an apply writing the file finishes first, and sets the stamp of what it wrote
+        try {
+            reloadIfChangedNow();
+        } finally {
+            reloading.unlock();
+        }
+    }
+
+    private void reloadIfChangedNow() {
         FileStamp now = stamp();
         if (now.exists() && !now.equals(fileStamp)) {
             fileStamp = now;

@@ -2,7 +2,11 @@ package dev.merapi.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.merapi.gateway.admin.AdminApi;
+import dev.merapi.gateway.admin.AuditLog;
+import dev.merapi.gateway.admin.Role;
 import dev.merapi.gateway.config.ConfigLoader;
+import dev.merapi.gateway.config.TokenHash;
 import dev.merapi.gateway.config.Ed25519Pem;
 import dev.merapi.gateway.remote.Bundle;
 import dev.merapi.gateway.remote.RemoteConfig;
@@ -12,6 +16,11 @@ import dev.merapi.testkit.MockOrigin;
 import dev.merapi.testkit.MockResponse;
 import dev.merapi.testkit.RawClient;
 import dev.merapi.testkit.TestPki;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,9 +28,12 @@ import java.security.KeyPair;
 import java.security.KeyPairGenerator;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.EnumMap;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
@@ -31,7 +43,8 @@ import org.junit.jupiter.api.io.TempDir;
  * Remote configuration against a real HTTPS source on loopback ({@link ConfigSource}) with the gateway's real
  * listeners: a good bundle is applied and serves traffic; a bad signature, a rollback, garbage, an invalid
  * configuration, a source that is down, a wrong CA and a wrong host name are each refused while the old configuration
- * keeps serving; a start without the source runs the cached bundle; a 304 applies nothing again.
+ * keeps serving; a start without the source runs the cached bundle; a 304 applies nothing again. Through the admin API:
+ * a fetch now, and a rollback that only an admin can force, each audit-logged, the signature checked all the same.
  */
 @Timeout(value = 120, unit = TimeUnit.SECONDS)
 class RemoteConfigIT {
@@ -42,6 +55,20 @@ class RemoteConfigIT {
     private MockOrigin origin;
     private KeyPair keys;
     private final List<Gateway> gateways = new ArrayList<>();
+    /** One admin API token per role, made once for the class (each hash costs the full PBKDF2). */
+    private static final Map<Role, String> TOKENS = new EnumMap<>(Role.class);
+    private static final Map<Role, String> HASHES = new EnumMap<>(Role.class);
+    private static final Map<Role, String> NAMES = Map.of(Role.VIEWER, "vera", Role.OPERATOR, "otto", Role.ADMIN, "ada");
+    private final HttpClient client = HttpClient.newBuilder().version(HttpClient.Version.HTTP_1_1).build();
+
+    @BeforeAll
+    static void tokens() {
+        for (Role r : Role.values()) {
+            String token = "remote-" + r.key() + "-" + java.util.UUID.randomUUID();
+            TOKENS.put(r, token);
+            HASHES.put(r, TokenHash.create(token).encoded());
+        }
+    }
 
     @BeforeEach
     void start() throws Exception {
@@ -55,6 +82,7 @@ class RemoteConfigIT {
 
     @AfterEach
     void stop() {
+        client.shutdownNow();
         gateways.forEach(Gateway::shutdownFast);
         source.close();
         origin.close();
@@ -74,8 +102,13 @@ class RemoteConfigIT {
 
     /** The local file: version 1 answering "local", with a remote section for {@code url}. */
     private Path localFile(String url, Path ca) throws Exception {
+        return localFile(bundle(1, "local", false), url, ca);
+    }
+
+    /** The local file: {@code config} with a remote section for {@code url}. */
+    private Path localFile(String config, String url, Path ca) throws Exception {
         Path file = dir.resolve("gw.yaml");
-        Files.writeString(file, bundle(1, "local", false) + """
+        Files.writeString(file, config + """
                 remote:
                   url: %s
                   public-key: config.pub
@@ -450,5 +483,175 @@ class RemoteConfigIT {
                 .filteredOn(l -> l.contains("not modified")).hasSize(1);
         assertThat(lines.list).hasSize(2);
         assertThat(g.remoteStatus().orElseThrow().lastError()).isEmpty();
+    }
+
+    /**
+     * A whole configuration that sends every request to the origin on {@code port}, with an admin API that has a
+     * token per role and its audit log in {@code dir/audit.log}.
+     */
+    private String adminBundle(long version, int port) {
+        StringBuilder tokens = new StringBuilder();
+        for (Role r : Role.values()) {
+            tokens.append("    - {name: ").append(NAMES.get(r)).append(", role: ").append(r.key()).append(", hash: \"")
+                    .append(HASHES.get(r)).append("\"}\n");
+        }
+        return "version: " + version + "\n" + """
+                listeners: [{name: main, address: "127.0.0.1:0"}]
+                upstreams: [{name: app, backends: ["127.0.0.1:%d"]}]
+                routes: [{name: all, match: {path-prefix: /}, upstream: app}]
+                admin:
+                  address: "127.0.0.1:0"
+                  audit-log: %s
+                  tokens:
+                %s""".formatted(port, dir.resolve("audit.log"), tokens);
+    }
+
+    /**
+     * A gateway with an admin API started from its local file (version 1, sending requests to {@code older}), then
+     * given version 2 by the source, which sends them to the origin.
+     */
+    private Gateway runningAdminVersion2(MockOrigin older) throws Exception {
+        Gateway g = startGateway(localFile(adminBundle(1, older.port()), url(), pki.caPem()));
+        assertThat(proxied(g, "/x")).isEqualTo("200 older /x");
+        publish(adminBundle(2, origin.port()), keys.getPrivate());
+        assertThat(remote(g).poll().result()).isEqualTo(Result.APPLIED);
+        assertThat(proxied(g, "/x")).isEqualTo("200 from the origin /x");
+        return g;
+    }
+
+    private static MockOrigin olderOrigin() {
+        MockOrigin older = MockOrigin.start();
+        older.setDispatcher(r -> MockResponse.ok("older " + r.target()));
+        return older;
+    }
+
+    /** A POST without a body to the admin API, with the token of {@code role} (none if null): "status body". */
+    private String admin(Gateway g, String path, Role role) throws Exception {
+        int port = ((InetSocketAddress) g.adminAddress().orElseThrow()).getPort();
+        HttpRequest.Builder r = HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path)).timeout(Duration.ofSeconds(60))
+                .POST(HttpRequest.BodyPublishers.noBody());
+        if (role != null) {
+            r.header("Authorization", "Bearer " + TOKENS.get(role));
+        }
+        HttpResponse<String> response = client.send(r.build(), HttpResponse.BodyHandlers.ofString());
+        return response.statusCode() + " " + response.body();
+    }
+
+    /** A GET through the gateway's proxy listener with the JDK client: "status body". */
+    private String proxied(Gateway g, String path) throws Exception {
+        HttpResponse<String> r = client.send(HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + TestGateways.port(g, 0) + path))
+                .timeout(Duration.ofSeconds(30)).build(), HttpResponse.BodyHandlers.ofString());
+        return r.statusCode() + " " + r.body();
+    }
+
+    @Test
+    void aRollbackRefusedByThePollerIsForcedByAnAdminAuditedAndServed() throws Exception {
+        try (MockOrigin older = olderOrigin()) {
+            Gateway g = runningAdminVersion2(older);
+            publish(adminBundle(1, older.port()), keys.getPrivate());
+            assertThat(remote(g).poll().result()).isEqualTo(Result.ROLLBACK);
+
+            String fetched = admin(g, "/api/v1/remote/fetch", Role.OPERATOR);
+            String anonymous = admin(g, "/api/v1/remote/rollback", null);
+            String byOperator = admin(g, "/api/v1/remote/rollback", Role.OPERATOR);
+            assertThat(proxied(g, "/x")).isEqualTo("200 from the origin /x");
+            String forced = admin(g, "/api/v1/remote/rollback", Role.ADMIN);
+
+            assertThat(fetched).startsWith("409 ").contains("\"result\":\"rollback\"", "\"applied\":false",
+                    "an administrator can force one with POST /api/v1/remote/rollback");
+            assertThat(anonymous).startsWith("401 ");
+            assertThat(byOperator).startsWith("403 ").contains("needs admin");
+            assertThat(forced).startsWith("200 ").contains("\"result\":\"applied\"", "\"applied\":true", "a rollback, forced",
+                    "\"runningVersion\":1");
+            assertThat(proxied(g, "/x")).isEqualTo("200 older /x");
+            assertThat(g.config().version()).isEqualTo(1);
+            assertThat(Files.readString(dir.resolve("cache/bundle.yaml"))).isEqualTo(adminBundle(1, older.port()));
+            // the source serves what runs: the next fetch leaves it
+            assertThat(remote(g).poll().result()).isIn(Result.NOT_MODIFIED, Result.UNCHANGED);
+            assertThat(proxied(g, "/y")).isEqualTo("200 older /y");
+
+            Path audit = dir.resolve("audit.log");
+            List<String> lines = Files.readAllLines(audit);
+            assertThat(lines).anySatisfy(l -> assertThat(l).contains("\"identity\":\"otto\"", "\"path\":\"/api/v1/remote/fetch\"",
+                    "\"outcome\":\"refused\"", "\"status\":409", "\"remote\":{\"result\":\"rollback\",\"versionBefore\":2,\"versionAfter\":2}"));
+            assertThat(lines).anySatisfy(l -> assertThat(l).contains("\"path\":\"/api/v1/remote/rollback\"", "\"outcome\":\"denied\""));
+            assertThat(lines).anySatisfy(l -> assertThat(l).contains("\"identity\":\"otto\"", "\"path\":\"/api/v1/remote/rollback\"",
+                    "\"outcome\":\"forbidden\"", "\"needs\":\"admin\""));
+            assertThat(lines.getLast()).contains("\"identity\":\"ada\"", "\"role\":\"admin\"", "\"address\":\"127.0.0.1:",
+                    "\"path\":\"/api/v1/remote/rollback\"", "\"outcome\":\"ok\"", "\"status\":200", "\"before\":{\"version\":2,",
+                    "\"after\":{\"version\":3,", "\"remote\":{\"result\":\"applied\",\"versionBefore\":2,\"versionAfter\":1}");
+            Cli.Run verify = Cli.run("audit", "verify", audit.toString());
+            assertThat(verify.exitCode()).as(verify.out() + verify.err()).isZero();
+            assertThat(verify.out()).contains("chain intact");
+        }
+    }
+
+    @Test
+    void aBadlySignedLowerBundleIsRefusedEvenWhenForced() throws Exception {
+        try (MockOrigin older = olderOrigin()) {
+            Gateway g = runningAdminVersion2(older);
+            KeyPair other = KeyPairGenerator.getInstance("Ed25519").generateKeyPair();
+            publish(adminBundle(1, older.port()), other.getPrivate());
+
+            String forged = admin(g, "/api/v1/remote/rollback", Role.ADMIN);
+            Bundle signed = Bundle.sign(adminBundle(1, older.port()).getBytes(StandardCharsets.UTF_8), keys.getPrivate());
+            source.put("/gw.yaml", adminBundle(1, older.port()).replace("127.0.0.1:" + older.port(), "127.0.0.1:1")
+                    .getBytes(StandardCharsets.UTF_8));
+            source.put("/gw.yaml.sig", signed.signatureFile());
+            String tampered = admin(g, "/api/v1/remote/rollback", Role.ADMIN);
+
+            assertThat(forged).startsWith("422 ").contains("\"result\":\"bad-signature\"", "\"applied\":false", "does not verify");
+            assertThat(tampered).startsWith("422 ").contains("\"result\":\"bad-signature\"");
+            assertThat(proxied(g, "/x")).isEqualTo("200 from the origin /x");
+            assertThat(g.config().version()).isEqualTo(2);
+            assertThat(Files.readAllLines(dir.resolve("audit.log")).getLast()).contains("\"identity\":\"ada\"",
+                    "\"path\":\"/api/v1/remote/rollback\"", "\"outcome\":\"refused\"", "\"status\":422",
+                    "\"remote\":{\"result\":\"bad-signature\",\"versionBefore\":2,\"versionAfter\":2}");
+            assertThat(AuditLog.verify(dir.resolve("audit.log")).ok()).isTrue();
+        }
+    }
+
+    @Test
+    void aRollbackWhenTheSourceServesAHigherVersionAppliesNothingAndAFetchTakesIt() throws Exception {
+        try (MockOrigin older = olderOrigin()) {
+            Gateway g = runningAdminVersion2(older);
+
+            String same = admin(g, "/api/v1/remote/rollback", Role.ADMIN);
+            publish(adminBundle(3, older.port()), keys.getPrivate());
+            String higher = admin(g, "/api/v1/remote/rollback", Role.ADMIN);
+            String servedAfterRefusal = proxied(g, "/x");
+            String fetched = admin(g, "/api/v1/remote/fetch", Role.OPERATOR);
+            String fetchedAgain = admin(g, "/api/v1/remote/fetch", Role.OPERATOR);
+
+            assertThat(same).startsWith("409 ").contains("\"result\":\"not-a-rollback\"", "nothing to roll back to");
+            assertThat(higher).startsWith("409 ").contains("\"result\":\"not-a-rollback\"", "higher than the running version 2");
+            assertThat(servedAfterRefusal).isEqualTo("200 from the origin /x");
+            assertThat(fetched).startsWith("200 ").contains("\"result\":\"applied\"", "\"runningVersion\":3");
+            assertThat(fetchedAgain).startsWith("200 ").contains("\"result\":\"not-modified\"", "\"applied\":false");
+            assertThat(proxied(g, "/x")).isEqualTo("200 older /x");
+        }
+    }
+
+    @Test
+    void theRemoteEndpointsAnswer401WithoutCredentials403ToALowerRoleAnd2xxToTheirRole() throws Exception {
+        try (MockOrigin older = olderOrigin()) {
+            Gateway g = runningAdminVersion2(older);
+            List<AdminApi.Endpoint> remoteEndpoints = AdminApi.ENDPOINTS.stream().filter(e -> e.path().startsWith("/api/v1/remote/")).toList();
+            assertThat(remoteEndpoints).extracting(AdminApi.Endpoint::path).containsExactly("/api/v1/remote/fetch", "/api/v1/remote/rollback");
+
+            for (AdminApi.Endpoint e : remoteEndpoints) {
+                assertThat(e.method()).isEqualTo("POST");
+                assertThat(e.changes()).isTrue();
+                assertThat(admin(g, e.path(), null)).as("%s without credentials", e.path()).startsWith("401 ");
+                Role below = Role.values()[e.role().ordinal() - 1];
+                assertThat(admin(g, e.path(), below)).as("%s as %s", e.path(), below).startsWith("403 ");
+                // a rollback has something to take once the source serves a lower version
+                publish(adminBundle(e.path().endsWith("rollback") ? 1 : 2, e.path().endsWith("rollback") ? older.port() : origin.port()),
+                        keys.getPrivate());
+                String ok = admin(g, e.path(), e.role());
+                assertThat(ok).as("%s as %s", e.path(), e.role()).matches("2\\d\\d (?s).*");
+            }
+            assertThat(proxied(g, "/x")).isEqualTo("200 older /x");
+        }
     }
 }

@@ -9,6 +9,7 @@ import dev.merapi.gateway.admin.Authenticator.Outcome;
 import dev.merapi.gateway.admin.GatewayControl.ConfigVersion;
 import dev.merapi.gateway.admin.GatewayControl.ReloadRecord;
 import dev.merapi.gateway.config.ConfigError;
+import dev.merapi.gateway.remote.RemoteConfig;
 import dev.merapi.gateway.remote.RemoteStatus;
 import dev.merapi.gateway.config.GatewayConfig.Admin;
 import dev.merapi.http.HeaderNames;
@@ -50,9 +51,11 @@ import org.slf4j.LoggerFactory;
  * {@code admin.max-body} is 413; no or bad credentials are 401 (with {@code WWW-Authenticate}; after a growing delay
  * per client address once a credential failed, see {@link FailedAttempts}); an unknown path is 404 and a known one
  * with another method 405; a role below the endpoint's is 403; a query string, or a body where none is taken, is
- * 400; a posted configuration with errors is 422, each error at its {@code line:column} in the posted text. Every
- * call that changes something and every refused call goes to the audit log; a change for which the audit log has
- * no room is refused with 503.
+ * 400; a posted configuration with errors is 422, each error at its {@code line:column} in the posted text; a remote
+ * fetch or rollback answers by its result ({@link #remoteAnswer}). Every call that changes something and every
+ * refused call goes to the audit log; a change for which the audit log has no room is refused with 503. The
+ * credentials (tokens, client identities, {@code require-both}) are those of the configuration in force
+ * ({@link #credentials(Admin)}); the rest of the admin section is the one of the start.
  *
  * <p>Threading: runs on the admin listener's event loops. The first check of a token (PBKDF2) runs on one
  * verifier thread with a short queue (503 when it is full); validate, apply and reload run on a virtual thread; the
@@ -90,12 +93,18 @@ public final class AdminApi implements AutoCloseable {
             new Endpoint("POST", "/api/v1/backends/{group}/{backend}/disable", Role.OPERATOR, true, false),
             new Endpoint("POST", "/api/v1/backends/{group}/{backend}/drain", Role.OPERATOR, true, false),
             new Endpoint("POST", "/api/v1/config/validate", Role.ADMIN, false, true),
-            new Endpoint("POST", "/api/v1/config/apply", Role.ADMIN, true, true));
+            new Endpoint("POST", "/api/v1/config/apply", Role.ADMIN, true, true),
+            new Endpoint("POST", "/api/v1/remote/fetch", Role.OPERATOR, true, false),
+            new Endpoint("POST", "/api/v1/remote/rollback", Role.ADMIN, true, false));
 
+    /** The admin section at start: its address, TLS, audit log and body limit hold until the next start. */
     private final Admin config;
     private final GatewayControl gateway;
     private final BooleanSupplier ready;
-    private final Authenticator authenticator;
+    /** The credentials in force; replaced whole by {@link #credentials(Admin)}. */
+    private volatile Credentials credentials;
+    /** Held while the credentials are replaced, one replacement at a time. */
+    private final Object swapping = new Object();
     private final FailedAttempts failures = new FailedAttempts(System::nanoTime);
     private final Optional<AuditLog> audit;
     private final ThreadPoolExecutor verifier;
@@ -105,7 +114,7 @@ public final class AdminApi implements AutoCloseable {
         this.gateway = gateway;
         this.ready = ready;
         this.audit = audit;
-        this.authenticator = new Authenticator(config);
+        this.credentials = new Credentials(config, new Authenticator(config));
         this.verifier = new ThreadPoolExecutor(1, 1, 0, TimeUnit.SECONDS, new ArrayBlockingQueue<>(16),
                 Thread.ofPlatform().daemon().name("merapi-admin-auth").factory());
     }
@@ -125,6 +134,30 @@ public final class AdminApi implements AutoCloseable {
             }
         }
         return new AdminApi(config, gateway, ready, audit);
+    }
+
+    /**
+     * The tokens, client identities and {@code require-both} of an admin section, with the authenticator they make.
+     *
+     * @param config the admin section they were taken from
+     * @param authenticator checks calls against them
+     */
+    private record Credentials(Admin config, Authenticator authenticator) {
+    }
+
+    /**
+     * Puts the tokens, client identities and {@code require-both} of {@code next} in force for every call
+     * authenticated from now on, at once: a token or a client identity that is gone, or whose role changed, no longer
+     * authenticates (and a token remembered as verified is forgotten with its entry). The address, TLS, audit log and
+     * body limit stay those of the start. Thread-safe; cheap (no hash is computed).
+     *
+     * @throws IllegalArgumentException if a token has no valid hash (a validated section always has one)
+     */
+    public void credentials(Admin next) {
+        synchronized (swapping) {
+            Credentials now = credentials;
+            credentials = new Credentials(next, now.authenticator().withCredentials(next));
+        }
     }
 
     /** Whether {@code path} is one of the admin API's. */
@@ -151,6 +184,8 @@ public final class AdminApi implements AutoCloseable {
         private final String path;
         private final SocketAddress client;
         private final ByteArrayOutputStream body = new ByteArrayOutputStream();
+        /** The credentials this call was authenticated with. */
+        private Credentials checkedWith = credentials;
         private @Nullable Identity identity;
         private @Nullable Runnable afterBody;
         private boolean answered;
@@ -169,7 +204,15 @@ public final class AdminApi implements AutoCloseable {
                 answer(413, error("the body is larger than admin.max-body (" + config.maxBody() + " bytes)"));
                 return;
             }
-            if (!config.hasCredentials()) {
+            authenticate();
+        }
+
+        /** Authenticates the call with the credentials in force. */
+        private void authenticate() {
+            Credentials c = credentials;
+            checkedWith = c;
+            Authenticator authenticator = c.authenticator();
+            if (!c.config().hasCredentials()) {
                 deny(new Outcome.Denied("no admin credentials are configured", false));
                 return;
             }
@@ -196,6 +239,10 @@ public final class AdminApi implements AutoCloseable {
         }
 
         private void decided(Outcome outcome) {
+            if (checkedWith != credentials) { // the credentials changed while this call was checked: check it again
+                authenticate();
+                return;
+            }
             switch (outcome) {
                 case Outcome.Denied d -> deny(d);
                 case Outcome.Ok ok -> authorised(ok.identity());
@@ -235,7 +282,7 @@ public final class AdminApi implements AutoCloseable {
                 record.put("needs", e.role().key());
                 audit.ifPresent(a -> a.writeIfRoom(record));
                 answer(403, error("'" + id.name() + "' is " + id.role().key() + "; " + method + " " + e.path() + " needs " + e.role().key()
-                        + (config.requireBoth() && e.role() == Role.ADMIN ? " (with a token and a client certificate)" : "")));
+                        + (checkedWith.config().requireBoth() && e.role() == Role.ADMIN ? " (with a token and a client certificate)" : "")));
                 return;
             }
             if (session.request().target().indexOf('?') >= 0) {
@@ -326,8 +373,41 @@ public final class AdminApi implements AutoCloseable {
                     ReloadRecord r = gateway.reload("admin:" + id.name());
                     return () -> changed(r.applied() ? 200 : 422, reloadView(r), r.before(), r.after(), r.errors());
                 });
+                case "fetch" -> remote(false);
+                case "rollback" -> remote(true);
                 default -> backend(last, vars.getOrDefault("group", ""), vars.getOrDefault("backend", ""));
             }
+        }
+
+        /**
+         * Fetches the remote bundle now, as the schedule does, or (with {@code rollback}) to take a lower version; the
+         * audit record has the remote result and the remote versions before and after, never the bundle's errors.
+         */
+        private void remote(boolean rollback) {
+            offload(() -> {
+                ConfigVersion before = gateway.configVersion();
+                Optional<Long> remoteBefore = gateway.remoteStatus().map(RemoteStatus::runningVersion);
+                Optional<RemoteConfig.Outcome> outcome = rollback ? gateway.rollbackRemote() : gateway.fetchRemote();
+                ConfigVersion after = gateway.configVersion();
+                if (outcome.isEmpty()) {
+                    return () -> changed(409, error("no remote section is configured: the configuration comes from the local file"), before,
+                            after, List.of());
+                }
+                RemoteConfig.Outcome o = outcome.get();
+                RemoteStatus now = gateway.remoteStatus().orElseThrow();
+                Map<String, Object> remote = new LinkedHashMap<>();
+                remote.put("result", o.result().label());
+                remote.put("versionBefore", remoteBefore.orElse(0L));
+                remote.put("versionAfter", now.runningVersion());
+                Map<String, Object> view = new LinkedHashMap<>();
+                view.put("result", o.result().label());
+                view.put("applied", o.result() == RemoteConfig.Result.APPLIED);
+                view.put("message", o.message());
+                view.put("before", versionView(before));
+                view.put("after", versionView(after));
+                view.put("remote", remoteView(now));
+                return () -> changed(remoteAnswer(o.result()), view, before, after, List.of(), Map.of("remote", remote));
+            });
         }
 
         /** The posted text, or a 400 answered if it is not UTF-8. */
@@ -384,11 +464,17 @@ public final class AdminApi implements AutoCloseable {
             }
         }
 
-        /** Writes the audit record of a change (its place taken), then answers once it is on disk. */
         private void changed(int status, Map<String, Object> view, ConfigVersion before, ConfigVersion after, List<ConfigError> errors) {
+            changed(status, view, before, after, errors, Map.of());
+        }
+
+        /** Writes the audit record of a change (its place taken), with {@code extra} fields, then answers once it is on disk. */
+        private void changed(int status, Map<String, Object> view, ConfigVersion before, ConfigVersion after, List<ConfigError> errors,
+                Map<String, Object> extra) {
             Map<String, Object> record = record(status < 300 ? "ok" : "refused", status);
             record.put("before", versionView(before));
             record.put("after", versionView(after));
+            record.putAll(extra);
             if (!errors.isEmpty()) {
                 // positions only: a message may quote the posted text
                 record.put("errors", errors.stream().map(e -> e.line() + ":" + e.column() + (e.path().isEmpty() ? "" : " " + e.path())).toList());
@@ -465,6 +551,20 @@ public final class AdminApi implements AutoCloseable {
         List<Map<String, Object>> reloads = gateway.reloads().stream().filter(r -> !r.applied()).map(AdminApi::reloadView).toList();
         s.put("lastFailedReload", reloads.isEmpty() ? null : reloads.getLast());
         return s;
+    }
+
+    /**
+     * The status of a remote fetch's answer: 200 when it ended well (applied, or nothing new), 409 for a version in the
+     * wrong direction (a rollback refused by a fetch, or no rollback for a rollback), 422 for a bundle refused (bad
+     * signature, too large, invalid, or not applicable), 502 when the source failed.
+     */
+    static int remoteAnswer(RemoteConfig.Result r) {
+        return switch (r) {
+            case APPLIED, NOT_MODIFIED, UNCHANGED -> 200;
+            case ROLLBACK, NOT_A_ROLLBACK -> 409;
+            case BAD_SIGNATURE, TOO_LARGE, INVALID, APPLY_FAILED -> 422;
+            case UNREACHABLE, TLS_ERROR, HTTP_ERROR -> 502;
+        };
     }
 
     private static Map<String, Object> remoteView(RemoteStatus r) {

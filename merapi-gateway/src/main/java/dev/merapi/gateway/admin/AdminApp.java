@@ -48,6 +48,15 @@ public final class AdminApp implements HttpServerApp, AutoCloseable {
         }
     }
 
+    /**
+     * Puts the admin API credentials (tokens, client identities, {@code require-both}) of {@code next} in force, at
+     * once; see {@link AdminApi#credentials(Admin)}. The listener's address and TLS, the audit log and the body limit
+     * stay those of the start. Thread-safe.
+     */
+    public void credentials(Admin next) {
+        api.credentials(next);
+    }
+
     /** Stops the admin API's threads and closes its audit log. */
     @Override
     public void close() {

@@ -20,8 +20,10 @@ import java.util.concurrent.CopyOnWriteArrayList;
  * {@code operator}.
  *
  * <p>The first check of a token costs the full PBKDF2 derivation for each configured token ({@link #needsSlowCheck}
- * says when): the caller runs it off the event loop. A token that passed is remembered for the life of the process by
- * the SHA-256 of it, compared with {@link MessageDigest#isEqual}, so later calls cost one SHA-256. Thread-safe.
+ * says when): the caller runs it off the event loop. A token that passed is remembered by the SHA-256 of it, compared
+ * with {@link MessageDigest#isEqual}, so later calls cost one SHA-256, for as long as its entry (name, role and hash)
+ * stays configured: {@link #withCredentials} carries over only the remembered tokens whose entry is still there.
+ * Immutable but for what it remembers; thread-safe.
  */
 final class Authenticator {
     private final List<Token> tokens;
@@ -57,6 +59,28 @@ final class Authenticator {
                 () -> new IllegalArgumentException("admin token '" + t.name() + "' has no valid hash")))).toList();
         this.clients = config.clients();
         this.requireBoth = config.requireBoth();
+    }
+
+    /**
+     * An authenticator for the credentials of {@code next} that remembers the tokens this one verified whose entry
+     * (name, role and hash) {@code next} still has; a token whose entry is gone or changed must pass the slow hash
+     * again, and fails if it no longer matches one.
+     *
+     * @throws IllegalArgumentException if a token of {@code next} has no valid hash
+     */
+    Authenticator withCredentials(Admin next) {
+        Authenticator a = new Authenticator(next);
+        for (Verified v : verified) {
+            if (next.tokens().contains(v.spec())) {
+                a.verified.add(v);
+            }
+        }
+        return a;
+    }
+
+    /** How many verified tokens are remembered (each by its SHA-256 only). */
+    int remembered() {
+        return verified.size();
     }
 
     /** Whether checking {@code bearer} needs the slow hash: it is sent and has not passed before. */

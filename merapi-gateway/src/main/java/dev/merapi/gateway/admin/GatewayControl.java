@@ -1,6 +1,7 @@
 package dev.merapi.gateway.admin;
 
 import dev.merapi.gateway.config.ConfigError;
+import dev.merapi.gateway.remote.RemoteConfig;
 import dev.merapi.gateway.remote.RemoteStatus;
 import dev.merapi.loadbalancing.LoadBalancer;
 import java.net.SocketAddress;
@@ -12,9 +13,9 @@ import java.util.Optional;
 /**
  * What the admin API reads and changes in a running gateway. The gateway implements it.
  *
- * <p>Threading: the reading methods are cheap and may run on an event loop; {@link #validate}, {@link #apply} and
- * {@link #reload} parse, resolve, health-check and bind, so they block and must run off the event loops. Changes run
- * one at a time.
+ * <p>Threading: the reading methods are cheap and may run on an event loop; {@link #validate}, {@link #apply},
+ * {@link #reload}, {@link #fetchRemote} and {@link #rollbackRemote} fetch, parse, resolve, health-check and bind, so
+ * they block and must run off the event loops. Changes run one at a time.
  */
 public interface GatewayControl {
 
@@ -50,6 +51,18 @@ public interface GatewayControl {
 
     /** What remote configuration is doing (last fetch, last error, running version), if a remote source is configured. */
     Optional<RemoteStatus> remoteStatus();
+
+    /**
+     * Fetches the remote bundle now and applies it under the usual rules (signature, validity, a higher version), as
+     * the schedule does; empty if no remote source is configured. Blocks.
+     */
+    Optional<RemoteConfig.Outcome> fetchRemote();
+
+    /**
+     * Fetches the remote bundle now and applies it only if its version is lower than or equal to the running one (a
+     * forced rollback, {@link RemoteConfig#rollback()}); empty if no remote source is configured. Blocks.
+     */
+    Optional<RemoteConfig.Outcome> rollbackRemote();
 
     /**
      * One configuration version of this process.

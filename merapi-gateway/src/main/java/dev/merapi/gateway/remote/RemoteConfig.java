@@ -75,6 +75,11 @@ public final class RemoteConfig implements AutoCloseable {
         INVALID(false),
         /** The bundle's version is not higher than the running one. */
         ROLLBACK(false),
+        /**
+         * A rollback was asked for ({@link #rollback()}) but the source serves a version higher than the running one,
+         * or the bundle that runs already: nothing was applied.
+         */
+        NOT_A_ROLLBACK(true),
         /** The bundle is valid but the gateway could not switch to it (a listener address taken, for one). */
         APPLY_FAILED(false);
 
@@ -311,18 +316,37 @@ public final class RemoteConfig implements AutoCloseable {
      * reload. Before {@link #start} a bundle that passes is not applied ({@code apply-failed}).
      */
     public Outcome poll() {
+        return fetchAndApply(Direction.FORWARD);
+    }
+
+    /**
+     * Fetches the bundle now, ignoring the validators of the one in force (a full fetch), and applies it only if its
+     * version is lower than or equal to the running one: an administrator's forced rollback, after the source was
+     * made to serve an older bundle. Every other check still applies: the signature must verify, the bundle must be
+     * no larger than {@code max-size} and a valid configuration without a {@code remote} section. A bundle with a
+     * higher version, or the one in force, is not applied ({@code not-a-rollback}): the schedule and {@link #poll()}
+     * take higher versions. The caller records who asked. Blocks for up to the fetch timeout and the reload.
+     */
+    public Outcome rollback() {
+        return fetchAndApply(Direction.ROLLBACK_ONLY);
+    }
+
+    /** Fetches (with the validators in force only when going forward) and applies what passes for {@code direction}. */
+    private Outcome fetchAndApply(Direction direction) {
         lock.lock();
         try {
             Instant now = clock.instant();
+            boolean forward = direction == Direction.FORWARD;
             Outcome o;
             try {
-                HttpsSource.Fetched f = source.fetch(etag, lastModified);
+                HttpsSource.Fetched f = forward ? source.fetch(etag, lastModified) : source.fetch(null, null);
                 o = switch (f) {
-                    case HttpsSource.Fetched.NotModified n -> new Outcome(Result.NOT_MODIFIED, "not modified since version "
-                            + status.runningVersion());
+                    case HttpsSource.Fetched.NotModified n -> forward
+                            ? new Outcome(Result.NOT_MODIFIED, "not modified since version " + status.runningVersion())
+                            : new Outcome(Result.NOT_A_ROLLBACK, "the source answered 304 Not Modified; nothing to roll back to");
                     case HttpsSource.Fetched.Refused r -> new Outcome(result(r.result()), r.reason());
                     case HttpsSource.Fetched.Got got -> {
-                        Outcome applied = applyLocked(got.bundle(), false);
+                        Outcome applied = applyLocked(got.bundle(), direction);
                         if (applied.result() == Result.APPLIED || applied.result() == Result.UNCHANGED) {
                             etag = got.etag().orElse(null);
                             lastModified = got.lastModified().orElse(null);
@@ -343,6 +367,16 @@ public final class RemoteConfig implements AutoCloseable {
         }
     }
 
+    /** Which versions an apply takes, relative to the running one. */
+    private enum Direction {
+        /** Only a higher version. */
+        FORWARD,
+        /** Any version. */
+        ANY,
+        /** Only a lower or equal version (a bundle other than the one in force). */
+        ROLLBACK_ONLY
+    }
+
     /**
      * Applies {@code bundle} as if it had been fetched: its signature must verify and it must be a valid
      * configuration; its version must be higher than the running one unless {@code allowRollback} (an administrator's
@@ -352,7 +386,7 @@ public final class RemoteConfig implements AutoCloseable {
     public Outcome apply(Bundle bundle, boolean allowRollback) {
         lock.lock();
         try {
-            Outcome o = applyLocked(bundle, allowRollback);
+            Outcome o = applyLocked(bundle, allowRollback ? Direction.ANY : Direction.FORWARD);
             record(o, clock.instant());
             return o;
         } finally {
@@ -360,7 +394,7 @@ public final class RemoteConfig implements AutoCloseable {
         }
     }
 
-    private Outcome applyLocked(Bundle bundle, boolean allowRollback) {
+    private Outcome applyLocked(Bundle bundle, Direction direction) {
         ConfigTarget t = target;
         if (t == null) {
             return new Outcome(Result.APPLY_FAILED, "the gateway has not started yet");
@@ -372,11 +406,18 @@ public final class RemoteConfig implements AutoCloseable {
         }
         long runningVersion = t.running().version();
         if (running != null && running.equals(bundle)) {
-            return new Outcome(Result.UNCHANGED, "version " + runningVersion + " runs already");
+            return direction == Direction.ROLLBACK_ONLY
+                    ? new Outcome(Result.NOT_A_ROLLBACK, "the source serves version " + runningVersion + ", the bundle in force; nothing to"
+                            + " roll back to")
+                    : new Outcome(Result.UNCHANGED, "version " + runningVersion + " runs already");
         }
-        if (next.version() <= runningVersion && !allowRollback) {
+        if (next.version() > runningVersion && direction == Direction.ROLLBACK_ONLY) {
+            return new Outcome(Result.NOT_A_ROLLBACK, "the source serves version " + next.version() + ", higher than the running version "
+                    + runningVersion + "; not a rollback, nothing applied (a fetch takes it)");
+        }
+        if (next.version() <= runningVersion && direction == Direction.FORWARD) {
             return new Outcome(Result.ROLLBACK, "version " + next.version() + " is not higher than the running version " + runningVersion
-                    + "; refused (no rollback)");
+                    + "; refused (no rollback; an administrator can force one with POST /api/v1/remote/rollback)");
         }
         if (!t.apply(next, new String(bundle.config(), java.nio.charset.StandardCharsets.UTF_8), spec.url() + " (version " + next.version() + ")")) {
             return new Outcome(Result.APPLY_FAILED, "version " + next.version() + " is valid but could not be applied; see the log");
