@@ -125,6 +125,33 @@ class AccessLogIT {
     }
 
     @Test
+    void twoGatewaysInOneProcessEachWriteTheirOwnLog() throws Exception {
+        startWith("");
+        Path other = Files.createDirectories(dir.resolve("other"));
+        Gateway second = TestGateways.start(other, """
+                listeners: [{name: main, address: "127.0.0.1:0"}]
+                upstreams: [{name: app, backends: ["127.0.0.1:%d"]}]
+                routes: [{name: second, upstream: app}]
+                admin: {enabled: false}
+                access-log: {output: "%s"}
+                """.formatted(origin.port(), other.resolve("access.log")));
+        try {
+            assertThat(get("/first", "req-first").status()).isEqualTo(200);
+            try (RawClient c = RawClient.connect(TestGateways.port(second, 0))) {
+                c.send("GET /second HTTP/1.1\r\nHost: gw.test\r\nX-Request-Id: req-second\r\nConnection: close\r\n\r\n");
+                assertThat(c.readResponse().status()).isEqualTo(200);
+            }
+        } finally {
+            second.shutdownGracefully();
+        }
+        gateway.shutdownGracefully();
+
+        assertThat(lines()).extracting(o -> o.get("request_id").asText()).containsExactly("req-first");
+        assertThat(Files.readAllLines(other.resolve("access.log"))).singleElement().asString()
+                .contains("\"request_id\":\"req-second\"", "\"route\":\"second\"");
+    }
+
+    @Test
     void quotesBackslashesTabsAndNonAsciiInAHeaderStayInsideTheirStrings() throws Exception {
         startWith("");
         // header bytes as the client sends them: é is two UTF-8 bytes, which the log shows as two ISO-8859-1 octets.

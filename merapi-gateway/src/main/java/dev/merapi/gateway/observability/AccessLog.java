@@ -29,10 +29,10 @@ import org.slf4j.LoggerFactory;
 import org.slf4j.event.KeyValuePair;
 
 /**
- * The access log: one flat JSON object per request, one a line, on the {@code merapi.access} logger. The event loop
- * only builds a Logback event whose key-value pairs are the fields, typed (numbers as numbers), and queues it on an
- * {@link AsyncAppender}; its worker thread encodes it with {@link JsonLinesEncoder} (Jackson's streaming generator)
- * and writes it. If the queue (8192 events) is full, lines are dropped rather than stall the loop ({@link #dropped()}
+ * The access log: one flat JSON object per request, one a line. The event loop only builds a Logback event (logger
+ * name {@code merapi.access}) whose key-value pairs are the fields, typed (numbers as numbers), and queues it on this
+ * log's own {@link AsyncAppender}; its worker thread encodes it with {@link JsonLinesEncoder} (Jackson's streaming
+ * generator) and writes it. If the queue (8192 events) is full, lines are dropped rather than stall the loop ({@link #dropped()}
  * counts them). Written to standard output (for containers and systemd, each line as it comes) or to a file, either
  * line at a time or, with {@code buffer}, gathered and written when the buffer is full, every
  * {@code flush-interval} and at {@link #close()}.
@@ -126,11 +126,7 @@ public final class AccessLog implements AutoCloseable {
         } else {
             flusher = Optional.empty();
         }
-        logger = context.getLogger("merapi.access");
-        logger.setAdditive(false);
-        logger.setLevel(Level.INFO);
-        logger.detachAndStopAllAppenders();
-        logger.addAppender(async);
+        logger = context.getLogger("merapi.access"); // names the events; they go to this log's appender only
     }
 
     /** The access log a configuration asks for, or none when it is off. */
@@ -158,7 +154,8 @@ public final class AccessLog implements AutoCloseable {
         add(fields, "method", request.method());
         add(fields, "host", request.host().orElse(null));
         add(fields, "path", request.path());
-        add(fields, "query", request.query().map(this::redactQuery).filter(q -> !q.isEmpty()).orElse(null));
+        String query = request.query().orElse("");
+        add(fields, "query", query.isEmpty() ? null : redactQuery(query));
         add(fields, "status", status(entry.status()));
         add(fields, "bytes_in", entry.bytesIn());
         add(fields, "bytes_out", entry.bytesOut());
@@ -187,7 +184,7 @@ public final class AccessLog implements AutoCloseable {
         }
         LoggingEvent event = new LoggingEvent(FQCN, logger, Level.INFO, "access", null, null);
         event.setKeyValuePairs(fields);
-        logger.callAppenders(event);
+        async.doAppend(event); // this log's own appender, not the logger's: two gateways in one process keep their own
     }
 
     private static void add(List<KeyValuePair> fields, String key, @Nullable Object value) {
@@ -202,7 +199,7 @@ public final class AccessLog implements AutoCloseable {
 
     /** Milliseconds, to the microsecond. */
     private static double millis(long nanos) {
-        return (nanos / 1_000L) / 1_000.0;
+        return Math.floorDiv(nanos, 1_000L) / 1_000.0; // whole microseconds: at most three decimals
     }
 
     /**
@@ -270,7 +267,6 @@ public final class AccessLog implements AutoCloseable {
     @Override
     public void close() {
         flusher.ifPresent(ExecutorService::shutdownNow);
-        logger.detachAppender(async);
         async.stop(); // its worker writes the queue, then stops the output, which writes the buffer and closes the file
         out.stop(); // in case the worker did not finish within the flush time: the output's lock orders it after any write
     }
