@@ -79,17 +79,22 @@ class AccessLogIT {
         return out;
     }
 
+    /** The lines once there are some, waiting up to 30 s for the writer. */
+    private List<JsonNode> awaitLines() throws IOException, InterruptedException {
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (lines().isEmpty() && System.nanoTime() - deadline < 0) {
+            Thread.sleep(50);
+        }
+        return lines();
+    }
+
     @Test
     void aBufferedFileGetsItsLinesAtTheFlushIntervalWithNoMoreTraffic() throws Exception {
         startWith(", buffer: 64KiB, flush-interval: 200ms");
 
         assertThat(get("/one", "req-1").status()).isEqualTo(200);
 
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (lines().isEmpty() && System.nanoTime() - deadline < 0) {
-            Thread.sleep(50);
-        }
-        assertThat(lines()).singleElement().satisfies(o -> {
+        assertThat(awaitLines()).singleElement().satisfies(o -> {
             assertThat(o.get("request_id").asText()).isEqualTo("req-1");
             assertThat(o.get("status").intValue()).isEqualTo(200);
             assertThat(o.get("path").asText()).isEqualTo("/one");
@@ -117,11 +122,7 @@ class AccessLogIT {
 
         assertThat(get("/now", "req-now").status()).isEqualTo(200);
 
-        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
-        while (lines().isEmpty() && System.nanoTime() - deadline < 0) {
-            Thread.sleep(50);
-        }
-        assertThat(lines()).singleElement().satisfies(o -> assertThat(o.get("request_id").asText()).isEqualTo("req-now"));
+        assertThat(awaitLines()).singleElement().satisfies(o -> assertThat(o.get("request_id").asText()).isEqualTo("req-now"));
     }
 
     @Test
