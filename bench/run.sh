@@ -86,8 +86,9 @@ listeners: [{name: bench, address: "127.0.0.1:18097"}]
 upstreams: [{name: origin, backends: ["127.0.0.1:18080"]}]
 routes: [{name: all, upstream: origin}]
 admin: {address: "127.0.0.1:18100"}
-access-log: {output: $logs/merapi-access.log}
+access-log: {output: $logs/merapi-access.log, buffer: 64KiB, flush-interval: 1s}
 YAML
+  # the access log buffered like nginx's below: 64 KiB per write, flushed at least every second
   start_merapi merapi-S1L 18097 "" run --config "$logs/merapi.yaml"
   # nginx: the combined format, buffered (64 KiB, flushed every second)
   sed -e "s|access_log off;|access_log $logs/nginx-access.log combined buffer=64k flush=1s;|" -e 's/18091/18098/g' \

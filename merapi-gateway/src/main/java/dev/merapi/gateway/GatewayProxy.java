@@ -340,7 +340,7 @@ final class GatewayProxy implements ProxyHttp<GatewayProxy.Ctx> {
                     session.retries(), ctx.requestId == null ? "" : ctx.requestId, error.map(x -> String.valueOf(x.type())).orElse(""),
                     ctx.connectedNanos < 0 ? -1 : ctx.connectedNanos - ctx.peerChosenNanos,
                     ctx.firstByteNanos < 0 || ctx.connectedNanos < 0 ? -1 : ctx.firstByteNanos - ctx.connectedNanos,
-                    session.isUpstreamReused()));
+                    session.isUpstreamReused(), session.tls().map(dev.merapi.core.tls.TlsInfo::protocol)));
         }
     }
 

@@ -201,26 +201,32 @@ class ObservabilityIT {
         assertThat(lines).hasSize(2);
         String all = String.join("\n", lines);
         assertThat(all).doesNotContain("tok-secret", "auth-secret", "cookie-secret", "key-secret");
-        // Python's json module is the independent reader: each line is one object with the fields
+        // Python's json module is the independent reader: each line is one flat object with typed values
         Process py = new ProcessBuilder("/usr/bin/python3", "-c", """
-                import json, sys
+                import json, re, sys
                 for line in open(sys.argv[1]):
                     o = json.loads(line)
-                    kv = {k: v for d in o["kvpList"] for k, v in d.items()}
-                    print(kv["route"], kv["status"], kv["method"], kv["path"], kv["query"], kv["request_id"],
-                          kv.get("header_authorization"), kv.get("header_cookie"), kv.get("header_x_api_key"), kv.get("header_user_agent"))
-                    if kv["route"] == "api":
-                        assert float(kv["duration_ms"]) >= float(kv["upstream_connect_ms"]) >= 0, kv
-                        assert float(kv["upstream_first_byte_ms"]) >= 0, kv
-                        assert kv["upstream"].startswith("127.0.0.1:"), kv
-                        assert int(kv["bytes_out"]) == 5 and kv["retries"] == "0" and kv["upstream_reused"] == "false", kv
+                    assert re.fullmatch(r"\\d{4}-\\d\\d-\\d\\dT\\d\\d:\\d\\d:\\d\\d\\.\\d{3}Z", o["time"]), o
+                    assert list(o)[0] == "time" and "kvpList" not in o and "level" not in o and "message" not in o, o
+                    assert type(o["status"]) is int and type(o["bytes_in"]) is int and type(o["bytes_out"]) is int, o
+                    assert type(o["retries"]) is int and type(o["duration_ms"]) in (int, float), o
+                    assert o["client"] == "127.0.0.1" and "tls_version" not in o and "error" not in o, o
+                    print(o["route"], o["status"], o["method"], o["path"], o.get("query"), o["request_id"],
+                          o.get("header_authorization"), o.get("header_cookie"), o.get("header_x_api_key"), o.get("header_user_agent"))
+                    if o["route"] == "api":
+                        assert o["duration_ms"] >= o["upstream_connect_ms"] >= 0, o
+                        assert o["upstream_first_byte_ms"] >= 0, o
+                        assert o["upstream"].startswith("127.0.0.1:"), o
+                        assert o["bytes_out"] == 5 and o["retries"] == 0 and o["upstream_reused"] is False, o
+                    else:
+                        assert "upstream" not in o and "upstream_reused" not in o and "upstream_connect_ms" not in o, o
                 """, log.toString()).redirectErrorStream(true).start();
         assertThat(py.waitFor(30, TimeUnit.SECONDS)).isTrue();
         String out = new String(py.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(py.exitValue()).as(out).isZero();
         assertThat(out.lines()).hasSize(2);
         assertThat(out.lines().toList().getFirst()).isEqualTo("api 200 GET /api/x token=[redacted]&page=2 log-me [redacted] [redacted] [redacted] test-agent");
-        assertThat(out.lines().toList().get(1)).startsWith("teapot 418 GET /tea");
+        assertThat(out.lines().toList().get(1)).startsWith("teapot 418 GET /tea None");
     }
 
     @Test

@@ -177,9 +177,7 @@ public final class ConfigLoader {
         Admin admin = s.get("admin").flatMap(n -> b.section(n, "admin", Admin.KEYS))
                 .map(AdminSection::read).orElse(Admin.DEFAULT);
         AccessLog log = s.get("access-log").flatMap(n -> b.section(n, "access-log", AccessLog.KEYS))
-                .map(a -> new AccessLog(a.bool("enabled", true), a.string("output").orElse("stdout"),
-                        a.get("headers").isPresent() ? a.strings("headers") : AccessLog.DEFAULT_HEADERS, a.strings("redact-headers"),
-                        a.strings("redact-query"))).orElse(AccessLog.DEFAULT);
+                .map(ConfigLoader::accessLog).orElse(AccessLog.DEFAULT);
         Metrics metrics = s.get("metrics").flatMap(n -> b.section(n, "metrics", Metrics.KEYS))
                 .map(m -> new Metrics(m.bool("enabled", true))).orElse(Metrics.DEFAULT);
         RequestId requestId = s.get("request-id").flatMap(n -> b.section(n, "request-id", RequestId.KEYS))
@@ -246,6 +244,23 @@ public final class ConfigLoader {
             return m;
         }
         return listNode;
+    }
+
+    /** The access-log section: a buffer only for a file (standard output gets each line at once), a flush interval only with it. */
+    private static AccessLog accessLog(Section a) {
+        String output = a.string("output").orElse("stdout");
+        long buffer = a.size("buffer", 1024, 64L * 1024 * 1024).orElse(0L);
+        Duration flush = a.duration("flush-interval", Duration.ofMillis(10), Duration.ofMinutes(1), AccessLog.DEFAULT_FLUSH_INTERVAL);
+        if (buffer > 0 && output.equals("stdout")) {
+            a.binder().error(a.get("buffer").orElseThrow(), a.at("buffer"),
+                    "a buffer needs a file 'output': standard output gets each line as it is written");
+        }
+        if (buffer == 0 && a.get("flush-interval").isPresent()) {
+            a.binder().error(a.get("flush-interval").orElseThrow(), a.at("flush-interval"), "'flush-interval' needs a 'buffer'");
+        }
+        return new AccessLog(a.bool("enabled", true), output,
+                a.get("headers").isPresent() ? a.strings("headers") : AccessLog.DEFAULT_HEADERS, a.strings("redact-headers"),
+                a.strings("redact-query"), buffer, flush);
     }
 
     private static Server server(Section s) {

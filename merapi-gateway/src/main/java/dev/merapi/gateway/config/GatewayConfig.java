@@ -512,23 +512,35 @@ public record GatewayConfig(String source, Server server, List<Listener> listene
     }
 
     /**
-     * The access log: one JSON object per request.
+     * The access log: one flat JSON object per request, one a line.
      *
      * @param enabled whether it is written
      * @param output {@code stdout} or a file path
      * @param headers request headers whose values are logged
      * @param redactHeaders headers whose values are written as {@code [redacted]}, beside the ones always redacted
      * @param redactQuery query parameters whose values are redacted
+     * @param buffer bytes of lines gathered before a write to the file; 0 writes each line as it comes
+     * @param flushInterval with a buffer, the longest a line waits in it before it is written
      */
-    public record AccessLog(boolean enabled, String output, List<String> headers, List<String> redactHeaders, List<String> redactQuery) {
-        public static final List<String> KEYS = List.of("enabled", "output", "headers", "redact-headers", "redact-query");
+    public record AccessLog(boolean enabled, String output, List<String> headers, List<String> redactHeaders, List<String> redactQuery,
+            long buffer, Duration flushInterval) {
+        public static final List<String> KEYS = List.of("enabled", "output", "headers", "redact-headers", "redact-query", "buffer",
+                "flush-interval");
         public static final List<String> DEFAULT_HEADERS = List.of("User-Agent", "Referer");
-        public static final AccessLog DEFAULT = new AccessLog(false, "stdout", DEFAULT_HEADERS, List.of(), List.of());
+        public static final Duration DEFAULT_FLUSH_INTERVAL = Duration.ofSeconds(1);
+        public static final AccessLog DEFAULT = new AccessLog(false, "stdout", DEFAULT_HEADERS, List.of(), List.of(), 0,
+                DEFAULT_FLUSH_INTERVAL);
 
         public AccessLog {
             headers = List.copyOf(headers);
             redactHeaders = List.copyOf(redactHeaders);
             redactQuery = List.copyOf(redactQuery);
+            java.util.Objects.requireNonNull(flushInterval, "flushInterval");
+        }
+
+        /** Whether lines are gathered in a buffer rather than written one at a time. */
+        public boolean buffered() {
+            return buffer > 0;
         }
     }
 

@@ -1,10 +1,11 @@
 package dev.merapi.gateway.observability;
 
 import ch.qos.logback.classic.AsyncAppender;
+import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.LoggerContext;
-import ch.qos.logback.classic.encoder.JsonEncoder;
 import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.classic.spi.LoggingEvent;
 import ch.qos.logback.core.ConsoleAppender;
 import ch.qos.logback.core.FileAppender;
 import ch.qos.logback.core.OutputStreamAppender;
@@ -15,63 +16,94 @@ import java.net.SocketAddress;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.LongAdder;
+import org.jspecify.annotations.Nullable;
 import org.slf4j.LoggerFactory;
-import org.slf4j.spi.LoggingEventBuilder;
+import org.slf4j.event.KeyValuePair;
 
 /**
- * The access log: one JSON object per request, one a line, on the {@code merapi.access} logger, encoded by Logback's
- * {@link JsonEncoder} (the fields are the event's key-value pairs) and written by an {@link AsyncAppender}, so the
- * event loop only queues an event. If the queue (8192 events) is full, events are dropped rather than stall the
- * loop ({@link #dropped()} counts them). Written to standard output (for containers and systemd) or to a file.
+ * The access log: one flat JSON object per request, one a line. The event loop only builds a Logback event (logger
+ * name {@code merapi.access}) whose key-value pairs are the fields, typed (numbers as numbers), and queues it on this
+ * log's own {@link AsyncAppender}; its worker thread encodes it with {@link JsonLinesEncoder} (Jackson's streaming
+ * generator) and writes it. If the queue (8192 events) is full, lines are dropped rather than stall the loop ({@link #dropped()}
+ * counts them). Written to standard output (for containers and systemd, each line as it comes) or to a file, either
+ * line at a time or, with {@code buffer}, gathered and written when the buffer is full, every
+ * {@code flush-interval} and at {@link #close()}.
+ *
+ * <p>The fields, in this order, an absent one left out: {@code time}, {@code client}, {@code method}, {@code host},
+ * {@code path}, {@code query}, {@code status}, {@code bytes_in}, {@code bytes_out}, {@code duration_ms},
+ * {@code upstream_connect_ms}, {@code upstream_first_byte_ms}, {@code upstream_reused}, {@code upstream},
+ * {@code route}, {@code retries}, {@code tls_version}, {@code request_id}, {@code error}, then
+ * {@code header_<name>} for each logged header the request has (lower case, {@code -} as {@code _}).
  *
  * <p>Redaction: the values of {@code Authorization}, {@code Cookie}, {@code Set-Cookie}, {@code Proxy-Authorization}
  * and of the configured headers are written as {@code [redacted]}, as are the values of configured query parameters.
  *
- * <p>Thread-safe. {@link #close()} flushes and stops the appenders.
+ * <p>Thread-safe. {@link #close()} writes what is queued and buffered, then stops the appenders.
  */
 public final class AccessLog implements AutoCloseable {
     /** What a redacted value is written as. */
     public static final String REDACTED = "[redacted]";
     private static final List<String> ALWAYS_REDACTED = List.of("authorization", "cookie", "set-cookie", "proxy-authorization");
+    private static final String FQCN = AccessLog.class.getName();
+    private static final int FIELDS = 18;
+    // boxed statuses, so that a line boxes no status (Integer.valueOf caches only up to 127): 4 KiB once
+    private static final Integer[] STATUSES = new Integer[1000];
     private final Logger logger;
     private final AsyncAppender async;
+    private final OutputStreamAppender<ILoggingEvent> out;
+    private final Optional<ScheduledExecutorService> flusher;
     private final List<String> headers;
-    private final Set<String> redactedHeaders = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
+    private final List<String> headerKeys;
+    private final List<String> headerValues; // the value written: the header's own (null) or REDACTED
     private final Set<String> redactedQuery;
-    private final java.util.concurrent.atomic.LongAdder dropped = new java.util.concurrent.atomic.LongAdder();
+    private final LongAdder dropped = new LongAdder();
+
+    static {
+        for (int i = 0; i < STATUSES.length; i++) {
+            STATUSES[i] = i;
+        }
+    }
 
     private AccessLog(GatewayConfig.AccessLog config, LoggerContext context) {
-        this.headers = config.headers();
+        Set<String> redactedHeaders = new TreeSet<>(String.CASE_INSENSITIVE_ORDER);
         redactedHeaders.addAll(ALWAYS_REDACTED);
         redactedHeaders.addAll(config.redactHeaders());
+        this.headers = config.headers();
+        List<String> keys = new ArrayList<>();
+        List<String> values = new ArrayList<>();
+        for (String name : headers) {
+            keys.add("header_" + name.toLowerCase(Locale.ROOT).replace('-', '_'));
+            values.add(redactedHeaders.contains(name) ? REDACTED : "");
+        }
+        this.headerKeys = List.copyOf(keys);
+        this.headerValues = List.copyOf(values);
         this.redactedQuery = Set.copyOf(config.redactQuery());
-        JsonEncoder encoder = new JsonEncoder();
+        JsonLinesEncoder encoder = new JsonLinesEncoder();
         encoder.setContext(context);
-        encoder.setWithContext(false);
-        encoder.setWithSequenceNumber(false);
-        encoder.setWithNanoseconds(false);
-        encoder.setWithArguments(false);
-        encoder.setWithMDC(false);
-        encoder.setWithThreadName(false);
-        encoder.setWithFormattedMessage(false);
         encoder.start();
-        OutputStreamAppender<ILoggingEvent> out;
         if (config.output().equals("stdout")) {
             ConsoleAppender<ILoggingEvent> console = new ConsoleAppender<>();
             console.setTarget("System.out");
+            console.setImmediateFlush(true);
             out = console;
         } else {
-            FileAppender<ILoggingEvent> file = new FileAppender<>();
+            FileAppender<ILoggingEvent> file = config.buffered() ? new BufferedFileAppender<>(config.buffer()) : new FileAppender<>();
             file.setFile(config.output());
             file.setAppend(true);
+            file.setImmediateFlush(!config.buffered());
             out = file;
         }
         out.setContext(context);
         out.setName("merapi-access-out");
         out.setEncoder(encoder);
-        out.setImmediateFlush(true);
         out.start();
         async = new AsyncAppender();
         async.setContext(context);
@@ -79,25 +111,35 @@ public final class AccessLog implements AutoCloseable {
         async.setQueueSize(8192);
         async.setDiscardingThreshold(0); // access events are INFO: keep them all while there is room
         async.setNeverBlock(true);
+        async.setMaxFlushTime(10_000); // at close, the queue is written before the file is closed
         async.addAppender(out);
         async.start();
-        logger = context.getLogger("merapi.access");
-        logger.setAdditive(false);
-        logger.setLevel(ch.qos.logback.classic.Level.INFO);
-        logger.detachAndStopAllAppenders();
-        logger.addAppender(async);
+        if (out instanceof BufferedFileAppender<ILoggingEvent> buffered) {
+            ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
+                Thread t = new Thread(r, "merapi-access-flush");
+                t.setDaemon(true);
+                return t;
+            });
+            long every = config.flushInterval().toNanos();
+            timer.scheduleWithFixedDelay(buffered::flushBuffer, every, every, TimeUnit.NANOSECONDS);
+            flusher = Optional.of(timer);
+        } else {
+            flusher = Optional.empty();
+        }
+        logger = context.getLogger("merapi.access"); // names the events; they go to this log's appender only
     }
 
     /** The access log a configuration asks for, or none when it is off. */
-    public static java.util.Optional<AccessLog> of(GatewayConfig.AccessLog config) {
+    public static Optional<AccessLog> of(GatewayConfig.AccessLog config) {
         if (!config.enabled() || !(LoggerFactory.getILoggerFactory() instanceof LoggerContext context)) {
-            return java.util.Optional.empty();
+            return Optional.empty();
         }
-        return java.util.Optional.of(new AccessLog(config, context));
+        return Optional.of(new AccessLog(config, context));
     }
 
     /**
-     * One request's line. Called from the event loop in the logging phase; only builds and queues the event.
+     * One request's line. Called from the event loop in the logging phase; only builds and queues the event (one
+     * event, one list of fields; encoding happens on the writer's thread).
      *
      * @param entry what to write
      */
@@ -106,31 +148,58 @@ public final class AccessLog implements AutoCloseable {
             dropped.increment(); // the writer is behind: this line would be dropped by the full queue anyway
             return;
         }
-        LoggingEventBuilder e = logger.atInfo()
-                .addKeyValue("client", address(entry.client()))
-                .addKeyValue("method", entry.request().method())
-                .addKeyValue("host", entry.request().host().orElse("null"))
-                .addKeyValue("path", entry.request().path())
-                .addKeyValue("query", entry.request().query().map(this::redactQuery).orElse(""))
-                .addKeyValue("status", entry.status())
-                .addKeyValue("bytes_in", entry.bytesIn())
-                .addKeyValue("bytes_out", entry.bytesOut())
-                .addKeyValue("duration_ms", entry.durationNanos() / 1_000_000.0)
-                .addKeyValue("upstream_connect_ms", entry.connectNanos() < 0 ? null : entry.connectNanos() / 1_000_000.0)
-                .addKeyValue("upstream_first_byte_ms", entry.firstByteNanos() < 0 ? null : entry.firstByteNanos() / 1_000_000.0)
-                .addKeyValue("upstream_reused", entry.upstream().isEmpty() ? null : entry.reused())
-                .addKeyValue("upstream", entry.upstream())
-                .addKeyValue("route", entry.route())
-                .addKeyValue("retries", entry.retries())
-                .addKeyValue("request_id", entry.requestId())
-                .addKeyValue("error", entry.error());
-        for (String name : headers) {
-            String v = entry.request().header(name).orElse(null);
+        RequestHeader request = entry.request();
+        List<KeyValuePair> fields = new ArrayList<>(FIELDS + headers.size());
+        add(fields, "client", address(entry.client()));
+        add(fields, "method", request.method());
+        add(fields, "host", request.host().orElse(null));
+        add(fields, "path", request.path());
+        String query = request.query().orElse("");
+        add(fields, "query", query.isEmpty() ? null : redactQuery(query));
+        add(fields, "status", status(entry.status()));
+        add(fields, "bytes_in", entry.bytesIn());
+        add(fields, "bytes_out", entry.bytesOut());
+        add(fields, "duration_ms", millis(entry.durationNanos()));
+        if (entry.connectNanos() >= 0) {
+            add(fields, "upstream_connect_ms", millis(entry.connectNanos()));
+        }
+        if (entry.firstByteNanos() >= 0) {
+            add(fields, "upstream_first_byte_ms", millis(entry.firstByteNanos()));
+        }
+        if (!entry.upstream().isEmpty()) {
+            add(fields, "upstream_reused", entry.reused());
+            add(fields, "upstream", entry.upstream());
+        }
+        add(fields, "route", entry.route());
+        add(fields, "retries", entry.retries());
+        add(fields, "tls_version", entry.tlsVersion().orElse(null));
+        add(fields, "request_id", entry.requestId().isEmpty() ? null : entry.requestId());
+        add(fields, "error", entry.error().isEmpty() ? null : entry.error());
+        for (int i = 0; i < headers.size(); i++) {
+            String v = request.header(headers.get(i)).orElse(null);
             if (v != null) {
-                e = e.addKeyValue("header_" + name.toLowerCase(Locale.ROOT).replace('-', '_'), redactedHeaders.contains(name) ? REDACTED : v);
+                String redacted = headerValues.get(i);
+                add(fields, headerKeys.get(i), redacted.isEmpty() ? v : redacted);
             }
         }
-        e.log("access");
+        LoggingEvent event = new LoggingEvent(FQCN, logger, Level.INFO, "access", null, null);
+        event.setKeyValuePairs(fields);
+        async.doAppend(event); // this log's own appender, not the logger's: two gateways in one process keep their own
+    }
+
+    private static void add(List<KeyValuePair> fields, String key, @Nullable Object value) {
+        if (value != null) {
+            fields.add(new KeyValuePair(key, value));
+        }
+    }
+
+    private static Integer status(int status) {
+        return status >= 0 && status < STATUSES.length ? STATUSES[status] : Integer.valueOf(status);
+    }
+
+    /** Milliseconds, to the microsecond. */
+    private static double millis(long nanos) {
+        return Math.floorDiv(nanos, 1_000L) / 1_000.0; // whole microseconds: at most three decimals
     }
 
     /**
@@ -151,10 +220,11 @@ public final class AccessLog implements AutoCloseable {
      *     was ready at once), for the last attempt; -1 if none got a connection
      * @param firstByteNanos from the connection being ready to the upstream response head; -1 if none came
      * @param reused whether the last attempt's upstream connection came from the pool
+     * @param tlsVersion the TLS version of the client's connection, such as {@code TLSv1.3}; empty on plain TCP
      */
     public record Entry(RequestHeader request, SocketAddress client, int status, long bytesIn, long bytesOut, long durationNanos,
             String upstream, String route, int retries, String requestId, String error, long connectNanos, long firstByteNanos,
-            boolean reused) {
+            boolean reused, Optional<String> tlsVersion) {
     }
 
     /** Lines dropped because the writer was behind (the queue was full), since start. */
@@ -190,9 +260,14 @@ public final class AccessLog implements AutoCloseable {
         return a instanceof InetSocketAddress i && i.getAddress() != null ? i.getAddress().getHostAddress() : String.valueOf(a);
     }
 
+    /**
+     * Stops taking lines, writes the queued ones and what the buffer holds, and closes the output. Called once, at
+     * shutdown, after the listeners stopped.
+     */
     @Override
     public void close() {
-        logger.detachAppender(async);
-        async.stop();
+        flusher.ifPresent(ExecutorService::shutdownNow);
+        async.stop(); // its worker writes the queue, then stops the output, which writes the buffer and closes the file
+        out.stop(); // in case the worker did not finish within the flush time: the output's lock orders it after any write
     }
 }

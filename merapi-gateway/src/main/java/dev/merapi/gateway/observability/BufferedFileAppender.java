@@ -1,0 +1,38 @@
+package dev.merapi.gateway.observability;
+
+import ch.qos.logback.core.FileAppender;
+import ch.qos.logback.core.util.FileSize;
+import java.io.IOException;
+import java.io.OutputStream;
+
+/**
+ * A file appender that gathers lines in a buffer of a given size and writes them when it is full, when
+ * {@link #flushBuffer()} is called (by the access log's flush timer) and when it stops; like nginx's
+ * {@code access_log ... buffer=64k flush=1s}.
+ *
+ * <p>Thread-safe: {@link #flushBuffer()} takes the same lock as the appender's writes and its stop.
+ *
+ * @param <E> the event type
+ */
+final class BufferedFileAppender<E> extends FileAppender<E> {
+
+    BufferedFileAppender(long bufferBytes) {
+        setBufferSize(new FileSize(bufferBytes));
+        setImmediateFlush(false);
+    }
+
+    /** Writes what the buffer holds to the file; does nothing once stopped. Called by the flush timer's thread. */
+    void flushBuffer() {
+        streamWriteLock.lock();
+        try {
+            OutputStream out = getOutputStream();
+            if (isStarted() && out != null) {
+                out.flush();
+            }
+        } catch (IOException e) {
+            addError("could not flush " + getFile(), e);
+        } finally {
+            streamWriteLock.unlock();
+        }
+    }
+}
