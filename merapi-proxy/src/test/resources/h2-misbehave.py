@@ -167,6 +167,32 @@ def main():
         while rest:
             piece, rest = rest[:16000], rest[16000:]
             out.append(frame(CONTINUATION, 0 if rest else END_HEADERS, 1, piece))
+    elif scenario == "closed-stream-headers":
+        # RFC 9113 5.1: HEADERS again on a stream that ended normally (request and response both ended)
+        sock.sendall(b"".join(out + [frame(HEADERS, END_HEADERS | END_STREAM, 1, request_block(encoder))]))
+        time.sleep(1)
+        out = [frame(HEADERS, END_HEADERS | END_STREAM, 1, request_block(encoder))]
+    elif scenario == "lower-stream-id":
+        # RFC 9113 5.1.1: a new stream numbered below one already opened
+        out.append(frame(HEADERS, END_HEADERS | END_STREAM, 5, request_block(encoder)))
+        out.append(frame(HEADERS, END_HEADERS | END_STREAM, 3, request_block(encoder)))
+    elif scenario == "late-frames-after-reset":
+        # the server resets stream 1 (a WINDOW_UPDATE of 0 is a stream error); the client's DATA already on its way
+        # to it must be ignored, not end the connection; stream 3 is then served
+        out.append(frame(HEADERS, END_HEADERS, 1, request_block(encoder, "POST", "/up")))
+        out.append(frame(WINDOW_UPDATE, 0, 1, struct.pack(">I", 0)))
+        out.append(frame(DATA, 0, 1, b"late"))
+        out.append(frame(DATA, END_STREAM, 1, b"later"))
+        out.append(frame(HEADERS, END_HEADERS | END_STREAM, 3, request_block(encoder)))
+        sock.sendall(b"".join(out))
+        read_frames(sock, 5)
+        return
+    elif scenario == "headers-never-completed":
+        # stream 1 stays open (a POST whose body never comes), then a header block on stream 3 that never ends: no
+        # CONTINUATION follows, and the connection can carry nothing else until it does
+        out.append(frame(HEADERS, END_HEADERS, 1, request_block(encoder, "POST", "/slow")))
+        block = request_block(encoder, extra=[("x-pad", "v" * 40)])
+        out.append(frame(HEADERS, 0, 3, block[:10]))
     elif scenario == "ping-flood-no-read":
         # never reads: the server's acknowledgements pile up
         sock.sendall(b"".join(out))

@@ -124,7 +124,9 @@ public final class Http2Protocol implements PriorKnowledge {
                 .maxConcurrentStreams(options.maxConcurrentStreams())
                 .initialWindowSize(options.initialStreamWindow())
                 .maxHeaderListSize(http1.limits().maxHeaderBytes());
-        return new CodecBuilder(connection)
+        StreamStateCheck check = new StreamStateCheck();
+        return new CodecBuilder(connection, check)
+                .frameLogger(check)
                 .initialSettings(settings)
                 .validateHeaders(true)
                 .decoderEnforceMaxRstFramesPerWindow(options.maxRstFramesPerWindow(), rstWindowSeconds)
@@ -146,18 +148,24 @@ public final class Http2Protocol implements PriorKnowledge {
         }
     }
 
-    /** Builds the server codec with {@link EventfulCodec}, which records the connection errors a client causes. */
+    /**
+     * Builds the server codec with {@link EventfulCodec}, which records the connection errors a client causes, and with
+     * a {@link StreamStateCheck} as its frame logger, which applies the closed-stream rules the codec cannot.
+     */
     private static final class CodecBuilder extends Http2FrameCodecBuilder {
         private final Http2ServerConnection connection;
+        private final StreamStateCheck check;
 
-        CodecBuilder(Http2ServerConnection connection) {
+        CodecBuilder(Http2ServerConnection connection, StreamStateCheck check) {
             this.connection = connection;
+            this.check = check;
             server(true);
         }
 
         @Override
         protected Http2FrameCodec build(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder,
                 Http2Settings initialSettings) {
+            check.connection(decoder.connection());
             EventfulCodec codec = new EventfulCodec(encoder, decoder, initialSettings, connection);
             codec.gracefulShutdownTimeoutMillis(gracefulShutdownTimeoutMillis());
             return codec;
@@ -189,6 +197,9 @@ public final class Http2Protocol implements PriorKnowledge {
     static String ruleOf(Http2Exception e) {
         String message = String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT);
         if (e.error() == Http2Error.ENHANCE_YOUR_CALM) {
+            if (message.contains("headers timeout")) {
+                return "h2-headers-timeout";
+            }
             if (message.contains("rst")) {
                 return "h2-rapid-reset";
             }

@@ -8,7 +8,6 @@ import dev.merapi.core.protocols.http1.Http1Options;
 import dev.merapi.core.security.LogLimit;
 import dev.merapi.core.security.SecurityEvents;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
@@ -63,32 +62,11 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter implement
     }
 
     /**
-     * The handler that goes in front of the codec (next to the socket) and lets a read through only while the channel
-     * is writable: a client that does not read what it is sent (PING or SETTINGS acknowledgements, responses) is not
-     * read from either, so its frames cannot queue answers without bound.
+     * The handler that goes in front of the codec (next to the socket): it lets a read through only while the channel
+     * is writable, and bounds how long a header block may stay open by the header read timeout; see {@link ReadGate}.
      */
     ChannelHandler readGate() {
-        return new ChannelDuplexHandler() {
-            private boolean held;
-
-            @Override
-            public void read(ChannelHandlerContext ctx) {
-                if (ctx.channel().isWritable()) {
-                    ctx.read();
-                } else {
-                    held = true;
-                }
-            }
-
-            @Override
-            public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-                if (held && ctx.channel().isWritable()) {
-                    held = false;
-                    ctx.read();
-                }
-                ctx.fireChannelWritabilityChanged();
-            }
-        };
+        return new ReadGate(http1.headerReadTimeout().toNanos());
     }
 
     /**
