@@ -7,7 +7,7 @@ Usage: h2-misbehave.py PORT SCENARIO [COUNT]
                                                and "goaway LAST_STREAM CODE" if the server sends GOAWAY)
 Writes frames by hand (HPACK from python3-hpack) over a plain socket to 127.0.0.1:PORT, then reads what the server
 answers for at most 20 seconds and prints one line per notable frame: "goaway LAST_STREAM CODE", "rst STREAM CODE",
-"status STREAM CODE", and "closed" when the server closed the connection. Bounded in frames and time; loopback only.
+"status STREAM CODE", "ping" for a PING from the server, and "closed" when the server closed the connection. Bounded in frames and time; loopback only.
 """
 import socket
 import struct
@@ -30,7 +30,7 @@ def request_block(encoder, method="GET", path="/", extra=()):
                            (":authority", "127.0.0.1")] + list(extra))
 
 
-def read_frames(sock, seconds):
+def read_frames(sock, seconds, ack_pings=False):
     sock.settimeout(0.5)
     decoder = hpack.Decoder()
     decoder.max_header_list_size = 1 << 20
@@ -56,7 +56,11 @@ def read_frames(sock, seconds):
             payload = buf[9:9 + length]
             buf = buf[9 + length:]
             stream &= 0x7FFFFFFF
-            if kind == GOAWAY:
+            if kind == PING and not flags & ACK:
+                print("ping", flush=True)
+                if ack_pings:
+                    sock.sendall(frame(PING, ACK, 0, payload))
+            elif kind == GOAWAY:
                 last, code = struct.unpack(">II", payload[:8])
                 print("goaway %d %d" % (last & 0x7FFFFFFF, code), flush=True)
             elif kind == DATA and flags & END_STREAM:
@@ -193,6 +197,13 @@ def main():
         out.append(frame(HEADERS, END_HEADERS, 1, request_block(encoder, "POST", "/slow")))
         block = request_block(encoder, extra=[("x-pad", "v" * 40)])
         out.append(frame(HEADERS, 0, 3, block[:10]))
+    elif scenario in ("ignore-pings", "answer-pings"):
+        # a stream stays open (a POST whose body never comes); the server's keepalive PINGs are printed, and answered
+        # only by answer-pings, which reads for COUNT seconds
+        out.append(frame(HEADERS, END_HEADERS, 1, request_block(encoder, "POST", "/slow")))
+        sock.sendall(b"".join(out))
+        read_frames(sock, count if scenario == "answer-pings" else 20, ack_pings=scenario == "answer-pings")
+        return
     elif scenario == "ping-flood-no-read":
         # never reads: the server's acknowledgements pile up
         sock.sendall(b"".join(out))

@@ -25,12 +25,16 @@ class Http2FloodIT {
     final ProxyFixture fixture = new ProxyFixture();
 
     private TestServer serve(Http1Options http1) {
+        return serve(http1, Http2Options.DEFAULT);
+    }
+
+    private TestServer serve(Http1Options http1, Http2Options http2) {
         MockOrigin origin = fixture.origin();
         origin.setDispatcher(req -> MockResponse.ok("ok"));
         RecordingProxy proxy = new RecordingProxy(fixture.peer());
         HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         return fixture.closeAfter(TestServer.start(ListeningService.http("t", engine).http1Options(http1)
-                .http2Options(Http2Options.DEFAULT)).checkClosedOnStop(engine.connector()::openConnections));
+                .http2Options(http2)).checkClosedOnStop(engine.connector()::openConnections));
     }
 
     private TestServer serve() {
@@ -154,5 +158,23 @@ class Http2FloodIT {
         assertThat(out).contains("closed").anyMatch(l -> l.matches("goaway \\d+ 11"));
         assertThat(SecurityEvents.count("h2-headers-timeout")).isGreaterThan(before);
         stillServes(server);
+    }
+
+    @Test
+    void aClientThatStopsAnsweringKeepalivePingsIsClosedWhileItsStreamIsOpen() throws Exception {
+        TestServer server = serve(Http1Options.DEFAULT, Http2Options.builder().keepAliveInterval(Duration.ofSeconds(1))
+                .keepAliveTimeout(Duration.ofSeconds(2)).build());
+        List<String> out = misbehave(server, "ignore-pings", 0);
+        assertThat(out).contains("ping", "closed");
+        stillServes(server);
+    }
+
+    @Test
+    void aClientThatAnswersKeepalivePingsKeepsItsConnection() throws Exception {
+        TestServer server = serve(Http1Options.DEFAULT, Http2Options.builder().keepAliveInterval(Duration.ofSeconds(1))
+                .keepAliveTimeout(Duration.ofSeconds(2)).build());
+        List<String> out = misbehave(server, "answer-pings", 6);
+        assertThat(out.stream().filter("ping"::equals).count()).as(String.join("\n", out)).isGreaterThanOrEqualTo(2);
+        assertThat(out).contains("open").doesNotContain("closed");
     }
 }

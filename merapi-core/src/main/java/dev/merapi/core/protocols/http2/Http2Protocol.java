@@ -92,7 +92,7 @@ public final class Http2Protocol implements PriorKnowledge {
 
     @Override
     public void takeOver(Channel channel, ByteBuf received) {
-        Http2ServerConnection connection = new Http2ServerConnection(app, http1, tracker);
+        Http2ServerConnection connection = new Http2ServerConnection(app, http1, options, tracker);
         if (!tracker.add(connection)) {
             received.release();
             channel.close();

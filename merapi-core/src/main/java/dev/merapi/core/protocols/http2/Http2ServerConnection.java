@@ -12,10 +12,12 @@ import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameStreamException;
+import io.netty.handler.codec.http2.Http2PingFrame;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import java.io.IOException;
@@ -28,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * stream multiplexer, makes an {@link Http2StreamSession} of each stream the client opens, and owns what belongs to
  * the connection rather than a stream: reading (only while the client takes what is written, so a client that never
  * reads cannot make the connection buffer without bound), the write timeout, the idle timeout between streams (the
- * HTTP/1 keep-alive timeout) and graceful shutdown (GOAWAY, then open streams finish).
+ * HTTP/1 keep-alive timeout), the PING keepalive ({@link Http2Options#keepAliveInterval}) and graceful shutdown
+ * (GOAWAY, then open streams finish).
  *
  * <p>AUTO_READ stays off: the connection reads again after each read while the channel is writable, and when it
  * becomes writable again. Netty's codec also asks for reads on its own, so a {@link #readGate()} in front of it holds
@@ -43,6 +46,7 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter implement
 
     private final HttpServerApp app;
     private final Http1Options http1;
+    private final Http2Options options;
     private final ConnectionTracker tracker;
     private final int hash = ThreadLocalRandom.current().nextInt();
 
@@ -50,14 +54,21 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter implement
     private Channel channel;
     private Deadline idleTimer;
     private Deadline writeTimer;
+    private Deadline pingTimer;
+    private Deadline pingAckTimer;
+    /** When something was last read from the client, on the event loop's ticker. */
+    private long lastReadNanos;
+    /** The payload of the PING waiting for its acknowledgement. */
+    private long pingPayload;
     private int openStreams;
     private int streams;
     private boolean readSuspended;
     private boolean shuttingDown;
 
-    Http2ServerConnection(HttpServerApp app, Http1Options http1, ConnectionTracker tracker) {
+    Http2ServerConnection(HttpServerApp app, Http1Options http1, Http2Options options, ConnectionTracker tracker) {
         this.app = app;
         this.http1 = http1;
+        this.options = options;
         this.tracker = tracker;
     }
 
@@ -149,13 +160,59 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter implement
         this.channel = ctx.channel();
         this.idleTimer = new Deadline(ctx.executor(), this::onIdleTimeout);
         this.writeTimer = new Deadline(ctx.executor(), this::onWriteTimeout);
+        this.pingTimer = new Deadline(ctx.executor(), this::onPingDue);
+        this.pingAckTimer = new Deadline(ctx.executor(), this::onPingAckTimeout);
         idleTimer.arm(http1.keepAliveTimeout().toNanos());
+        lastReadNanos = ctx.executor().ticker().nanoTime();
+        if (options.keepAlive()) {
+            pingTimer.arm(options.keepAliveInterval().toNanos());
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof Http2PingFrame ping && ping.ack() && pingAckTimer.isArmed() && ping.content() == pingPayload) {
+            pingAckTimer.disarm();
+        }
+        ctx.fireChannelRead(msg);
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        lastReadNanos = ctx.executor().ticker().nanoTime();
         ctx.fireChannelReadComplete();
         readMore();
+    }
+
+    /**
+     * The keepalive: nothing read for a whole interval sends a PING (unless one is already waiting for its
+     * acknowledgement); something read meanwhile puts the next check an interval after it.
+     */
+    private void onPingDue() {
+        if (!channel.isActive()) {
+            return;
+        }
+        long interval = options.keepAliveInterval().toNanos();
+        long idle = ctx.executor().ticker().nanoTime() - lastReadNanos;
+        if (idle < interval) {
+            pingTimer.arm(interval - idle);
+            return;
+        }
+        if (!pingAckTimer.isArmed()) {
+            pingPayload = ThreadLocalRandom.current().nextLong();
+            ctx.writeAndFlush(new DefaultHttp2PingFrame(pingPayload), ctx.voidPromise());
+            pingAckTimer.arm(options.keepAliveTimeout().toNanos());
+        }
+        pingTimer.arm(interval);
+    }
+
+    /** The client did not acknowledge the keepalive PING in time: it is gone, or too slow to keep. */
+    private void onPingAckTimeout() {
+        log.debug("HTTP/2 keepalive PING not acknowledged by {} within {}", channel.remoteAddress(),
+                options.keepAliveTimeout());
+        // past the codec, whose close is graceful (GOAWAY, then wait for the open streams): the client is gone
+        ChannelHandlerContext first = channel.pipeline().firstContext();
+        (first != null ? first : ctx).close();
     }
 
     private void readMore() {
@@ -187,6 +244,8 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter implement
     public void channelInactive(ChannelHandlerContext ctx) {
         idleTimer.cancel();
         writeTimer.cancel();
+        pingTimer.cancel();
+        pingAckTimer.cancel();
         tracker.remove(this);
         ctx.fireChannelInactive();
     }
