@@ -210,9 +210,7 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter implement
     private void onPingAckTimeout() {
         log.debug("HTTP/2 keepalive PING not acknowledged by {} within {}", channel.remoteAddress(),
                 options.keepAliveTimeout());
-        // past the codec, whose close is graceful (GOAWAY, then wait for the open streams): the client is gone
-        ChannelHandlerContext first = channel.pipeline().firstContext();
-        (first != null ? first : ctx).close();
+        closeNow();
     }
 
     private void readMore() {
@@ -275,9 +273,24 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter implement
         ctx.close(); // the codec's graceful close: GOAWAY with the last stream id, close once no stream is open
     }
 
-    /** The codec met a connection error and is sending GOAWAY for it. */
+    /**
+     * The codec met a connection error and is sending GOAWAY for it; it closes the connection once that is written,
+     * which a client that reads nothing never lets happen: the write timeout then closes it.
+     */
     void connectionError(Http2Exception e) {
         log.debug("HTTP/2 connection error from {}: {}", channel.remoteAddress(), e.getMessage());
+        if (!writeTimer.isArmed()) {
+            writeTimer.arm(http1.writeTimeout().toNanos());
+        }
+    }
+
+    /**
+     * Closes the connection at once, past the codec, whose close is graceful (GOAWAY written, then the open streams
+     * awaited): for a client that is gone or takes nothing of what is written.
+     */
+    private void closeNow() {
+        ChannelHandlerContext first = channel.pipeline().firstContext();
+        (first != null ? first : ctx).close();
     }
 
     private void streamOpened() {
@@ -303,6 +316,6 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter implement
     private void onWriteTimeout() {
         log.debug("HTTP/2 write timeout to {}", channel.remoteAddress());
         SecurityEvents.record("h2-peer-not-reading", channel.remoteAddress(), channel.localAddress(), 0);
-        channel.close();
+        closeNow();
     }
 }
