@@ -28,6 +28,7 @@ targets=(
   RequestTargetFuzzTest#validHost
   merapi-core:dev.merapi.core.tls.TlsInputsFuzzTest#pem
   merapi-core:dev.merapi.core.tls.TlsInputsFuzzTest#serverName
+  merapi-core:dev.merapi.core.protocols.http2.Http2FramesFuzzTest#frames
 )
 
 export JAZZER_INSTRUMENTATION_INCLUDES='dev.merapi.**:io.netty.handler.codec.**'

@@ -7,7 +7,7 @@ Usage: h2-misbehave.py PORT SCENARIO [COUNT]
                                                and "goaway LAST_STREAM CODE" if the server sends GOAWAY)
 Writes frames by hand (HPACK from python3-hpack) over a plain socket to 127.0.0.1:PORT, then reads what the server
 answers for at most 20 seconds and prints one line per notable frame: "goaway LAST_STREAM CODE", "rst STREAM CODE",
-"status STREAM CODE", and "closed" when the server closed the connection. Bounded in frames and time; loopback only.
+"status STREAM CODE", "ping" for a PING from the server, and "closed" when the server closed the connection. Bounded in frames and time; loopback only.
 """
 import socket
 import struct
@@ -30,7 +30,7 @@ def request_block(encoder, method="GET", path="/", extra=()):
                            (":authority", "127.0.0.1")] + list(extra))
 
 
-def read_frames(sock, seconds):
+def read_frames(sock, seconds, ack_pings=False):
     sock.settimeout(0.5)
     decoder = hpack.Decoder()
     decoder.max_header_list_size = 1 << 20
@@ -56,7 +56,11 @@ def read_frames(sock, seconds):
             payload = buf[9:9 + length]
             buf = buf[9 + length:]
             stream &= 0x7FFFFFFF
-            if kind == GOAWAY:
+            if kind == PING and not flags & ACK:
+                print("ping", flush=True)
+                if ack_pings:
+                    sock.sendall(frame(PING, ACK, 0, payload))
+            elif kind == GOAWAY:
                 last, code = struct.unpack(">II", payload[:8])
                 print("goaway %d %d" % (last & 0x7FFFFFFF, code), flush=True)
             elif kind == DATA and flags & END_STREAM:
@@ -167,6 +171,39 @@ def main():
         while rest:
             piece, rest = rest[:16000], rest[16000:]
             out.append(frame(CONTINUATION, 0 if rest else END_HEADERS, 1, piece))
+    elif scenario == "closed-stream-headers":
+        # RFC 9113 5.1: HEADERS again on a stream that ended normally (request and response both ended)
+        sock.sendall(b"".join(out + [frame(HEADERS, END_HEADERS | END_STREAM, 1, request_block(encoder))]))
+        time.sleep(1)
+        out = [frame(HEADERS, END_HEADERS | END_STREAM, 1, request_block(encoder))]
+    elif scenario == "lower-stream-id":
+        # RFC 9113 5.1.1: a new stream numbered below one already opened
+        out.append(frame(HEADERS, END_HEADERS | END_STREAM, 5, request_block(encoder)))
+        out.append(frame(HEADERS, END_HEADERS | END_STREAM, 3, request_block(encoder)))
+    elif scenario == "late-frames-after-reset":
+        # the server resets stream 1 (a WINDOW_UPDATE of 0 is a stream error); the client's DATA already on its way
+        # to it must be ignored, not end the connection; stream 3 is then served
+        out.append(frame(HEADERS, END_HEADERS, 1, request_block(encoder, "POST", "/up")))
+        out.append(frame(WINDOW_UPDATE, 0, 1, struct.pack(">I", 0)))
+        out.append(frame(DATA, 0, 1, b"late"))
+        out.append(frame(DATA, END_STREAM, 1, b"later"))
+        out.append(frame(HEADERS, END_HEADERS | END_STREAM, 3, request_block(encoder)))
+        sock.sendall(b"".join(out))
+        read_frames(sock, 5)
+        return
+    elif scenario == "headers-never-completed":
+        # stream 1 stays open (a POST whose body never comes), then a header block on stream 3 that never ends: no
+        # CONTINUATION follows, and the connection can carry nothing else until it does
+        out.append(frame(HEADERS, END_HEADERS, 1, request_block(encoder, "POST", "/slow")))
+        block = request_block(encoder, extra=[("x-pad", "v" * 40)])
+        out.append(frame(HEADERS, 0, 3, block[:10]))
+    elif scenario in ("ignore-pings", "answer-pings"):
+        # a stream stays open (a POST whose body never comes); the server's keepalive PINGs are printed, and answered
+        # only by answer-pings, which reads for COUNT seconds
+        out.append(frame(HEADERS, END_HEADERS, 1, request_block(encoder, "POST", "/slow")))
+        sock.sendall(b"".join(out))
+        read_frames(sock, count if scenario == "answer-pings" else 20, ack_pings=scenario == "answer-pings")
+        return
     elif scenario == "ping-flood-no-read":
         # never reads: the server's acknowledgements pile up
         sock.sendall(b"".join(out))

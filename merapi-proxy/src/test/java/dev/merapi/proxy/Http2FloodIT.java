@@ -15,21 +15,26 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
 /**
- * HTTP/2 flood defences, each proved with a client that misbehaves on purpose over a real socket (frames written by
- * hand by {@code h2-misbehave.py}, python3-h2's HPACK): the connection gets GOAWAY with the right error code (or the
- * stream a reset, or the request 431), the event is counted under its rule, and the proxy keeps serving.
+ * HTTP/2 flood defences and stream-state rules, each proved with a client that misbehaves on purpose over a real
+ * socket (frames written by hand by {@code h2-misbehave.py}, python3-h2's HPACK): the connection gets GOAWAY with the
+ * right error code (or the stream a reset, or the request 431), the event is counted under its rule, and the proxy
+ * keeps serving.
  */
 class Http2FloodIT {
     @RegisterExtension
     final ProxyFixture fixture = new ProxyFixture();
 
     private TestServer serve(Http1Options http1) {
+        return serve(http1, Http2Options.DEFAULT);
+    }
+
+    private TestServer serve(Http1Options http1, Http2Options http2) {
         MockOrigin origin = fixture.origin();
         origin.setDispatcher(req -> MockResponse.ok("ok"));
         RecordingProxy proxy = new RecordingProxy(fixture.peer());
         HttpProxy<RecordingProxy.Ctx> engine = HttpProxy.of(proxy, ProxyOptions.DEFAULT);
         return fixture.closeAfter(TestServer.start(ListeningService.http("t", engine).http1Options(http1)
-                .http2Options(Http2Options.DEFAULT)).checkClosedOnStop(engine.connector()::openConnections));
+                .http2Options(http2)).checkClosedOnStop(engine.connector()::openConnections));
     }
 
     private TestServer serve() {
@@ -119,5 +124,57 @@ class Http2FloodIT {
         assertThat(out).contains("closed");
         assertThat(SecurityEvents.count("h2-peer-not-reading") + SecurityEvents.count("h2-control-flood")).isGreaterThan(before);
         stillServes(server);
+    }
+
+    @Test
+    void headersOnAStreamThatEndedNormallyGetGoAwayStreamClosed() throws Exception {
+        TestServer server = serve();
+        List<String> out = misbehave(server, "closed-stream-headers", 0);
+        assertThat(out).contains("status 1 200", "closed").anyMatch(l -> l.matches("goaway \\d+ 5"));
+        stillServes(server);
+    }
+
+    @Test
+    void aNewStreamNumberedBelowOneAlreadyOpenedGetsGoAwayProtocolError() throws Exception {
+        TestServer server = serve();
+        List<String> out = misbehave(server, "lower-stream-id", 0);
+        assertThat(out).contains("closed").doesNotContain("status 3 200").anyMatch(l -> l.matches("goaway \\d+ 1"));
+        stillServes(server);
+    }
+
+    @Test
+    void lateFramesOnAStreamMerapiResetAreIgnoredAndTheConnectionGoesOn() throws Exception {
+        TestServer server = serve();
+        List<String> out = misbehave(server, "late-frames-after-reset", 0);
+        assertThat(out).contains("rst 1 1", "status 3 200", "open").noneMatch(l -> l.startsWith("goaway "));
+    }
+
+    @Test
+    void aHeaderBlockNeverCompletedGetsGoAwayAfterTheHeaderReadTimeoutWhileAnotherStreamIsOpen() throws Exception {
+        // the idle timeout (60 s) does not run while stream 1 is open, and the script reads for 20 s
+        TestServer server = serve(Http1Options.builder().headerReadTimeout(Duration.ofSeconds(1)).build());
+        long before = SecurityEvents.count("h2-headers-timeout");
+        List<String> out = misbehave(server, "headers-never-completed", 0);
+        assertThat(out).contains("closed").anyMatch(l -> l.matches("goaway \\d+ 11"));
+        assertThat(SecurityEvents.count("h2-headers-timeout")).isGreaterThan(before);
+        stillServes(server);
+    }
+
+    @Test
+    void aClientThatStopsAnsweringKeepalivePingsIsClosedWhileItsStreamIsOpen() throws Exception {
+        TestServer server = serve(Http1Options.DEFAULT, Http2Options.builder().keepAliveInterval(Duration.ofSeconds(1))
+                .keepAliveTimeout(Duration.ofSeconds(2)).build());
+        List<String> out = misbehave(server, "ignore-pings", 0);
+        assertThat(out).contains("ping", "closed");
+        stillServes(server);
+    }
+
+    @Test
+    void aClientThatAnswersKeepalivePingsKeepsItsConnection() throws Exception {
+        TestServer server = serve(Http1Options.DEFAULT, Http2Options.builder().keepAliveInterval(Duration.ofSeconds(1))
+                .keepAliveTimeout(Duration.ofSeconds(2)).build());
+        List<String> out = misbehave(server, "answer-pings", 6);
+        assertThat(out.stream().filter("ping"::equals).count()).as(String.join("\n", out)).isGreaterThanOrEqualTo(2);
+        assertThat(out).contains("open").doesNotContain("closed");
     }
 }

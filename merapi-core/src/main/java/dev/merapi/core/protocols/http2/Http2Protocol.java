@@ -92,7 +92,7 @@ public final class Http2Protocol implements PriorKnowledge {
 
     @Override
     public void takeOver(Channel channel, ByteBuf received) {
-        Http2ServerConnection connection = new Http2ServerConnection(app, http1, tracker);
+        Http2ServerConnection connection = new Http2ServerConnection(app, http1, options, tracker);
         if (!tracker.add(connection)) {
             received.release();
             channel.close();
@@ -126,7 +126,9 @@ public final class Http2Protocol implements PriorKnowledge {
                 .maxHeaderListSize(http1.limits().maxHeaderBytes())
                 // RFC 8441: WebSocket (and other upgrades) over a stream, as extended CONNECT; the application decides
                 .connectProtocolEnabled(true);
-        return new CodecBuilder(connection)
+        StreamStateCheck check = new StreamStateCheck();
+        return new CodecBuilder(connection, check)
+                .frameLogger(check)
                 .initialSettings(settings)
                 .validateHeaders(true)
                 .decoderEnforceMaxRstFramesPerWindow(options.maxRstFramesPerWindow(), rstWindowSeconds)
@@ -148,18 +150,24 @@ public final class Http2Protocol implements PriorKnowledge {
         }
     }
 
-    /** Builds the server codec with {@link EventfulCodec}, which records the connection errors a client causes. */
+    /**
+     * Builds the server codec with {@link EventfulCodec}, which records the connection errors a client causes, and with
+     * a {@link StreamStateCheck} as its frame logger, which applies the closed-stream rules the codec cannot.
+     */
     private static final class CodecBuilder extends Http2FrameCodecBuilder {
         private final Http2ServerConnection connection;
+        private final StreamStateCheck check;
 
-        CodecBuilder(Http2ServerConnection connection) {
+        CodecBuilder(Http2ServerConnection connection, StreamStateCheck check) {
             this.connection = connection;
+            this.check = check;
             server(true);
         }
 
         @Override
         protected Http2FrameCodec build(Http2ConnectionDecoder decoder, Http2ConnectionEncoder encoder,
                 Http2Settings initialSettings) {
+            check.connection(decoder.connection());
             EventfulCodec codec = new EventfulCodec(encoder, decoder, initialSettings, connection);
             codec.gracefulShutdownTimeoutMillis(gracefulShutdownTimeoutMillis());
             return codec;
@@ -191,6 +199,9 @@ public final class Http2Protocol implements PriorKnowledge {
     static String ruleOf(Http2Exception e) {
         String message = String.valueOf(e.getMessage()).toLowerCase(Locale.ROOT);
         if (e.error() == Http2Error.ENHANCE_YOUR_CALM) {
+            if (message.contains("headers timeout")) {
+                return "h2-headers-timeout";
+            }
             if (message.contains("rst")) {
                 return "h2-rapid-reset";
             }

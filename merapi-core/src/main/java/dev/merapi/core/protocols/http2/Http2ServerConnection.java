@@ -8,15 +8,16 @@ import dev.merapi.core.protocols.http1.Http1Options;
 import dev.merapi.core.security.LogLimit;
 import dev.merapi.core.security.SecurityEvents;
 import io.netty.channel.Channel;
-import io.netty.channel.ChannelDuplexHandler;
 import io.netty.channel.ChannelHandler;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
+import io.netty.handler.codec.http2.DefaultHttp2PingFrame;
 import io.netty.handler.codec.http2.DefaultHttp2ResetFrame;
 import io.netty.handler.codec.http2.Http2Error;
 import io.netty.handler.codec.http2.Http2Exception;
 import io.netty.handler.codec.http2.Http2FrameStreamException;
+import io.netty.handler.codec.http2.Http2PingFrame;
 import io.netty.handler.codec.http2.Http2Stream;
 import io.netty.handler.codec.http2.Http2StreamChannel;
 import java.io.IOException;
@@ -29,7 +30,8 @@ import org.slf4j.LoggerFactory;
  * stream multiplexer, makes an {@link Http2StreamSession} of each stream the client opens, and owns what belongs to
  * the connection rather than a stream: reading (only while the client takes what is written, so a client that never
  * reads cannot make the connection buffer without bound), the write timeout, the idle timeout between streams (the
- * HTTP/1 keep-alive timeout) and graceful shutdown (GOAWAY, then open streams finish).
+ * HTTP/1 keep-alive timeout), the PING keepalive ({@link Http2Options#keepAliveInterval}) and graceful shutdown
+ * (GOAWAY, then open streams finish).
  *
  * <p>AUTO_READ stays off: the connection reads again after each read while the channel is writable, and when it
  * becomes writable again. Netty's codec also asks for reads on its own, so a {@link #readGate()} in front of it holds
@@ -44,6 +46,7 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter implement
 
     private final HttpServerApp app;
     private final Http1Options http1;
+    private final Http2Options options;
     private final ConnectionTracker tracker;
     private final int hash = ThreadLocalRandom.current().nextInt();
 
@@ -51,44 +54,30 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter implement
     private Channel channel;
     private Deadline idleTimer;
     private Deadline writeTimer;
+    private Deadline pingTimer;
+    private Deadline pingAckTimer;
+    /** When something was last read from the client, on the event loop's ticker. */
+    private long lastReadNanos;
+    /** The payload of the PING waiting for its acknowledgement. */
+    private long pingPayload;
     private int openStreams;
     private int streams;
     private boolean readSuspended;
     private boolean shuttingDown;
 
-    Http2ServerConnection(HttpServerApp app, Http1Options http1, ConnectionTracker tracker) {
+    Http2ServerConnection(HttpServerApp app, Http1Options http1, Http2Options options, ConnectionTracker tracker) {
         this.app = app;
         this.http1 = http1;
+        this.options = options;
         this.tracker = tracker;
     }
 
     /**
-     * The handler that goes in front of the codec (next to the socket) and lets a read through only while the channel
-     * is writable: a client that does not read what it is sent (PING or SETTINGS acknowledgements, responses) is not
-     * read from either, so its frames cannot queue answers without bound.
+     * The handler that goes in front of the codec (next to the socket): it lets a read through only while the channel
+     * is writable, and bounds how long a header block may stay open by the header read timeout; see {@link ReadGate}.
      */
     ChannelHandler readGate() {
-        return new ChannelDuplexHandler() {
-            private boolean held;
-
-            @Override
-            public void read(ChannelHandlerContext ctx) {
-                if (ctx.channel().isWritable()) {
-                    ctx.read();
-                } else {
-                    held = true;
-                }
-            }
-
-            @Override
-            public void channelWritabilityChanged(ChannelHandlerContext ctx) {
-                if (held && ctx.channel().isWritable()) {
-                    held = false;
-                    ctx.read();
-                }
-                ctx.fireChannelWritabilityChanged();
-            }
-        };
+        return new ReadGate(http1.headerReadTimeout().toNanos());
     }
 
     /**
@@ -171,13 +160,57 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter implement
         this.channel = ctx.channel();
         this.idleTimer = new Deadline(ctx.executor(), this::onIdleTimeout);
         this.writeTimer = new Deadline(ctx.executor(), this::onWriteTimeout);
+        this.pingTimer = new Deadline(ctx.executor(), this::onPingDue);
+        this.pingAckTimer = new Deadline(ctx.executor(), this::onPingAckTimeout);
         idleTimer.arm(http1.keepAliveTimeout().toNanos());
+        lastReadNanos = ctx.executor().ticker().nanoTime();
+        if (options.keepAlive()) {
+            pingTimer.arm(options.keepAliveInterval().toNanos());
+        }
+    }
+
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+        if (msg instanceof Http2PingFrame ping && ping.ack() && pingAckTimer.isArmed() && ping.content() == pingPayload) {
+            pingAckTimer.disarm();
+        }
+        ctx.fireChannelRead(msg);
     }
 
     @Override
     public void channelReadComplete(ChannelHandlerContext ctx) {
+        lastReadNanos = ctx.executor().ticker().nanoTime();
         ctx.fireChannelReadComplete();
         readMore();
+    }
+
+    /**
+     * The keepalive: nothing read for a whole interval sends a PING (unless one is already waiting for its
+     * acknowledgement); something read meanwhile puts the next check an interval after it.
+     */
+    private void onPingDue() {
+        if (!channel.isActive()) {
+            return;
+        }
+        long interval = options.keepAliveInterval().toNanos();
+        long idle = ctx.executor().ticker().nanoTime() - lastReadNanos;
+        if (idle < interval) {
+            pingTimer.arm(interval - idle);
+            return;
+        }
+        if (!pingAckTimer.isArmed()) {
+            pingPayload = ThreadLocalRandom.current().nextLong();
+            ctx.writeAndFlush(new DefaultHttp2PingFrame(pingPayload), ctx.voidPromise());
+            pingAckTimer.arm(options.keepAliveTimeout().toNanos());
+        }
+        pingTimer.arm(interval);
+    }
+
+    /** The client did not acknowledge the keepalive PING in time: it is gone, or too slow to keep. */
+    private void onPingAckTimeout() {
+        log.debug("HTTP/2 keepalive PING not acknowledged by {} within {}", channel.remoteAddress(),
+                options.keepAliveTimeout());
+        closeNow();
     }
 
     private void readMore() {
@@ -209,6 +242,8 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter implement
     public void channelInactive(ChannelHandlerContext ctx) {
         idleTimer.cancel();
         writeTimer.cancel();
+        pingTimer.cancel();
+        pingAckTimer.cancel();
         tracker.remove(this);
         ctx.fireChannelInactive();
     }
@@ -238,9 +273,24 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter implement
         ctx.close(); // the codec's graceful close: GOAWAY with the last stream id, close once no stream is open
     }
 
-    /** The codec met a connection error and is sending GOAWAY for it. */
+    /**
+     * The codec met a connection error and is sending GOAWAY for it; it closes the connection once that is written,
+     * which a client that reads nothing never lets happen: the write timeout then closes it.
+     */
     void connectionError(Http2Exception e) {
         log.debug("HTTP/2 connection error from {}: {}", channel.remoteAddress(), e.getMessage());
+        if (!writeTimer.isArmed()) {
+            writeTimer.arm(http1.writeTimeout().toNanos());
+        }
+    }
+
+    /**
+     * Closes the connection at once, past the codec, whose close is graceful (GOAWAY written, then the open streams
+     * awaited): for a client that is gone or takes nothing of what is written.
+     */
+    private void closeNow() {
+        ChannelHandlerContext first = channel.pipeline().firstContext();
+        (first != null ? first : ctx).close();
     }
 
     private void streamOpened() {
@@ -266,6 +316,6 @@ final class Http2ServerConnection extends ChannelInboundHandlerAdapter implement
     private void onWriteTimeout() {
         log.debug("HTTP/2 write timeout to {}", channel.remoteAddress());
         SecurityEvents.record("h2-peer-not-reading", channel.remoteAddress(), channel.localAddress(), 0);
-        channel.close();
+        closeNow();
     }
 }
