@@ -16,9 +16,18 @@ import java.io.OutputStream;
  */
 final class BufferedFileAppender<E> extends FileAppender<E> {
 
+    private final long bufferBytes;
+
     BufferedFileAppender(long bufferBytes) {
-        setBufferSize(new FileSize(bufferBytes));
+        this.bufferBytes = bufferBytes;
         setImmediateFlush(false);
+    }
+
+    /** Sets the buffer here rather than in the constructor, once the appender has its context to report to. */
+    @Override
+    public void start() {
+        setBufferSize(new FileSize(bufferBytes));
+        super.start();
     }
 
     /** Writes what the buffer holds to the file; does nothing once stopped. Called by the flush timer's thread. */
