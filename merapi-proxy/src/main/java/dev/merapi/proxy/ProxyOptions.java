@@ -75,14 +75,7 @@ public record ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUps
         Objects.requireNonNull(tunnels, "tunnels");
     }
 
-    /** The options before {@link #grpcWeb()} existed, with the bridge off. */
-    public ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUpstreamPerLoop,
-            boolean splice, String via, ForwardedHeaders forwardedHeaders, int maxSplicePipesPerLoop, TunnelOptions tunnels) {
-        this(maxRetries, replayBufferBytes, maxIdleUpstreamPerLoop, splice, via, forwardedHeaders, maxSplicePipesPerLoop,
-                tunnels, false);
-    }
-
-    /** The options before {@link #tunnels()} existed, with {@link TunnelOptions#DEFAULT}. */
+    /** The options without tunnels or the gRPC-web bridge: {@link TunnelOptions#DEFAULT}, {@code grpcWeb} off. */
     public ProxyOptions(int maxRetries, int replayBufferBytes, int maxIdleUpstreamPerLoop,
             boolean splice, String via, ForwardedHeaders forwardedHeaders, int maxSplicePipesPerLoop) {
         this(maxRetries, replayBufferBytes, maxIdleUpstreamPerLoop, splice, via, forwardedHeaders, maxSplicePipesPerLoop,
