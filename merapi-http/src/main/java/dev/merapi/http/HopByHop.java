@@ -97,13 +97,9 @@ public final class HopByHop {
         }
     }
 
-    /**
-     * The single read pass, then a removal walk if it found anything; whether a TE field listed trailers. The read
-     * pass marks the fixed fields it saw in a bit set (fields past the 64th are checked again instead).
-     */
+    /** The single read pass, then a removal walk if it found anything; whether a TE field listed trailers. */
     private static boolean stripFields(Headers headers) {
         List<String> named = List.of();
-        long fixed = 0;
         boolean found = false;
         boolean trailers = false;
         int size = headers.size();
@@ -111,7 +107,6 @@ public final class HopByHop {
             String name = headers.name(i);
             if (isFixed(name)) {
                 found = true;
-                fixed |= i < 64 ? 1L << i : 0;
                 if (name.length() == 10 && (name.charAt(0) | 0x20) == 'c') {
                     named = addTokens(named, headers.value(i));
                 } else if (name.length() == 2 && !trailers) {
@@ -121,8 +116,8 @@ public final class HopByHop {
         }
         if (found) {
             for (int i = size - 1; i >= 0; i--) {
-                boolean drop = i < 64 ? (fixed >>> i & 1) != 0 : isFixed(headers.name(i));
-                if (drop || (!named.isEmpty() && isNamed(named, headers.name(i)))) {
+                String name = headers.name(i);
+                if (isFixed(name) || (!named.isEmpty() && isNamed(named, name))) {
                     headers.removeAt(i);
                 }
             }
