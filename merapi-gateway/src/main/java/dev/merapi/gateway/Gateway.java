@@ -155,6 +155,10 @@ final class Gateway implements GatewayControl {
         }
         server.addService(BackgroundService.every("tls-certificate-watch", CERTIFICATE_CHECK,
                 () -> certificates.values().forEach(CertificateStore::reloadIfChanged)));
+        if (config.accessLog().buffered()) {
+            accessLog.ifPresent(a -> server.addService(BackgroundService.every("access-log-flush",
+                    config.accessLog().flushInterval(), a::flush)));
+        }
         if (config.admin().enabled()) {
             AdminApp adminApp = AdminApp.of(metrics, ready::get, config.admin(), this);
             ListenerConfig.Builder ac = ListenerConfig.tcp(config.admin().address()).toBuilder().http2(false); // the admin API is HTTP/1.1 only, ALPN included

@@ -19,10 +19,6 @@ import java.util.Locale;
 import java.util.Optional;
 import java.util.Set;
 import java.util.TreeSet;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.LongAdder;
 import org.jspecify.annotations.Nullable;
 import org.slf4j.LoggerFactory;
@@ -34,8 +30,8 @@ import org.slf4j.event.KeyValuePair;
  * log's own {@link AsyncAppender}; its worker thread encodes it with {@link JsonLinesEncoder} (Jackson's streaming
  * generator) and writes it. If the queue (8192 events) is full, lines are dropped rather than stall the loop ({@link #dropped()}
  * counts them). Written to standard output (for containers and systemd, each line as it comes) or to a file, either
- * line at a time or, with {@code buffer}, gathered and written when the buffer is full, every
- * {@code flush-interval} and at {@link #close()}.
+ * line at a time or, with {@code buffer}, gathered and written when the buffer is full, at each {@link #flush()}
+ * (every {@code flush-interval}) and at {@link #close()}.
  *
  * <p>The fields, in this order, an absent one left out: {@code time}, {@code client}, {@code method}, {@code host},
  * {@code path}, {@code query}, {@code status}, {@code bytes_in}, {@code bytes_out}, {@code duration_ms},
@@ -59,7 +55,6 @@ public final class AccessLog implements AutoCloseable {
     private final Logger logger;
     private final AsyncAppender async;
     private final OutputStreamAppender<ILoggingEvent> out;
-    private final Optional<ScheduledExecutorService> flusher;
     private final List<String> headers;
     private final List<String> headerKeys;
     private final List<String> headerValues; // the value written: the header's own (null) or REDACTED
@@ -114,18 +109,6 @@ public final class AccessLog implements AutoCloseable {
         async.setMaxFlushTime(10_000); // at close, the queue is written before the file is closed
         async.addAppender(out);
         async.start();
-        if (out instanceof BufferedFileAppender<ILoggingEvent> buffered) {
-            ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor(r -> {
-                Thread t = new Thread(r, "merapi-access-flush");
-                t.setDaemon(true);
-                return t;
-            });
-            long every = config.flushInterval().toNanos();
-            timer.scheduleWithFixedDelay(buffered::flushBuffer, every, every, TimeUnit.NANOSECONDS);
-            flusher = Optional.of(timer);
-        } else {
-            flusher = Optional.empty();
-        }
         logger = context.getLogger("merapi.access"); // names the events; they go to this log's appender only
     }
 
@@ -264,9 +247,18 @@ public final class AccessLog implements AutoCloseable {
      * Stops taking lines, writes the queued ones and what the buffer holds, and closes the output. Called once, at
      * shutdown, after the listeners stopped.
      */
+    /**
+     * Writes what the buffer of a buffered file output holds; does nothing for an unbuffered output. The gateway calls
+     * it every {@code flush-interval}, from a background service (a virtual thread: the write may block).
+     */
+    public void flush() {
+        if (out instanceof BufferedFileAppender<ILoggingEvent> buffered) {
+            buffered.flushBuffer();
+        }
+    }
+
     @Override
     public void close() {
-        flusher.ifPresent(ExecutorService::shutdownNow);
         async.stop(); // its worker writes the queue, then stops the output, which writes the buffer and closes the file
         out.stop(); // in case the worker did not finish within the flush time: the output's lock orders it after any write
     }

@@ -7,7 +7,7 @@ import java.io.OutputStream;
 
 /**
  * A file appender that gathers lines in a buffer of a given size and writes them when it is full, when
- * {@link #flushBuffer()} is called (by the access log's flush timer) and when it stops; like nginx's
+ * {@link #flushBuffer()} is called (by {@link AccessLog#flush()}, every flush interval) and when it stops; like nginx's
  * {@code access_log ... buffer=64k flush=1s}.
  *
  * <p>Thread-safe: {@link #flushBuffer()} takes the same lock as the appender's writes and its stop.
@@ -30,7 +30,7 @@ final class BufferedFileAppender<E> extends FileAppender<E> {
         super.start();
     }
 
-    /** Writes what the buffer holds to the file; does nothing once stopped. Called by the flush timer's thread. */
+    /** Writes what the buffer holds to the file; does nothing once stopped. Called from the gateway.s flush service. */
     void flushBuffer() {
         streamWriteLock.lock();
         try {
