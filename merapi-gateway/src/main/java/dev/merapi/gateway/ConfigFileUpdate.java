@@ -1,13 +1,10 @@
 package dev.merapi.gateway;
 
+import dev.merapi.core.files.AtomicFiles;
 import java.io.IOException;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.PosixFilePermission;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Set;
@@ -45,13 +42,13 @@ final class ConfigFileUpdate {
         }
         Set<PosixFilePermission> permissions = permissions(target);
         Path previous = dir.resolve(target.getFileName() + PREVIOUS);
-        replace(write(dir, Files.readAllBytes(target), permissions), previous);
+        AtomicFiles.moveOnto(write(dir, Files.readAllBytes(target), permissions), previous);
         return new ConfigFileUpdate(target, write(dir, text.getBytes(StandardCharsets.UTF_8), permissions));
     }
 
     /** Renames the staged text onto the file. */
     void commit() throws IOException {
-        replace(staged, target);
+        AtomicFiles.moveOnto(staged, target);
     }
 
     /** Removes the staged text (the apply was refused). */
@@ -76,35 +73,17 @@ final class ConfigFileUpdate {
         }
     }
 
-    /** A new temporary file in {@code dir} holding {@code content}, synced to disk. */
+    /** A new temporary file in {@code dir} holding {@code content}, synced to disk, with {@code permissions}. */
     private static Path write(Path dir, byte[] content, Set<PosixFilePermission> permissions) throws IOException {
-        Path tmp = Files.createTempFile(dir, ".merapi-", ".tmp");
+        Path tmp = AtomicFiles.stage(dir, content);
         try {
-            Files.write(tmp, content);
-            try (FileChannel c = FileChannel.open(tmp, StandardOpenOption.WRITE)) {
-                c.force(true);
-            }
-            try {
-                Files.setPosixFilePermissions(tmp, permissions);
-            } catch (UnsupportedOperationException e) {
-                // not a POSIX file system: its defaults apply
-            }
-            return tmp;
+            Files.setPosixFilePermissions(tmp, permissions);
+        } catch (UnsupportedOperationException e) {
+            // not a POSIX file system: its defaults apply
         } catch (IOException | RuntimeException e) {
             Files.deleteIfExists(tmp);
             throw e;
         }
-    }
-
-    private static void replace(Path from, Path to) throws IOException {
-        try {
-            try {
-                Files.move(from, to, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(from, to, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(from);
-        }
+        return tmp;
     }
 }

@@ -1,7 +1,8 @@
 /**
- * Watching files for a change, for the parts of Merapi that read configuration, certificates or keys from disk.
+ * Watching files for a change, for the parts of Merapi that read configuration, certificates or keys from disk, and
+ * replacing a file whole, for what Merapi writes back.
  *
- * <p>Starting point: {@link dev.merapi.core.files.FileStamp}.
+ * <p>Starting points: {@link dev.merapi.core.files.FileStamp}, {@link dev.merapi.core.files.AtomicFiles}.
  */
 @NullMarked
 package dev.merapi.core.files;

@@ -1,18 +1,18 @@
 package dev.merapi.gateway.remote;
 
+import dev.merapi.core.files.AtomicFiles;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.attribute.PosixFilePermissions;
 import java.util.Optional;
 
 /**
- * The last bundle taken, kept in a directory as {@code bundle.yaml} and {@code bundle.yaml.sig}, each written to a
- * temporary file and renamed onto its name, so that a crash never leaves a half-written file. The signature is
+ * The last bundle taken, kept in a directory as {@code bundle.yaml} and {@code bundle.yaml.sig}, each replaced whole
+ * ({@link AtomicFiles}: written to a synced temporary file, then renamed onto its name), so that a crash never leaves a
+ * half-written file. The signature is
  * written first: a crash between the two renames leaves a pair whose signature does not verify, which a start
  * refuses (falling back to the local file) rather than trusting. Files are readable by the owner only.
  *
@@ -52,21 +52,7 @@ final class BundleCache {
                 throw new IOException(dir + " exists and is not a directory", e);
             }
         }
-        replace(dir.resolve(SIGNATURE), bundle.signatureFile());
-        replace(dir.resolve(CONFIG), bundle.config());
-    }
-
-    private void replace(Path target, byte[] content) throws IOException {
-        Path tmp = Files.createTempFile(dir, ".tmp-", ".part");
-        try {
-            Files.write(tmp, content);
-            try {
-                Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-            } catch (AtomicMoveNotSupportedException e) {
-                Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-            }
-        } finally {
-            Files.deleteIfExists(tmp);
-        }
+        AtomicFiles.replace(dir.resolve(SIGNATURE), bundle.signatureFile());
+        AtomicFiles.replace(dir.resolve(CONFIG), bundle.config());
     }
 }
